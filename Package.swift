@@ -1,0 +1,96 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// The strict settings every target builds with (STYLE.md §13).
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Execbox",
+    products: [
+        .library(name: "ExecboxWire", targets: ["ExecboxWire"]),
+        .library(name: "ExecboxRPC", targets: ["ExecboxRPC"]),
+        .library(name: "ExecboxAPI", targets: ["ExecboxAPI"]),
+        .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),
+    ],
+    targets: [
+        // The protobuf runtime: wire primitives, message protocol, proto3 JSON. No dependencies.
+        .target(name: "ExecboxWire", swiftSettings: strictSettings),
+
+        // Transport-agnostic RPC core: method descriptors, errors, the client transport protocol.
+        .target(name: "ExecboxRPC", dependencies: ["ExecboxWire"], swiftSettings: strictSettings),
+
+        // Generated code (scripts/generate writes these folders; never edit by hand).
+        .target(
+            name: "ExecboxWellKnownTypes",
+            dependencies: ["ExecboxWire"],
+            path: "Generated/WellKnownTypes",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ExecboxDescriptors",
+            dependencies: ["ExecboxWire"],
+            path: "Generated/Descriptors",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ExecboxAPI",
+            dependencies: ["ExecboxWire", "ExecboxWellKnownTypes", "ExecboxRPC"],
+            path: "Generated/API",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ExecboxFixtures",
+            dependencies: ["ExecboxWire", "ExecboxWellKnownTypes", "ExecboxRPC"],
+            path: "Generated/Fixtures",
+            swiftSettings: strictSettings
+        ),
+
+        // Test helpers: in-process RPC transport.
+        .target(name: "ExecboxTesting", dependencies: ["ExecboxRPC"], swiftSettings: strictSettings),
+
+        // The protoc plugin: descriptors → model → Swift renderer, behind a thin @main.
+        .target(
+            name: "ExecboxCodeGen",
+            dependencies: ["ExecboxDescriptors", "ExecboxWire"],
+            path: "codegen/Sources/ExecboxCodeGen",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "protoc-gen-execbox",
+            dependencies: ["ExecboxCodeGen", "ExecboxDescriptors", "ExecboxWire"],
+            path: "codegen/Sources/protoc-gen-execbox",
+            swiftSettings: strictSettings
+        ),
+
+        // Re-encodes messages on request: the Swift side of the Python and protobuf-c cross-checks.
+        .executableTarget(
+            name: "execbox-wire-check",
+            dependencies: ["ExecboxWire", "ExecboxAPI", "ExecboxFixtures", "ExecboxWellKnownTypes"],
+            path: "Tests/CrossCheck/execbox-wire-check",
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(
+            name: "ExecboxWireTests",
+            dependencies: ["ExecboxWire", "ExecboxFixtures", "ExecboxWellKnownTypes", "ExecboxAPI"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxRPCTests",
+            dependencies: ["ExecboxRPC", "ExecboxTesting", "ExecboxFixtures", "ExecboxAPI", "ExecboxWire"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxCodeGenTests",
+            dependencies: ["ExecboxCodeGen", "ExecboxDescriptors", "ExecboxWire"],
+            path: "codegen/Tests/ExecboxCodeGenTests",
+            resources: [.copy("Golden")],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

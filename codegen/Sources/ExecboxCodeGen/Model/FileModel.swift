@@ -1,0 +1,25 @@
+/// One `.proto` file, resolved into the names and shapes the renderer writes. Independent of
+/// descriptor types, so the renderer can be tested from hand-built models.
+package struct FileModel: Hashable, Sendable {
+    package var protoPath: String
+    package var package: String
+    package var isProto3: Bool
+    /// Modules the generated file imports besides ExecboxWire (and ExecboxRPC when it has services).
+    package var imports: [String]
+    package var messages: [MessageModel]
+    package var enums: [EnumModel]
+    package var services: [ServiceModel]
+
+    package init(
+        protoPath: String, package: String, isProto3: Bool, imports: [String] = [],
+        messages: [MessageModel] = [], enums: [EnumModel] = [], services: [ServiceModel] = []
+    ) {
+        self.protoPath = protoPath
+        self.package = package
+        self.isProto3 = isProto3
+        self.imports = imports
+        self.messages = messages
+        self.enums = enums
+        self.services = services
+    }
+}

@@ -1,19 +1,36 @@
 /// Decimal text appended straight into a byte buffer, so numbers cost no `String`.
 enum DecimalDigits {
     static func append(_ value: UInt64, into output: inout [UInt8]) {
-        if value < 10 {
-            output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value))
+        if value < 100 {
+            let v = UInt8(truncatingIfNeeded: value)
+            if v >= 10 { output.append(UInt8(ascii: "0") + v / 10) }
+            output.append(UInt8(ascii: "0") + v % 10)
             return
         }
-        // Digits come out lowest first: write them, then turn them around in place.
-        let start = output.count
-        var v = value
-        while v != 0 {
-            let (q, r) = v.quotientAndRemainder(dividingBy: 10)
-            output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: r))
-            v = q
+        // Make room for all the digits, then fill them in from the lowest.
+        let count = count(of: value)
+        let end = output.count + count
+        output.append(contentsOf: repeatElement(0, count: count))
+        output.withUnsafeMutableBufferPointer { buffer in
+            var v = value
+            var i = end
+            while v != 0 {
+                let (q, r) = v.quotientAndRemainder(dividingBy: 10)
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: r)
+                v = q
+            }
         }
-        output[start...].reverse()
+    }
+
+    static func count(of value: UInt64) -> Int {
+        var digits = 1
+        var v = value
+        while v >= 10 {
+            v /= 10
+            digits += 1
+        }
+        return digits
     }
 
     static func append(_ value: Int64, into output: inout [UInt8]) {
@@ -23,12 +40,14 @@ enum DecimalDigits {
 
     /// At least `width` digits, zero-padded on the left.
     static func append(_ value: UInt64, width: Int, into output: inout [UInt8]) {
-        var digits = 1
-        var v = value
-        while v >= 10 {
-            v /= 10
-            digits += 1
+        if width == 2, value < 100 {
+            // The common case in dates and times.
+            let v = UInt8(truncatingIfNeeded: value)
+            output.append(UInt8(ascii: "0") + v / 10)
+            output.append(UInt8(ascii: "0") + v % 10)
+            return
         }
+        let digits = count(of: value)
         if digits < width { output.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits)) }
         append(value, into: &output)
     }

@@ -13,12 +13,20 @@ package enum CodeGenerator {
         do throws(GeneratorError) {
             let options = try GeneratorOptions(parameter: request.parameter ?? "")
             let builder = ModelBuilder(request: request, options: options)
+            var models: [FileModel] = []
             for name in request.fileToGenerate {
                 let model = try builder.build(file: name)
+                models.append(model)
                 let renderer = SwiftRenderer(prefix: options.prefix(forPackage: model.package))
                 var file = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
                 file.name = outputName(for: name)
                 file.content = renderer.render(model)
+                response.file.append(file)
+            }
+            if let registry = options.registry {
+                var file = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
+                file.name = registry + ".pb.swift"
+                file.content = RegistryRenderer(name: registry).render(models)
                 response.file.append(file)
             }
         } catch {

@@ -4,7 +4,10 @@
 ///   the default is the package's components in UpperCamelCase joined by `_` (`Google_Protobuf_`).
 /// - `Module.<file.proto>=<Module>`: types of that file live in another Swift module, which a
 ///   generated file imports when it uses them (repeatable).
+/// - `Registry=<Name>`: also write `<Name>.pb.swift`, listing every message type generated in
+///   the run (for tools that pick a type by its `.proto` name).
 package struct GeneratorOptions: Hashable, Sendable {
+    package var registry: String?
     package var prefixes: [String: String] = [:]
     package var modules: [String: String] = [:]
 
@@ -19,6 +22,8 @@ package struct GeneratorOptions: Hashable, Sendable {
             let value = item[item.index(after: equals)...].trimmingSpaces
             if key.hasPrefix("Prefix.") {
                 prefixes[String(key.dropFirst("Prefix.".count))] = value
+            } else if key == "Registry" {
+                registry = value
             } else if key.hasPrefix("Module.") {
                 modules[String(key.dropFirst("Module.".count))] = value
             } else {

@@ -11,9 +11,14 @@ struct CodeWriter {
         }
     }
 
-    /// `header {`, the body one level in, then `}` (or `footer`).
-    mutating func block(_ header: String, footer: String = "}", _ body: (inout CodeWriter) -> Void) {
-        line(header + " {")
+    /// `header {`, the body one level in, then `}` (or `opener` and `footer`).
+    mutating func block(
+        _ header: String,
+        opener: String = "{",
+        footer: String = "}",
+        _ body: (inout CodeWriter) -> Void
+    ) {
+        line(header + " " + opener)
         indent += "    "
         body(&self)
         indent.removeLast(4)

@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "ExecboxWire", targets: ["ExecboxWire"]),
         .library(name: "ExecboxRPC", targets: ["ExecboxRPC"]),
         .library(name: "ExecboxAPI", targets: ["ExecboxAPI"]),
+        .library(name: "ExecboxFixtures", targets: ["ExecboxFixtures"]),
+        .library(name: "ExecboxTesting", targets: ["ExecboxTesting"]),
         .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),
     ],
     targets: [

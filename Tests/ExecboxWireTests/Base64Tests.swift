@@ -2,8 +2,8 @@ import ExecboxWire
 import Testing
 
 @Suite struct Base64Tests {
-    private func read(_ json: String) throws(JSONDecodingError) -> [UInt8] {
-        try scanJSON(json) { (s) throws(JSONDecodingError) in try s.readBytes() }
+    private func read(_ json: String) throws -> [UInt8] {
+        try scanJSON(json) { try $0.readBytes() }
     }
 
     @Test func rfc4648Vectors() throws {
@@ -43,10 +43,10 @@ import Testing
             "====",
         ] {
             #expect(Base64.decode(bad) == nil, "\(bad)")
-            let failure = scanJSONFailure("\"\(bad)\"") { (s) throws(JSONDecodingError) in try s.readBytes() }
+            let failure = scanJSONFailure("\"\(bad)\"") { try $0.readBytes() }
             #expect(failure?.isInvalidValue == true || failure?.isSyntax == true, "\(bad)")
         }
-        #expect(scanJSONFailure("[1]") { (s) throws(JSONDecodingError) in try s.readBytes() }?.isSyntax == true)
+        #expect(scanJSONFailure("[1]") { try $0.readBytes() }?.isSyntax == true)
     }
 
     @Test func writerUsesStandardAlphabetWithPadding() {

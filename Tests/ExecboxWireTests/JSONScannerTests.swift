@@ -5,9 +5,9 @@ import Testing
 func scanJSON<T>(
     _ json: [UInt8],
     _ options: JSONDecodingOptions = .init(),
-    _ body: (inout JSONScanner) throws(JSONDecodingError) -> T
-) throws(JSONDecodingError) -> T {
-    try json.withUnsafeBufferPointer { (buffer) throws(JSONDecodingError) in
+    _ body: (inout JSONScanner) throws -> T
+) throws -> T {
+    try json.withUnsafeBufferPointer { buffer in
         var scanner = JSONScanner(bytes: UnsafeRawBufferPointer(buffer), options: options)
         let value = try body(&scanner)
         try scanner.finish()
@@ -18,8 +18,8 @@ func scanJSON<T>(
 func scanJSON<T>(
     _ json: String,
     _ options: JSONDecodingOptions = .init(),
-    _ body: (inout JSONScanner) throws(JSONDecodingError) -> T
-) throws(JSONDecodingError) -> T {
+    _ body: (inout JSONScanner) throws -> T
+) throws -> T {
     try scanJSON(Array(json.utf8), options, body)
 }
 
@@ -27,7 +27,7 @@ func scanJSON<T>(
 func scanJSONFailure<T>(
     _ json: String,
     _ options: JSONDecodingOptions = .init(),
-    _ body: (inout JSONScanner) throws(JSONDecodingError) -> T
+    _ body: (inout JSONScanner) throws -> T
 ) -> JSONDecodingError? {
     scanJSONFailure(Array(json.utf8), options, body)
 }
@@ -35,13 +35,13 @@ func scanJSONFailure<T>(
 func scanJSONFailure<T>(
     _ json: [UInt8],
     _ options: JSONDecodingOptions = .init(),
-    _ body: (inout JSONScanner) throws(JSONDecodingError) -> T
+    _ body: (inout JSONScanner) throws -> T
 ) -> JSONDecodingError? {
     do {
         _ = try scanJSON(json, options, body)
         return nil
     } catch {
-        return error
+        return error as? JSONDecodingError
     }
 }
 
@@ -63,7 +63,8 @@ extension JSONDecodingError {
 }
 
 private enum Mood: WireEnum {
-    case unspecified, happy, unrecognized(Int32)
+    case unspecified, happy
+    case unrecognized(Int32)
 
     static let allCases: [Mood] = [.unspecified, .happy]
 
@@ -160,7 +161,7 @@ private struct Probe: WireMessage {
 @Suite struct JSONScannerStructureTests {
     @Test func objectsArraysAndWhitespace() throws {
         let json = " {\t\"a\" :\r\n1 , \"b\":[ true ,false ] ,\"c\":{}, \"d\":[]}\n "
-        let result = try scanJSON(json) { (s) throws(JSONDecodingError) in
+        let result = try scanJSON(json) { s in
             var seen: [String] = []
             try s.beginObject()
             while let key = try s.nextKey() {
@@ -186,12 +187,12 @@ private struct Probe: WireMessage {
     }
 
     @Test func onlyFourWhitespaceCharacters() {
-        #expect(scanJSONFailure("\u{0C}1") { (s) throws(JSONDecodingError) in try s.readInt32() }?.isSyntax == true)
-        #expect(scanJSONFailure("\u{A0}1") { (s) throws(JSONDecodingError) in try s.readInt32() }?.isSyntax == true)
+        #expect(scanJSONFailure("\u{0C}1") { try $0.readInt32() }?.isSyntax == true)
+        #expect(scanJSONFailure("\u{A0}1") { try $0.readInt32() }?.isSyntax == true)
     }
 
     private func skip(_ json: String, _ options: JSONDecodingOptions = .init()) -> JSONDecodingError? {
-        scanJSONFailure(json, options) { (s) throws(JSONDecodingError) in try s.skipValue() }
+        scanJSONFailure(json, options) { try $0.skipValue() }
     }
 
     @Test func rejectsTrailingAndMissingCommas() {
@@ -208,16 +209,19 @@ private struct Probe: WireMessage {
     }
 
     @Test func truncatedInput() {
-        for json in ["", " ", "{", #"{"a""#, #"{"a":"#, #"{"a":1"#, #"{"a":1,"#, "[", "[1", "[1,", #""abc"#, "tru", "-", #""\u00"#] {
+        for json in [
+            "", " ", "{", #"{"a""#, #"{"a":"#, #"{"a":1"#, #"{"a":1,"#, "[", "[1", "[1,", #""abc"#, "tru", "-",
+            #""\u00"#,
+        ] {
             #expect(skip(json) == .unexpectedEnd, "\(json)")
         }
     }
 
     @Test func skipsAnyValue() throws {
         let json = #"{"a":[1,{"b":null,"c":"x\u0041"},[[]],-1.5e3,true],"d":{"e":{"f":false}},"g":"é"}"#
-        try scanJSON(json) { (s) throws(JSONDecodingError) in try s.skipValue() }
+        try scanJSON(json) { try $0.skipValue() }
         for scalar in ["0", "-0.5E+10", "null", "true", "false", #""""#, "[]", "{}"] {
-            try scanJSON(scalar) { (s) throws(JSONDecodingError) in try s.skipValue() }
+            try scanJSON(scalar) { try $0.skipValue() }
         }
         #expect(skip("nul") == .unexpectedEnd)
         #expect(skip("nulL")?.isSyntax == true)
@@ -226,7 +230,7 @@ private struct Probe: WireMessage {
     }
 
     @Test func skipInsideAnObject() throws {
-        let b = try scanJSON(#"{"x":[{"y":[1,2]}],"b":7}"#) { (s) throws(JSONDecodingError) in
+        let b = try scanJSON(#"{"x":[{"y":[1,2]}],"b":7}"#) { s in
             var b: Int32 = 0
             try s.beginObject()
             while let key = try s.nextKey() {
@@ -258,7 +262,7 @@ private struct Probe: WireMessage {
     }
 
     @Test func readNullConsumesOnlyNull() throws {
-        let result = try scanJSON("[null, 5]") { (s) throws(JSONDecodingError) in
+        let result = try scanJSON("[null, 5]") { s in
             try s.beginArray()
             #expect(try s.nextArrayElement())
             let first = try s.readNull()
@@ -273,7 +277,7 @@ private struct Probe: WireMessage {
 
     @Test func unknownFields() throws {
         let json = #"{"known":1,"extra":{"deep":[1,2,{"x":null}]},"also":"x"}"#
-        func read(_ s: inout JSONScanner) throws(JSONDecodingError) -> Int32 {
+        func read(_ s: inout JSONScanner) throws -> Int32 {
             var known: Int32 = 0
             try s.beginObject()
             while let key = try s.nextKey() {
@@ -281,8 +285,8 @@ private struct Probe: WireMessage {
             }
             return known
         }
-        #expect(scanJSONFailure(json) { (s) throws(JSONDecodingError) in try read(&s) } == .unknownField("extra"))
-        #expect(try scanJSON(json, JSONDecodingOptions(ignoreUnknownFields: true)) { (s) throws(JSONDecodingError) in try read(&s) } == 1)
+        #expect(scanJSONFailure(json) { s in try read(&s) } == .unknownField("extra"))
+        #expect(try scanJSON(json, JSONDecodingOptions(ignoreUnknownFields: true)) { s in try read(&s) } == 1)
     }
 
     @Test func finishRejectsTrailingData() {
@@ -293,15 +297,16 @@ private struct Probe: WireMessage {
     }
 
     @Test func readBool() throws {
-        #expect(try scanJSON("true") { (s) throws(JSONDecodingError) in try s.readBool() })
-        #expect(try !scanJSON(" false") { (s) throws(JSONDecodingError) in try s.readBool() })
-        #expect(scanJSONFailure(#""true""#) { (s) throws(JSONDecodingError) in try s.readBool() }?.isSyntax == true)
-        #expect(scanJSONFailure("1") { (s) throws(JSONDecodingError) in try s.readBool() }?.isSyntax == true)
-        #expect(scanJSONFailure("truex") { (s) throws(JSONDecodingError) in try s.readBool() }?.isSyntax == true)
+        #expect(try scanJSON("true") { try $0.readBool() })
+        #expect(try !scanJSON(" false") { try $0.readBool() })
+        #expect(scanJSONFailure(#""true""#) { try $0.readBool() }?.isSyntax == true)
+        #expect(scanJSONFailure("1") { try $0.readBool() }?.isSyntax == true)
+        #expect(scanJSONFailure("truex") { try $0.readBool() }?.isSyntax == true)
     }
 
     @Test func errorDescriptions() {
-        #expect(JSONDecodingError.syntax(offset: 3, expected: "':'").description == "invalid JSON at byte 3: expected ':'")
+        #expect(
+            JSONDecodingError.syntax(offset: 3, expected: "':'").description == "invalid JSON at byte 3: expected ':'")
         #expect(JSONDecodingError.unknownField("x").description == #"unknown field "x""#)
         #expect(JSONDecodingError.tooDeep(limit: 100).description == "JSON nested deeper than 100 levels")
         let long = JSONDecodingError.unknownField(String(repeating: "k", count: 1000)).description
@@ -310,12 +315,12 @@ private struct Probe: WireMessage {
 }
 
 @Suite struct JSONScannerStringTests {
-    private func string(_ json: String) throws(JSONDecodingError) -> String {
-        try scanJSON(json) { (s) throws(JSONDecodingError) in try s.readString() }
+    private func string(_ json: String) throws -> String {
+        try scanJSON(json) { try $0.readString() }
     }
 
     private func failure(_ json: [UInt8]) -> JSONDecodingError? {
-        scanJSONFailure(json) { (s) throws(JSONDecodingError) in try s.readString() }
+        scanJSONFailure(json) { try $0.readString() }
     }
 
     @Test func plainAndEscaped() throws {
@@ -358,9 +363,8 @@ private struct Probe: WireMessage {
             // Also when the string has escapes, which takes the copying path.
             #expect(failure([quote, UInt8(ascii: "\\"), UInt8(ascii: "n")] + bad + [quote]) == .invalidUTF8(offset: 0))
             // And in a value that is only skipped.
-            let skipped = scanJSONFailure([UInt8(ascii: "[")] + [quote] + bad + [quote, UInt8(ascii: "]")]) {
-                (s) throws(JSONDecodingError) in try s.skipValue()
-            }
+            let array = [UInt8(ascii: "["), quote] + bad + [quote, UInt8(ascii: "]")]
+            let skipped = scanJSONFailure(array) { try $0.skipValue() }
             #expect(skipped == .invalidUTF8(offset: 1))
         }
         #expect(failure([quote, 0xE2, 0x82, 0xAC, quote]) == nil)
@@ -374,7 +378,7 @@ private struct Probe: WireMessage {
     }
 
     @Test func keysUseTheSameRules() throws {
-        let key = try scanJSON(#"{"\u0061\ud83d\ude00":1}"#) { (s) throws(JSONDecodingError) in
+        let key = try scanJSON(#"{"\u0061\ud83d\ude00":1}"#) { s in
             try s.beginObject()
             let key = try s.nextKey()
             try s.skipValue()
@@ -386,20 +390,20 @@ private struct Probe: WireMessage {
 }
 
 @Suite struct JSONScannerNumberTests {
-    private func int32(_ json: String) throws(JSONDecodingError) -> Int32 {
-        try scanJSON(json) { (s) throws(JSONDecodingError) in try s.readInt32() }
+    private func int32(_ json: String) throws -> Int32 {
+        try scanJSON(json) { try $0.readInt32() }
     }
 
-    private func int64(_ json: String) throws(JSONDecodingError) -> Int64 {
-        try scanJSON(json) { (s) throws(JSONDecodingError) in try s.readInt64() }
+    private func int64(_ json: String) throws -> Int64 {
+        try scanJSON(json) { try $0.readInt64() }
     }
 
-    private func uint64(_ json: String) throws(JSONDecodingError) -> UInt64 {
-        try scanJSON(json) { (s) throws(JSONDecodingError) in try s.readUInt64() }
+    private func uint64(_ json: String) throws -> UInt64 {
+        try scanJSON(json) { try $0.readUInt64() }
     }
 
     private func int32Failure(_ json: String) -> JSONDecodingError? {
-        scanJSONFailure(json) { (s) throws(JSONDecodingError) in try s.readInt32() }
+        scanJSONFailure(json) { try $0.readInt32() }
     }
 
     @Test func int32Values() throws {
@@ -449,10 +453,10 @@ private struct Probe: WireMessage {
     }
 
     @Test func unsigned32() throws {
-        #expect(try scanJSON("4294967295") { (s) throws(JSONDecodingError) in try s.readUInt32() } == .max)
-        #expect(scanJSONFailure("4294967296") { (s) throws(JSONDecodingError) in try s.readUInt32() }?.isInvalidValue == true)
-        #expect(scanJSONFailure("-1") { (s) throws(JSONDecodingError) in try s.readUInt32() }?.isInvalidValue == true)
-        #expect(try scanJSON("-0") { (s) throws(JSONDecodingError) in try s.readUInt32() } == 0)
+        #expect(try scanJSON("4294967295") { try $0.readUInt32() } == .max)
+        #expect(scanJSONFailure("4294967296") { try $0.readUInt32() }?.isInvalidValue == true)
+        #expect(scanJSONFailure("-1") { try $0.readUInt32() }?.isInvalidValue == true)
+        #expect(try scanJSON("-0") { try $0.readUInt32() } == 0)
     }
 
     @Test func sixtyFourBitExtremes() throws {
@@ -463,20 +467,20 @@ private struct Probe: WireMessage {
         #expect(try int64("9007199254740993") == 9_007_199_254_740_993)
         #expect(try uint64(#""18446744073709551615""#) == .max)
         #expect(try uint64("18446744073709551615") == .max)
-        #expect(scanJSONFailure(#""9223372036854775808""#) { (s) throws(JSONDecodingError) in try s.readInt64() }?.isInvalidValue == true)
-        #expect(scanJSONFailure(#""-9223372036854775809""#) { (s) throws(JSONDecodingError) in try s.readInt64() }?.isInvalidValue == true)
-        #expect(scanJSONFailure(#""18446744073709551616""#) { (s) throws(JSONDecodingError) in try s.readUInt64() }?.isInvalidValue == true)
-        #expect(scanJSONFailure("1e20") { (s) throws(JSONDecodingError) in try s.readUInt64() }?.isInvalidValue == true)
-        #expect(scanJSONFailure("-1") { (s) throws(JSONDecodingError) in try s.readUInt64() }?.isInvalidValue == true)
-        #expect(scanJSONFailure("000") { (s) throws(JSONDecodingError) in try s.readUInt64() }?.isSyntax == true)
+        #expect(scanJSONFailure(#""9223372036854775808""#) { try $0.readInt64() }?.isInvalidValue == true)
+        #expect(scanJSONFailure(#""-9223372036854775809""#) { try $0.readInt64() }?.isInvalidValue == true)
+        #expect(scanJSONFailure(#""18446744073709551616""#) { try $0.readUInt64() }?.isInvalidValue == true)
+        #expect(scanJSONFailure("1e20") { try $0.readUInt64() }?.isInvalidValue == true)
+        #expect(scanJSONFailure("-1") { try $0.readUInt64() }?.isInvalidValue == true)
+        #expect(scanJSONFailure("000") { try $0.readUInt64() }?.isSyntax == true)
     }
 
-    private func double(_ json: String) throws(JSONDecodingError) -> Double {
-        try scanJSON(json) { (s) throws(JSONDecodingError) in try s.readDouble() }
+    private func double(_ json: String) throws -> Double {
+        try scanJSON(json) { try $0.readDouble() }
     }
 
-    private func float(_ json: String) throws(JSONDecodingError) -> Float {
-        try scanJSON(json) { (s) throws(JSONDecodingError) in try s.readFloat() }
+    private func float(_ json: String) throws -> Float {
+        try scanJSON(json) { try $0.readFloat() }
     }
 
     @Test func doubles() throws {
@@ -494,10 +498,10 @@ private struct Probe: WireMessage {
         #expect(try double(#""Infinity""#) == .infinity)
         #expect(try double(#""-Infinity""#) == -.infinity)
         for bad in [#""nan""#, #""inf""#, #""+Infinity""#, #""Infinity ""#, "1e400", "-1e400", #""1e400""#] {
-            #expect(scanJSONFailure(bad) { (s) throws(JSONDecodingError) in try s.readDouble() }?.isInvalidValue == true, "\(bad)")
+            #expect(scanJSONFailure(bad) { try $0.readDouble() }?.isInvalidValue == true, "\(bad)")
         }
         for bad in ["NaN", "Infinity", "-Infinity", "inf", ".1", "1.e5"] {
-            #expect(scanJSONFailure(bad) { (s) throws(JSONDecodingError) in try s.readDouble() }?.isSyntax == true, "\(bad)")
+            #expect(scanJSONFailure(bad) { try $0.readDouble() }?.isSyntax == true, "\(bad)")
         }
     }
 
@@ -510,7 +514,7 @@ private struct Probe: WireMessage {
         #expect(try float(#""NaN""#).isNaN)
         #expect(try float("-0").sign == .minus)
         for bad in ["3.5e38", "-3.5e38", "1e39", #""1e39""#] {
-            #expect(scanJSONFailure(bad) { (s) throws(JSONDecodingError) in try s.readFloat() }?.isInvalidValue == true, "\(bad)")
+            #expect(scanJSONFailure(bad) { try $0.readFloat() }?.isInvalidValue == true, "\(bad)")
         }
         // The same text is a fine double.
         #expect(try double("3.5e38") == 3.5e38)
@@ -531,8 +535,8 @@ private struct Probe: WireMessage {
     }
 
     @Test func enums() throws {
-        func read(_ json: String, _ options: JSONDecodingOptions = .init()) throws(JSONDecodingError) -> Mood? {
-            try scanJSON(json, options) { (s) throws(JSONDecodingError) in try s.readEnum(Mood.self) }
+        func read(_ json: String, _ options: JSONDecodingOptions = .init()) throws -> Mood? {
+            try scanJSON(json, options) { try $0.readEnum(Mood.self) }
         }
         #expect(try read(#""MOOD_HAPPY""#) == .happy)
         #expect(try read("1") == .happy)
@@ -540,10 +544,10 @@ private struct Probe: WireMessage {
         #expect(try read("-7") == .unrecognized(-7))
         #expect(try read("1e1") == .unrecognized(10))
         #expect(try read(#""MOOD_SAD""#, JSONDecodingOptions(ignoreUnknownFields: true)) == nil)
-        #expect(scanJSONFailure(#""MOOD_SAD""#) { (s) throws(JSONDecodingError) in try s.readEnum(Mood.self) } == .unknownEnumValue("MOOD_SAD"))
-        #expect(scanJSONFailure(#""1""#) { (s) throws(JSONDecodingError) in try s.readEnum(Mood.self) } == .unknownEnumValue("1"))
-        #expect(scanJSONFailure("true") { (s) throws(JSONDecodingError) in try s.readEnum(Mood.self) }?.isSyntax == true)
-        #expect(scanJSONFailure("2147483648") { (s) throws(JSONDecodingError) in try s.readEnum(Mood.self) }?.isInvalidValue == true)
+        #expect(scanJSONFailure(#""MOOD_SAD""#) { try $0.readEnum(Mood.self) } == .unknownEnumValue("MOOD_SAD"))
+        #expect(scanJSONFailure(#""1""#) { try $0.readEnum(Mood.self) } == .unknownEnumValue("1"))
+        #expect(scanJSONFailure("true") { try $0.readEnum(Mood.self) }?.isSyntax == true)
+        #expect(scanJSONFailure("2147483648") { try $0.readEnum(Mood.self) }?.isInvalidValue == true)
     }
 
     @Test func mapKeys() throws {

@@ -8,12 +8,12 @@ import Testing
         return writer.string
     }
 
-    private func read(_ text: String) throws(JSONDecodingError) -> (seconds: Int64, nanos: Int32) {
-        try scanJSON("\"\(text)\"") { (s) throws(JSONDecodingError) in try s.readTimestamp() }
+    private func read(_ text: String) throws -> (seconds: Int64, nanos: Int32) {
+        try scanJSON("\"\(text)\"") { try $0.readTimestamp() }
     }
 
     private func rejects(_ text: String) -> Bool {
-        scanJSONFailure("\"\(text)\"") { (s) throws(JSONDecodingError) in try s.readTimestamp() }?.isInvalidValue == true
+        scanJSONFailure("\"\(text)\"") { try $0.readTimestamp() }?.isInvalidValue == true
     }
 
     @Test func writesRFC3339InUTC() {
@@ -82,7 +82,7 @@ import Testing
         ] {
             #expect(rejects(bad), "\(bad)")
         }
-        #expect(scanJSONFailure("0") { (s) throws(JSONDecodingError) in try s.readTimestamp() }?.isSyntax == true)
+        #expect(scanJSONFailure("0") { try $0.readTimestamp() }?.isSyntax == true)
     }
 
     @Test func roundTripsAcrossTheRange() throws {
@@ -90,7 +90,7 @@ import Testing
         while seconds <= 253_402_300_799 {
             for nanos: Int32 in [0, 1, 1000, 999_000_000, 999_999_999] {
                 let text = written(seconds, nanos)
-                let back = try scanJSON(text) { (s) throws(JSONDecodingError) in try s.readTimestamp() }
+                let back = try scanJSON(text) { try $0.readTimestamp() }
                 #expect(back == (seconds, nanos), "\(text)")
             }
             seconds += 86_399 * 97 + 12_345
@@ -105,12 +105,12 @@ import Testing
         return writer.string
     }
 
-    private func read(_ text: String) throws(JSONDecodingError) -> (seconds: Int64, nanos: Int32) {
-        try scanJSON("\"\(text)\"") { (s) throws(JSONDecodingError) in try s.readDuration() }
+    private func read(_ text: String) throws -> (seconds: Int64, nanos: Int32) {
+        try scanJSON("\"\(text)\"") { try $0.readDuration() }
     }
 
     private func rejects(_ text: String) -> Bool {
-        scanJSONFailure("\"\(text)\"") { (s) throws(JSONDecodingError) in try s.readDuration() }?.isInvalidValue == true
+        scanJSONFailure("\"\(text)\"") { try $0.readDuration() }?.isInvalidValue == true
     }
 
     @Test func writes() {
@@ -162,14 +162,14 @@ import Testing
         ] {
             #expect(rejects(bad), "\(bad)")
         }
-        #expect(scanJSONFailure("1.5") { (s) throws(JSONDecodingError) in try s.readDuration() }?.isSyntax == true)
+        #expect(scanJSONFailure("1.5") { try $0.readDuration() }?.isSyntax == true)
     }
 
     @Test func roundTrips() throws {
         for (seconds, nanos): (Int64, Int32) in [
             (0, 0), (1, 1), (-1, -1), (0, -999_999_999), (12, 340_000_000), (-315_576_000_000, 0),
         ] {
-            let back = try scanJSON(written(seconds, nanos)) { (s) throws(JSONDecodingError) in try s.readDuration() }
+            let back = try scanJSON(written(seconds, nanos)) { try $0.readDuration() }
             #expect(back == (seconds, nanos))
         }
     }

@@ -2,7 +2,8 @@ import ExecboxWire
 import Testing
 
 private enum Shade: WireEnum {
-    case unspecified, dark, unrecognized(Int32)
+    case unspecified, dark
+    case unrecognized(Int32)
 
     static let allCases: [Shade] = [.unspecified, .dark]
 
@@ -141,7 +142,9 @@ private func written(_ options: JSONEncodingOptions = .init(), _ body: (inout JS
     }
 
     @Test func floatingPointRoundTrips() throws {
-        for value in [0.1, 1.0 / 3, Double.pi, 1e-7, 123456789012345680, -2.5e-308, Double.greatestFiniteMagnitude] {
+        for value in [
+            0.1, 1.0 / 3, Double.pi, 1e-7, 123_456_789_012_345_680, -2.5e-308, Double.greatestFiniteMagnitude,
+        ] {
             let text = written { $0.double(value) }
             #expect(Double(text) == value)
         }

@@ -2,7 +2,9 @@ extension JSONScanner {
     /// Base64 in a string, standard or URL-safe, padding optional.
     public mutating func readBytes() throws(JSONDecodingError) -> [UInt8] {
         try readStringValue("bytes") { text throws(JSONDecodingError) in
-            guard let bytes = Base64.decode(text) else { throw .invalidValue("\"\(Self.excerpt(text))\" is not base64") }
+            guard let bytes = Base64.decode(text) else {
+                throw .invalidValue("\"\(Self.excerpt(text))\" is not base64")
+            }
             return bytes
         }
     }

@@ -3,7 +3,7 @@
 /// Separators take care of themselves: a key or a value needs a comma before it exactly when
 /// the byte written last ends an earlier member (anything but `{`, `[`, `:` or nothing), so the
 /// writer needs no stack of container states.
-public struct JSONWriter {
+public struct JSONWriter: Sendable {
     public let options: JSONEncodingOptions
     private var output: [UInt8] = []
 

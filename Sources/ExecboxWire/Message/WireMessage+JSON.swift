@@ -27,7 +27,9 @@ extension WireMessage {
         try result.get()
     }
 
-    public init(jsonUTF8Bytes bytes: [UInt8], options: JSONDecodingOptions = JSONDecodingOptions()) throws(JSONDecodingError) {
+    public init(jsonUTF8Bytes bytes: [UInt8], options: JSONDecodingOptions = JSONDecodingOptions())
+        throws(JSONDecodingError)
+    {
         self.init()
         // `withUnsafeBufferPointer` carries typed errors through; `withUnsafeBytes` only rethrows.
         try bytes.withUnsafeBufferPointer { (buffer) throws(JSONDecodingError) in

@@ -91,7 +91,6 @@ let package = Package(
             name: "ExecboxCodeGenTests",
             dependencies: ["ExecboxCodeGen", "ExecboxDescriptors", "ExecboxWire"],
             path: "codegen/Tests/ExecboxCodeGenTests",
-            resources: [.copy("Golden")],
             swiftSettings: strictSettings
         ),
     ]

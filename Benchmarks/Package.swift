@@ -15,7 +15,8 @@ let package = Package(
     name: "ExecboxBenchmarks",
     platforms: [.macOS(.v13)],
     dependencies: [
-        .package(path: ".."),
+        // Named, so that products resolve whatever the checkout folder is called.
+        .package(name: "Execbox", path: ".."),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
     ],

@@ -1,0 +1,39 @@
+// Encode and decode of each wire shape, Execbox's runtime ("ours") next to swift-protobuf.
+//
+//   cd Benchmarks && swift package benchmark
+//   swift package benchmark thresholds check --metric mallocCountTotal
+//
+// The checked-in thresholds (Thresholds/) cover mallocCountTotal only: allocations per operation
+// are deterministic, times are not. Regenerate them after an intended change with
+//   swift package --allow-writing-to-package-directory benchmark thresholds update --metric mallocCountTotal
+// (perf counters are not available on the project's machines, so `instructions` is not measured.)
+
+import Benchmark
+import WireBenchCore
+import WireShapes
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
+        warmupIterations: 20,
+        maxDuration: .seconds(1),
+        maxIterations: 100_000,
+        thresholds: [.mallocCountTotal: .init(relative: BenchmarkThresholds.Relative.strict, absolute: BenchmarkThresholds.Absolute.strict)]
+    )
+
+    for shape in Shape.allCases {
+        for impl in Impl.allCases {
+            let workload = Workload(impl: impl, shape: shape)
+            Benchmark("encode.\(shape.rawValue).\(impl.rawValue)") { benchmark in
+                for _ in benchmark.scaledIterations {
+                    workload.encode(1)
+                }
+            }
+            Benchmark("decode.\(shape.rawValue).\(impl.rawValue)") { benchmark in
+                for _ in benchmark.scaledIterations {
+                    workload.decode(1)
+                }
+            }
+        }
+    }
+}

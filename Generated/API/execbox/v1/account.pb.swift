@@ -25,37 +25,37 @@ public enum UsageGranularity: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .hourly
-            case 2: self = .daily
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .hourly
+        case 2: self = .daily
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .hourly: 1
-            case .daily: 2
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .hourly: 1
+        case .daily: 2
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "USAGE_GRANULARITY_UNSPECIFIED"
-            case .hourly: "USAGE_GRANULARITY_HOURLY"
-            case .daily: "USAGE_GRANULARITY_DAILY"
-            case .unrecognized: nil
+        case .unspecified: "USAGE_GRANULARITY_UNSPECIFIED"
+        case .hourly: "USAGE_GRANULARITY_HOURLY"
+        case .daily: "USAGE_GRANULARITY_DAILY"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "USAGE_GRANULARITY_UNSPECIFIED": self = .unspecified
-            case "USAGE_GRANULARITY_HOURLY": self = .hourly
-            case "USAGE_GRANULARITY_DAILY": self = .daily
-            default: return nil
+        case "USAGE_GRANULARITY_UNSPECIFIED": self = .unspecified
+        case "USAGE_GRANULARITY_HOURLY": self = .hourly
+        case "USAGE_GRANULARITY_DAILY": self = .daily
+        default: return nil
         }
     }
 }
@@ -85,37 +85,37 @@ public enum UsageExportFormat: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .json
-            case 2: self = .csv
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .json
+        case 2: self = .csv
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .json: 1
-            case .csv: 2
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .json: 1
+        case .csv: 2
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "USAGE_EXPORT_FORMAT_UNSPECIFIED"
-            case .json: "USAGE_EXPORT_FORMAT_JSON"
-            case .csv: "USAGE_EXPORT_FORMAT_CSV"
-            case .unrecognized: nil
+        case .unspecified: "USAGE_EXPORT_FORMAT_UNSPECIFIED"
+        case .json: "USAGE_EXPORT_FORMAT_JSON"
+        case .csv: "USAGE_EXPORT_FORMAT_CSV"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "USAGE_EXPORT_FORMAT_UNSPECIFIED": self = .unspecified
-            case "USAGE_EXPORT_FORMAT_JSON": self = .json
-            case "USAGE_EXPORT_FORMAT_CSV": self = .csv
-            default: return nil
+        case "USAGE_EXPORT_FORMAT_UNSPECIFIED": self = .unspecified
+        case "USAGE_EXPORT_FORMAT_JSON": self = .json
+        case "USAGE_EXPORT_FORMAT_CSV": self = .csv
+        default: return nil
         }
     }
 }
@@ -149,49 +149,49 @@ public enum AlertMetric: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .dailySessionsPercent
-            case 2: self = .concurrentSessionsPercent
-            case 3: self = .monthlyCostPercent
-            case 4: self = .monthlyCostUsd
-            case 5: self = .dailyErrorRatePercent
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .dailySessionsPercent
+        case 2: self = .concurrentSessionsPercent
+        case 3: self = .monthlyCostPercent
+        case 4: self = .monthlyCostUsd
+        case 5: self = .dailyErrorRatePercent
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .dailySessionsPercent: 1
-            case .concurrentSessionsPercent: 2
-            case .monthlyCostPercent: 3
-            case .monthlyCostUsd: 4
-            case .dailyErrorRatePercent: 5
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .dailySessionsPercent: 1
+        case .concurrentSessionsPercent: 2
+        case .monthlyCostPercent: 3
+        case .monthlyCostUsd: 4
+        case .dailyErrorRatePercent: 5
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "ALERT_METRIC_UNSPECIFIED"
-            case .dailySessionsPercent: "ALERT_METRIC_DAILY_SESSIONS_PERCENT"
-            case .concurrentSessionsPercent: "ALERT_METRIC_CONCURRENT_SESSIONS_PERCENT"
-            case .monthlyCostPercent: "ALERT_METRIC_MONTHLY_COST_PERCENT"
-            case .monthlyCostUsd: "ALERT_METRIC_MONTHLY_COST_USD"
-            case .dailyErrorRatePercent: "ALERT_METRIC_DAILY_ERROR_RATE_PERCENT"
-            case .unrecognized: nil
+        case .unspecified: "ALERT_METRIC_UNSPECIFIED"
+        case .dailySessionsPercent: "ALERT_METRIC_DAILY_SESSIONS_PERCENT"
+        case .concurrentSessionsPercent: "ALERT_METRIC_CONCURRENT_SESSIONS_PERCENT"
+        case .monthlyCostPercent: "ALERT_METRIC_MONTHLY_COST_PERCENT"
+        case .monthlyCostUsd: "ALERT_METRIC_MONTHLY_COST_USD"
+        case .dailyErrorRatePercent: "ALERT_METRIC_DAILY_ERROR_RATE_PERCENT"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "ALERT_METRIC_UNSPECIFIED": self = .unspecified
-            case "ALERT_METRIC_DAILY_SESSIONS_PERCENT": self = .dailySessionsPercent
-            case "ALERT_METRIC_CONCURRENT_SESSIONS_PERCENT": self = .concurrentSessionsPercent
-            case "ALERT_METRIC_MONTHLY_COST_PERCENT": self = .monthlyCostPercent
-            case "ALERT_METRIC_MONTHLY_COST_USD": self = .monthlyCostUsd
-            case "ALERT_METRIC_DAILY_ERROR_RATE_PERCENT": self = .dailyErrorRatePercent
-            default: return nil
+        case "ALERT_METRIC_UNSPECIFIED": self = .unspecified
+        case "ALERT_METRIC_DAILY_SESSIONS_PERCENT": self = .dailySessionsPercent
+        case "ALERT_METRIC_CONCURRENT_SESSIONS_PERCENT": self = .concurrentSessionsPercent
+        case "ALERT_METRIC_MONTHLY_COST_PERCENT": self = .monthlyCostPercent
+        case "ALERT_METRIC_MONTHLY_COST_USD": self = .monthlyCostUsd
+        case "ALERT_METRIC_DAILY_ERROR_RATE_PERCENT": self = .dailyErrorRatePercent
+        default: return nil
         }
     }
 }
@@ -219,45 +219,45 @@ public enum WebhookEvent: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .alertTriggered
-            case 2: self = .sessionEnded
-            case 3: self = .quotaExceeded
-            case 4: self = .apiKeyExpiring
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .alertTriggered
+        case 2: self = .sessionEnded
+        case 3: self = .quotaExceeded
+        case 4: self = .apiKeyExpiring
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .alertTriggered: 1
-            case .sessionEnded: 2
-            case .quotaExceeded: 3
-            case .apiKeyExpiring: 4
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .alertTriggered: 1
+        case .sessionEnded: 2
+        case .quotaExceeded: 3
+        case .apiKeyExpiring: 4
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "WEBHOOK_EVENT_UNSPECIFIED"
-            case .alertTriggered: "WEBHOOK_EVENT_ALERT_TRIGGERED"
-            case .sessionEnded: "WEBHOOK_EVENT_SESSION_ENDED"
-            case .quotaExceeded: "WEBHOOK_EVENT_QUOTA_EXCEEDED"
-            case .apiKeyExpiring: "WEBHOOK_EVENT_API_KEY_EXPIRING"
-            case .unrecognized: nil
+        case .unspecified: "WEBHOOK_EVENT_UNSPECIFIED"
+        case .alertTriggered: "WEBHOOK_EVENT_ALERT_TRIGGERED"
+        case .sessionEnded: "WEBHOOK_EVENT_SESSION_ENDED"
+        case .quotaExceeded: "WEBHOOK_EVENT_QUOTA_EXCEEDED"
+        case .apiKeyExpiring: "WEBHOOK_EVENT_API_KEY_EXPIRING"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "WEBHOOK_EVENT_UNSPECIFIED": self = .unspecified
-            case "WEBHOOK_EVENT_ALERT_TRIGGERED": self = .alertTriggered
-            case "WEBHOOK_EVENT_SESSION_ENDED": self = .sessionEnded
-            case "WEBHOOK_EVENT_QUOTA_EXCEEDED": self = .quotaExceeded
-            case "WEBHOOK_EVENT_API_KEY_EXPIRING": self = .apiKeyExpiring
-            default: return nil
+        case "WEBHOOK_EVENT_UNSPECIFIED": self = .unspecified
+        case "WEBHOOK_EVENT_ALERT_TRIGGERED": self = .alertTriggered
+        case "WEBHOOK_EVENT_SESSION_ENDED": self = .sessionEnded
+        case "WEBHOOK_EVENT_QUOTA_EXCEEDED": self = .quotaExceeded
+        case "WEBHOOK_EVENT_API_KEY_EXPIRING": self = .apiKeyExpiring
+        default: return nil
         }
     }
 }
@@ -304,81 +304,81 @@ public enum AuditAction: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .apiKeyCreated
-            case 2: self = .apiKeyUpdated
-            case 3: self = .apiKeyRevoked
-            case 4: self = .apiKeyRotated
-            case 5: self = .apiKeyActivated
-            case 6: self = .apiKeyDeactivated
-            case 7: self = .limitsChanged
-            case 8: self = .alertRuleCreated
-            case 9: self = .alertRuleDeleted
-            case 10: self = .webhookCreated
-            case 11: self = .webhookDeleted
-            case 12: self = .quotaRequested
-            case 13: self = .tierChanged
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .apiKeyCreated
+        case 2: self = .apiKeyUpdated
+        case 3: self = .apiKeyRevoked
+        case 4: self = .apiKeyRotated
+        case 5: self = .apiKeyActivated
+        case 6: self = .apiKeyDeactivated
+        case 7: self = .limitsChanged
+        case 8: self = .alertRuleCreated
+        case 9: self = .alertRuleDeleted
+        case 10: self = .webhookCreated
+        case 11: self = .webhookDeleted
+        case 12: self = .quotaRequested
+        case 13: self = .tierChanged
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .apiKeyCreated: 1
-            case .apiKeyUpdated: 2
-            case .apiKeyRevoked: 3
-            case .apiKeyRotated: 4
-            case .apiKeyActivated: 5
-            case .apiKeyDeactivated: 6
-            case .limitsChanged: 7
-            case .alertRuleCreated: 8
-            case .alertRuleDeleted: 9
-            case .webhookCreated: 10
-            case .webhookDeleted: 11
-            case .quotaRequested: 12
-            case .tierChanged: 13
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .apiKeyCreated: 1
+        case .apiKeyUpdated: 2
+        case .apiKeyRevoked: 3
+        case .apiKeyRotated: 4
+        case .apiKeyActivated: 5
+        case .apiKeyDeactivated: 6
+        case .limitsChanged: 7
+        case .alertRuleCreated: 8
+        case .alertRuleDeleted: 9
+        case .webhookCreated: 10
+        case .webhookDeleted: 11
+        case .quotaRequested: 12
+        case .tierChanged: 13
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "AUDIT_ACTION_UNSPECIFIED"
-            case .apiKeyCreated: "AUDIT_ACTION_API_KEY_CREATED"
-            case .apiKeyUpdated: "AUDIT_ACTION_API_KEY_UPDATED"
-            case .apiKeyRevoked: "AUDIT_ACTION_API_KEY_REVOKED"
-            case .apiKeyRotated: "AUDIT_ACTION_API_KEY_ROTATED"
-            case .apiKeyActivated: "AUDIT_ACTION_API_KEY_ACTIVATED"
-            case .apiKeyDeactivated: "AUDIT_ACTION_API_KEY_DEACTIVATED"
-            case .limitsChanged: "AUDIT_ACTION_LIMITS_CHANGED"
-            case .alertRuleCreated: "AUDIT_ACTION_ALERT_RULE_CREATED"
-            case .alertRuleDeleted: "AUDIT_ACTION_ALERT_RULE_DELETED"
-            case .webhookCreated: "AUDIT_ACTION_WEBHOOK_CREATED"
-            case .webhookDeleted: "AUDIT_ACTION_WEBHOOK_DELETED"
-            case .quotaRequested: "AUDIT_ACTION_QUOTA_REQUESTED"
-            case .tierChanged: "AUDIT_ACTION_TIER_CHANGED"
-            case .unrecognized: nil
+        case .unspecified: "AUDIT_ACTION_UNSPECIFIED"
+        case .apiKeyCreated: "AUDIT_ACTION_API_KEY_CREATED"
+        case .apiKeyUpdated: "AUDIT_ACTION_API_KEY_UPDATED"
+        case .apiKeyRevoked: "AUDIT_ACTION_API_KEY_REVOKED"
+        case .apiKeyRotated: "AUDIT_ACTION_API_KEY_ROTATED"
+        case .apiKeyActivated: "AUDIT_ACTION_API_KEY_ACTIVATED"
+        case .apiKeyDeactivated: "AUDIT_ACTION_API_KEY_DEACTIVATED"
+        case .limitsChanged: "AUDIT_ACTION_LIMITS_CHANGED"
+        case .alertRuleCreated: "AUDIT_ACTION_ALERT_RULE_CREATED"
+        case .alertRuleDeleted: "AUDIT_ACTION_ALERT_RULE_DELETED"
+        case .webhookCreated: "AUDIT_ACTION_WEBHOOK_CREATED"
+        case .webhookDeleted: "AUDIT_ACTION_WEBHOOK_DELETED"
+        case .quotaRequested: "AUDIT_ACTION_QUOTA_REQUESTED"
+        case .tierChanged: "AUDIT_ACTION_TIER_CHANGED"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "AUDIT_ACTION_UNSPECIFIED": self = .unspecified
-            case "AUDIT_ACTION_API_KEY_CREATED": self = .apiKeyCreated
-            case "AUDIT_ACTION_API_KEY_UPDATED": self = .apiKeyUpdated
-            case "AUDIT_ACTION_API_KEY_REVOKED": self = .apiKeyRevoked
-            case "AUDIT_ACTION_API_KEY_ROTATED": self = .apiKeyRotated
-            case "AUDIT_ACTION_API_KEY_ACTIVATED": self = .apiKeyActivated
-            case "AUDIT_ACTION_API_KEY_DEACTIVATED": self = .apiKeyDeactivated
-            case "AUDIT_ACTION_LIMITS_CHANGED": self = .limitsChanged
-            case "AUDIT_ACTION_ALERT_RULE_CREATED": self = .alertRuleCreated
-            case "AUDIT_ACTION_ALERT_RULE_DELETED": self = .alertRuleDeleted
-            case "AUDIT_ACTION_WEBHOOK_CREATED": self = .webhookCreated
-            case "AUDIT_ACTION_WEBHOOK_DELETED": self = .webhookDeleted
-            case "AUDIT_ACTION_QUOTA_REQUESTED": self = .quotaRequested
-            case "AUDIT_ACTION_TIER_CHANGED": self = .tierChanged
-            default: return nil
+        case "AUDIT_ACTION_UNSPECIFIED": self = .unspecified
+        case "AUDIT_ACTION_API_KEY_CREATED": self = .apiKeyCreated
+        case "AUDIT_ACTION_API_KEY_UPDATED": self = .apiKeyUpdated
+        case "AUDIT_ACTION_API_KEY_REVOKED": self = .apiKeyRevoked
+        case "AUDIT_ACTION_API_KEY_ROTATED": self = .apiKeyRotated
+        case "AUDIT_ACTION_API_KEY_ACTIVATED": self = .apiKeyActivated
+        case "AUDIT_ACTION_API_KEY_DEACTIVATED": self = .apiKeyDeactivated
+        case "AUDIT_ACTION_LIMITS_CHANGED": self = .limitsChanged
+        case "AUDIT_ACTION_ALERT_RULE_CREATED": self = .alertRuleCreated
+        case "AUDIT_ACTION_ALERT_RULE_DELETED": self = .alertRuleDeleted
+        case "AUDIT_ACTION_WEBHOOK_CREATED": self = .webhookCreated
+        case "AUDIT_ACTION_WEBHOOK_DELETED": self = .webhookDeleted
+        case "AUDIT_ACTION_QUOTA_REQUESTED": self = .quotaRequested
+        case "AUDIT_ACTION_TIER_CHANGED": self = .tierChanged
+        default: return nil
         }
     }
 }
@@ -406,45 +406,45 @@ public enum QuotaRequestStatus: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .pending
-            case 2: self = .contacted
-            case 3: self = .converted
-            case 4: self = .declined
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .pending
+        case 2: self = .contacted
+        case 3: self = .converted
+        case 4: self = .declined
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .pending: 1
-            case .contacted: 2
-            case .converted: 3
-            case .declined: 4
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .pending: 1
+        case .contacted: 2
+        case .converted: 3
+        case .declined: 4
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "QUOTA_REQUEST_STATUS_UNSPECIFIED"
-            case .pending: "QUOTA_REQUEST_STATUS_PENDING"
-            case .contacted: "QUOTA_REQUEST_STATUS_CONTACTED"
-            case .converted: "QUOTA_REQUEST_STATUS_CONVERTED"
-            case .declined: "QUOTA_REQUEST_STATUS_DECLINED"
-            case .unrecognized: nil
+        case .unspecified: "QUOTA_REQUEST_STATUS_UNSPECIFIED"
+        case .pending: "QUOTA_REQUEST_STATUS_PENDING"
+        case .contacted: "QUOTA_REQUEST_STATUS_CONTACTED"
+        case .converted: "QUOTA_REQUEST_STATUS_CONVERTED"
+        case .declined: "QUOTA_REQUEST_STATUS_DECLINED"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "QUOTA_REQUEST_STATUS_UNSPECIFIED": self = .unspecified
-            case "QUOTA_REQUEST_STATUS_PENDING": self = .pending
-            case "QUOTA_REQUEST_STATUS_CONTACTED": self = .contacted
-            case "QUOTA_REQUEST_STATUS_CONVERTED": self = .converted
-            case "QUOTA_REQUEST_STATUS_DECLINED": self = .declined
-            default: return nil
+        case "QUOTA_REQUEST_STATUS_UNSPECIFIED": self = .unspecified
+        case "QUOTA_REQUEST_STATUS_PENDING": self = .pending
+        case "QUOTA_REQUEST_STATUS_CONTACTED": self = .contacted
+        case "QUOTA_REQUEST_STATUS_CONVERTED": self = .converted
+        case "QUOTA_REQUEST_STATUS_DECLINED": self = .declined
+        default: return nil
         }
     }
 }
@@ -1514,32 +1514,32 @@ extension Account {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.id = try r.readString(field: 1)
-                case 18:
-                    self.email = try r.readString(field: 2)
-                case 24:
-                    self.tier = Tier(rawValue: try r.readInt32())
-                case 34:
-                    var value = self.tierExpiresAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.tierExpiresAt = value
-                case 42:
-                    var value = self.tierUpdatedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.tierUpdatedAt = value
-                case 50:
-                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.createdAt = value
-                case 58:
-                    self.primaryKeyId = try r.readString(field: 7)
-                case 66:
-                    var value = self.tierLimits ?? TierLimits()
-                    try r.readMessage(into: &value)
-                    self.tierLimits = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.id = try r.readString(field: 1)
+            case 18:
+                self.email = try r.readString(field: 2)
+            case 24:
+                self.tier = Tier(rawValue: try r.readInt32())
+            case 34:
+                var value = self.tierExpiresAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.tierExpiresAt = value
+            case 42:
+                var value = self.tierUpdatedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.tierUpdatedAt = value
+            case 50:
+                var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.createdAt = value
+            case 58:
+                self.primaryKeyId = try r.readString(field: 7)
+            case 66:
+                var value = self.tierLimits ?? TierLimits()
+                try r.readMessage(into: &value)
+                self.tierLimits = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1674,48 +1674,48 @@ extension Account {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "id":
-                    if try !s.readNull() {
-                        self.id = try s.readString()
-                    } else { self.id = "" }
-                case "email":
-                    if try !s.readNull() {
-                        self.email = try s.readString()
-                    } else { self.email = "" }
-                case "tier":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Tier.self) { self.tier = value }
-                    } else { self.tier = .unspecified }
-                case "tierExpiresAt", "tier_expires_at":
-                    if try !s.readNull() {
-                        var value = self.tierExpiresAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.tierExpiresAt = value
-                    } else { self.tierExpiresAt = nil }
-                case "tierUpdatedAt", "tier_updated_at":
-                    if try !s.readNull() {
-                        var value = self.tierUpdatedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.tierUpdatedAt = value
-                    } else { self.tierUpdatedAt = nil }
-                case "createdAt", "created_at":
-                    if try !s.readNull() {
-                        var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.createdAt = value
-                    } else { self.createdAt = nil }
-                case "primaryKeyId", "primary_key_id":
-                    if try !s.readNull() {
-                        self.primaryKeyId = try s.readString()
-                    } else { self.primaryKeyId = "" }
-                case "tierLimits", "tier_limits":
-                    if try !s.readNull() {
-                        var value = self.tierLimits ?? TierLimits()
-                        try value.decodeJSON(from: &s)
-                        self.tierLimits = value
-                    } else { self.tierLimits = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "id":
+                if try !s.readNull() {
+                    self.id = try s.readString()
+                } else { self.id = "" }
+            case "email":
+                if try !s.readNull() {
+                    self.email = try s.readString()
+                } else { self.email = "" }
+            case "tier":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Tier.self) { self.tier = value }
+                } else { self.tier = .unspecified }
+            case "tierExpiresAt", "tier_expires_at":
+                if try !s.readNull() {
+                    var value = self.tierExpiresAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.tierExpiresAt = value
+                } else { self.tierExpiresAt = nil }
+            case "tierUpdatedAt", "tier_updated_at":
+                if try !s.readNull() {
+                    var value = self.tierUpdatedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.tierUpdatedAt = value
+                } else { self.tierUpdatedAt = nil }
+            case "createdAt", "created_at":
+                if try !s.readNull() {
+                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.createdAt = value
+                } else { self.createdAt = nil }
+            case "primaryKeyId", "primary_key_id":
+                if try !s.readNull() {
+                    self.primaryKeyId = try s.readString()
+                } else { self.primaryKeyId = "" }
+            case "tierLimits", "tier_limits":
+                if try !s.readNull() {
+                    var value = self.tierLimits ?? TierLimits()
+                    try value.decodeJSON(from: &s)
+                    self.tierLimits = value
+                } else { self.tierLimits = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1758,16 +1758,16 @@ extension GetAccountResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.account ?? Account()
-                    try r.readMessage(into: &value)
-                    self.account = value
-                case 18:
-                    var value = self.callerKey ?? APIKey()
-                    try r.readMessage(into: &value)
-                    self.callerKey = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.account ?? Account()
+                try r.readMessage(into: &value)
+                self.account = value
+            case 18:
+                var value = self.callerKey ?? APIKey()
+                try r.readMessage(into: &value)
+                self.callerKey = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1820,20 +1820,20 @@ extension GetAccountResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "account":
-                    if try !s.readNull() {
-                        var value = self.account ?? Account()
-                        try value.decodeJSON(from: &s)
-                        self.account = value
-                    } else { self.account = nil }
-                case "callerKey", "caller_key":
-                    if try !s.readNull() {
-                        var value = self.callerKey ?? APIKey()
-                        try value.decodeJSON(from: &s)
-                        self.callerKey = value
-                    } else { self.callerKey = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "account":
+                if try !s.readNull() {
+                    var value = self.account ?? Account()
+                    try value.decodeJSON(from: &s)
+                    self.account = value
+                } else { self.account = nil }
+            case "callerKey", "caller_key":
+                if try !s.readNull() {
+                    var value = self.callerKey ?? APIKey()
+                    try value.decodeJSON(from: &s)
+                    self.callerKey = value
+                } else { self.callerKey = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1845,60 +1845,60 @@ extension APIKey {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.id = try r.readString(field: 1)
-                case 18:
-                    self.name = try r.readString(field: 2)
-                case 26:
-                    self.description = try r.readString(field: 3)
-                case 34:
-                    self.tags.append(try r.readString(field: 4))
-                case 42:
-                    self.keyPreview = try r.readString(field: 5)
-                case 48:
-                    self.isActive = try r.readBool()
-                case 58:
-                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.expiresAt = value
-                case 64:
-                    self.customDailyLimit = try r.readInt64()
-                case 72:
-                    self.customConcurrentLimit = try r.readInt64()
-                case 82:
-                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.createdAt = value
-                case 90:
-                    var value = self.lastUsedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.lastUsedAt = value
-                case 96:
-                    self.isPrimary = try r.readBool()
-                case 106:
-                    self.parentKeyId = try r.readString(field: 13)
-                case 114:
-                    self.accountId = try r.readString(field: 14)
-                case 120:
-                    self.rateLimitRps = try r.readUInt32()
-                case 130:
-                    var value = self.updatedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.updatedAt = value
-                case 138:
-                    self.lastUpdatedBy = try r.readString(field: 17)
-                case 146:
-                    var value = self.revokedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.revokedAt = value
-                case 154:
-                    self.revokeReason = try r.readString(field: 19)
-                case 162:
-                    var value = self.previousSecretExpiresAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.previousSecretExpiresAt = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.id = try r.readString(field: 1)
+            case 18:
+                self.name = try r.readString(field: 2)
+            case 26:
+                self.description = try r.readString(field: 3)
+            case 34:
+                self.tags.append(try r.readString(field: 4))
+            case 42:
+                self.keyPreview = try r.readString(field: 5)
+            case 48:
+                self.isActive = try r.readBool()
+            case 58:
+                var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.expiresAt = value
+            case 64:
+                self.customDailyLimit = try r.readInt64()
+            case 72:
+                self.customConcurrentLimit = try r.readInt64()
+            case 82:
+                var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.createdAt = value
+            case 90:
+                var value = self.lastUsedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.lastUsedAt = value
+            case 96:
+                self.isPrimary = try r.readBool()
+            case 106:
+                self.parentKeyId = try r.readString(field: 13)
+            case 114:
+                self.accountId = try r.readString(field: 14)
+            case 120:
+                self.rateLimitRps = try r.readUInt32()
+            case 130:
+                var value = self.updatedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.updatedAt = value
+            case 138:
+                self.lastUpdatedBy = try r.readString(field: 17)
+            case 146:
+                var value = self.revokedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.revokedAt = value
+            case 154:
+                self.revokeReason = try r.readString(field: 19)
+            case 162:
+                var value = self.previousSecretExpiresAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.previousSecretExpiresAt = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2185,103 +2185,103 @@ extension APIKey {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "id":
-                    if try !s.readNull() {
-                        self.id = try s.readString()
-                    } else { self.id = "" }
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                case "description":
-                    if try !s.readNull() {
-                        self.description = try s.readString()
-                    } else { self.description = "" }
-                case "tags":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.tags.append(try s.readString())
-                        }
-                    } else { self.tags = [] }
-                case "keyPreview", "key_preview":
-                    if try !s.readNull() {
-                        self.keyPreview = try s.readString()
-                    } else { self.keyPreview = "" }
-                case "isActive", "is_active":
-                    if try !s.readNull() {
-                        self.isActive = try s.readBool()
-                    } else { self.isActive = false }
-                case "expiresAt", "expires_at":
-                    if try !s.readNull() {
-                        var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.expiresAt = value
-                    } else { self.expiresAt = nil }
-                case "customDailyLimit", "custom_daily_limit":
-                    if try !s.readNull() {
-                        self.customDailyLimit = try s.readInt64()
-                    } else { self.customDailyLimit = nil }
-                case "customConcurrentLimit", "custom_concurrent_limit":
-                    if try !s.readNull() {
-                        self.customConcurrentLimit = try s.readInt64()
-                    } else { self.customConcurrentLimit = nil }
-                case "createdAt", "created_at":
-                    if try !s.readNull() {
-                        var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.createdAt = value
-                    } else { self.createdAt = nil }
-                case "lastUsedAt", "last_used_at":
-                    if try !s.readNull() {
-                        var value = self.lastUsedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.lastUsedAt = value
-                    } else { self.lastUsedAt = nil }
-                case "isPrimary", "is_primary":
-                    if try !s.readNull() {
-                        self.isPrimary = try s.readBool()
-                    } else { self.isPrimary = false }
-                case "parentKeyId", "parent_key_id":
-                    if try !s.readNull() {
-                        self.parentKeyId = try s.readString()
-                    } else { self.parentKeyId = "" }
-                case "accountId", "account_id":
-                    if try !s.readNull() {
-                        self.accountId = try s.readString()
-                    } else { self.accountId = "" }
-                case "rateLimitRps", "rate_limit_rps":
-                    if try !s.readNull() {
-                        self.rateLimitRps = try s.readUInt32()
-                    } else { self.rateLimitRps = 0 }
-                case "updatedAt", "updated_at":
-                    if try !s.readNull() {
-                        var value = self.updatedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.updatedAt = value
-                    } else { self.updatedAt = nil }
-                case "lastUpdatedBy", "last_updated_by":
-                    if try !s.readNull() {
-                        self.lastUpdatedBy = try s.readString()
-                    } else { self.lastUpdatedBy = "" }
-                case "revokedAt", "revoked_at":
-                    if try !s.readNull() {
-                        var value = self.revokedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.revokedAt = value
-                    } else { self.revokedAt = nil }
-                case "revokeReason", "revoke_reason":
-                    if try !s.readNull() {
-                        self.revokeReason = try s.readString()
-                    } else { self.revokeReason = "" }
-                case "previousSecretExpiresAt", "previous_secret_expires_at":
-                    if try !s.readNull() {
-                        var value = self.previousSecretExpiresAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.previousSecretExpiresAt = value
-                    } else { self.previousSecretExpiresAt = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "id":
+                if try !s.readNull() {
+                    self.id = try s.readString()
+                } else { self.id = "" }
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            case "description":
+                if try !s.readNull() {
+                    self.description = try s.readString()
+                } else { self.description = "" }
+            case "tags":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.tags.append(try s.readString())
+                    }
+                } else { self.tags = [] }
+            case "keyPreview", "key_preview":
+                if try !s.readNull() {
+                    self.keyPreview = try s.readString()
+                } else { self.keyPreview = "" }
+            case "isActive", "is_active":
+                if try !s.readNull() {
+                    self.isActive = try s.readBool()
+                } else { self.isActive = false }
+            case "expiresAt", "expires_at":
+                if try !s.readNull() {
+                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.expiresAt = value
+                } else { self.expiresAt = nil }
+            case "customDailyLimit", "custom_daily_limit":
+                if try !s.readNull() {
+                    self.customDailyLimit = try s.readInt64()
+                } else { self.customDailyLimit = nil }
+            case "customConcurrentLimit", "custom_concurrent_limit":
+                if try !s.readNull() {
+                    self.customConcurrentLimit = try s.readInt64()
+                } else { self.customConcurrentLimit = nil }
+            case "createdAt", "created_at":
+                if try !s.readNull() {
+                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.createdAt = value
+                } else { self.createdAt = nil }
+            case "lastUsedAt", "last_used_at":
+                if try !s.readNull() {
+                    var value = self.lastUsedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.lastUsedAt = value
+                } else { self.lastUsedAt = nil }
+            case "isPrimary", "is_primary":
+                if try !s.readNull() {
+                    self.isPrimary = try s.readBool()
+                } else { self.isPrimary = false }
+            case "parentKeyId", "parent_key_id":
+                if try !s.readNull() {
+                    self.parentKeyId = try s.readString()
+                } else { self.parentKeyId = "" }
+            case "accountId", "account_id":
+                if try !s.readNull() {
+                    self.accountId = try s.readString()
+                } else { self.accountId = "" }
+            case "rateLimitRps", "rate_limit_rps":
+                if try !s.readNull() {
+                    self.rateLimitRps = try s.readUInt32()
+                } else { self.rateLimitRps = 0 }
+            case "updatedAt", "updated_at":
+                if try !s.readNull() {
+                    var value = self.updatedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.updatedAt = value
+                } else { self.updatedAt = nil }
+            case "lastUpdatedBy", "last_updated_by":
+                if try !s.readNull() {
+                    self.lastUpdatedBy = try s.readString()
+                } else { self.lastUpdatedBy = "" }
+            case "revokedAt", "revoked_at":
+                if try !s.readNull() {
+                    var value = self.revokedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.revokedAt = value
+                } else { self.revokedAt = nil }
+            case "revokeReason", "revoke_reason":
+                if try !s.readNull() {
+                    self.revokeReason = try s.readString()
+                } else { self.revokeReason = "" }
+            case "previousSecretExpiresAt", "previous_secret_expires_at":
+                if try !s.readNull() {
+                    var value = self.previousSecretExpiresAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.previousSecretExpiresAt = value
+                } else { self.previousSecretExpiresAt = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2293,22 +2293,22 @@ extension CreateAPIKeyRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.description = try r.readString(field: 2)
-                case 26:
-                    self.tags.append(try r.readString(field: 3))
-                case 34:
-                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.expiresAt = value
-                case 40:
-                    self.customDailyLimit = try r.readInt64()
-                case 48:
-                    self.customConcurrentLimit = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.description = try r.readString(field: 2)
+            case 26:
+                self.tags.append(try r.readString(field: 3))
+            case 34:
+                var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.expiresAt = value
+            case 40:
+                self.customDailyLimit = try r.readInt64()
+            case 48:
+                self.customConcurrentLimit = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2405,37 +2405,37 @@ extension CreateAPIKeyRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                case "description":
-                    if try !s.readNull() {
-                        self.description = try s.readString()
-                    } else { self.description = "" }
-                case "tags":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.tags.append(try s.readString())
-                        }
-                    } else { self.tags = [] }
-                case "expiresAt", "expires_at":
-                    if try !s.readNull() {
-                        var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.expiresAt = value
-                    } else { self.expiresAt = nil }
-                case "customDailyLimit", "custom_daily_limit":
-                    if try !s.readNull() {
-                        self.customDailyLimit = try s.readInt64()
-                    } else { self.customDailyLimit = nil }
-                case "customConcurrentLimit", "custom_concurrent_limit":
-                    if try !s.readNull() {
-                        self.customConcurrentLimit = try s.readInt64()
-                    } else { self.customConcurrentLimit = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            case "description":
+                if try !s.readNull() {
+                    self.description = try s.readString()
+                } else { self.description = "" }
+            case "tags":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.tags.append(try s.readString())
+                    }
+                } else { self.tags = [] }
+            case "expiresAt", "expires_at":
+                if try !s.readNull() {
+                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.expiresAt = value
+                } else { self.expiresAt = nil }
+            case "customDailyLimit", "custom_daily_limit":
+                if try !s.readNull() {
+                    self.customDailyLimit = try s.readInt64()
+                } else { self.customDailyLimit = nil }
+            case "customConcurrentLimit", "custom_concurrent_limit":
+                if try !s.readNull() {
+                    self.customConcurrentLimit = try s.readInt64()
+                } else { self.customConcurrentLimit = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2447,14 +2447,14 @@ extension CreateAPIKeyResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.apiKey ?? APIKey()
-                    try r.readMessage(into: &value)
-                    self.apiKey = value
-                case 18:
-                    self.secret = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.apiKey ?? APIKey()
+                try r.readMessage(into: &value)
+                self.apiKey = value
+            case 18:
+                self.secret = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2505,18 +2505,18 @@ extension CreateAPIKeyResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "apiKey", "api_key":
-                    if try !s.readNull() {
-                        var value = self.apiKey ?? APIKey()
-                        try value.decodeJSON(from: &s)
-                        self.apiKey = value
-                    } else { self.apiKey = nil }
-                case "secret":
-                    if try !s.readNull() {
-                        self.secret = try s.readString()
-                    } else { self.secret = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "apiKey", "api_key":
+                if try !s.readNull() {
+                    var value = self.apiKey ?? APIKey()
+                    try value.decodeJSON(from: &s)
+                    self.apiKey = value
+                } else { self.apiKey = nil }
+            case "secret":
+                if try !s.readNull() {
+                    self.secret = try s.readString()
+                } else { self.secret = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2528,14 +2528,14 @@ extension ListAPIKeysRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.activeOnly = try r.readBool()
-                case 18:
-                    var value = self.page ?? PageRequest()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.activeOnly = try r.readBool()
+            case 18:
+                var value = self.page ?? PageRequest()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2585,18 +2585,18 @@ extension ListAPIKeysRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "activeOnly", "active_only":
-                    if try !s.readNull() {
-                        self.activeOnly = try s.readBool()
-                    } else { self.activeOnly = false }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageRequest()
-                        try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "activeOnly", "active_only":
+                if try !s.readNull() {
+                    self.activeOnly = try s.readBool()
+                } else { self.activeOnly = false }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageRequest()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2608,14 +2608,14 @@ extension ListAPIKeysResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.keys.append(try r.readMessage(APIKey.self))
-                case 18:
-                    var value = self.page ?? PageResponse()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.keys.append(try r.readMessage(APIKey.self))
+            case 18:
+                var value = self.page ?? PageResponse()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2670,23 +2670,23 @@ extension ListAPIKeysResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "keys":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = APIKey()
-                            try value.decodeJSON(from: &s)
-                            self.keys.append(value)
-                        }
-                    } else { self.keys = [] }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageResponse()
+            case "keys":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = APIKey()
                         try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.keys.append(value)
+                    }
+                } else { self.keys = [] }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageResponse()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2698,10 +2698,10 @@ extension GetAPIKeyRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.keyId = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.keyId = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2737,12 +2737,12 @@ extension GetAPIKeyRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "keyId", "key_id":
-                    if try !s.readNull() {
-                        self.keyId = try s.readString()
-                    } else { self.keyId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "keyId", "key_id":
+                if try !s.readNull() {
+                    self.keyId = try s.readString()
+                } else { self.keyId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2754,12 +2754,12 @@ extension GetAPIKeyResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.apiKey ?? APIKey()
-                    try r.readMessage(into: &value)
-                    self.apiKey = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.apiKey ?? APIKey()
+                try r.readMessage(into: &value)
+                self.apiKey = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2797,14 +2797,14 @@ extension GetAPIKeyResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "apiKey", "api_key":
-                    if try !s.readNull() {
-                        var value = self.apiKey ?? APIKey()
-                        try value.decodeJSON(from: &s)
-                        self.apiKey = value
-                    } else { self.apiKey = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "apiKey", "api_key":
+                if try !s.readNull() {
+                    var value = self.apiKey ?? APIKey()
+                    try value.decodeJSON(from: &s)
+                    self.apiKey = value
+                } else { self.apiKey = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2816,10 +2816,10 @@ extension TagList {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.tags.append(try r.readString(field: 1))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.tags.append(try r.readString(field: 1))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2853,15 +2853,15 @@ extension TagList {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "tags":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.tags.append(try s.readString())
-                        }
-                    } else { self.tags = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "tags":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.tags.append(try s.readString())
+                    }
+                } else { self.tags = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2873,28 +2873,28 @@ extension UpdateAPIKeyRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.keyId = try r.readString(field: 1)
-                case 18:
-                    self.name = try r.readString(field: 2)
-                case 26:
-                    self.description = try r.readString(field: 3)
-                case 34:
-                    var value = self.tags ?? TagList()
-                    try r.readMessage(into: &value)
-                    self.tags = value
-                case 42:
-                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.expiresAt = value
-                case 48:
-                    self.clearExpiresAt = try r.readBool()
-                case 56:
-                    self.customDailyLimit = try r.readInt64()
-                case 64:
-                    self.customConcurrentLimit = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.keyId = try r.readString(field: 1)
+            case 18:
+                self.name = try r.readString(field: 2)
+            case 26:
+                self.description = try r.readString(field: 3)
+            case 34:
+                var value = self.tags ?? TagList()
+                try r.readMessage(into: &value)
+                self.tags = value
+            case 42:
+                var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.expiresAt = value
+            case 48:
+                self.clearExpiresAt = try r.readBool()
+            case 56:
+                self.customDailyLimit = try r.readInt64()
+            case 64:
+                self.customConcurrentLimit = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3016,44 +3016,44 @@ extension UpdateAPIKeyRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "keyId", "key_id":
-                    if try !s.readNull() {
-                        self.keyId = try s.readString()
-                    } else { self.keyId = "" }
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "description":
-                    if try !s.readNull() {
-                        self.description = try s.readString()
-                    } else { self.description = nil }
-                case "tags":
-                    if try !s.readNull() {
-                        var value = self.tags ?? TagList()
-                        try value.decodeJSON(from: &s)
-                        self.tags = value
-                    } else { self.tags = nil }
-                case "expiresAt", "expires_at":
-                    if try !s.readNull() {
-                        var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.expiresAt = value
-                    } else { self.expiresAt = nil }
-                case "clearExpiresAt", "clear_expires_at":
-                    if try !s.readNull() {
-                        self.clearExpiresAt = try s.readBool()
-                    } else { self.clearExpiresAt = false }
-                case "customDailyLimit", "custom_daily_limit":
-                    if try !s.readNull() {
-                        self.customDailyLimit = try s.readInt64()
-                    } else { self.customDailyLimit = nil }
-                case "customConcurrentLimit", "custom_concurrent_limit":
-                    if try !s.readNull() {
-                        self.customConcurrentLimit = try s.readInt64()
-                    } else { self.customConcurrentLimit = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "keyId", "key_id":
+                if try !s.readNull() {
+                    self.keyId = try s.readString()
+                } else { self.keyId = "" }
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "description":
+                if try !s.readNull() {
+                    self.description = try s.readString()
+                } else { self.description = nil }
+            case "tags":
+                if try !s.readNull() {
+                    var value = self.tags ?? TagList()
+                    try value.decodeJSON(from: &s)
+                    self.tags = value
+                } else { self.tags = nil }
+            case "expiresAt", "expires_at":
+                if try !s.readNull() {
+                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.expiresAt = value
+                } else { self.expiresAt = nil }
+            case "clearExpiresAt", "clear_expires_at":
+                if try !s.readNull() {
+                    self.clearExpiresAt = try s.readBool()
+                } else { self.clearExpiresAt = false }
+            case "customDailyLimit", "custom_daily_limit":
+                if try !s.readNull() {
+                    self.customDailyLimit = try s.readInt64()
+                } else { self.customDailyLimit = nil }
+            case "customConcurrentLimit", "custom_concurrent_limit":
+                if try !s.readNull() {
+                    self.customConcurrentLimit = try s.readInt64()
+                } else { self.customConcurrentLimit = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3065,12 +3065,12 @@ extension UpdateAPIKeyResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.apiKey ?? APIKey()
-                    try r.readMessage(into: &value)
-                    self.apiKey = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.apiKey ?? APIKey()
+                try r.readMessage(into: &value)
+                self.apiKey = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3108,14 +3108,14 @@ extension UpdateAPIKeyResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "apiKey", "api_key":
-                    if try !s.readNull() {
-                        var value = self.apiKey ?? APIKey()
-                        try value.decodeJSON(from: &s)
-                        self.apiKey = value
-                    } else { self.apiKey = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "apiKey", "api_key":
+                if try !s.readNull() {
+                    var value = self.apiKey ?? APIKey()
+                    try value.decodeJSON(from: &s)
+                    self.apiKey = value
+                } else { self.apiKey = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3127,12 +3127,12 @@ extension RevokeAPIKeyRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.keyId = try r.readString(field: 1)
-                case 18:
-                    self.reason = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.keyId = try r.readString(field: 1)
+            case 18:
+                self.reason = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3181,16 +3181,16 @@ extension RevokeAPIKeyRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "keyId", "key_id":
-                    if try !s.readNull() {
-                        self.keyId = try s.readString()
-                    } else { self.keyId = "" }
-                case "reason":
-                    if try !s.readNull() {
-                        self.reason = try s.readString()
-                    } else { self.reason = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "keyId", "key_id":
+                if try !s.readNull() {
+                    self.keyId = try s.readString()
+                } else { self.keyId = "" }
+            case "reason":
+                if try !s.readNull() {
+                    self.reason = try s.readString()
+                } else { self.reason = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3202,12 +3202,12 @@ extension RevokeAPIKeyResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.apiKey ?? APIKey()
-                    try r.readMessage(into: &value)
-                    self.apiKey = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.apiKey ?? APIKey()
+                try r.readMessage(into: &value)
+                self.apiKey = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3245,14 +3245,14 @@ extension RevokeAPIKeyResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "apiKey", "api_key":
-                    if try !s.readNull() {
-                        var value = self.apiKey ?? APIKey()
-                        try value.decodeJSON(from: &s)
-                        self.apiKey = value
-                    } else { self.apiKey = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "apiKey", "api_key":
+                if try !s.readNull() {
+                    var value = self.apiKey ?? APIKey()
+                    try value.decodeJSON(from: &s)
+                    self.apiKey = value
+                } else { self.apiKey = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3264,12 +3264,12 @@ extension RotateAPIKeyRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.keyId = try r.readString(field: 1)
-                case 16:
-                    self.gracePeriodMs = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.keyId = try r.readString(field: 1)
+            case 16:
+                self.gracePeriodMs = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3318,16 +3318,16 @@ extension RotateAPIKeyRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "keyId", "key_id":
-                    if try !s.readNull() {
-                        self.keyId = try s.readString()
-                    } else { self.keyId = "" }
-                case "gracePeriodMs", "grace_period_ms":
-                    if try !s.readNull() {
-                        self.gracePeriodMs = try s.readInt64()
-                    } else { self.gracePeriodMs = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "keyId", "key_id":
+                if try !s.readNull() {
+                    self.keyId = try s.readString()
+                } else { self.keyId = "" }
+            case "gracePeriodMs", "grace_period_ms":
+                if try !s.readNull() {
+                    self.gracePeriodMs = try s.readInt64()
+                } else { self.gracePeriodMs = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3339,14 +3339,14 @@ extension RotateAPIKeyResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.apiKey ?? APIKey()
-                    try r.readMessage(into: &value)
-                    self.apiKey = value
-                case 18:
-                    self.secret = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.apiKey ?? APIKey()
+                try r.readMessage(into: &value)
+                self.apiKey = value
+            case 18:
+                self.secret = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3397,18 +3397,18 @@ extension RotateAPIKeyResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "apiKey", "api_key":
-                    if try !s.readNull() {
-                        var value = self.apiKey ?? APIKey()
-                        try value.decodeJSON(from: &s)
-                        self.apiKey = value
-                    } else { self.apiKey = nil }
-                case "secret":
-                    if try !s.readNull() {
-                        self.secret = try s.readString()
-                    } else { self.secret = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "apiKey", "api_key":
+                if try !s.readNull() {
+                    var value = self.apiKey ?? APIKey()
+                    try value.decodeJSON(from: &s)
+                    self.apiKey = value
+                } else { self.apiKey = nil }
+            case "secret":
+                if try !s.readNull() {
+                    self.secret = try s.readString()
+                } else { self.secret = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3420,32 +3420,32 @@ extension AccountLimits {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.dailyRequestsLimit = try r.readInt64()
-                case 16:
-                    self.concurrentRequestsLimit = try r.readInt64()
-                case 24:
-                    self.monthlyCostLimitCents = try r.readInt64()
-                case 32:
-                    self.alertThreshold = try r.readUInt32()
-                case 42:
-                    self.billingEmail = try r.readString(field: 5)
-                case 50:
-                    self.timezone = try r.readString(field: 6)
-                case 58:
-                    var value = self.updatedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.updatedAt = value
-                case 64:
-                    self.effectiveDailyLimit = try r.readInt64()
-                case 72:
-                    self.effectiveConcurrentLimit = try r.readInt64()
-                case 82:
-                    var value = self.tierLimits ?? TierLimits()
-                    try r.readMessage(into: &value)
-                    self.tierLimits = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.dailyRequestsLimit = try r.readInt64()
+            case 16:
+                self.concurrentRequestsLimit = try r.readInt64()
+            case 24:
+                self.monthlyCostLimitCents = try r.readInt64()
+            case 32:
+                self.alertThreshold = try r.readUInt32()
+            case 42:
+                self.billingEmail = try r.readString(field: 5)
+            case 50:
+                self.timezone = try r.readString(field: 6)
+            case 58:
+                var value = self.updatedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.updatedAt = value
+            case 64:
+                self.effectiveDailyLimit = try r.readInt64()
+            case 72:
+                self.effectiveConcurrentLimit = try r.readInt64()
+            case 82:
+                var value = self.tierLimits ?? TierLimits()
+                try r.readMessage(into: &value)
+                self.tierLimits = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3600,52 +3600,52 @@ extension AccountLimits {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "dailyRequestsLimit", "daily_requests_limit":
-                    if try !s.readNull() {
-                        self.dailyRequestsLimit = try s.readInt64()
-                    } else { self.dailyRequestsLimit = 0 }
-                case "concurrentRequestsLimit", "concurrent_requests_limit":
-                    if try !s.readNull() {
-                        self.concurrentRequestsLimit = try s.readInt64()
-                    } else { self.concurrentRequestsLimit = 0 }
-                case "monthlyCostLimitCents", "monthly_cost_limit_cents":
-                    if try !s.readNull() {
-                        self.monthlyCostLimitCents = try s.readInt64()
-                    } else { self.monthlyCostLimitCents = nil }
-                case "alertThreshold", "alert_threshold":
-                    if try !s.readNull() {
-                        self.alertThreshold = try s.readUInt32()
-                    } else { self.alertThreshold = 0 }
-                case "billingEmail", "billing_email":
-                    if try !s.readNull() {
-                        self.billingEmail = try s.readString()
-                    } else { self.billingEmail = "" }
-                case "timezone":
-                    if try !s.readNull() {
-                        self.timezone = try s.readString()
-                    } else { self.timezone = "" }
-                case "updatedAt", "updated_at":
-                    if try !s.readNull() {
-                        var value = self.updatedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.updatedAt = value
-                    } else { self.updatedAt = nil }
-                case "effectiveDailyLimit", "effective_daily_limit":
-                    if try !s.readNull() {
-                        self.effectiveDailyLimit = try s.readInt64()
-                    } else { self.effectiveDailyLimit = 0 }
-                case "effectiveConcurrentLimit", "effective_concurrent_limit":
-                    if try !s.readNull() {
-                        self.effectiveConcurrentLimit = try s.readInt64()
-                    } else { self.effectiveConcurrentLimit = 0 }
-                case "tierLimits", "tier_limits":
-                    if try !s.readNull() {
-                        var value = self.tierLimits ?? TierLimits()
-                        try value.decodeJSON(from: &s)
-                        self.tierLimits = value
-                    } else { self.tierLimits = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "dailyRequestsLimit", "daily_requests_limit":
+                if try !s.readNull() {
+                    self.dailyRequestsLimit = try s.readInt64()
+                } else { self.dailyRequestsLimit = 0 }
+            case "concurrentRequestsLimit", "concurrent_requests_limit":
+                if try !s.readNull() {
+                    self.concurrentRequestsLimit = try s.readInt64()
+                } else { self.concurrentRequestsLimit = 0 }
+            case "monthlyCostLimitCents", "monthly_cost_limit_cents":
+                if try !s.readNull() {
+                    self.monthlyCostLimitCents = try s.readInt64()
+                } else { self.monthlyCostLimitCents = nil }
+            case "alertThreshold", "alert_threshold":
+                if try !s.readNull() {
+                    self.alertThreshold = try s.readUInt32()
+                } else { self.alertThreshold = 0 }
+            case "billingEmail", "billing_email":
+                if try !s.readNull() {
+                    self.billingEmail = try s.readString()
+                } else { self.billingEmail = "" }
+            case "timezone":
+                if try !s.readNull() {
+                    self.timezone = try s.readString()
+                } else { self.timezone = "" }
+            case "updatedAt", "updated_at":
+                if try !s.readNull() {
+                    var value = self.updatedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.updatedAt = value
+                } else { self.updatedAt = nil }
+            case "effectiveDailyLimit", "effective_daily_limit":
+                if try !s.readNull() {
+                    self.effectiveDailyLimit = try s.readInt64()
+                } else { self.effectiveDailyLimit = 0 }
+            case "effectiveConcurrentLimit", "effective_concurrent_limit":
+                if try !s.readNull() {
+                    self.effectiveConcurrentLimit = try s.readInt64()
+                } else { self.effectiveConcurrentLimit = 0 }
+            case "tierLimits", "tier_limits":
+                if try !s.readNull() {
+                    var value = self.tierLimits ?? TierLimits()
+                    try value.decodeJSON(from: &s)
+                    self.tierLimits = value
+                } else { self.tierLimits = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3688,12 +3688,12 @@ extension GetLimitsResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.limits ?? AccountLimits()
-                    try r.readMessage(into: &value)
-                    self.limits = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.limits ?? AccountLimits()
+                try r.readMessage(into: &value)
+                self.limits = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3731,14 +3731,14 @@ extension GetLimitsResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "limits":
-                    if try !s.readNull() {
-                        var value = self.limits ?? AccountLimits()
-                        try value.decodeJSON(from: &s)
-                        self.limits = value
-                    } else { self.limits = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "limits":
+                if try !s.readNull() {
+                    var value = self.limits ?? AccountLimits()
+                    try value.decodeJSON(from: &s)
+                    self.limits = value
+                } else { self.limits = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3750,20 +3750,20 @@ extension UpdateLimitsRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.dailyRequestsLimit = try r.readInt64()
-                case 16:
-                    self.concurrentRequestsLimit = try r.readInt64()
-                case 24:
-                    self.monthlyCostLimitCents = try r.readInt64()
-                case 32:
-                    self.alertThreshold = try r.readUInt32()
-                case 42:
-                    self.billingEmail = try r.readString(field: 5)
-                case 50:
-                    self.timezone = try r.readString(field: 6)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.dailyRequestsLimit = try r.readInt64()
+            case 16:
+                self.concurrentRequestsLimit = try r.readInt64()
+            case 24:
+                self.monthlyCostLimitCents = try r.readInt64()
+            case 32:
+                self.alertThreshold = try r.readUInt32()
+            case 42:
+                self.billingEmail = try r.readString(field: 5)
+            case 50:
+                self.timezone = try r.readString(field: 6)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3852,32 +3852,32 @@ extension UpdateLimitsRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "dailyRequestsLimit", "daily_requests_limit":
-                    if try !s.readNull() {
-                        self.dailyRequestsLimit = try s.readInt64()
-                    } else { self.dailyRequestsLimit = nil }
-                case "concurrentRequestsLimit", "concurrent_requests_limit":
-                    if try !s.readNull() {
-                        self.concurrentRequestsLimit = try s.readInt64()
-                    } else { self.concurrentRequestsLimit = nil }
-                case "monthlyCostLimitCents", "monthly_cost_limit_cents":
-                    if try !s.readNull() {
-                        self.monthlyCostLimitCents = try s.readInt64()
-                    } else { self.monthlyCostLimitCents = nil }
-                case "alertThreshold", "alert_threshold":
-                    if try !s.readNull() {
-                        self.alertThreshold = try s.readUInt32()
-                    } else { self.alertThreshold = nil }
-                case "billingEmail", "billing_email":
-                    if try !s.readNull() {
-                        self.billingEmail = try s.readString()
-                    } else { self.billingEmail = nil }
-                case "timezone":
-                    if try !s.readNull() {
-                        self.timezone = try s.readString()
-                    } else { self.timezone = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "dailyRequestsLimit", "daily_requests_limit":
+                if try !s.readNull() {
+                    self.dailyRequestsLimit = try s.readInt64()
+                } else { self.dailyRequestsLimit = nil }
+            case "concurrentRequestsLimit", "concurrent_requests_limit":
+                if try !s.readNull() {
+                    self.concurrentRequestsLimit = try s.readInt64()
+                } else { self.concurrentRequestsLimit = nil }
+            case "monthlyCostLimitCents", "monthly_cost_limit_cents":
+                if try !s.readNull() {
+                    self.monthlyCostLimitCents = try s.readInt64()
+                } else { self.monthlyCostLimitCents = nil }
+            case "alertThreshold", "alert_threshold":
+                if try !s.readNull() {
+                    self.alertThreshold = try s.readUInt32()
+                } else { self.alertThreshold = nil }
+            case "billingEmail", "billing_email":
+                if try !s.readNull() {
+                    self.billingEmail = try s.readString()
+                } else { self.billingEmail = nil }
+            case "timezone":
+                if try !s.readNull() {
+                    self.timezone = try s.readString()
+                } else { self.timezone = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3889,12 +3889,12 @@ extension UpdateLimitsResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.limits ?? AccountLimits()
-                    try r.readMessage(into: &value)
-                    self.limits = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.limits ?? AccountLimits()
+                try r.readMessage(into: &value)
+                self.limits = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3932,14 +3932,14 @@ extension UpdateLimitsResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "limits":
-                    if try !s.readNull() {
-                        var value = self.limits ?? AccountLimits()
-                        try value.decodeJSON(from: &s)
-                        self.limits = value
-                    } else { self.limits = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "limits":
+                if try !s.readNull() {
+                    var value = self.limits ?? AccountLimits()
+                    try value.decodeJSON(from: &s)
+                    self.limits = value
+                } else { self.limits = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3951,10 +3951,10 @@ extension GetUsageRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.apiKeyId = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.apiKeyId = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3990,12 +3990,12 @@ extension GetUsageRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "apiKeyId", "api_key_id":
-                    if try !s.readNull() {
-                        self.apiKeyId = try s.readString()
-                    } else { self.apiKeyId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "apiKeyId", "api_key_id":
+                if try !s.readNull() {
+                    self.apiKeyId = try s.readString()
+                } else { self.apiKeyId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4007,46 +4007,46 @@ extension GetUsageResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.accountId = try r.readString(field: 1)
-                case 16:
-                    self.tier = Tier(rawValue: try r.readInt32())
-                case 24:
-                    self.sessionsToday = try r.readInt64()
-                case 32:
-                    self.activeSessions = try r.readInt64()
-                case 40:
-                    self.quotaUsed = try r.readInt64()
-                case 48:
-                    self.quotaRemaining = try r.readInt64()
-                case 58:
-                    var value = self.limits ?? TierLimits()
-                    try r.readMessage(into: &value)
-                    self.limits = value
-                case 64:
-                    self.monthlyCostLimitCents = try r.readInt64()
-                case 72:
-                    self.alertThreshold = try r.readUInt32()
-                case 82:
-                    var value = self.dayStartedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.dayStartedAt = value
-                case 90:
-                    var value = self.billingPeriodStart ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.billingPeriodStart = value
-                case 98:
-                    var value = self.billingPeriodEnd ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.billingPeriodEnd = value
-                case 104:
-                    self.periodExecutions = try r.readInt64()
-                case 113:
-                    self.periodCostUsd = try r.readDouble()
-                case 120:
-                    self.periodCostCents = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.accountId = try r.readString(field: 1)
+            case 16:
+                self.tier = Tier(rawValue: try r.readInt32())
+            case 24:
+                self.sessionsToday = try r.readInt64()
+            case 32:
+                self.activeSessions = try r.readInt64()
+            case 40:
+                self.quotaUsed = try r.readInt64()
+            case 48:
+                self.quotaRemaining = try r.readInt64()
+            case 58:
+                var value = self.limits ?? TierLimits()
+                try r.readMessage(into: &value)
+                self.limits = value
+            case 64:
+                self.monthlyCostLimitCents = try r.readInt64()
+            case 72:
+                self.alertThreshold = try r.readUInt32()
+            case 82:
+                var value = self.dayStartedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.dayStartedAt = value
+            case 90:
+                var value = self.billingPeriodStart ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.billingPeriodStart = value
+            case 98:
+                var value = self.billingPeriodEnd ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.billingPeriodEnd = value
+            case 104:
+                self.periodExecutions = try r.readInt64()
+            case 113:
+                self.periodCostUsd = try r.readDouble()
+            case 120:
+                self.periodCostCents = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4269,76 +4269,76 @@ extension GetUsageResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "accountId", "account_id":
-                    if try !s.readNull() {
-                        self.accountId = try s.readString()
-                    } else { self.accountId = "" }
-                case "tier":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Tier.self) { self.tier = value }
-                    } else { self.tier = .unspecified }
-                case "sessionsToday", "sessions_today":
-                    if try !s.readNull() {
-                        self.sessionsToday = try s.readInt64()
-                    } else { self.sessionsToday = 0 }
-                case "activeSessions", "active_sessions":
-                    if try !s.readNull() {
-                        self.activeSessions = try s.readInt64()
-                    } else { self.activeSessions = 0 }
-                case "quotaUsed", "quota_used":
-                    if try !s.readNull() {
-                        self.quotaUsed = try s.readInt64()
-                    } else { self.quotaUsed = 0 }
-                case "quotaRemaining", "quota_remaining":
-                    if try !s.readNull() {
-                        self.quotaRemaining = try s.readInt64()
-                    } else { self.quotaRemaining = 0 }
-                case "limits":
-                    if try !s.readNull() {
-                        var value = self.limits ?? TierLimits()
-                        try value.decodeJSON(from: &s)
-                        self.limits = value
-                    } else { self.limits = nil }
-                case "monthlyCostLimitCents", "monthly_cost_limit_cents":
-                    if try !s.readNull() {
-                        self.monthlyCostLimitCents = try s.readInt64()
-                    } else { self.monthlyCostLimitCents = nil }
-                case "alertThreshold", "alert_threshold":
-                    if try !s.readNull() {
-                        self.alertThreshold = try s.readUInt32()
-                    } else { self.alertThreshold = 0 }
-                case "dayStartedAt", "day_started_at":
-                    if try !s.readNull() {
-                        var value = self.dayStartedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.dayStartedAt = value
-                    } else { self.dayStartedAt = nil }
-                case "billingPeriodStart", "billing_period_start":
-                    if try !s.readNull() {
-                        var value = self.billingPeriodStart ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.billingPeriodStart = value
-                    } else { self.billingPeriodStart = nil }
-                case "billingPeriodEnd", "billing_period_end":
-                    if try !s.readNull() {
-                        var value = self.billingPeriodEnd ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.billingPeriodEnd = value
-                    } else { self.billingPeriodEnd = nil }
-                case "periodExecutions", "period_executions":
-                    if try !s.readNull() {
-                        self.periodExecutions = try s.readInt64()
-                    } else { self.periodExecutions = 0 }
-                case "periodCostUsd", "period_cost_usd":
-                    if try !s.readNull() {
-                        self.periodCostUsd = try s.readDouble()
-                    } else { self.periodCostUsd = 0 }
-                case "periodCostCents", "period_cost_cents":
-                    if try !s.readNull() {
-                        self.periodCostCents = try s.readInt64()
-                    } else { self.periodCostCents = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "accountId", "account_id":
+                if try !s.readNull() {
+                    self.accountId = try s.readString()
+                } else { self.accountId = "" }
+            case "tier":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Tier.self) { self.tier = value }
+                } else { self.tier = .unspecified }
+            case "sessionsToday", "sessions_today":
+                if try !s.readNull() {
+                    self.sessionsToday = try s.readInt64()
+                } else { self.sessionsToday = 0 }
+            case "activeSessions", "active_sessions":
+                if try !s.readNull() {
+                    self.activeSessions = try s.readInt64()
+                } else { self.activeSessions = 0 }
+            case "quotaUsed", "quota_used":
+                if try !s.readNull() {
+                    self.quotaUsed = try s.readInt64()
+                } else { self.quotaUsed = 0 }
+            case "quotaRemaining", "quota_remaining":
+                if try !s.readNull() {
+                    self.quotaRemaining = try s.readInt64()
+                } else { self.quotaRemaining = 0 }
+            case "limits":
+                if try !s.readNull() {
+                    var value = self.limits ?? TierLimits()
+                    try value.decodeJSON(from: &s)
+                    self.limits = value
+                } else { self.limits = nil }
+            case "monthlyCostLimitCents", "monthly_cost_limit_cents":
+                if try !s.readNull() {
+                    self.monthlyCostLimitCents = try s.readInt64()
+                } else { self.monthlyCostLimitCents = nil }
+            case "alertThreshold", "alert_threshold":
+                if try !s.readNull() {
+                    self.alertThreshold = try s.readUInt32()
+                } else { self.alertThreshold = 0 }
+            case "dayStartedAt", "day_started_at":
+                if try !s.readNull() {
+                    var value = self.dayStartedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.dayStartedAt = value
+                } else { self.dayStartedAt = nil }
+            case "billingPeriodStart", "billing_period_start":
+                if try !s.readNull() {
+                    var value = self.billingPeriodStart ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.billingPeriodStart = value
+                } else { self.billingPeriodStart = nil }
+            case "billingPeriodEnd", "billing_period_end":
+                if try !s.readNull() {
+                    var value = self.billingPeriodEnd ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.billingPeriodEnd = value
+                } else { self.billingPeriodEnd = nil }
+            case "periodExecutions", "period_executions":
+                if try !s.readNull() {
+                    self.periodExecutions = try s.readInt64()
+                } else { self.periodExecutions = 0 }
+            case "periodCostUsd", "period_cost_usd":
+                if try !s.readNull() {
+                    self.periodCostUsd = try s.readDouble()
+                } else { self.periodCostUsd = 0 }
+            case "periodCostCents", "period_cost_cents":
+                if try !s.readNull() {
+                    self.periodCostCents = try s.readInt64()
+                } else { self.periodCostCents = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4350,28 +4350,28 @@ extension UsageBucket {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.startTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.startTime = value
-                case 18:
-                    self.date = try r.readString(field: 2)
-                case 24:
-                    self.executions = try r.readInt64()
-                case 32:
-                    self.durationMs = try r.readInt64()
-                case 40:
-                    self.errors = try r.readInt64()
-                case 48:
-                    self.costCents = try r.readInt64()
-                case 57:
-                    self.costUsd = try r.readDouble()
-                case 64:
-                    self.cpuTimeMs = try r.readInt64()
-                case 72:
-                    self.memoryMbSeconds = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.startTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.startTime = value
+            case 18:
+                self.date = try r.readString(field: 2)
+            case 24:
+                self.executions = try r.readInt64()
+            case 32:
+                self.durationMs = try r.readInt64()
+            case 40:
+                self.errors = try r.readInt64()
+            case 48:
+                self.costCents = try r.readInt64()
+            case 57:
+                self.costUsd = try r.readDouble()
+            case 64:
+                self.cpuTimeMs = try r.readInt64()
+            case 72:
+                self.memoryMbSeconds = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4512,46 +4512,46 @@ extension UsageBucket {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "startTime", "start_time":
-                    if try !s.readNull() {
-                        var value = self.startTime ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.startTime = value
-                    } else { self.startTime = nil }
-                case "date":
-                    if try !s.readNull() {
-                        self.date = try s.readString()
-                    } else { self.date = "" }
-                case "executions":
-                    if try !s.readNull() {
-                        self.executions = try s.readInt64()
-                    } else { self.executions = 0 }
-                case "durationMs", "duration_ms":
-                    if try !s.readNull() {
-                        self.durationMs = try s.readInt64()
-                    } else { self.durationMs = 0 }
-                case "errors":
-                    if try !s.readNull() {
-                        self.errors = try s.readInt64()
-                    } else { self.errors = 0 }
-                case "costCents", "cost_cents":
-                    if try !s.readNull() {
-                        self.costCents = try s.readInt64()
-                    } else { self.costCents = 0 }
-                case "costUsd", "cost_usd":
-                    if try !s.readNull() {
-                        self.costUsd = try s.readDouble()
-                    } else { self.costUsd = 0 }
-                case "cpuTimeMs", "cpu_time_ms":
-                    if try !s.readNull() {
-                        self.cpuTimeMs = try s.readInt64()
-                    } else { self.cpuTimeMs = 0 }
-                case "memoryMbSeconds", "memory_mb_seconds":
-                    if try !s.readNull() {
-                        self.memoryMbSeconds = try s.readInt64()
-                    } else { self.memoryMbSeconds = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "startTime", "start_time":
+                if try !s.readNull() {
+                    var value = self.startTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.startTime = value
+                } else { self.startTime = nil }
+            case "date":
+                if try !s.readNull() {
+                    self.date = try s.readString()
+                } else { self.date = "" }
+            case "executions":
+                if try !s.readNull() {
+                    self.executions = try s.readInt64()
+                } else { self.executions = 0 }
+            case "durationMs", "duration_ms":
+                if try !s.readNull() {
+                    self.durationMs = try s.readInt64()
+                } else { self.durationMs = 0 }
+            case "errors":
+                if try !s.readNull() {
+                    self.errors = try s.readInt64()
+                } else { self.errors = 0 }
+            case "costCents", "cost_cents":
+                if try !s.readNull() {
+                    self.costCents = try s.readInt64()
+                } else { self.costCents = 0 }
+            case "costUsd", "cost_usd":
+                if try !s.readNull() {
+                    self.costUsd = try s.readDouble()
+                } else { self.costUsd = 0 }
+            case "cpuTimeMs", "cpu_time_ms":
+                if try !s.readNull() {
+                    self.cpuTimeMs = try s.readInt64()
+                } else { self.cpuTimeMs = 0 }
+            case "memoryMbSeconds", "memory_mb_seconds":
+                if try !s.readNull() {
+                    self.memoryMbSeconds = try s.readInt64()
+                } else { self.memoryMbSeconds = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4563,22 +4563,22 @@ extension GetUsageHistoryRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.granularity = UsageGranularity(rawValue: try r.readInt32())
-                case 18:
-                    var value = self.startTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.startTime = value
-                case 26:
-                    var value = self.endTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.endTime = value
-                case 32:
-                    self.days = try r.readUInt32()
-                case 42:
-                    self.apiKeyId = try r.readString(field: 5)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.granularity = UsageGranularity(rawValue: try r.readInt32())
+            case 18:
+                var value = self.startTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.startTime = value
+            case 26:
+                var value = self.endTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.endTime = value
+            case 32:
+                self.days = try r.readUInt32()
+            case 42:
+                self.apiKeyId = try r.readString(field: 5)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4670,32 +4670,32 @@ extension GetUsageHistoryRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "granularity":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(UsageGranularity.self) { self.granularity = value }
-                    } else { self.granularity = .unspecified }
-                case "startTime", "start_time":
-                    if try !s.readNull() {
-                        var value = self.startTime ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.startTime = value
-                    } else { self.startTime = nil }
-                case "endTime", "end_time":
-                    if try !s.readNull() {
-                        var value = self.endTime ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.endTime = value
-                    } else { self.endTime = nil }
-                case "days":
-                    if try !s.readNull() {
-                        self.days = try s.readUInt32()
-                    } else { self.days = 0 }
-                case "apiKeyId", "api_key_id":
-                    if try !s.readNull() {
-                        self.apiKeyId = try s.readString()
-                    } else { self.apiKeyId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "granularity":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(UsageGranularity.self) { self.granularity = value }
+                } else { self.granularity = .unspecified }
+            case "startTime", "start_time":
+                if try !s.readNull() {
+                    var value = self.startTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.startTime = value
+                } else { self.startTime = nil }
+            case "endTime", "end_time":
+                if try !s.readNull() {
+                    var value = self.endTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.endTime = value
+                } else { self.endTime = nil }
+            case "days":
+                if try !s.readNull() {
+                    self.days = try s.readUInt32()
+                } else { self.days = 0 }
+            case "apiKeyId", "api_key_id":
+                if try !s.readNull() {
+                    self.apiKeyId = try s.readString()
+                } else { self.apiKeyId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4707,30 +4707,30 @@ extension GetUsageHistoryResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.granularity = UsageGranularity(rawValue: try r.readInt32())
-                case 18:
-                    self.buckets.append(try r.readMessage(UsageBucket.self))
-                case 26:
-                    var value = self.startTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.startTime = value
-                case 34:
-                    var value = self.endTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.endTime = value
-                case 40:
-                    self.totalExecutions = try r.readInt64()
-                case 48:
-                    self.totalDurationMs = try r.readInt64()
-                case 56:
-                    self.totalErrors = try r.readInt64()
-                case 64:
-                    self.totalCostCents = try r.readInt64()
-                case 73:
-                    self.totalCostUsd = try r.readDouble()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.granularity = UsageGranularity(rawValue: try r.readInt32())
+            case 18:
+                self.buckets.append(try r.readMessage(UsageBucket.self))
+            case 26:
+                var value = self.startTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.startTime = value
+            case 34:
+                var value = self.endTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.endTime = value
+            case 40:
+                self.totalExecutions = try r.readInt64()
+            case 48:
+                self.totalDurationMs = try r.readInt64()
+            case 56:
+                self.totalErrors = try r.readInt64()
+            case 64:
+                self.totalCostCents = try r.readInt64()
+            case 73:
+                self.totalCostUsd = try r.readDouble()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4877,53 +4877,53 @@ extension GetUsageHistoryResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "granularity":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(UsageGranularity.self) { self.granularity = value }
-                    } else { self.granularity = .unspecified }
-                case "buckets":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = UsageBucket()
-                            try value.decodeJSON(from: &s)
-                            self.buckets.append(value)
-                        }
-                    } else { self.buckets = [] }
-                case "startTime", "start_time":
-                    if try !s.readNull() {
-                        var value = self.startTime ?? Google_Protobuf_Timestamp()
+            case "granularity":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(UsageGranularity.self) { self.granularity = value }
+                } else { self.granularity = .unspecified }
+            case "buckets":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = UsageBucket()
                         try value.decodeJSON(from: &s)
-                        self.startTime = value
-                    } else { self.startTime = nil }
-                case "endTime", "end_time":
-                    if try !s.readNull() {
-                        var value = self.endTime ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.endTime = value
-                    } else { self.endTime = nil }
-                case "totalExecutions", "total_executions":
-                    if try !s.readNull() {
-                        self.totalExecutions = try s.readInt64()
-                    } else { self.totalExecutions = 0 }
-                case "totalDurationMs", "total_duration_ms":
-                    if try !s.readNull() {
-                        self.totalDurationMs = try s.readInt64()
-                    } else { self.totalDurationMs = 0 }
-                case "totalErrors", "total_errors":
-                    if try !s.readNull() {
-                        self.totalErrors = try s.readInt64()
-                    } else { self.totalErrors = 0 }
-                case "totalCostCents", "total_cost_cents":
-                    if try !s.readNull() {
-                        self.totalCostCents = try s.readInt64()
-                    } else { self.totalCostCents = 0 }
-                case "totalCostUsd", "total_cost_usd":
-                    if try !s.readNull() {
-                        self.totalCostUsd = try s.readDouble()
-                    } else { self.totalCostUsd = 0 }
-                default:
-                    try s.skipUnknownField(key)
+                        self.buckets.append(value)
+                    }
+                } else { self.buckets = [] }
+            case "startTime", "start_time":
+                if try !s.readNull() {
+                    var value = self.startTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.startTime = value
+                } else { self.startTime = nil }
+            case "endTime", "end_time":
+                if try !s.readNull() {
+                    var value = self.endTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.endTime = value
+                } else { self.endTime = nil }
+            case "totalExecutions", "total_executions":
+                if try !s.readNull() {
+                    self.totalExecutions = try s.readInt64()
+                } else { self.totalExecutions = 0 }
+            case "totalDurationMs", "total_duration_ms":
+                if try !s.readNull() {
+                    self.totalDurationMs = try s.readInt64()
+                } else { self.totalDurationMs = 0 }
+            case "totalErrors", "total_errors":
+                if try !s.readNull() {
+                    self.totalErrors = try s.readInt64()
+                } else { self.totalErrors = 0 }
+            case "totalCostCents", "total_cost_cents":
+                if try !s.readNull() {
+                    self.totalCostCents = try s.readInt64()
+                } else { self.totalCostCents = 0 }
+            case "totalCostUsd", "total_cost_usd":
+                if try !s.readNull() {
+                    self.totalCostUsd = try s.readDouble()
+                } else { self.totalCostUsd = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4935,22 +4935,22 @@ extension ExportUsageRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.format = UsageExportFormat(rawValue: try r.readInt32())
-                case 16:
-                    self.days = try r.readUInt32()
-                case 26:
-                    var value = self.startTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.startTime = value
-                case 34:
-                    var value = self.endTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.endTime = value
-                case 42:
-                    self.apiKeyId = try r.readString(field: 5)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.format = UsageExportFormat(rawValue: try r.readInt32())
+            case 16:
+                self.days = try r.readUInt32()
+            case 26:
+                var value = self.startTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.startTime = value
+            case 34:
+                var value = self.endTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.endTime = value
+            case 42:
+                self.apiKeyId = try r.readString(field: 5)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -5042,32 +5042,32 @@ extension ExportUsageRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "format":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(UsageExportFormat.self) { self.format = value }
-                    } else { self.format = .unspecified }
-                case "days":
-                    if try !s.readNull() {
-                        self.days = try s.readUInt32()
-                    } else { self.days = 0 }
-                case "startTime", "start_time":
-                    if try !s.readNull() {
-                        var value = self.startTime ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.startTime = value
-                    } else { self.startTime = nil }
-                case "endTime", "end_time":
-                    if try !s.readNull() {
-                        var value = self.endTime ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.endTime = value
-                    } else { self.endTime = nil }
-                case "apiKeyId", "api_key_id":
-                    if try !s.readNull() {
-                        self.apiKeyId = try s.readString()
-                    } else { self.apiKeyId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "format":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(UsageExportFormat.self) { self.format = value }
+                } else { self.format = .unspecified }
+            case "days":
+                if try !s.readNull() {
+                    self.days = try s.readUInt32()
+                } else { self.days = 0 }
+            case "startTime", "start_time":
+                if try !s.readNull() {
+                    var value = self.startTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.startTime = value
+                } else { self.startTime = nil }
+            case "endTime", "end_time":
+                if try !s.readNull() {
+                    var value = self.endTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.endTime = value
+                } else { self.endTime = nil }
+            case "apiKeyId", "api_key_id":
+                if try !s.readNull() {
+                    self.apiKeyId = try s.readString()
+                } else { self.apiKeyId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -5079,14 +5079,14 @@ extension ExportUsageResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.data = try r.readBytes()
-                case 18:
-                    self.contentType = try r.readString(field: 2)
-                case 26:
-                    self.filename = try r.readString(field: 3)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.data = try r.readBytes()
+            case 18:
+                self.contentType = try r.readString(field: 2)
+            case 26:
+                self.filename = try r.readString(field: 3)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -5148,20 +5148,20 @@ extension ExportUsageResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "data":
-                    if try !s.readNull() {
-                        self.data = try s.readBytes()
-                    } else { self.data = [] }
-                case "contentType", "content_type":
-                    if try !s.readNull() {
-                        self.contentType = try s.readString()
-                    } else { self.contentType = "" }
-                case "filename":
-                    if try !s.readNull() {
-                        self.filename = try s.readString()
-                    } else { self.filename = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "data":
+                if try !s.readNull() {
+                    self.data = try s.readBytes()
+                } else { self.data = [] }
+            case "contentType", "content_type":
+                if try !s.readNull() {
+                    self.contentType = try s.readString()
+                } else { self.contentType = "" }
+            case "filename":
+                if try !s.readNull() {
+                    self.filename = try s.readString()
+                } else { self.filename = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -5173,30 +5173,30 @@ extension AlertRule {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.id = try r.readString(field: 1)
-                case 18:
-                    self.name = try r.readString(field: 2)
-                case 24:
-                    self.metric = AlertMetric(rawValue: try r.readInt32())
-                case 33:
-                    self.threshold = try r.readDouble()
-                case 42:
-                    self.webhookIds.append(try r.readString(field: 5))
-                case 48:
-                    self.notifyEmail = try r.readBool()
-                case 56:
-                    self.cooldownMs = try r.readInt64()
-                case 66:
-                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.createdAt = value
-                case 74:
-                    var value = self.lastTriggeredAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.lastTriggeredAt = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.id = try r.readString(field: 1)
+            case 18:
+                self.name = try r.readString(field: 2)
+            case 24:
+                self.metric = AlertMetric(rawValue: try r.readInt32())
+            case 33:
+                self.threshold = try r.readDouble()
+            case 42:
+                self.webhookIds.append(try r.readString(field: 5))
+            case 48:
+                self.notifyEmail = try r.readBool()
+            case 56:
+                self.cooldownMs = try r.readInt64()
+            case 66:
+                var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.createdAt = value
+            case 74:
+                var value = self.lastTriggeredAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.lastTriggeredAt = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -5336,51 +5336,51 @@ extension AlertRule {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "id":
-                    if try !s.readNull() {
-                        self.id = try s.readString()
-                    } else { self.id = "" }
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                case "metric":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(AlertMetric.self) { self.metric = value }
-                    } else { self.metric = .unspecified }
-                case "threshold":
-                    if try !s.readNull() {
-                        self.threshold = try s.readDouble()
-                    } else { self.threshold = 0 }
-                case "webhookIds", "webhook_ids":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.webhookIds.append(try s.readString())
-                        }
-                    } else { self.webhookIds = [] }
-                case "notifyEmail", "notify_email":
-                    if try !s.readNull() {
-                        self.notifyEmail = try s.readBool()
-                    } else { self.notifyEmail = false }
-                case "cooldownMs", "cooldown_ms":
-                    if try !s.readNull() {
-                        self.cooldownMs = try s.readInt64()
-                    } else { self.cooldownMs = 0 }
-                case "createdAt", "created_at":
-                    if try !s.readNull() {
-                        var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.createdAt = value
-                    } else { self.createdAt = nil }
-                case "lastTriggeredAt", "last_triggered_at":
-                    if try !s.readNull() {
-                        var value = self.lastTriggeredAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.lastTriggeredAt = value
-                    } else { self.lastTriggeredAt = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "id":
+                if try !s.readNull() {
+                    self.id = try s.readString()
+                } else { self.id = "" }
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            case "metric":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(AlertMetric.self) { self.metric = value }
+                } else { self.metric = .unspecified }
+            case "threshold":
+                if try !s.readNull() {
+                    self.threshold = try s.readDouble()
+                } else { self.threshold = 0 }
+            case "webhookIds", "webhook_ids":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.webhookIds.append(try s.readString())
+                    }
+                } else { self.webhookIds = [] }
+            case "notifyEmail", "notify_email":
+                if try !s.readNull() {
+                    self.notifyEmail = try s.readBool()
+                } else { self.notifyEmail = false }
+            case "cooldownMs", "cooldown_ms":
+                if try !s.readNull() {
+                    self.cooldownMs = try s.readInt64()
+                } else { self.cooldownMs = 0 }
+            case "createdAt", "created_at":
+                if try !s.readNull() {
+                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.createdAt = value
+                } else { self.createdAt = nil }
+            case "lastTriggeredAt", "last_triggered_at":
+                if try !s.readNull() {
+                    var value = self.lastTriggeredAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.lastTriggeredAt = value
+                } else { self.lastTriggeredAt = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -5392,20 +5392,20 @@ extension CreateAlertRuleRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 16:
-                    self.metric = AlertMetric(rawValue: try r.readInt32())
-                case 25:
-                    self.threshold = try r.readDouble()
-                case 34:
-                    self.webhookIds.append(try r.readString(field: 4))
-                case 40:
-                    self.notifyEmail = try r.readBool()
-                case 48:
-                    self.cooldownMs = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 16:
+                self.metric = AlertMetric(rawValue: try r.readInt32())
+            case 25:
+                self.threshold = try r.readDouble()
+            case 34:
+                self.webhookIds.append(try r.readString(field: 4))
+            case 40:
+                self.notifyEmail = try r.readBool()
+            case 48:
+                self.cooldownMs = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -5502,35 +5502,35 @@ extension CreateAlertRuleRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                case "metric":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(AlertMetric.self) { self.metric = value }
-                    } else { self.metric = .unspecified }
-                case "threshold":
-                    if try !s.readNull() {
-                        self.threshold = try s.readDouble()
-                    } else { self.threshold = 0 }
-                case "webhookIds", "webhook_ids":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.webhookIds.append(try s.readString())
-                        }
-                    } else { self.webhookIds = [] }
-                case "notifyEmail", "notify_email":
-                    if try !s.readNull() {
-                        self.notifyEmail = try s.readBool()
-                    } else { self.notifyEmail = false }
-                case "cooldownMs", "cooldown_ms":
-                    if try !s.readNull() {
-                        self.cooldownMs = try s.readInt64()
-                    } else { self.cooldownMs = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            case "metric":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(AlertMetric.self) { self.metric = value }
+                } else { self.metric = .unspecified }
+            case "threshold":
+                if try !s.readNull() {
+                    self.threshold = try s.readDouble()
+                } else { self.threshold = 0 }
+            case "webhookIds", "webhook_ids":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.webhookIds.append(try s.readString())
+                    }
+                } else { self.webhookIds = [] }
+            case "notifyEmail", "notify_email":
+                if try !s.readNull() {
+                    self.notifyEmail = try s.readBool()
+                } else { self.notifyEmail = false }
+            case "cooldownMs", "cooldown_ms":
+                if try !s.readNull() {
+                    self.cooldownMs = try s.readInt64()
+                } else { self.cooldownMs = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -5542,12 +5542,12 @@ extension CreateAlertRuleResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.rule ?? AlertRule()
-                    try r.readMessage(into: &value)
-                    self.rule = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.rule ?? AlertRule()
+                try r.readMessage(into: &value)
+                self.rule = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -5585,14 +5585,14 @@ extension CreateAlertRuleResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "rule":
-                    if try !s.readNull() {
-                        var value = self.rule ?? AlertRule()
-                        try value.decodeJSON(from: &s)
-                        self.rule = value
-                    } else { self.rule = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "rule":
+                if try !s.readNull() {
+                    var value = self.rule ?? AlertRule()
+                    try value.decodeJSON(from: &s)
+                    self.rule = value
+                } else { self.rule = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -5604,12 +5604,12 @@ extension ListAlertRulesRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.page ?? PageRequest()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.page ?? PageRequest()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -5647,14 +5647,14 @@ extension ListAlertRulesRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageRequest()
-                        try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageRequest()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -5666,14 +5666,14 @@ extension ListAlertRulesResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.rules.append(try r.readMessage(AlertRule.self))
-                case 18:
-                    var value = self.page ?? PageResponse()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.rules.append(try r.readMessage(AlertRule.self))
+            case 18:
+                var value = self.page ?? PageResponse()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -5728,23 +5728,23 @@ extension ListAlertRulesResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "rules":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = AlertRule()
-                            try value.decodeJSON(from: &s)
-                            self.rules.append(value)
-                        }
-                    } else { self.rules = [] }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageResponse()
+            case "rules":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = AlertRule()
                         try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.rules.append(value)
+                    }
+                } else { self.rules = [] }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageResponse()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -5756,10 +5756,10 @@ extension DeleteAlertRuleRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.ruleId = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.ruleId = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -5795,12 +5795,12 @@ extension DeleteAlertRuleRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "ruleId", "rule_id":
-                    if try !s.readNull() {
-                        self.ruleId = try s.readString()
-                    } else { self.ruleId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "ruleId", "rule_id":
+                if try !s.readNull() {
+                    self.ruleId = try s.readString()
+                } else { self.ruleId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -5843,34 +5843,34 @@ extension Webhook {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.id = try r.readString(field: 1)
-                case 18:
-                    self.url = try r.readString(field: 2)
-                case 26:
-                    self.description = try r.readString(field: 3)
-                case 32:
+            case 10:
+                self.id = try r.readString(field: 1)
+            case 18:
+                self.url = try r.readString(field: 2)
+            case 26:
+                self.description = try r.readString(field: 3)
+            case 32:
+                self.events.append(WebhookEvent(rawValue: try r.readInt32()))
+            case 34:
+                try r.readPacked(field: 4) { (r: inout WireReader) throws(WireDecodingError) in
                     self.events.append(WebhookEvent(rawValue: try r.readInt32()))
-                case 34:
-                    try r.readPacked(field: 4) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.events.append(WebhookEvent(rawValue: try r.readInt32()))
-                    }
-                case 42:
-                    self.secretPreview = try r.readString(field: 5)
-                case 50:
-                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.createdAt = value
-                case 58:
-                    var value = self.lastDeliveryAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.lastDeliveryAt = value
-                case 64:
-                    self.lastDeliveryStatus = try r.readUInt32()
-                case 72:
-                    self.consecutiveFailures = try r.readUInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+            case 42:
+                self.secretPreview = try r.readString(field: 5)
+            case 50:
+                var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.createdAt = value
+            case 58:
+                var value = self.lastDeliveryAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.lastDeliveryAt = value
+            case 64:
+                self.lastDeliveryStatus = try r.readUInt32()
+            case 72:
+                self.consecutiveFailures = try r.readUInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6019,51 +6019,51 @@ extension Webhook {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "id":
-                    if try !s.readNull() {
-                        self.id = try s.readString()
-                    } else { self.id = "" }
-                case "url":
-                    if try !s.readNull() {
-                        self.url = try s.readString()
-                    } else { self.url = "" }
-                case "description":
-                    if try !s.readNull() {
-                        self.description = try s.readString()
-                    } else { self.description = "" }
-                case "events":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            if let value = try s.readEnum(WebhookEvent.self) { self.events.append(value) }
-                        }
-                    } else { self.events = [] }
-                case "secretPreview", "secret_preview":
-                    if try !s.readNull() {
-                        self.secretPreview = try s.readString()
-                    } else { self.secretPreview = "" }
-                case "createdAt", "created_at":
-                    if try !s.readNull() {
-                        var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.createdAt = value
-                    } else { self.createdAt = nil }
-                case "lastDeliveryAt", "last_delivery_at":
-                    if try !s.readNull() {
-                        var value = self.lastDeliveryAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.lastDeliveryAt = value
-                    } else { self.lastDeliveryAt = nil }
-                case "lastDeliveryStatus", "last_delivery_status":
-                    if try !s.readNull() {
-                        self.lastDeliveryStatus = try s.readUInt32()
-                    } else { self.lastDeliveryStatus = 0 }
-                case "consecutiveFailures", "consecutive_failures":
-                    if try !s.readNull() {
-                        self.consecutiveFailures = try s.readUInt32()
-                    } else { self.consecutiveFailures = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "id":
+                if try !s.readNull() {
+                    self.id = try s.readString()
+                } else { self.id = "" }
+            case "url":
+                if try !s.readNull() {
+                    self.url = try s.readString()
+                } else { self.url = "" }
+            case "description":
+                if try !s.readNull() {
+                    self.description = try s.readString()
+                } else { self.description = "" }
+            case "events":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        if let value = try s.readEnum(WebhookEvent.self) { self.events.append(value) }
+                    }
+                } else { self.events = [] }
+            case "secretPreview", "secret_preview":
+                if try !s.readNull() {
+                    self.secretPreview = try s.readString()
+                } else { self.secretPreview = "" }
+            case "createdAt", "created_at":
+                if try !s.readNull() {
+                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.createdAt = value
+                } else { self.createdAt = nil }
+            case "lastDeliveryAt", "last_delivery_at":
+                if try !s.readNull() {
+                    var value = self.lastDeliveryAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.lastDeliveryAt = value
+                } else { self.lastDeliveryAt = nil }
+            case "lastDeliveryStatus", "last_delivery_status":
+                if try !s.readNull() {
+                    self.lastDeliveryStatus = try s.readUInt32()
+                } else { self.lastDeliveryStatus = 0 }
+            case "consecutiveFailures", "consecutive_failures":
+                if try !s.readNull() {
+                    self.consecutiveFailures = try s.readUInt32()
+                } else { self.consecutiveFailures = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6075,18 +6075,18 @@ extension CreateWebhookRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.url = try r.readString(field: 1)
-                case 18:
-                    self.description = try r.readString(field: 2)
-                case 24:
+            case 10:
+                self.url = try r.readString(field: 1)
+            case 18:
+                self.description = try r.readString(field: 2)
+            case 24:
+                self.events.append(WebhookEvent(rawValue: try r.readInt32()))
+            case 26:
+                try r.readPacked(field: 3) { (r: inout WireReader) throws(WireDecodingError) in
                     self.events.append(WebhookEvent(rawValue: try r.readInt32()))
-                case 26:
-                    try r.readPacked(field: 3) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.events.append(WebhookEvent(rawValue: try r.readInt32()))
-                    }
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6153,23 +6153,23 @@ extension CreateWebhookRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "url":
-                    if try !s.readNull() {
-                        self.url = try s.readString()
-                    } else { self.url = "" }
-                case "description":
-                    if try !s.readNull() {
-                        self.description = try s.readString()
-                    } else { self.description = "" }
-                case "events":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            if let value = try s.readEnum(WebhookEvent.self) { self.events.append(value) }
-                        }
-                    } else { self.events = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "url":
+                if try !s.readNull() {
+                    self.url = try s.readString()
+                } else { self.url = "" }
+            case "description":
+                if try !s.readNull() {
+                    self.description = try s.readString()
+                } else { self.description = "" }
+            case "events":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        if let value = try s.readEnum(WebhookEvent.self) { self.events.append(value) }
+                    }
+                } else { self.events = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6181,14 +6181,14 @@ extension CreateWebhookResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.webhook ?? Webhook()
-                    try r.readMessage(into: &value)
-                    self.webhook = value
-                case 18:
-                    self.signingSecret = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.webhook ?? Webhook()
+                try r.readMessage(into: &value)
+                self.webhook = value
+            case 18:
+                self.signingSecret = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6239,18 +6239,18 @@ extension CreateWebhookResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "webhook":
-                    if try !s.readNull() {
-                        var value = self.webhook ?? Webhook()
-                        try value.decodeJSON(from: &s)
-                        self.webhook = value
-                    } else { self.webhook = nil }
-                case "signingSecret", "signing_secret":
-                    if try !s.readNull() {
-                        self.signingSecret = try s.readString()
-                    } else { self.signingSecret = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "webhook":
+                if try !s.readNull() {
+                    var value = self.webhook ?? Webhook()
+                    try value.decodeJSON(from: &s)
+                    self.webhook = value
+                } else { self.webhook = nil }
+            case "signingSecret", "signing_secret":
+                if try !s.readNull() {
+                    self.signingSecret = try s.readString()
+                } else { self.signingSecret = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6262,12 +6262,12 @@ extension ListWebhooksRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.page ?? PageRequest()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.page ?? PageRequest()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6305,14 +6305,14 @@ extension ListWebhooksRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageRequest()
-                        try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageRequest()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6324,14 +6324,14 @@ extension ListWebhooksResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.webhooks.append(try r.readMessage(Webhook.self))
-                case 18:
-                    var value = self.page ?? PageResponse()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.webhooks.append(try r.readMessage(Webhook.self))
+            case 18:
+                var value = self.page ?? PageResponse()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6386,23 +6386,23 @@ extension ListWebhooksResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "webhooks":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Webhook()
-                            try value.decodeJSON(from: &s)
-                            self.webhooks.append(value)
-                        }
-                    } else { self.webhooks = [] }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageResponse()
+            case "webhooks":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Webhook()
                         try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.webhooks.append(value)
+                    }
+                } else { self.webhooks = [] }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageResponse()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6414,10 +6414,10 @@ extension DeleteWebhookRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.webhookId = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.webhookId = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6453,12 +6453,12 @@ extension DeleteWebhookRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "webhookId", "webhook_id":
-                    if try !s.readNull() {
-                        self.webhookId = try s.readString()
-                    } else { self.webhookId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "webhookId", "webhook_id":
+                if try !s.readNull() {
+                    self.webhookId = try s.readString()
+                } else { self.webhookId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6501,39 +6501,39 @@ extension AuditEvent {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.id = try r.readInt64()
-                case 18:
-                    var value = self.occurredAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.occurredAt = value
-                case 24:
-                    self.action = AuditAction(rawValue: try r.readInt32())
-                case 34:
-                    self.targetType = try r.readString(field: 4)
-                case 42:
-                    self.targetId = try r.readString(field: 5)
-                case 50:
-                    self.performedBy = try r.readString(field: 6)
-                case 58:
-                    var key: String = ""
-                    var value: String = ""
-                    try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
-                        while let tag = try r.nextTag() {
-                            switch tag.rawValue {
-                            case 10: key = try r.readString(field: 7)
-                            case 18: value = try r.readString(field: 7)
-                            default: try r.skip(tag)
-                            }
+            case 8:
+                self.id = try r.readInt64()
+            case 18:
+                var value = self.occurredAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.occurredAt = value
+            case 24:
+                self.action = AuditAction(rawValue: try r.readInt32())
+            case 34:
+                self.targetType = try r.readString(field: 4)
+            case 42:
+                self.targetId = try r.readString(field: 5)
+            case 50:
+                self.performedBy = try r.readString(field: 6)
+            case 58:
+                var key: String = ""
+                var value: String = ""
+                try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
+                    while let tag = try r.nextTag() {
+                        switch tag.rawValue {
+                        case 10: key = try r.readString(field: 7)
+                        case 18: value = try r.readString(field: 7)
+                        default: try r.skip(tag)
                         }
                     }
-                    self.details[key] = value
-                case 66:
-                    self.requestId = try r.readString(field: 8)
-                case 74:
-                    self.sourceIp = try r.readString(field: 9)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+                self.details[key] = value
+            case 66:
+                self.requestId = try r.readString(field: 8)
+            case 74:
+                self.sourceIp = try r.readString(field: 9)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6683,50 +6683,50 @@ extension AuditEvent {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "id":
-                    if try !s.readNull() {
-                        self.id = try s.readInt64()
-                    } else { self.id = 0 }
-                case "occurredAt", "occurred_at":
-                    if try !s.readNull() {
-                        var value = self.occurredAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.occurredAt = value
-                    } else { self.occurredAt = nil }
-                case "action":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(AuditAction.self) { self.action = value }
-                    } else { self.action = .unspecified }
-                case "targetType", "target_type":
-                    if try !s.readNull() {
-                        self.targetType = try s.readString()
-                    } else { self.targetType = "" }
-                case "targetId", "target_id":
-                    if try !s.readNull() {
-                        self.targetId = try s.readString()
-                    } else { self.targetId = "" }
-                case "performedBy", "performed_by":
-                    if try !s.readNull() {
-                        self.performedBy = try s.readString()
-                    } else { self.performedBy = "" }
-                case "details":
-                    if try !s.readNull() {
-                        try s.beginObject()
-                        while let k = try s.nextKey() {
-                            let mapKey = k
-                            self.details[mapKey] = try s.readString()
-                        }
-                    } else { self.details = [:] }
-                case "requestId", "request_id":
-                    if try !s.readNull() {
-                        self.requestId = try s.readString()
-                    } else { self.requestId = "" }
-                case "sourceIp", "source_ip":
-                    if try !s.readNull() {
-                        self.sourceIp = try s.readString()
-                    } else { self.sourceIp = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "id":
+                if try !s.readNull() {
+                    self.id = try s.readInt64()
+                } else { self.id = 0 }
+            case "occurredAt", "occurred_at":
+                if try !s.readNull() {
+                    var value = self.occurredAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.occurredAt = value
+                } else { self.occurredAt = nil }
+            case "action":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(AuditAction.self) { self.action = value }
+                } else { self.action = .unspecified }
+            case "targetType", "target_type":
+                if try !s.readNull() {
+                    self.targetType = try s.readString()
+                } else { self.targetType = "" }
+            case "targetId", "target_id":
+                if try !s.readNull() {
+                    self.targetId = try s.readString()
+                } else { self.targetId = "" }
+            case "performedBy", "performed_by":
+                if try !s.readNull() {
+                    self.performedBy = try s.readString()
+                } else { self.performedBy = "" }
+            case "details":
+                if try !s.readNull() {
+                    try s.beginObject()
+                    while let k = try s.nextKey() {
+                        let mapKey = k
+                        self.details[mapKey] = try s.readString()
+                    }
+                } else { self.details = [:] }
+            case "requestId", "request_id":
+                if try !s.readNull() {
+                    self.requestId = try s.readString()
+                } else { self.requestId = "" }
+            case "sourceIp", "source_ip":
+                if try !s.readNull() {
+                    self.sourceIp = try s.readString()
+                } else { self.sourceIp = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6738,28 +6738,28 @@ extension ListAuditLogRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
+            case 8:
+                self.actions.append(AuditAction(rawValue: try r.readInt32()))
+            case 10:
+                try r.readPacked(field: 1) { (r: inout WireReader) throws(WireDecodingError) in
                     self.actions.append(AuditAction(rawValue: try r.readInt32()))
-                case 10:
-                    try r.readPacked(field: 1) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.actions.append(AuditAction(rawValue: try r.readInt32()))
-                    }
-                case 18:
-                    self.targetId = try r.readString(field: 2)
-                case 26:
-                    var value = self.startTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.startTime = value
-                case 34:
-                    var value = self.endTime ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.endTime = value
-                case 42:
-                    var value = self.page ?? PageRequest()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+            case 18:
+                self.targetId = try r.readString(field: 2)
+            case 26:
+                var value = self.startTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.startTime = value
+            case 34:
+                var value = self.endTime ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.endTime = value
+            case 42:
+                var value = self.page ?? PageRequest()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6858,37 +6858,37 @@ extension ListAuditLogRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "actions":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            if let value = try s.readEnum(AuditAction.self) { self.actions.append(value) }
-                        }
-                    } else { self.actions = [] }
-                case "targetId", "target_id":
-                    if try !s.readNull() {
-                        self.targetId = try s.readString()
-                    } else { self.targetId = "" }
-                case "startTime", "start_time":
-                    if try !s.readNull() {
-                        var value = self.startTime ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.startTime = value
-                    } else { self.startTime = nil }
-                case "endTime", "end_time":
-                    if try !s.readNull() {
-                        var value = self.endTime ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.endTime = value
-                    } else { self.endTime = nil }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageRequest()
-                        try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "actions":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        if let value = try s.readEnum(AuditAction.self) { self.actions.append(value) }
+                    }
+                } else { self.actions = [] }
+            case "targetId", "target_id":
+                if try !s.readNull() {
+                    self.targetId = try s.readString()
+                } else { self.targetId = "" }
+            case "startTime", "start_time":
+                if try !s.readNull() {
+                    var value = self.startTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.startTime = value
+                } else { self.startTime = nil }
+            case "endTime", "end_time":
+                if try !s.readNull() {
+                    var value = self.endTime ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.endTime = value
+                } else { self.endTime = nil }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageRequest()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6900,14 +6900,14 @@ extension ListAuditLogResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.events.append(try r.readMessage(AuditEvent.self))
-                case 18:
-                    var value = self.page ?? PageResponse()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.events.append(try r.readMessage(AuditEvent.self))
+            case 18:
+                var value = self.page ?? PageResponse()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -6962,23 +6962,23 @@ extension ListAuditLogResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "events":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = AuditEvent()
-                            try value.decodeJSON(from: &s)
-                            self.events.append(value)
-                        }
-                    } else { self.events = [] }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageResponse()
+            case "events":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = AuditEvent()
                         try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.events.append(value)
+                    }
+                } else { self.events = [] }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageResponse()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -6990,36 +6990,36 @@ extension QuotaRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.id = try r.readInt64()
-                case 18:
-                    self.email = try r.readString(field: 2)
-                case 26:
-                    self.name = try r.readString(field: 3)
-                case 34:
-                    self.company = try r.readString(field: 4)
-                case 42:
-                    self.useCase = try r.readString(field: 5)
-                case 50:
-                    self.requestedLimits = try r.readString(field: 6)
-                case 58:
-                    self.budget = try r.readString(field: 7)
-                case 64:
-                    self.currentTier = Tier(rawValue: try r.readInt32())
-                case 74:
-                    self.apiKeyId = try r.readString(field: 9)
-                case 80:
-                    self.status = QuotaRequestStatus(rawValue: try r.readInt32())
-                case 90:
-                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.createdAt = value
-                case 98:
-                    var value = self.respondedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.respondedAt = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.id = try r.readInt64()
+            case 18:
+                self.email = try r.readString(field: 2)
+            case 26:
+                self.name = try r.readString(field: 3)
+            case 34:
+                self.company = try r.readString(field: 4)
+            case 42:
+                self.useCase = try r.readString(field: 5)
+            case 50:
+                self.requestedLimits = try r.readString(field: 6)
+            case 58:
+                self.budget = try r.readString(field: 7)
+            case 64:
+                self.currentTier = Tier(rawValue: try r.readInt32())
+            case 74:
+                self.apiKeyId = try r.readString(field: 9)
+            case 80:
+                self.status = QuotaRequestStatus(rawValue: try r.readInt32())
+            case 90:
+                var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.createdAt = value
+            case 98:
+                var value = self.respondedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.respondedAt = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -7202,60 +7202,60 @@ extension QuotaRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "id":
-                    if try !s.readNull() {
-                        self.id = try s.readInt64()
-                    } else { self.id = 0 }
-                case "email":
-                    if try !s.readNull() {
-                        self.email = try s.readString()
-                    } else { self.email = "" }
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                case "company":
-                    if try !s.readNull() {
-                        self.company = try s.readString()
-                    } else { self.company = "" }
-                case "useCase", "use_case":
-                    if try !s.readNull() {
-                        self.useCase = try s.readString()
-                    } else { self.useCase = "" }
-                case "requestedLimits", "requested_limits":
-                    if try !s.readNull() {
-                        self.requestedLimits = try s.readString()
-                    } else { self.requestedLimits = "" }
-                case "budget":
-                    if try !s.readNull() {
-                        self.budget = try s.readString()
-                    } else { self.budget = "" }
-                case "currentTier", "current_tier":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Tier.self) { self.currentTier = value }
-                    } else { self.currentTier = .unspecified }
-                case "apiKeyId", "api_key_id":
-                    if try !s.readNull() {
-                        self.apiKeyId = try s.readString()
-                    } else { self.apiKeyId = "" }
-                case "status":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(QuotaRequestStatus.self) { self.status = value }
-                    } else { self.status = .unspecified }
-                case "createdAt", "created_at":
-                    if try !s.readNull() {
-                        var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.createdAt = value
-                    } else { self.createdAt = nil }
-                case "respondedAt", "responded_at":
-                    if try !s.readNull() {
-                        var value = self.respondedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.respondedAt = value
-                    } else { self.respondedAt = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "id":
+                if try !s.readNull() {
+                    self.id = try s.readInt64()
+                } else { self.id = 0 }
+            case "email":
+                if try !s.readNull() {
+                    self.email = try s.readString()
+                } else { self.email = "" }
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            case "company":
+                if try !s.readNull() {
+                    self.company = try s.readString()
+                } else { self.company = "" }
+            case "useCase", "use_case":
+                if try !s.readNull() {
+                    self.useCase = try s.readString()
+                } else { self.useCase = "" }
+            case "requestedLimits", "requested_limits":
+                if try !s.readNull() {
+                    self.requestedLimits = try s.readString()
+                } else { self.requestedLimits = "" }
+            case "budget":
+                if try !s.readNull() {
+                    self.budget = try s.readString()
+                } else { self.budget = "" }
+            case "currentTier", "current_tier":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Tier.self) { self.currentTier = value }
+                } else { self.currentTier = .unspecified }
+            case "apiKeyId", "api_key_id":
+                if try !s.readNull() {
+                    self.apiKeyId = try s.readString()
+                } else { self.apiKeyId = "" }
+            case "status":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(QuotaRequestStatus.self) { self.status = value }
+                } else { self.status = .unspecified }
+            case "createdAt", "created_at":
+                if try !s.readNull() {
+                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.createdAt = value
+                } else { self.createdAt = nil }
+            case "respondedAt", "responded_at":
+                if try !s.readNull() {
+                    var value = self.respondedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.respondedAt = value
+                } else { self.respondedAt = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -7267,20 +7267,20 @@ extension RequestQuotaRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.email = try r.readString(field: 1)
-                case 18:
-                    self.name = try r.readString(field: 2)
-                case 26:
-                    self.company = try r.readString(field: 3)
-                case 34:
-                    self.useCase = try r.readString(field: 4)
-                case 42:
-                    self.requestedLimits = try r.readString(field: 5)
-                case 50:
-                    self.budget = try r.readString(field: 6)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.email = try r.readString(field: 1)
+            case 18:
+                self.name = try r.readString(field: 2)
+            case 26:
+                self.company = try r.readString(field: 3)
+            case 34:
+                self.useCase = try r.readString(field: 4)
+            case 42:
+                self.requestedLimits = try r.readString(field: 5)
+            case 50:
+                self.budget = try r.readString(field: 6)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -7381,32 +7381,32 @@ extension RequestQuotaRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "email":
-                    if try !s.readNull() {
-                        self.email = try s.readString()
-                    } else { self.email = "" }
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                case "company":
-                    if try !s.readNull() {
-                        self.company = try s.readString()
-                    } else { self.company = "" }
-                case "useCase", "use_case":
-                    if try !s.readNull() {
-                        self.useCase = try s.readString()
-                    } else { self.useCase = "" }
-                case "requestedLimits", "requested_limits":
-                    if try !s.readNull() {
-                        self.requestedLimits = try s.readString()
-                    } else { self.requestedLimits = "" }
-                case "budget":
-                    if try !s.readNull() {
-                        self.budget = try s.readString()
-                    } else { self.budget = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "email":
+                if try !s.readNull() {
+                    self.email = try s.readString()
+                } else { self.email = "" }
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            case "company":
+                if try !s.readNull() {
+                    self.company = try s.readString()
+                } else { self.company = "" }
+            case "useCase", "use_case":
+                if try !s.readNull() {
+                    self.useCase = try s.readString()
+                } else { self.useCase = "" }
+            case "requestedLimits", "requested_limits":
+                if try !s.readNull() {
+                    self.requestedLimits = try s.readString()
+                } else { self.requestedLimits = "" }
+            case "budget":
+                if try !s.readNull() {
+                    self.budget = try s.readString()
+                } else { self.budget = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -7418,14 +7418,14 @@ extension RequestQuotaResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.quotaRequest ?? QuotaRequest()
-                    try r.readMessage(into: &value)
-                    self.quotaRequest = value
-                case 18:
-                    self.message = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.quotaRequest ?? QuotaRequest()
+                try r.readMessage(into: &value)
+                self.quotaRequest = value
+            case 18:
+                self.message = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -7476,18 +7476,18 @@ extension RequestQuotaResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "quotaRequest", "quota_request":
-                    if try !s.readNull() {
-                        var value = self.quotaRequest ?? QuotaRequest()
-                        try value.decodeJSON(from: &s)
-                        self.quotaRequest = value
-                    } else { self.quotaRequest = nil }
-                case "message":
-                    if try !s.readNull() {
-                        self.message = try s.readString()
-                    } else { self.message = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "quotaRequest", "quota_request":
+                if try !s.readNull() {
+                    var value = self.quotaRequest ?? QuotaRequest()
+                    try value.decodeJSON(from: &s)
+                    self.quotaRequest = value
+                } else { self.quotaRequest = nil }
+            case "message":
+                if try !s.readNull() {
+                    self.message = try s.readString()
+                } else { self.message = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -7499,12 +7499,12 @@ extension JoinWaitlistRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.email = try r.readString(field: 1)
-                case 18:
-                    self.name = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.email = try r.readString(field: 1)
+            case 18:
+                self.name = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -7553,16 +7553,16 @@ extension JoinWaitlistRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "email":
-                    if try !s.readNull() {
-                        self.email = try s.readString()
-                    } else { self.email = "" }
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "email":
+                if try !s.readNull() {
+                    self.email = try s.readString()
+                } else { self.email = "" }
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -7574,18 +7574,18 @@ extension JoinWaitlistResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.apiKey ?? APIKey()
-                    try r.readMessage(into: &value)
-                    self.apiKey = value
-                case 18:
-                    self.secret = try r.readString(field: 2)
-                case 24:
-                    self.tier = Tier(rawValue: try r.readInt32())
-                case 34:
-                    self.message = try r.readString(field: 4)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.apiKey ?? APIKey()
+                try r.readMessage(into: &value)
+                self.apiKey = value
+            case 18:
+                self.secret = try r.readString(field: 2)
+            case 24:
+                self.tier = Tier(rawValue: try r.readInt32())
+            case 34:
+                self.message = try r.readString(field: 4)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -7662,26 +7662,26 @@ extension JoinWaitlistResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "apiKey", "api_key":
-                    if try !s.readNull() {
-                        var value = self.apiKey ?? APIKey()
-                        try value.decodeJSON(from: &s)
-                        self.apiKey = value
-                    } else { self.apiKey = nil }
-                case "secret":
-                    if try !s.readNull() {
-                        self.secret = try s.readString()
-                    } else { self.secret = "" }
-                case "tier":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Tier.self) { self.tier = value }
-                    } else { self.tier = .unspecified }
-                case "message":
-                    if try !s.readNull() {
-                        self.message = try s.readString()
-                    } else { self.message = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "apiKey", "api_key":
+                if try !s.readNull() {
+                    var value = self.apiKey ?? APIKey()
+                    try value.decodeJSON(from: &s)
+                    self.apiKey = value
+                } else { self.apiKey = nil }
+            case "secret":
+                if try !s.readNull() {
+                    self.secret = try s.readString()
+                } else { self.secret = "" }
+            case "tier":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Tier.self) { self.tier = value }
+                } else { self.tier = .unspecified }
+            case "message":
+                if try !s.readNull() {
+                    self.message = try s.readString()
+                } else { self.message = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

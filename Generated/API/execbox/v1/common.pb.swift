@@ -31,41 +31,41 @@ public enum NetworkMode: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .none
-            case 2: self = .outgoing
-            case 3: self = .exposed
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .none
+        case 2: self = .outgoing
+        case 3: self = .exposed
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .none: 1
-            case .outgoing: 2
-            case .exposed: 3
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .none: 1
+        case .outgoing: 2
+        case .exposed: 3
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "NETWORK_MODE_UNSPECIFIED"
-            case .none: "NETWORK_MODE_NONE"
-            case .outgoing: "NETWORK_MODE_OUTGOING"
-            case .exposed: "NETWORK_MODE_EXPOSED"
-            case .unrecognized: nil
+        case .unspecified: "NETWORK_MODE_UNSPECIFIED"
+        case .none: "NETWORK_MODE_NONE"
+        case .outgoing: "NETWORK_MODE_OUTGOING"
+        case .exposed: "NETWORK_MODE_EXPOSED"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "NETWORK_MODE_UNSPECIFIED": self = .unspecified
-            case "NETWORK_MODE_NONE": self = .none
-            case "NETWORK_MODE_OUTGOING": self = .outgoing
-            case "NETWORK_MODE_EXPOSED": self = .exposed
-            default: return nil
+        case "NETWORK_MODE_UNSPECIFIED": self = .unspecified
+        case "NETWORK_MODE_NONE": self = .none
+        case "NETWORK_MODE_OUTGOING": self = .outgoing
+        case "NETWORK_MODE_EXPOSED": self = .exposed
+        default: return nil
         }
     }
 }
@@ -90,37 +90,37 @@ public enum TransportProtocol: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .tcp
-            case 2: self = .udp
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .tcp
+        case 2: self = .udp
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .tcp: 1
-            case .udp: 2
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .tcp: 1
+        case .udp: 2
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "TRANSPORT_PROTOCOL_UNSPECIFIED"
-            case .tcp: "TRANSPORT_PROTOCOL_TCP"
-            case .udp: "TRANSPORT_PROTOCOL_UDP"
-            case .unrecognized: nil
+        case .unspecified: "TRANSPORT_PROTOCOL_UNSPECIFIED"
+        case .tcp: "TRANSPORT_PROTOCOL_TCP"
+        case .udp: "TRANSPORT_PROTOCOL_UDP"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "TRANSPORT_PROTOCOL_UNSPECIFIED": self = .unspecified
-            case "TRANSPORT_PROTOCOL_TCP": self = .tcp
-            case "TRANSPORT_PROTOCOL_UDP": self = .udp
-            default: return nil
+        case "TRANSPORT_PROTOCOL_UNSPECIFIED": self = .unspecified
+        case "TRANSPORT_PROTOCOL_TCP": self = .tcp
+        case "TRANSPORT_PROTOCOL_UDP": self = .udp
+        default: return nil
         }
     }
 }
@@ -165,57 +165,57 @@ public enum SessionStatus: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .pending
-            case 2: self = .building
-            case 3: self = .running
-            case 4: self = .stopping
-            case 5: self = .stopped
-            case 6: self = .failed
-            case 7: self = .killed
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .pending
+        case 2: self = .building
+        case 3: self = .running
+        case 4: self = .stopping
+        case 5: self = .stopped
+        case 6: self = .failed
+        case 7: self = .killed
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .pending: 1
-            case .building: 2
-            case .running: 3
-            case .stopping: 4
-            case .stopped: 5
-            case .failed: 6
-            case .killed: 7
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .pending: 1
+        case .building: 2
+        case .running: 3
+        case .stopping: 4
+        case .stopped: 5
+        case .failed: 6
+        case .killed: 7
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "SESSION_STATUS_UNSPECIFIED"
-            case .pending: "SESSION_STATUS_PENDING"
-            case .building: "SESSION_STATUS_BUILDING"
-            case .running: "SESSION_STATUS_RUNNING"
-            case .stopping: "SESSION_STATUS_STOPPING"
-            case .stopped: "SESSION_STATUS_STOPPED"
-            case .failed: "SESSION_STATUS_FAILED"
-            case .killed: "SESSION_STATUS_KILLED"
-            case .unrecognized: nil
+        case .unspecified: "SESSION_STATUS_UNSPECIFIED"
+        case .pending: "SESSION_STATUS_PENDING"
+        case .building: "SESSION_STATUS_BUILDING"
+        case .running: "SESSION_STATUS_RUNNING"
+        case .stopping: "SESSION_STATUS_STOPPING"
+        case .stopped: "SESSION_STATUS_STOPPED"
+        case .failed: "SESSION_STATUS_FAILED"
+        case .killed: "SESSION_STATUS_KILLED"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "SESSION_STATUS_UNSPECIFIED": self = .unspecified
-            case "SESSION_STATUS_PENDING": self = .pending
-            case "SESSION_STATUS_BUILDING": self = .building
-            case "SESSION_STATUS_RUNNING": self = .running
-            case "SESSION_STATUS_STOPPING": self = .stopping
-            case "SESSION_STATUS_STOPPED": self = .stopped
-            case "SESSION_STATUS_FAILED": self = .failed
-            case "SESSION_STATUS_KILLED": self = .killed
-            default: return nil
+        case "SESSION_STATUS_UNSPECIFIED": self = .unspecified
+        case "SESSION_STATUS_PENDING": self = .pending
+        case "SESSION_STATUS_BUILDING": self = .building
+        case "SESSION_STATUS_RUNNING": self = .running
+        case "SESSION_STATUS_STOPPING": self = .stopping
+        case "SESSION_STATUS_STOPPED": self = .stopped
+        case "SESSION_STATUS_FAILED": self = .failed
+        case "SESSION_STATUS_KILLED": self = .killed
+        default: return nil
         }
     }
 }
@@ -255,61 +255,61 @@ public enum ExitReason: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .exited
-            case 2: self = .signaled
-            case 3: self = .oomKilled
-            case 4: self = .timeout
-            case 5: self = .idleTimeout
-            case 6: self = .killed
-            case 7: self = .startFailed
-            case 8: self = .lost
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .exited
+        case 2: self = .signaled
+        case 3: self = .oomKilled
+        case 4: self = .timeout
+        case 5: self = .idleTimeout
+        case 6: self = .killed
+        case 7: self = .startFailed
+        case 8: self = .lost
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .exited: 1
-            case .signaled: 2
-            case .oomKilled: 3
-            case .timeout: 4
-            case .idleTimeout: 5
-            case .killed: 6
-            case .startFailed: 7
-            case .lost: 8
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .exited: 1
+        case .signaled: 2
+        case .oomKilled: 3
+        case .timeout: 4
+        case .idleTimeout: 5
+        case .killed: 6
+        case .startFailed: 7
+        case .lost: 8
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "EXIT_REASON_UNSPECIFIED"
-            case .exited: "EXIT_REASON_EXITED"
-            case .signaled: "EXIT_REASON_SIGNALED"
-            case .oomKilled: "EXIT_REASON_OOM_KILLED"
-            case .timeout: "EXIT_REASON_TIMEOUT"
-            case .idleTimeout: "EXIT_REASON_IDLE_TIMEOUT"
-            case .killed: "EXIT_REASON_KILLED"
-            case .startFailed: "EXIT_REASON_START_FAILED"
-            case .lost: "EXIT_REASON_LOST"
-            case .unrecognized: nil
+        case .unspecified: "EXIT_REASON_UNSPECIFIED"
+        case .exited: "EXIT_REASON_EXITED"
+        case .signaled: "EXIT_REASON_SIGNALED"
+        case .oomKilled: "EXIT_REASON_OOM_KILLED"
+        case .timeout: "EXIT_REASON_TIMEOUT"
+        case .idleTimeout: "EXIT_REASON_IDLE_TIMEOUT"
+        case .killed: "EXIT_REASON_KILLED"
+        case .startFailed: "EXIT_REASON_START_FAILED"
+        case .lost: "EXIT_REASON_LOST"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "EXIT_REASON_UNSPECIFIED": self = .unspecified
-            case "EXIT_REASON_EXITED": self = .exited
-            case "EXIT_REASON_SIGNALED": self = .signaled
-            case "EXIT_REASON_OOM_KILLED": self = .oomKilled
-            case "EXIT_REASON_TIMEOUT": self = .timeout
-            case "EXIT_REASON_IDLE_TIMEOUT": self = .idleTimeout
-            case "EXIT_REASON_KILLED": self = .killed
-            case "EXIT_REASON_START_FAILED": self = .startFailed
-            case "EXIT_REASON_LOST": self = .lost
-            default: return nil
+        case "EXIT_REASON_UNSPECIFIED": self = .unspecified
+        case "EXIT_REASON_EXITED": self = .exited
+        case "EXIT_REASON_SIGNALED": self = .signaled
+        case "EXIT_REASON_OOM_KILLED": self = .oomKilled
+        case "EXIT_REASON_TIMEOUT": self = .timeout
+        case "EXIT_REASON_IDLE_TIMEOUT": self = .idleTimeout
+        case "EXIT_REASON_KILLED": self = .killed
+        case "EXIT_REASON_START_FAILED": self = .startFailed
+        case "EXIT_REASON_LOST": self = .lost
+        default: return nil
         }
     }
 }
@@ -356,81 +356,81 @@ public enum Signal: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .hup
-            case 2: self = .int
-            case 3: self = .quit
-            case 6: self = .abrt
-            case 9: self = .kill
-            case 10: self = .usr1
-            case 12: self = .usr2
-            case 14: self = .alrm
-            case 15: self = .term
-            case 18: self = .cont
-            case 19: self = .stop
-            case 20: self = .tstp
-            case 28: self = .winch
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .hup
+        case 2: self = .int
+        case 3: self = .quit
+        case 6: self = .abrt
+        case 9: self = .kill
+        case 10: self = .usr1
+        case 12: self = .usr2
+        case 14: self = .alrm
+        case 15: self = .term
+        case 18: self = .cont
+        case 19: self = .stop
+        case 20: self = .tstp
+        case 28: self = .winch
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .hup: 1
-            case .int: 2
-            case .quit: 3
-            case .abrt: 6
-            case .kill: 9
-            case .usr1: 10
-            case .usr2: 12
-            case .alrm: 14
-            case .term: 15
-            case .cont: 18
-            case .stop: 19
-            case .tstp: 20
-            case .winch: 28
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .hup: 1
+        case .int: 2
+        case .quit: 3
+        case .abrt: 6
+        case .kill: 9
+        case .usr1: 10
+        case .usr2: 12
+        case .alrm: 14
+        case .term: 15
+        case .cont: 18
+        case .stop: 19
+        case .tstp: 20
+        case .winch: 28
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "SIGNAL_UNSPECIFIED"
-            case .hup: "SIGNAL_HUP"
-            case .int: "SIGNAL_INT"
-            case .quit: "SIGNAL_QUIT"
-            case .abrt: "SIGNAL_ABRT"
-            case .kill: "SIGNAL_KILL"
-            case .usr1: "SIGNAL_USR1"
-            case .usr2: "SIGNAL_USR2"
-            case .alrm: "SIGNAL_ALRM"
-            case .term: "SIGNAL_TERM"
-            case .cont: "SIGNAL_CONT"
-            case .stop: "SIGNAL_STOP"
-            case .tstp: "SIGNAL_TSTP"
-            case .winch: "SIGNAL_WINCH"
-            case .unrecognized: nil
+        case .unspecified: "SIGNAL_UNSPECIFIED"
+        case .hup: "SIGNAL_HUP"
+        case .int: "SIGNAL_INT"
+        case .quit: "SIGNAL_QUIT"
+        case .abrt: "SIGNAL_ABRT"
+        case .kill: "SIGNAL_KILL"
+        case .usr1: "SIGNAL_USR1"
+        case .usr2: "SIGNAL_USR2"
+        case .alrm: "SIGNAL_ALRM"
+        case .term: "SIGNAL_TERM"
+        case .cont: "SIGNAL_CONT"
+        case .stop: "SIGNAL_STOP"
+        case .tstp: "SIGNAL_TSTP"
+        case .winch: "SIGNAL_WINCH"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "SIGNAL_UNSPECIFIED": self = .unspecified
-            case "SIGNAL_HUP": self = .hup
-            case "SIGNAL_INT": self = .int
-            case "SIGNAL_QUIT": self = .quit
-            case "SIGNAL_ABRT": self = .abrt
-            case "SIGNAL_KILL": self = .kill
-            case "SIGNAL_USR1": self = .usr1
-            case "SIGNAL_USR2": self = .usr2
-            case "SIGNAL_ALRM": self = .alrm
-            case "SIGNAL_TERM": self = .term
-            case "SIGNAL_CONT": self = .cont
-            case "SIGNAL_STOP": self = .stop
-            case "SIGNAL_TSTP": self = .tstp
-            case "SIGNAL_WINCH": self = .winch
-            default: return nil
+        case "SIGNAL_UNSPECIFIED": self = .unspecified
+        case "SIGNAL_HUP": self = .hup
+        case "SIGNAL_INT": self = .int
+        case "SIGNAL_QUIT": self = .quit
+        case "SIGNAL_ABRT": self = .abrt
+        case "SIGNAL_KILL": self = .kill
+        case "SIGNAL_USR1": self = .usr1
+        case "SIGNAL_USR2": self = .usr2
+        case "SIGNAL_ALRM": self = .alrm
+        case "SIGNAL_TERM": self = .term
+        case "SIGNAL_CONT": self = .cont
+        case "SIGNAL_STOP": self = .stop
+        case "SIGNAL_TSTP": self = .tstp
+        case "SIGNAL_WINCH": self = .winch
+        default: return nil
         }
     }
 }
@@ -455,37 +455,37 @@ public enum OutputStream: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .stdout
-            case 2: self = .stderr
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .stdout
+        case 2: self = .stderr
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .stdout: 1
-            case .stderr: 2
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .stdout: 1
+        case .stderr: 2
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "OUTPUT_STREAM_UNSPECIFIED"
-            case .stdout: "OUTPUT_STREAM_STDOUT"
-            case .stderr: "OUTPUT_STREAM_STDERR"
-            case .unrecognized: nil
+        case .unspecified: "OUTPUT_STREAM_UNSPECIFIED"
+        case .stdout: "OUTPUT_STREAM_STDOUT"
+        case .stderr: "OUTPUT_STREAM_STDERR"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "OUTPUT_STREAM_UNSPECIFIED": self = .unspecified
-            case "OUTPUT_STREAM_STDOUT": self = .stdout
-            case "OUTPUT_STREAM_STDERR": self = .stderr
-            default: return nil
+        case "OUTPUT_STREAM_UNSPECIFIED": self = .unspecified
+        case "OUTPUT_STREAM_STDOUT": self = .stdout
+        case "OUTPUT_STREAM_STDERR": self = .stderr
+        default: return nil
         }
     }
 }
@@ -512,37 +512,37 @@ public enum FileEncoding: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .utf8
-            case 2: self = .base64
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .utf8
+        case 2: self = .base64
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .utf8: 1
-            case .base64: 2
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .utf8: 1
+        case .base64: 2
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "FILE_ENCODING_UNSPECIFIED"
-            case .utf8: "FILE_ENCODING_UTF8"
-            case .base64: "FILE_ENCODING_BASE64"
-            case .unrecognized: nil
+        case .unspecified: "FILE_ENCODING_UNSPECIFIED"
+        case .utf8: "FILE_ENCODING_UTF8"
+        case .base64: "FILE_ENCODING_BASE64"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "FILE_ENCODING_UNSPECIFIED": self = .unspecified
-            case "FILE_ENCODING_UTF8": self = .utf8
-            case "FILE_ENCODING_BASE64": self = .base64
-            default: return nil
+        case "FILE_ENCODING_UNSPECIFIED": self = .unspecified
+        case "FILE_ENCODING_UTF8": self = .utf8
+        case "FILE_ENCODING_BASE64": self = .base64
+        default: return nil
         }
     }
 }
@@ -575,49 +575,49 @@ public enum Tier: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .anonymous
-            case 2: self = .free
-            case 3: self = .starter
-            case 4: self = .pro
-            case 5: self = .enterprise
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .anonymous
+        case 2: self = .free
+        case 3: self = .starter
+        case 4: self = .pro
+        case 5: self = .enterprise
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .anonymous: 1
-            case .free: 2
-            case .starter: 3
-            case .pro: 4
-            case .enterprise: 5
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .anonymous: 1
+        case .free: 2
+        case .starter: 3
+        case .pro: 4
+        case .enterprise: 5
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "TIER_UNSPECIFIED"
-            case .anonymous: "TIER_ANONYMOUS"
-            case .free: "TIER_FREE"
-            case .starter: "TIER_STARTER"
-            case .pro: "TIER_PRO"
-            case .enterprise: "TIER_ENTERPRISE"
-            case .unrecognized: nil
+        case .unspecified: "TIER_UNSPECIFIED"
+        case .anonymous: "TIER_ANONYMOUS"
+        case .free: "TIER_FREE"
+        case .starter: "TIER_STARTER"
+        case .pro: "TIER_PRO"
+        case .enterprise: "TIER_ENTERPRISE"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "TIER_UNSPECIFIED": self = .unspecified
-            case "TIER_ANONYMOUS": self = .anonymous
-            case "TIER_FREE": self = .free
-            case "TIER_STARTER": self = .starter
-            case "TIER_PRO": self = .pro
-            case "TIER_ENTERPRISE": self = .enterprise
-            default: return nil
+        case "TIER_UNSPECIFIED": self = .unspecified
+        case "TIER_ANONYMOUS": self = .anonymous
+        case "TIER_FREE": self = .free
+        case "TIER_STARTER": self = .starter
+        case "TIER_PRO": self = .pro
+        case "TIER_ENTERPRISE": self = .enterprise
+        default: return nil
         }
     }
 }
@@ -667,77 +667,77 @@ public enum ErrorCode: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .badRequest
-            case 2: self = .validationFailed
-            case 3: self = .unauthorized
-            case 4: self = .forbidden
-            case 5: self = .notFound
-            case 6: self = .conflict
-            case 7: self = .quotaExceeded
-            case 8: self = .rateLimitExceeded
-            case 9: self = .payloadTooLarge
-            case 10: self = .notImplemented
-            case 11: self = .unavailable
-            case 12: self = .`internal`
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .badRequest
+        case 2: self = .validationFailed
+        case 3: self = .unauthorized
+        case 4: self = .forbidden
+        case 5: self = .notFound
+        case 6: self = .conflict
+        case 7: self = .quotaExceeded
+        case 8: self = .rateLimitExceeded
+        case 9: self = .payloadTooLarge
+        case 10: self = .notImplemented
+        case 11: self = .unavailable
+        case 12: self = .`internal`
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .badRequest: 1
-            case .validationFailed: 2
-            case .unauthorized: 3
-            case .forbidden: 4
-            case .notFound: 5
-            case .conflict: 6
-            case .quotaExceeded: 7
-            case .rateLimitExceeded: 8
-            case .payloadTooLarge: 9
-            case .notImplemented: 10
-            case .unavailable: 11
-            case .`internal`: 12
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .badRequest: 1
+        case .validationFailed: 2
+        case .unauthorized: 3
+        case .forbidden: 4
+        case .notFound: 5
+        case .conflict: 6
+        case .quotaExceeded: 7
+        case .rateLimitExceeded: 8
+        case .payloadTooLarge: 9
+        case .notImplemented: 10
+        case .unavailable: 11
+        case .`internal`: 12
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "ERROR_CODE_UNSPECIFIED"
-            case .badRequest: "ERROR_CODE_BAD_REQUEST"
-            case .validationFailed: "ERROR_CODE_VALIDATION_FAILED"
-            case .unauthorized: "ERROR_CODE_UNAUTHORIZED"
-            case .forbidden: "ERROR_CODE_FORBIDDEN"
-            case .notFound: "ERROR_CODE_NOT_FOUND"
-            case .conflict: "ERROR_CODE_CONFLICT"
-            case .quotaExceeded: "ERROR_CODE_QUOTA_EXCEEDED"
-            case .rateLimitExceeded: "ERROR_CODE_RATE_LIMIT_EXCEEDED"
-            case .payloadTooLarge: "ERROR_CODE_PAYLOAD_TOO_LARGE"
-            case .notImplemented: "ERROR_CODE_NOT_IMPLEMENTED"
-            case .unavailable: "ERROR_CODE_UNAVAILABLE"
-            case .`internal`: "ERROR_CODE_INTERNAL"
-            case .unrecognized: nil
+        case .unspecified: "ERROR_CODE_UNSPECIFIED"
+        case .badRequest: "ERROR_CODE_BAD_REQUEST"
+        case .validationFailed: "ERROR_CODE_VALIDATION_FAILED"
+        case .unauthorized: "ERROR_CODE_UNAUTHORIZED"
+        case .forbidden: "ERROR_CODE_FORBIDDEN"
+        case .notFound: "ERROR_CODE_NOT_FOUND"
+        case .conflict: "ERROR_CODE_CONFLICT"
+        case .quotaExceeded: "ERROR_CODE_QUOTA_EXCEEDED"
+        case .rateLimitExceeded: "ERROR_CODE_RATE_LIMIT_EXCEEDED"
+        case .payloadTooLarge: "ERROR_CODE_PAYLOAD_TOO_LARGE"
+        case .notImplemented: "ERROR_CODE_NOT_IMPLEMENTED"
+        case .unavailable: "ERROR_CODE_UNAVAILABLE"
+        case .`internal`: "ERROR_CODE_INTERNAL"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "ERROR_CODE_UNSPECIFIED": self = .unspecified
-            case "ERROR_CODE_BAD_REQUEST": self = .badRequest
-            case "ERROR_CODE_VALIDATION_FAILED": self = .validationFailed
-            case "ERROR_CODE_UNAUTHORIZED": self = .unauthorized
-            case "ERROR_CODE_FORBIDDEN": self = .forbidden
-            case "ERROR_CODE_NOT_FOUND": self = .notFound
-            case "ERROR_CODE_CONFLICT": self = .conflict
-            case "ERROR_CODE_QUOTA_EXCEEDED": self = .quotaExceeded
-            case "ERROR_CODE_RATE_LIMIT_EXCEEDED": self = .rateLimitExceeded
-            case "ERROR_CODE_PAYLOAD_TOO_LARGE": self = .payloadTooLarge
-            case "ERROR_CODE_NOT_IMPLEMENTED": self = .notImplemented
-            case "ERROR_CODE_UNAVAILABLE": self = .unavailable
-            case "ERROR_CODE_INTERNAL": self = .`internal`
-            default: return nil
+        case "ERROR_CODE_UNSPECIFIED": self = .unspecified
+        case "ERROR_CODE_BAD_REQUEST": self = .badRequest
+        case "ERROR_CODE_VALIDATION_FAILED": self = .validationFailed
+        case "ERROR_CODE_UNAUTHORIZED": self = .unauthorized
+        case "ERROR_CODE_FORBIDDEN": self = .forbidden
+        case "ERROR_CODE_NOT_FOUND": self = .notFound
+        case "ERROR_CODE_CONFLICT": self = .conflict
+        case "ERROR_CODE_QUOTA_EXCEEDED": self = .quotaExceeded
+        case "ERROR_CODE_RATE_LIMIT_EXCEEDED": self = .rateLimitExceeded
+        case "ERROR_CODE_PAYLOAD_TOO_LARGE": self = .payloadTooLarge
+        case "ERROR_CODE_NOT_IMPLEMENTED": self = .notImplemented
+        case "ERROR_CODE_UNAVAILABLE": self = .unavailable
+        case "ERROR_CODE_INTERNAL": self = .`internal`
+        default: return nil
         }
     }
 }
@@ -1060,22 +1060,22 @@ extension ErrorDetail {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.code = ErrorCode(rawValue: try r.readInt32())
-                case 18:
-                    self.message = try r.readString(field: 2)
-                case 26:
-                    self.fieldViolations.append(try r.readMessage(FieldViolation.self))
-                case 32:
-                    self.retryAfterMs = try r.readInt64()
-                case 42:
-                    var value = self.rateLimit ?? RateLimitInfo()
-                    try r.readMessage(into: &value)
-                    self.rateLimit = value
-                case 50:
-                    self.requestId = try r.readString(field: 6)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.code = ErrorCode(rawValue: try r.readInt32())
+            case 18:
+                self.message = try r.readString(field: 2)
+            case 26:
+                self.fieldViolations.append(try r.readMessage(FieldViolation.self))
+            case 32:
+                self.retryAfterMs = try r.readInt64()
+            case 42:
+                var value = self.rateLimit ?? RateLimitInfo()
+                try r.readMessage(into: &value)
+                self.rateLimit = value
+            case 50:
+                self.requestId = try r.readString(field: 6)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1182,39 +1182,39 @@ extension ErrorDetail {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "code":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(ErrorCode.self) { self.code = value }
-                    } else { self.code = .unspecified }
-                case "message":
-                    if try !s.readNull() {
-                        self.message = try s.readString()
-                    } else { self.message = "" }
-                case "fieldViolations", "field_violations":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = FieldViolation()
-                            try value.decodeJSON(from: &s)
-                            self.fieldViolations.append(value)
-                        }
-                    } else { self.fieldViolations = [] }
-                case "retryAfterMs", "retry_after_ms":
-                    if try !s.readNull() {
-                        self.retryAfterMs = try s.readInt64()
-                    } else { self.retryAfterMs = 0 }
-                case "rateLimit", "rate_limit":
-                    if try !s.readNull() {
-                        var value = self.rateLimit ?? RateLimitInfo()
+            case "code":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(ErrorCode.self) { self.code = value }
+                } else { self.code = .unspecified }
+            case "message":
+                if try !s.readNull() {
+                    self.message = try s.readString()
+                } else { self.message = "" }
+            case "fieldViolations", "field_violations":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = FieldViolation()
                         try value.decodeJSON(from: &s)
-                        self.rateLimit = value
-                    } else { self.rateLimit = nil }
-                case "requestId", "request_id":
-                    if try !s.readNull() {
-                        self.requestId = try s.readString()
-                    } else { self.requestId = "" }
-                default:
-                    try s.skipUnknownField(key)
+                        self.fieldViolations.append(value)
+                    }
+                } else { self.fieldViolations = [] }
+            case "retryAfterMs", "retry_after_ms":
+                if try !s.readNull() {
+                    self.retryAfterMs = try s.readInt64()
+                } else { self.retryAfterMs = 0 }
+            case "rateLimit", "rate_limit":
+                if try !s.readNull() {
+                    var value = self.rateLimit ?? RateLimitInfo()
+                    try value.decodeJSON(from: &s)
+                    self.rateLimit = value
+                } else { self.rateLimit = nil }
+            case "requestId", "request_id":
+                if try !s.readNull() {
+                    self.requestId = try s.readString()
+                } else { self.requestId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1226,14 +1226,14 @@ extension FieldViolation {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.location = try r.readString(field: 1)
-                case 18:
-                    self.message = try r.readString(field: 2)
-                case 26:
-                    self.valueJson = try r.readString(field: 3)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.location = try r.readString(field: 1)
+            case 18:
+                self.message = try r.readString(field: 2)
+            case 26:
+                self.valueJson = try r.readString(field: 3)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1295,20 +1295,20 @@ extension FieldViolation {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "location":
-                    if try !s.readNull() {
-                        self.location = try s.readString()
-                    } else { self.location = "" }
-                case "message":
-                    if try !s.readNull() {
-                        self.message = try s.readString()
-                    } else { self.message = "" }
-                case "valueJson", "value_json":
-                    if try !s.readNull() {
-                        self.valueJson = try s.readString()
-                    } else { self.valueJson = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "location":
+                if try !s.readNull() {
+                    self.location = try s.readString()
+                } else { self.location = "" }
+            case "message":
+                if try !s.readNull() {
+                    self.message = try s.readString()
+                } else { self.message = "" }
+            case "valueJson", "value_json":
+                if try !s.readNull() {
+                    self.valueJson = try s.readString()
+                } else { self.valueJson = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1320,16 +1320,16 @@ extension RateLimitInfo {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.limit = try r.readInt64()
-                case 16:
-                    self.remaining = try r.readInt64()
-                case 26:
-                    var value = self.resetAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.resetAt = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.limit = try r.readInt64()
+            case 16:
+                self.remaining = try r.readInt64()
+            case 26:
+                var value = self.resetAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.resetAt = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1393,22 +1393,22 @@ extension RateLimitInfo {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "limit":
-                    if try !s.readNull() {
-                        self.limit = try s.readInt64()
-                    } else { self.limit = 0 }
-                case "remaining":
-                    if try !s.readNull() {
-                        self.remaining = try s.readInt64()
-                    } else { self.remaining = 0 }
-                case "resetAt", "reset_at":
-                    if try !s.readNull() {
-                        var value = self.resetAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.resetAt = value
-                    } else { self.resetAt = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "limit":
+                if try !s.readNull() {
+                    self.limit = try s.readInt64()
+                } else { self.limit = 0 }
+            case "remaining":
+                if try !s.readNull() {
+                    self.remaining = try s.readInt64()
+                } else { self.remaining = 0 }
+            case "resetAt", "reset_at":
+                if try !s.readNull() {
+                    var value = self.resetAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.resetAt = value
+                } else { self.resetAt = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1420,12 +1420,12 @@ extension PageRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.pageSize = try r.readUInt32()
-                case 18:
-                    self.pageToken = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.pageSize = try r.readUInt32()
+            case 18:
+                self.pageToken = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1474,16 +1474,16 @@ extension PageRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "pageSize", "page_size":
-                    if try !s.readNull() {
-                        self.pageSize = try s.readUInt32()
-                    } else { self.pageSize = 0 }
-                case "pageToken", "page_token":
-                    if try !s.readNull() {
-                        self.pageToken = try s.readString()
-                    } else { self.pageToken = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "pageSize", "page_size":
+                if try !s.readNull() {
+                    self.pageSize = try s.readUInt32()
+                } else { self.pageSize = 0 }
+            case "pageToken", "page_token":
+                if try !s.readNull() {
+                    self.pageToken = try s.readString()
+                } else { self.pageToken = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1495,10 +1495,10 @@ extension PageResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.nextPageToken = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.nextPageToken = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1534,12 +1534,12 @@ extension PageResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "nextPageToken", "next_page_token":
-                    if try !s.readNull() {
-                        self.nextPageToken = try s.readString()
-                    } else { self.nextPageToken = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "nextPageToken", "next_page_token":
+                if try !s.readNull() {
+                    self.nextPageToken = try s.readString()
+                } else { self.nextPageToken = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1551,20 +1551,20 @@ extension Resources {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.cpuMillicores = try r.readUInt32()
-                case 16:
-                    self.memoryMb = try r.readUInt32()
-                case 24:
-                    self.pidsMax = try r.readUInt32()
-                case 32:
-                    self.diskMb = try r.readUInt32()
-                case 40:
-                    self.timeoutMs = try r.readInt64()
-                case 48:
-                    self.idleTimeoutMs = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.cpuMillicores = try r.readUInt32()
+            case 16:
+                self.memoryMb = try r.readUInt32()
+            case 24:
+                self.pidsMax = try r.readUInt32()
+            case 32:
+                self.diskMb = try r.readUInt32()
+            case 40:
+                self.timeoutMs = try r.readInt64()
+            case 48:
+                self.idleTimeoutMs = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1665,32 +1665,32 @@ extension Resources {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "cpuMillicores", "cpu_millicores":
-                    if try !s.readNull() {
-                        self.cpuMillicores = try s.readUInt32()
-                    } else { self.cpuMillicores = 0 }
-                case "memoryMb", "memory_mb":
-                    if try !s.readNull() {
-                        self.memoryMb = try s.readUInt32()
-                    } else { self.memoryMb = 0 }
-                case "pidsMax", "pids_max":
-                    if try !s.readNull() {
-                        self.pidsMax = try s.readUInt32()
-                    } else { self.pidsMax = 0 }
-                case "diskMb", "disk_mb":
-                    if try !s.readNull() {
-                        self.diskMb = try s.readUInt32()
-                    } else { self.diskMb = 0 }
-                case "timeoutMs", "timeout_ms":
-                    if try !s.readNull() {
-                        self.timeoutMs = try s.readInt64()
-                    } else { self.timeoutMs = 0 }
-                case "idleTimeoutMs", "idle_timeout_ms":
-                    if try !s.readNull() {
-                        self.idleTimeoutMs = try s.readInt64()
-                    } else { self.idleTimeoutMs = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "cpuMillicores", "cpu_millicores":
+                if try !s.readNull() {
+                    self.cpuMillicores = try s.readUInt32()
+                } else { self.cpuMillicores = 0 }
+            case "memoryMb", "memory_mb":
+                if try !s.readNull() {
+                    self.memoryMb = try s.readUInt32()
+                } else { self.memoryMb = 0 }
+            case "pidsMax", "pids_max":
+                if try !s.readNull() {
+                    self.pidsMax = try s.readUInt32()
+                } else { self.pidsMax = 0 }
+            case "diskMb", "disk_mb":
+                if try !s.readNull() {
+                    self.diskMb = try s.readUInt32()
+                } else { self.diskMb = 0 }
+            case "timeoutMs", "timeout_ms":
+                if try !s.readNull() {
+                    self.timeoutMs = try s.readInt64()
+                } else { self.timeoutMs = 0 }
+            case "idleTimeoutMs", "idle_timeout_ms":
+                if try !s.readNull() {
+                    self.idleTimeoutMs = try s.readInt64()
+                } else { self.idleTimeoutMs = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1702,12 +1702,12 @@ extension PortSpec {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.containerPort = try r.readUInt32()
-                case 16:
-                    self.transport = TransportProtocol(rawValue: try r.readInt32())
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.containerPort = try r.readUInt32()
+            case 16:
+                self.transport = TransportProtocol(rawValue: try r.readInt32())
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1756,16 +1756,16 @@ extension PortSpec {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "containerPort", "container_port":
-                    if try !s.readNull() {
-                        self.containerPort = try s.readUInt32()
-                    } else { self.containerPort = 0 }
-                case "transport":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(TransportProtocol.self) { self.transport = value }
-                    } else { self.transport = .unspecified }
-                default:
-                    try s.skipUnknownField(key)
+            case "containerPort", "container_port":
+                if try !s.readNull() {
+                    self.containerPort = try s.readUInt32()
+                } else { self.containerPort = 0 }
+            case "transport":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(TransportProtocol.self) { self.transport = value }
+                } else { self.transport = .unspecified }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1777,16 +1777,16 @@ extension PortBinding {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.containerPort = try r.readUInt32()
-                case 16:
-                    self.transport = TransportProtocol(rawValue: try r.readInt32())
-                case 24:
-                    self.hostPort = try r.readUInt32()
-                case 34:
-                    self.url = try r.readString(field: 4)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.containerPort = try r.readUInt32()
+            case 16:
+                self.transport = TransportProtocol(rawValue: try r.readInt32())
+            case 24:
+                self.hostPort = try r.readUInt32()
+            case 34:
+                self.url = try r.readString(field: 4)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1861,24 +1861,24 @@ extension PortBinding {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "containerPort", "container_port":
-                    if try !s.readNull() {
-                        self.containerPort = try s.readUInt32()
-                    } else { self.containerPort = 0 }
-                case "transport":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(TransportProtocol.self) { self.transport = value }
-                    } else { self.transport = .unspecified }
-                case "hostPort", "host_port":
-                    if try !s.readNull() {
-                        self.hostPort = try s.readUInt32()
-                    } else { self.hostPort = 0 }
-                case "url":
-                    if try !s.readNull() {
-                        self.url = try s.readString()
-                    } else { self.url = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "containerPort", "container_port":
+                if try !s.readNull() {
+                    self.containerPort = try s.readUInt32()
+                } else { self.containerPort = 0 }
+            case "transport":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(TransportProtocol.self) { self.transport = value }
+                } else { self.transport = .unspecified }
+            case "hostPort", "host_port":
+                if try !s.readNull() {
+                    self.hostPort = try s.readUInt32()
+                } else { self.hostPort = 0 }
+            case "url":
+                if try !s.readNull() {
+                    self.url = try s.readString()
+                } else { self.url = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1890,14 +1890,14 @@ extension NetworkInfo {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.mode = NetworkMode(rawValue: try r.readInt32())
-                case 18:
-                    self.host = try r.readString(field: 2)
-                case 26:
-                    self.ports.append(try r.readMessage(PortBinding.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.mode = NetworkMode(rawValue: try r.readInt32())
+            case 18:
+                self.host = try r.readString(field: 2)
+            case 26:
+                self.ports.append(try r.readMessage(PortBinding.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1963,25 +1963,25 @@ extension NetworkInfo {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "mode":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(NetworkMode.self) { self.mode = value }
-                    } else { self.mode = .unspecified }
-                case "host":
-                    if try !s.readNull() {
-                        self.host = try s.readString()
-                    } else { self.host = "" }
-                case "ports":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = PortBinding()
-                            try value.decodeJSON(from: &s)
-                            self.ports.append(value)
-                        }
-                    } else { self.ports = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "mode":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(NetworkMode.self) { self.mode = value }
+                } else { self.mode = .unspecified }
+            case "host":
+                if try !s.readNull() {
+                    self.host = try s.readString()
+                } else { self.host = "" }
+            case "ports":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = PortBinding()
+                        try value.decodeJSON(from: &s)
+                        self.ports.append(value)
+                    }
+                } else { self.ports = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1993,14 +1993,14 @@ extension FileSpec {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.path = try r.readString(field: 1)
-                case 18:
-                    self.content = try r.readString(field: 2)
-                case 24:
-                    self.encoding = FileEncoding(rawValue: try r.readInt32())
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.path = try r.readString(field: 1)
+            case 18:
+                self.content = try r.readString(field: 2)
+            case 24:
+                self.encoding = FileEncoding(rawValue: try r.readInt32())
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2062,20 +2062,20 @@ extension FileSpec {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "content":
-                    if try !s.readNull() {
-                        self.content = try s.readString()
-                    } else { self.content = "" }
-                case "encoding":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(FileEncoding.self) { self.encoding = value }
-                    } else { self.encoding = .unspecified }
-                default:
-                    try s.skipUnknownField(key)
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "content":
+                if try !s.readNull() {
+                    self.content = try s.readString()
+                } else { self.content = "" }
+            case "encoding":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(FileEncoding.self) { self.encoding = value }
+                } else { self.encoding = .unspecified }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2087,16 +2087,16 @@ extension FileSummary {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.path = try r.readString(field: 1)
-                case 16:
-                    self.encoding = FileEncoding(rawValue: try r.readInt32())
-                case 24:
-                    self.sizeBytes = try r.readInt64()
-                case 34:
-                    self.sha256 = try r.readString(field: 4)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.path = try r.readString(field: 1)
+            case 16:
+                self.encoding = FileEncoding(rawValue: try r.readInt32())
+            case 24:
+                self.sizeBytes = try r.readInt64()
+            case 34:
+                self.sha256 = try r.readString(field: 4)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2171,24 +2171,24 @@ extension FileSummary {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "encoding":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(FileEncoding.self) { self.encoding = value }
-                    } else { self.encoding = .unspecified }
-                case "sizeBytes", "size_bytes":
-                    if try !s.readNull() {
-                        self.sizeBytes = try s.readInt64()
-                    } else { self.sizeBytes = 0 }
-                case "sha256":
-                    if try !s.readNull() {
-                        self.sha256 = try s.readString()
-                    } else { self.sha256 = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "encoding":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(FileEncoding.self) { self.encoding = value }
+                } else { self.encoding = .unspecified }
+            case "sizeBytes", "size_bytes":
+                if try !s.readNull() {
+                    self.sizeBytes = try s.readInt64()
+                } else { self.sizeBytes = 0 }
+            case "sha256":
+                if try !s.readNull() {
+                    self.sha256 = try s.readString()
+                } else { self.sha256 = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2200,24 +2200,24 @@ extension ExitStatus {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.exitCode = try r.readInt32()
-                case 16:
-                    self.signal = try r.readUInt32()
-                case 24:
-                    self.oomKilled = try r.readBool()
-                case 32:
-                    self.reason = ExitReason(rawValue: try r.readInt32())
-                case 40:
-                    self.durationMs = try r.readInt64()
-                case 50:
-                    var value = self.endedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.endedAt = value
-                case 58:
-                    self.message = try r.readString(field: 7)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.exitCode = try r.readInt32()
+            case 16:
+                self.signal = try r.readUInt32()
+            case 24:
+                self.oomKilled = try r.readBool()
+            case 32:
+                self.reason = ExitReason(rawValue: try r.readInt32())
+            case 40:
+                self.durationMs = try r.readInt64()
+            case 50:
+                var value = self.endedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.endedAt = value
+            case 58:
+                self.message = try r.readString(field: 7)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2332,38 +2332,38 @@ extension ExitStatus {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "exitCode", "exit_code":
-                    if try !s.readNull() {
-                        self.exitCode = try s.readInt32()
-                    } else { self.exitCode = 0 }
-                case "signal":
-                    if try !s.readNull() {
-                        self.signal = try s.readUInt32()
-                    } else { self.signal = 0 }
-                case "oomKilled", "oom_killed":
-                    if try !s.readNull() {
-                        self.oomKilled = try s.readBool()
-                    } else { self.oomKilled = false }
-                case "reason":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(ExitReason.self) { self.reason = value }
-                    } else { self.reason = .unspecified }
-                case "durationMs", "duration_ms":
-                    if try !s.readNull() {
-                        self.durationMs = try s.readInt64()
-                    } else { self.durationMs = 0 }
-                case "endedAt", "ended_at":
-                    if try !s.readNull() {
-                        var value = self.endedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.endedAt = value
-                    } else { self.endedAt = nil }
-                case "message":
-                    if try !s.readNull() {
-                        self.message = try s.readString()
-                    } else { self.message = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "exitCode", "exit_code":
+                if try !s.readNull() {
+                    self.exitCode = try s.readInt32()
+                } else { self.exitCode = 0 }
+            case "signal":
+                if try !s.readNull() {
+                    self.signal = try s.readUInt32()
+                } else { self.signal = 0 }
+            case "oomKilled", "oom_killed":
+                if try !s.readNull() {
+                    self.oomKilled = try s.readBool()
+                } else { self.oomKilled = false }
+            case "reason":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(ExitReason.self) { self.reason = value }
+                } else { self.reason = .unspecified }
+            case "durationMs", "duration_ms":
+                if try !s.readNull() {
+                    self.durationMs = try s.readInt64()
+                } else { self.durationMs = 0 }
+            case "endedAt", "ended_at":
+                if try !s.readNull() {
+                    var value = self.endedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.endedAt = value
+                } else { self.endedAt = nil }
+            case "message":
+                if try !s.readNull() {
+                    self.message = try s.readString()
+                } else { self.message = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2375,12 +2375,12 @@ extension TerminalSize {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.cols = try r.readUInt32()
-                case 16:
-                    self.rows = try r.readUInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.cols = try r.readUInt32()
+            case 16:
+                self.rows = try r.readUInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2429,16 +2429,16 @@ extension TerminalSize {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "cols":
-                    if try !s.readNull() {
-                        self.cols = try s.readUInt32()
-                    } else { self.cols = 0 }
-                case "rows":
-                    if try !s.readNull() {
-                        self.rows = try s.readUInt32()
-                    } else { self.rows = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "cols":
+                if try !s.readNull() {
+                    self.cols = try s.readUInt32()
+                } else { self.cols = 0 }
+            case "rows":
+                if try !s.readNull() {
+                    self.rows = try s.readUInt32()
+                } else { self.rows = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2450,22 +2450,22 @@ extension TierLimits {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.tier = Tier(rawValue: try r.readInt32())
-                case 16:
-                    self.dailyLimit = try r.readInt64()
-                case 24:
-                    self.concurrentLimit = try r.readInt64()
-                case 32:
-                    self.maxDurationMs = try r.readInt64()
-                case 40:
-                    self.maxMemoryMb = try r.readInt64()
-                case 48:
-                    self.maxCpuMillicores = try r.readInt64()
-                case 56:
-                    self.rateLimitRps = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.tier = Tier(rawValue: try r.readInt32())
+            case 16:
+                self.dailyLimit = try r.readInt64()
+            case 24:
+                self.concurrentLimit = try r.readInt64()
+            case 32:
+                self.maxDurationMs = try r.readInt64()
+            case 40:
+                self.maxMemoryMb = try r.readInt64()
+            case 48:
+                self.maxCpuMillicores = try r.readInt64()
+            case 56:
+                self.rateLimitRps = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2579,36 +2579,36 @@ extension TierLimits {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "tier":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Tier.self) { self.tier = value }
-                    } else { self.tier = .unspecified }
-                case "dailyLimit", "daily_limit":
-                    if try !s.readNull() {
-                        self.dailyLimit = try s.readInt64()
-                    } else { self.dailyLimit = 0 }
-                case "concurrentLimit", "concurrent_limit":
-                    if try !s.readNull() {
-                        self.concurrentLimit = try s.readInt64()
-                    } else { self.concurrentLimit = 0 }
-                case "maxDurationMs", "max_duration_ms":
-                    if try !s.readNull() {
-                        self.maxDurationMs = try s.readInt64()
-                    } else { self.maxDurationMs = 0 }
-                case "maxMemoryMb", "max_memory_mb":
-                    if try !s.readNull() {
-                        self.maxMemoryMb = try s.readInt64()
-                    } else { self.maxMemoryMb = 0 }
-                case "maxCpuMillicores", "max_cpu_millicores":
-                    if try !s.readNull() {
-                        self.maxCpuMillicores = try s.readInt64()
-                    } else { self.maxCpuMillicores = 0 }
-                case "rateLimitRps", "rate_limit_rps":
-                    if try !s.readNull() {
-                        self.rateLimitRps = try s.readInt64()
-                    } else { self.rateLimitRps = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "tier":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Tier.self) { self.tier = value }
+                } else { self.tier = .unspecified }
+            case "dailyLimit", "daily_limit":
+                if try !s.readNull() {
+                    self.dailyLimit = try s.readInt64()
+                } else { self.dailyLimit = 0 }
+            case "concurrentLimit", "concurrent_limit":
+                if try !s.readNull() {
+                    self.concurrentLimit = try s.readInt64()
+                } else { self.concurrentLimit = 0 }
+            case "maxDurationMs", "max_duration_ms":
+                if try !s.readNull() {
+                    self.maxDurationMs = try s.readInt64()
+                } else { self.maxDurationMs = 0 }
+            case "maxMemoryMb", "max_memory_mb":
+                if try !s.readNull() {
+                    self.maxMemoryMb = try s.readInt64()
+                } else { self.maxMemoryMb = 0 }
+            case "maxCpuMillicores", "max_cpu_millicores":
+                if try !s.readNull() {
+                    self.maxCpuMillicores = try s.readInt64()
+                } else { self.maxCpuMillicores = 0 }
+            case "rateLimitRps", "rate_limit_rps":
+                if try !s.readNull() {
+                    self.rateLimitRps = try s.readInt64()
+                } else { self.rateLimitRps = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

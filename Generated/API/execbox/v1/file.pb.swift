@@ -29,45 +29,45 @@ public enum FileType: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .regular
-            case 2: self = .directory
-            case 3: self = .symlink
-            case 4: self = .other
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .regular
+        case 2: self = .directory
+        case 3: self = .symlink
+        case 4: self = .other
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .regular: 1
-            case .directory: 2
-            case .symlink: 3
-            case .other: 4
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .regular: 1
+        case .directory: 2
+        case .symlink: 3
+        case .other: 4
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "FILE_TYPE_UNSPECIFIED"
-            case .regular: "FILE_TYPE_REGULAR"
-            case .directory: "FILE_TYPE_DIRECTORY"
-            case .symlink: "FILE_TYPE_SYMLINK"
-            case .other: "FILE_TYPE_OTHER"
-            case .unrecognized: nil
+        case .unspecified: "FILE_TYPE_UNSPECIFIED"
+        case .regular: "FILE_TYPE_REGULAR"
+        case .directory: "FILE_TYPE_DIRECTORY"
+        case .symlink: "FILE_TYPE_SYMLINK"
+        case .other: "FILE_TYPE_OTHER"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "FILE_TYPE_UNSPECIFIED": self = .unspecified
-            case "FILE_TYPE_REGULAR": self = .regular
-            case "FILE_TYPE_DIRECTORY": self = .directory
-            case "FILE_TYPE_SYMLINK": self = .symlink
-            case "FILE_TYPE_OTHER": self = .other
-            default: return nil
+        case "FILE_TYPE_UNSPECIFIED": self = .unspecified
+        case "FILE_TYPE_REGULAR": self = .regular
+        case "FILE_TYPE_DIRECTORY": self = .directory
+        case "FILE_TYPE_SYMLINK": self = .symlink
+        case "FILE_TYPE_OTHER": self = .other
+        default: return nil
         }
     }
 }
@@ -340,28 +340,28 @@ extension FileInfo {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.path = try r.readString(field: 2)
-                case 24:
-                    self.fileType = FileType(rawValue: try r.readInt32())
-                case 32:
-                    self.sizeBytes = try r.readInt64()
-                case 40:
-                    self.mode = try r.readUInt32()
-                case 50:
-                    var value = self.modifiedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.modifiedAt = value
-                case 56:
-                    self.uid = try r.readUInt32()
-                case 64:
-                    self.gid = try r.readUInt32()
-                case 74:
-                    self.symlinkTarget = try r.readString(field: 9)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.path = try r.readString(field: 2)
+            case 24:
+                self.fileType = FileType(rawValue: try r.readInt32())
+            case 32:
+                self.sizeBytes = try r.readInt64()
+            case 40:
+                self.mode = try r.readUInt32()
+            case 50:
+                var value = self.modifiedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.modifiedAt = value
+            case 56:
+                self.uid = try r.readUInt32()
+            case 64:
+                self.gid = try r.readUInt32()
+            case 74:
+                self.symlinkTarget = try r.readString(field: 9)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -503,46 +503,46 @@ extension FileInfo {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "fileType", "file_type":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(FileType.self) { self.fileType = value }
-                    } else { self.fileType = .unspecified }
-                case "sizeBytes", "size_bytes":
-                    if try !s.readNull() {
-                        self.sizeBytes = try s.readInt64()
-                    } else { self.sizeBytes = 0 }
-                case "mode":
-                    if try !s.readNull() {
-                        self.mode = try s.readUInt32()
-                    } else { self.mode = 0 }
-                case "modifiedAt", "modified_at":
-                    if try !s.readNull() {
-                        var value = self.modifiedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.modifiedAt = value
-                    } else { self.modifiedAt = nil }
-                case "uid":
-                    if try !s.readNull() {
-                        self.uid = try s.readUInt32()
-                    } else { self.uid = 0 }
-                case "gid":
-                    if try !s.readNull() {
-                        self.gid = try s.readUInt32()
-                    } else { self.gid = 0 }
-                case "symlinkTarget", "symlink_target":
-                    if try !s.readNull() {
-                        self.symlinkTarget = try s.readString()
-                    } else { self.symlinkTarget = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "fileType", "file_type":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(FileType.self) { self.fileType = value }
+                } else { self.fileType = .unspecified }
+            case "sizeBytes", "size_bytes":
+                if try !s.readNull() {
+                    self.sizeBytes = try s.readInt64()
+                } else { self.sizeBytes = 0 }
+            case "mode":
+                if try !s.readNull() {
+                    self.mode = try s.readUInt32()
+                } else { self.mode = 0 }
+            case "modifiedAt", "modified_at":
+                if try !s.readNull() {
+                    var value = self.modifiedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.modifiedAt = value
+                } else { self.modifiedAt = nil }
+            case "uid":
+                if try !s.readNull() {
+                    self.uid = try s.readUInt32()
+                } else { self.uid = 0 }
+            case "gid":
+                if try !s.readNull() {
+                    self.gid = try s.readUInt32()
+                } else { self.gid = 0 }
+            case "symlinkTarget", "symlink_target":
+                if try !s.readNull() {
+                    self.symlinkTarget = try s.readString()
+                } else { self.symlinkTarget = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -554,24 +554,24 @@ extension WriteFileHeader {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.path = try r.readString(field: 2)
-                case 24:
-                    self.mode = try r.readUInt32()
-                case 32:
-                    self.createParents = try r.readBool()
-                case 40:
-                    self.exclusive = try r.readBool()
-                case 48:
-                    self.append = try r.readBool()
-                case 56:
-                    self.sizeBytes = try r.readInt64()
-                case 66:
-                    self.sha256 = try r.readString(field: 8)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.path = try r.readString(field: 2)
+            case 24:
+                self.mode = try r.readUInt32()
+            case 32:
+                self.createParents = try r.readBool()
+            case 40:
+                self.exclusive = try r.readBool()
+            case 48:
+                self.append = try r.readBool()
+            case 56:
+                self.sizeBytes = try r.readInt64()
+            case 66:
+                self.sha256 = try r.readString(field: 8)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -695,40 +695,40 @@ extension WriteFileHeader {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "mode":
-                    if try !s.readNull() {
-                        self.mode = try s.readUInt32()
-                    } else { self.mode = 0 }
-                case "createParents", "create_parents":
-                    if try !s.readNull() {
-                        self.createParents = try s.readBool()
-                    } else { self.createParents = false }
-                case "exclusive":
-                    if try !s.readNull() {
-                        self.exclusive = try s.readBool()
-                    } else { self.exclusive = false }
-                case "append":
-                    if try !s.readNull() {
-                        self.append = try s.readBool()
-                    } else { self.append = false }
-                case "sizeBytes", "size_bytes":
-                    if try !s.readNull() {
-                        self.sizeBytes = try s.readInt64()
-                    } else { self.sizeBytes = 0 }
-                case "sha256":
-                    if try !s.readNull() {
-                        self.sha256 = try s.readString()
-                    } else { self.sha256 = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "mode":
+                if try !s.readNull() {
+                    self.mode = try s.readUInt32()
+                } else { self.mode = 0 }
+            case "createParents", "create_parents":
+                if try !s.readNull() {
+                    self.createParents = try s.readBool()
+                } else { self.createParents = false }
+            case "exclusive":
+                if try !s.readNull() {
+                    self.exclusive = try s.readBool()
+                } else { self.exclusive = false }
+            case "append":
+                if try !s.readNull() {
+                    self.append = try s.readBool()
+                } else { self.append = false }
+            case "sizeBytes", "size_bytes":
+                if try !s.readNull() {
+                    self.sizeBytes = try s.readInt64()
+                } else { self.sizeBytes = 0 }
+            case "sha256":
+                if try !s.readNull() {
+                    self.sha256 = try s.readString()
+                } else { self.sha256 = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -740,15 +740,15 @@ extension WriteFileRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = WriteFileHeader()
-                    if case .header(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .header(value)
-                case 18:
-                    self.payload = .data(try r.readBytes())
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = WriteFileHeader()
+                if case .header(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .header(value)
+            case 18:
+                self.payload = .data(try r.readBytes())
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -797,18 +797,18 @@ extension WriteFileRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "header":
-                    if try !s.readNull() {
-                        var value = WriteFileHeader()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .header(value)
-                    }
-                case "data":
-                    if try !s.readNull() {
-                        self.payload = .data(try s.readBytes())
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "header":
+                if try !s.readNull() {
+                    var value = WriteFileHeader()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .header(value)
+                }
+            case "data":
+                if try !s.readNull() {
+                    self.payload = .data(try s.readBytes())
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -820,18 +820,18 @@ extension WriteFileResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.path = try r.readString(field: 1)
-                case 16:
-                    self.sizeBytes = try r.readInt64()
-                case 26:
-                    self.sha256 = try r.readString(field: 3)
-                case 34:
-                    var value = self.info ?? FileInfo()
-                    try r.readMessage(into: &value)
-                    self.info = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.path = try r.readString(field: 1)
+            case 16:
+                self.sizeBytes = try r.readInt64()
+            case 26:
+                self.sha256 = try r.readString(field: 3)
+            case 34:
+                var value = self.info ?? FileInfo()
+                try r.readMessage(into: &value)
+                self.info = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -908,26 +908,26 @@ extension WriteFileResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "sizeBytes", "size_bytes":
-                    if try !s.readNull() {
-                        self.sizeBytes = try s.readInt64()
-                    } else { self.sizeBytes = 0 }
-                case "sha256":
-                    if try !s.readNull() {
-                        self.sha256 = try s.readString()
-                    } else { self.sha256 = "" }
-                case "info":
-                    if try !s.readNull() {
-                        var value = self.info ?? FileInfo()
-                        try value.decodeJSON(from: &s)
-                        self.info = value
-                    } else { self.info = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "sizeBytes", "size_bytes":
+                if try !s.readNull() {
+                    self.sizeBytes = try s.readInt64()
+                } else { self.sizeBytes = 0 }
+            case "sha256":
+                if try !s.readNull() {
+                    self.sha256 = try s.readString()
+                } else { self.sha256 = "" }
+            case "info":
+                if try !s.readNull() {
+                    var value = self.info ?? FileInfo()
+                    try value.decodeJSON(from: &s)
+                    self.info = value
+                } else { self.info = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -939,16 +939,16 @@ extension ReadFileRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.path = try r.readString(field: 2)
-                case 24:
-                    self.offset = try r.readInt64()
-                case 32:
-                    self.length = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.path = try r.readString(field: 2)
+            case 24:
+                self.offset = try r.readInt64()
+            case 32:
+                self.length = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1023,24 +1023,24 @@ extension ReadFileRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "offset":
-                    if try !s.readNull() {
-                        self.offset = try s.readInt64()
-                    } else { self.offset = 0 }
-                case "length":
-                    if try !s.readNull() {
-                        self.length = try s.readInt64()
-                    } else { self.length = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "offset":
+                if try !s.readNull() {
+                    self.offset = try s.readInt64()
+                } else { self.offset = 0 }
+            case "length":
+                if try !s.readNull() {
+                    self.length = try s.readInt64()
+                } else { self.length = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1052,18 +1052,18 @@ extension ReadFileResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.info ?? FileInfo()
-                    try r.readMessage(into: &value)
-                    self.info = value
-                case 16:
-                    self.offset = try r.readInt64()
-                case 26:
-                    self.data = try r.readBytes()
-                case 34:
-                    self.sha256 = try r.readString(field: 4)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.info ?? FileInfo()
+                try r.readMessage(into: &value)
+                self.info = value
+            case 16:
+                self.offset = try r.readInt64()
+            case 26:
+                self.data = try r.readBytes()
+            case 34:
+                self.sha256 = try r.readString(field: 4)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1140,26 +1140,26 @@ extension ReadFileResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "info":
-                    if try !s.readNull() {
-                        var value = self.info ?? FileInfo()
-                        try value.decodeJSON(from: &s)
-                        self.info = value
-                    } else { self.info = nil }
-                case "offset":
-                    if try !s.readNull() {
-                        self.offset = try s.readInt64()
-                    } else { self.offset = 0 }
-                case "data":
-                    if try !s.readNull() {
-                        self.data = try s.readBytes()
-                    } else { self.data = [] }
-                case "sha256":
-                    if try !s.readNull() {
-                        self.sha256 = try s.readString()
-                    } else { self.sha256 = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "info":
+                if try !s.readNull() {
+                    var value = self.info ?? FileInfo()
+                    try value.decodeJSON(from: &s)
+                    self.info = value
+                } else { self.info = nil }
+            case "offset":
+                if try !s.readNull() {
+                    self.offset = try s.readInt64()
+                } else { self.offset = 0 }
+            case "data":
+                if try !s.readNull() {
+                    self.data = try s.readBytes()
+                } else { self.data = [] }
+            case "sha256":
+                if try !s.readNull() {
+                    self.sha256 = try s.readString()
+                } else { self.sha256 = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1171,16 +1171,16 @@ extension ListDirRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.path = try r.readString(field: 2)
-                case 26:
-                    var value = self.page ?? PageRequest()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.path = try r.readString(field: 2)
+            case 26:
+                var value = self.page ?? PageRequest()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1244,22 +1244,22 @@ extension ListDirRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageRequest()
-                        try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageRequest()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1271,16 +1271,16 @@ extension ListDirResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.path = try r.readString(field: 1)
-                case 18:
-                    self.entries.append(try r.readMessage(FileInfo.self))
-                case 26:
-                    var value = self.page ?? PageResponse()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.path = try r.readString(field: 1)
+            case 18:
+                self.entries.append(try r.readMessage(FileInfo.self))
+            case 26:
+                var value = self.page ?? PageResponse()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1348,27 +1348,27 @@ extension ListDirResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "entries":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = FileInfo()
-                            try value.decodeJSON(from: &s)
-                            self.entries.append(value)
-                        }
-                    } else { self.entries = [] }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageResponse()
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "entries":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = FileInfo()
                         try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.entries.append(value)
+                    }
+                } else { self.entries = [] }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageResponse()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1380,12 +1380,12 @@ extension StatRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.path = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.path = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1434,16 +1434,16 @@ extension StatRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1455,12 +1455,12 @@ extension StatResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.info ?? FileInfo()
-                    try r.readMessage(into: &value)
-                    self.info = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.info ?? FileInfo()
+                try r.readMessage(into: &value)
+                self.info = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1498,14 +1498,14 @@ extension StatResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "info":
-                    if try !s.readNull() {
-                        var value = self.info ?? FileInfo()
-                        try value.decodeJSON(from: &s)
-                        self.info = value
-                    } else { self.info = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "info":
+                if try !s.readNull() {
+                    var value = self.info ?? FileInfo()
+                    try value.decodeJSON(from: &s)
+                    self.info = value
+                } else { self.info = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1517,14 +1517,14 @@ extension RemoveRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.path = try r.readString(field: 2)
-                case 24:
-                    self.recursive = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.path = try r.readString(field: 2)
+            case 24:
+                self.recursive = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1585,20 +1585,20 @@ extension RemoveRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "recursive":
-                    if try !s.readNull() {
-                        self.recursive = try s.readBool()
-                    } else { self.recursive = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "recursive":
+                if try !s.readNull() {
+                    self.recursive = try s.readBool()
+                } else { self.recursive = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1610,10 +1610,10 @@ extension RemoveResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.removedCount = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.removedCount = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1649,12 +1649,12 @@ extension RemoveResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "removedCount", "removed_count":
-                    if try !s.readNull() {
-                        self.removedCount = try s.readInt64()
-                    } else { self.removedCount = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "removedCount", "removed_count":
+                if try !s.readNull() {
+                    self.removedCount = try s.readInt64()
+                } else { self.removedCount = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1666,16 +1666,16 @@ extension MakeDirRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.path = try r.readString(field: 2)
-                case 24:
-                    self.mode = try r.readUInt32()
-                case 32:
-                    self.parents = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.path = try r.readString(field: 2)
+            case 24:
+                self.mode = try r.readUInt32()
+            case 32:
+                self.parents = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1749,24 +1749,24 @@ extension MakeDirRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "path":
-                    if try !s.readNull() {
-                        self.path = try s.readString()
-                    } else { self.path = "" }
-                case "mode":
-                    if try !s.readNull() {
-                        self.mode = try s.readUInt32()
-                    } else { self.mode = 0 }
-                case "parents":
-                    if try !s.readNull() {
-                        self.parents = try s.readBool()
-                    } else { self.parents = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "path":
+                if try !s.readNull() {
+                    self.path = try s.readString()
+                } else { self.path = "" }
+            case "mode":
+                if try !s.readNull() {
+                    self.mode = try s.readUInt32()
+                } else { self.mode = 0 }
+            case "parents":
+                if try !s.readNull() {
+                    self.parents = try s.readBool()
+                } else { self.parents = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1778,12 +1778,12 @@ extension MakeDirResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.info ?? FileInfo()
-                    try r.readMessage(into: &value)
-                    self.info = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.info ?? FileInfo()
+                try r.readMessage(into: &value)
+                self.info = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1821,14 +1821,14 @@ extension MakeDirResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "info":
-                    if try !s.readNull() {
-                        var value = self.info ?? FileInfo()
-                        try value.decodeJSON(from: &s)
-                        self.info = value
-                    } else { self.info = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "info":
+                if try !s.readNull() {
+                    var value = self.info ?? FileInfo()
+                    try value.decodeJSON(from: &s)
+                    self.info = value
+                } else { self.info = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

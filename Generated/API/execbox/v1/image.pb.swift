@@ -27,41 +27,41 @@ public enum ImageStatus: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .building
-            case 2: self = .ready
-            case 3: self = .failed
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .building
+        case 2: self = .ready
+        case 3: self = .failed
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .building: 1
-            case .ready: 2
-            case .failed: 3
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .building: 1
+        case .ready: 2
+        case .failed: 3
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "IMAGE_STATUS_UNSPECIFIED"
-            case .building: "IMAGE_STATUS_BUILDING"
-            case .ready: "IMAGE_STATUS_READY"
-            case .failed: "IMAGE_STATUS_FAILED"
-            case .unrecognized: nil
+        case .unspecified: "IMAGE_STATUS_UNSPECIFIED"
+        case .building: "IMAGE_STATUS_BUILDING"
+        case .ready: "IMAGE_STATUS_READY"
+        case .failed: "IMAGE_STATUS_FAILED"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "IMAGE_STATUS_UNSPECIFIED": self = .unspecified
-            case "IMAGE_STATUS_BUILDING": self = .building
-            case "IMAGE_STATUS_READY": self = .ready
-            case "IMAGE_STATUS_FAILED": self = .failed
-            default: return nil
+        case "IMAGE_STATUS_UNSPECIFIED": self = .unspecified
+        case "IMAGE_STATUS_BUILDING": self = .building
+        case "IMAGE_STATUS_READY": self = .ready
+        case "IMAGE_STATUS_FAILED": self = .failed
+        default: return nil
         }
     }
 }
@@ -93,53 +93,53 @@ public enum BuildPhase: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .cacheLookup
-            case 2: self = .pulling
-            case 3: self = .copyingFiles
-            case 4: self = .runningSetup
-            case 5: self = .exporting
-            case 6: self = .done
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .cacheLookup
+        case 2: self = .pulling
+        case 3: self = .copyingFiles
+        case 4: self = .runningSetup
+        case 5: self = .exporting
+        case 6: self = .done
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .cacheLookup: 1
-            case .pulling: 2
-            case .copyingFiles: 3
-            case .runningSetup: 4
-            case .exporting: 5
-            case .done: 6
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .cacheLookup: 1
+        case .pulling: 2
+        case .copyingFiles: 3
+        case .runningSetup: 4
+        case .exporting: 5
+        case .done: 6
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "BUILD_PHASE_UNSPECIFIED"
-            case .cacheLookup: "BUILD_PHASE_CACHE_LOOKUP"
-            case .pulling: "BUILD_PHASE_PULLING"
-            case .copyingFiles: "BUILD_PHASE_COPYING_FILES"
-            case .runningSetup: "BUILD_PHASE_RUNNING_SETUP"
-            case .exporting: "BUILD_PHASE_EXPORTING"
-            case .done: "BUILD_PHASE_DONE"
-            case .unrecognized: nil
+        case .unspecified: "BUILD_PHASE_UNSPECIFIED"
+        case .cacheLookup: "BUILD_PHASE_CACHE_LOOKUP"
+        case .pulling: "BUILD_PHASE_PULLING"
+        case .copyingFiles: "BUILD_PHASE_COPYING_FILES"
+        case .runningSetup: "BUILD_PHASE_RUNNING_SETUP"
+        case .exporting: "BUILD_PHASE_EXPORTING"
+        case .done: "BUILD_PHASE_DONE"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "BUILD_PHASE_UNSPECIFIED": self = .unspecified
-            case "BUILD_PHASE_CACHE_LOOKUP": self = .cacheLookup
-            case "BUILD_PHASE_PULLING": self = .pulling
-            case "BUILD_PHASE_COPYING_FILES": self = .copyingFiles
-            case "BUILD_PHASE_RUNNING_SETUP": self = .runningSetup
-            case "BUILD_PHASE_EXPORTING": self = .exporting
-            case "BUILD_PHASE_DONE": self = .done
-            default: return nil
+        case "BUILD_PHASE_UNSPECIFIED": self = .unspecified
+        case "BUILD_PHASE_CACHE_LOOKUP": self = .cacheLookup
+        case "BUILD_PHASE_PULLING": self = .pulling
+        case "BUILD_PHASE_COPYING_FILES": self = .copyingFiles
+        case "BUILD_PHASE_RUNNING_SETUP": self = .runningSetup
+        case "BUILD_PHASE_EXPORTING": self = .exporting
+        case "BUILD_PHASE_DONE": self = .done
+        default: return nil
         }
     }
 }
@@ -383,36 +383,36 @@ extension Image {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.id = try r.readString(field: 1)
-                case 18:
-                    self.setupHash = try r.readString(field: 2)
-                case 26:
-                    self.baseImage = try r.readString(field: 3)
-                case 34:
-                    self.setup.append(try r.readString(field: 4))
-                case 42:
-                    self.files.append(try r.readMessage(FileSummary.self))
-                case 50:
-                    self.reference = try r.readString(field: 6)
-                case 56:
-                    self.status = ImageStatus(rawValue: try r.readInt32())
-                case 66:
-                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.createdAt = value
-                case 74:
-                    var value = self.lastUsedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.lastUsedAt = value
-                case 80:
-                    self.buildDurationMs = try r.readInt64()
-                case 88:
-                    self.sizeBytes = try r.readInt64()
-                case 98:
-                    self.failureMessage = try r.readString(field: 12)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.id = try r.readString(field: 1)
+            case 18:
+                self.setupHash = try r.readString(field: 2)
+            case 26:
+                self.baseImage = try r.readString(field: 3)
+            case 34:
+                self.setup.append(try r.readString(field: 4))
+            case 42:
+                self.files.append(try r.readMessage(FileSummary.self))
+            case 50:
+                self.reference = try r.readString(field: 6)
+            case 56:
+                self.status = ImageStatus(rawValue: try r.readInt32())
+            case 66:
+                var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.createdAt = value
+            case 74:
+                var value = self.lastUsedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.lastUsedAt = value
+            case 80:
+                self.buildDurationMs = try r.readInt64()
+            case 88:
+                self.sizeBytes = try r.readInt64()
+            case 98:
+                self.failureMessage = try r.readString(field: 12)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -597,68 +597,68 @@ extension Image {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "id":
-                    if try !s.readNull() {
-                        self.id = try s.readString()
-                    } else { self.id = "" }
-                case "setupHash", "setup_hash":
-                    if try !s.readNull() {
-                        self.setupHash = try s.readString()
-                    } else { self.setupHash = "" }
-                case "baseImage", "base_image":
-                    if try !s.readNull() {
-                        self.baseImage = try s.readString()
-                    } else { self.baseImage = "" }
-                case "setup":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.setup.append(try s.readString())
-                        }
-                    } else { self.setup = [] }
-                case "files":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = FileSummary()
-                            try value.decodeJSON(from: &s)
-                            self.files.append(value)
-                        }
-                    } else { self.files = [] }
-                case "reference":
-                    if try !s.readNull() {
-                        self.reference = try s.readString()
-                    } else { self.reference = "" }
-                case "status":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(ImageStatus.self) { self.status = value }
-                    } else { self.status = .unspecified }
-                case "createdAt", "created_at":
-                    if try !s.readNull() {
-                        var value = self.createdAt ?? Google_Protobuf_Timestamp()
+            case "id":
+                if try !s.readNull() {
+                    self.id = try s.readString()
+                } else { self.id = "" }
+            case "setupHash", "setup_hash":
+                if try !s.readNull() {
+                    self.setupHash = try s.readString()
+                } else { self.setupHash = "" }
+            case "baseImage", "base_image":
+                if try !s.readNull() {
+                    self.baseImage = try s.readString()
+                } else { self.baseImage = "" }
+            case "setup":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.setup.append(try s.readString())
+                    }
+                } else { self.setup = [] }
+            case "files":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = FileSummary()
                         try value.decodeJSON(from: &s)
-                        self.createdAt = value
-                    } else { self.createdAt = nil }
-                case "lastUsedAt", "last_used_at":
-                    if try !s.readNull() {
-                        var value = self.lastUsedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.lastUsedAt = value
-                    } else { self.lastUsedAt = nil }
-                case "buildDurationMs", "build_duration_ms":
-                    if try !s.readNull() {
-                        self.buildDurationMs = try s.readInt64()
-                    } else { self.buildDurationMs = 0 }
-                case "sizeBytes", "size_bytes":
-                    if try !s.readNull() {
-                        self.sizeBytes = try s.readInt64()
-                    } else { self.sizeBytes = 0 }
-                case "failureMessage", "failure_message":
-                    if try !s.readNull() {
-                        self.failureMessage = try s.readString()
-                    } else { self.failureMessage = "" }
-                default:
-                    try s.skipUnknownField(key)
+                        self.files.append(value)
+                    }
+                } else { self.files = [] }
+            case "reference":
+                if try !s.readNull() {
+                    self.reference = try s.readString()
+                } else { self.reference = "" }
+            case "status":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(ImageStatus.self) { self.status = value }
+                } else { self.status = .unspecified }
+            case "createdAt", "created_at":
+                if try !s.readNull() {
+                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.createdAt = value
+                } else { self.createdAt = nil }
+            case "lastUsedAt", "last_used_at":
+                if try !s.readNull() {
+                    var value = self.lastUsedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.lastUsedAt = value
+                } else { self.lastUsedAt = nil }
+            case "buildDurationMs", "build_duration_ms":
+                if try !s.readNull() {
+                    self.buildDurationMs = try s.readInt64()
+                } else { self.buildDurationMs = 0 }
+            case "sizeBytes", "size_bytes":
+                if try !s.readNull() {
+                    self.sizeBytes = try s.readInt64()
+                } else { self.sizeBytes = 0 }
+            case "failureMessage", "failure_message":
+                if try !s.readNull() {
+                    self.failureMessage = try s.readString()
+                } else { self.failureMessage = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -670,16 +670,16 @@ extension BuildImageRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.baseImage = try r.readString(field: 1)
-                case 18:
-                    self.setup.append(try r.readString(field: 2))
-                case 26:
-                    self.files.append(try r.readMessage(FileSpec.self))
-                case 32:
-                    self.noCache = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.baseImage = try r.readString(field: 1)
+            case 18:
+                self.setup.append(try r.readString(field: 2))
+            case 26:
+                self.files.append(try r.readMessage(FileSpec.self))
+            case 32:
+                self.noCache = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -755,32 +755,32 @@ extension BuildImageRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "baseImage", "base_image":
-                    if try !s.readNull() {
-                        self.baseImage = try s.readString()
-                    } else { self.baseImage = "" }
-                case "setup":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.setup.append(try s.readString())
-                        }
-                    } else { self.setup = [] }
-                case "files":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = FileSpec()
-                            try value.decodeJSON(from: &s)
-                            self.files.append(value)
-                        }
-                    } else { self.files = [] }
-                case "noCache", "no_cache":
-                    if try !s.readNull() {
-                        self.noCache = try s.readBool()
-                    } else { self.noCache = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "baseImage", "base_image":
+                if try !s.readNull() {
+                    self.baseImage = try s.readString()
+                } else { self.baseImage = "" }
+            case "setup":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.setup.append(try s.readString())
+                    }
+                } else { self.setup = [] }
+            case "files":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = FileSpec()
+                        try value.decodeJSON(from: &s)
+                        self.files.append(value)
+                    }
+                } else { self.files = [] }
+            case "noCache", "no_cache":
+                if try !s.readNull() {
+                    self.noCache = try s.readBool()
+                } else { self.noCache = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -792,14 +792,14 @@ extension BuildAccepted {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.imageId = try r.readString(field: 1)
-                case 18:
-                    self.setupHash = try r.readString(field: 2)
-                case 24:
-                    self.cacheHit = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.imageId = try r.readString(field: 1)
+            case 18:
+                self.setupHash = try r.readString(field: 2)
+            case 24:
+                self.cacheHit = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -860,20 +860,20 @@ extension BuildAccepted {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "imageId", "image_id":
-                    if try !s.readNull() {
-                        self.imageId = try s.readString()
-                    } else { self.imageId = "" }
-                case "setupHash", "setup_hash":
-                    if try !s.readNull() {
-                        self.setupHash = try s.readString()
-                    } else { self.setupHash = "" }
-                case "cacheHit", "cache_hit":
-                    if try !s.readNull() {
-                        self.cacheHit = try s.readBool()
-                    } else { self.cacheHit = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "imageId", "image_id":
+                if try !s.readNull() {
+                    self.imageId = try s.readString()
+                } else { self.imageId = "" }
+            case "setupHash", "setup_hash":
+                if try !s.readNull() {
+                    self.setupHash = try s.readString()
+                } else { self.setupHash = "" }
+            case "cacheHit", "cache_hit":
+                if try !s.readNull() {
+                    self.cacheHit = try s.readBool()
+                } else { self.cacheHit = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -885,18 +885,18 @@ extension BuildLogLine {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.step = try r.readUInt32()
-                case 16:
-                    self.stream = OutputStream(rawValue: try r.readInt32())
-                case 26:
-                    self.line = try r.readString(field: 3)
-                case 34:
-                    var value = self.loggedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.loggedAt = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.step = try r.readUInt32()
+            case 16:
+                self.stream = OutputStream(rawValue: try r.readInt32())
+            case 26:
+                self.line = try r.readString(field: 3)
+            case 34:
+                var value = self.loggedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.loggedAt = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -973,26 +973,26 @@ extension BuildLogLine {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "step":
-                    if try !s.readNull() {
-                        self.step = try s.readUInt32()
-                    } else { self.step = 0 }
-                case "stream":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(OutputStream.self) { self.stream = value }
-                    } else { self.stream = .unspecified }
-                case "line":
-                    if try !s.readNull() {
-                        self.line = try s.readString()
-                    } else { self.line = "" }
-                case "loggedAt", "logged_at":
-                    if try !s.readNull() {
-                        var value = self.loggedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.loggedAt = value
-                    } else { self.loggedAt = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "step":
+                if try !s.readNull() {
+                    self.step = try s.readUInt32()
+                } else { self.step = 0 }
+            case "stream":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(OutputStream.self) { self.stream = value }
+                } else { self.stream = .unspecified }
+            case "line":
+                if try !s.readNull() {
+                    self.line = try s.readString()
+                } else { self.line = "" }
+            case "loggedAt", "logged_at":
+                if try !s.readNull() {
+                    var value = self.loggedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.loggedAt = value
+                } else { self.loggedAt = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1004,20 +1004,20 @@ extension BuildProgress {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.phase = BuildPhase(rawValue: try r.readInt32())
-                case 16:
-                    self.currentStep = try r.readUInt32()
-                case 24:
-                    self.totalSteps = try r.readUInt32()
-                case 32:
-                    self.bytesDone = try r.readInt64()
-                case 40:
-                    self.bytesTotal = try r.readInt64()
-                case 48:
-                    self.elapsedMs = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.phase = BuildPhase(rawValue: try r.readInt32())
+            case 16:
+                self.currentStep = try r.readUInt32()
+            case 24:
+                self.totalSteps = try r.readUInt32()
+            case 32:
+                self.bytesDone = try r.readInt64()
+            case 40:
+                self.bytesTotal = try r.readInt64()
+            case 48:
+                self.elapsedMs = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1118,32 +1118,32 @@ extension BuildProgress {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "phase":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(BuildPhase.self) { self.phase = value }
-                    } else { self.phase = .unspecified }
-                case "currentStep", "current_step":
-                    if try !s.readNull() {
-                        self.currentStep = try s.readUInt32()
-                    } else { self.currentStep = 0 }
-                case "totalSteps", "total_steps":
-                    if try !s.readNull() {
-                        self.totalSteps = try s.readUInt32()
-                    } else { self.totalSteps = 0 }
-                case "bytesDone", "bytes_done":
-                    if try !s.readNull() {
-                        self.bytesDone = try s.readInt64()
-                    } else { self.bytesDone = 0 }
-                case "bytesTotal", "bytes_total":
-                    if try !s.readNull() {
-                        self.bytesTotal = try s.readInt64()
-                    } else { self.bytesTotal = 0 }
-                case "elapsedMs", "elapsed_ms":
-                    if try !s.readNull() {
-                        self.elapsedMs = try s.readInt64()
-                    } else { self.elapsedMs = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "phase":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(BuildPhase.self) { self.phase = value }
+                } else { self.phase = .unspecified }
+            case "currentStep", "current_step":
+                if try !s.readNull() {
+                    self.currentStep = try s.readUInt32()
+                } else { self.currentStep = 0 }
+            case "totalSteps", "total_steps":
+                if try !s.readNull() {
+                    self.totalSteps = try s.readUInt32()
+                } else { self.totalSteps = 0 }
+            case "bytesDone", "bytes_done":
+                if try !s.readNull() {
+                    self.bytesDone = try s.readInt64()
+                } else { self.bytesDone = 0 }
+            case "bytesTotal", "bytes_total":
+                if try !s.readNull() {
+                    self.bytesTotal = try s.readInt64()
+                } else { self.bytesTotal = 0 }
+            case "elapsedMs", "elapsed_ms":
+                if try !s.readNull() {
+                    self.elapsedMs = try s.readInt64()
+                } else { self.elapsedMs = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1155,20 +1155,20 @@ extension BuildResult {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.image ?? Image()
-                    try r.readMessage(into: &value)
-                    self.image = value
-                case 16:
-                    self.cacheHit = try r.readBool()
-                case 26:
-                    var value = self.failedStepExit ?? ExitStatus()
-                    try r.readMessage(into: &value)
-                    self.failedStepExit = value
-                case 32:
-                    self.failedStep = try r.readUInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.image ?? Image()
+                try r.readMessage(into: &value)
+                self.image = value
+            case 16:
+                self.cacheHit = try r.readBool()
+            case 26:
+                var value = self.failedStepExit ?? ExitStatus()
+                try r.readMessage(into: &value)
+                self.failedStepExit = value
+            case 32:
+                self.failedStep = try r.readUInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1246,28 +1246,28 @@ extension BuildResult {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "image":
-                    if try !s.readNull() {
-                        var value = self.image ?? Image()
-                        try value.decodeJSON(from: &s)
-                        self.image = value
-                    } else { self.image = nil }
-                case "cacheHit", "cache_hit":
-                    if try !s.readNull() {
-                        self.cacheHit = try s.readBool()
-                    } else { self.cacheHit = false }
-                case "failedStepExit", "failed_step_exit":
-                    if try !s.readNull() {
-                        var value = self.failedStepExit ?? ExitStatus()
-                        try value.decodeJSON(from: &s)
-                        self.failedStepExit = value
-                    } else { self.failedStepExit = nil }
-                case "failedStep", "failed_step":
-                    if try !s.readNull() {
-                        self.failedStep = try s.readUInt32()
-                    } else { self.failedStep = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "image":
+                if try !s.readNull() {
+                    var value = self.image ?? Image()
+                    try value.decodeJSON(from: &s)
+                    self.image = value
+                } else { self.image = nil }
+            case "cacheHit", "cache_hit":
+                if try !s.readNull() {
+                    self.cacheHit = try s.readBool()
+                } else { self.cacheHit = false }
+            case "failedStepExit", "failed_step_exit":
+                if try !s.readNull() {
+                    var value = self.failedStepExit ?? ExitStatus()
+                    try value.decodeJSON(from: &s)
+                    self.failedStepExit = value
+                } else { self.failedStepExit = nil }
+            case "failedStep", "failed_step":
+                if try !s.readNull() {
+                    self.failedStep = try s.readUInt32()
+                } else { self.failedStep = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1279,28 +1279,28 @@ extension BuildImageResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = BuildAccepted()
-                    if case .accepted(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .accepted(value)
-                case 18:
-                    var value = BuildLogLine()
-                    if case .log(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .log(value)
-                case 26:
-                    var value = BuildProgress()
-                    if case .progress(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .progress(value)
-                case 34:
-                    var value = BuildResult()
-                    if case .result(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .result(value)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = BuildAccepted()
+                if case .accepted(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .accepted(value)
+            case 18:
+                var value = BuildLogLine()
+                if case .log(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .log(value)
+            case 26:
+                var value = BuildProgress()
+                if case .progress(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .progress(value)
+            case 34:
+                var value = BuildResult()
+                if case .result(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .result(value)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1383,32 +1383,32 @@ extension BuildImageResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "accepted":
-                    if try !s.readNull() {
-                        var value = BuildAccepted()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .accepted(value)
-                    }
-                case "log":
-                    if try !s.readNull() {
-                        var value = BuildLogLine()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .log(value)
-                    }
-                case "progress":
-                    if try !s.readNull() {
-                        var value = BuildProgress()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .progress(value)
-                    }
-                case "result":
-                    if try !s.readNull() {
-                        var value = BuildResult()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .result(value)
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "accepted":
+                if try !s.readNull() {
+                    var value = BuildAccepted()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .accepted(value)
+                }
+            case "log":
+                if try !s.readNull() {
+                    var value = BuildLogLine()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .log(value)
+                }
+            case "progress":
+                if try !s.readNull() {
+                    var value = BuildProgress()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .progress(value)
+                }
+            case "result":
+                if try !s.readNull() {
+                    var value = BuildResult()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .result(value)
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1420,12 +1420,12 @@ extension GetImageRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.key = .imageId(try r.readString(field: 1))
-                case 18:
-                    self.key = .setupHash(try r.readString(field: 2))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.key = .imageId(try r.readString(field: 1))
+            case 18:
+                self.key = .setupHash(try r.readString(field: 2))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1470,16 +1470,16 @@ extension GetImageRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "imageId", "image_id":
-                    if try !s.readNull() {
-                        self.key = .imageId(try s.readString())
-                    }
-                case "setupHash", "setup_hash":
-                    if try !s.readNull() {
-                        self.key = .setupHash(try s.readString())
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "imageId", "image_id":
+                if try !s.readNull() {
+                    self.key = .imageId(try s.readString())
+                }
+            case "setupHash", "setup_hash":
+                if try !s.readNull() {
+                    self.key = .setupHash(try s.readString())
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1491,12 +1491,12 @@ extension GetImageResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.image ?? Image()
-                    try r.readMessage(into: &value)
-                    self.image = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.image ?? Image()
+                try r.readMessage(into: &value)
+                self.image = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1534,14 +1534,14 @@ extension GetImageResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "image":
-                    if try !s.readNull() {
-                        var value = self.image ?? Image()
-                        try value.decodeJSON(from: &s)
-                        self.image = value
-                    } else { self.image = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "image":
+                if try !s.readNull() {
+                    var value = self.image ?? Image()
+                    try value.decodeJSON(from: &s)
+                    self.image = value
+                } else { self.image = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1553,16 +1553,16 @@ extension ListImagesRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.baseImage = try r.readString(field: 1)
-                case 16:
-                    self.status = ImageStatus(rawValue: try r.readInt32())
-                case 26:
-                    var value = self.page ?? PageRequest()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.baseImage = try r.readString(field: 1)
+            case 16:
+                self.status = ImageStatus(rawValue: try r.readInt32())
+            case 26:
+                var value = self.page ?? PageRequest()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1626,22 +1626,22 @@ extension ListImagesRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "baseImage", "base_image":
-                    if try !s.readNull() {
-                        self.baseImage = try s.readString()
-                    } else { self.baseImage = "" }
-                case "status":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(ImageStatus.self) { self.status = value }
-                    } else { self.status = .unspecified }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageRequest()
-                        try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "baseImage", "base_image":
+                if try !s.readNull() {
+                    self.baseImage = try s.readString()
+                } else { self.baseImage = "" }
+            case "status":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(ImageStatus.self) { self.status = value }
+                } else { self.status = .unspecified }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageRequest()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1653,14 +1653,14 @@ extension ListImagesResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.images.append(try r.readMessage(Image.self))
-                case 18:
-                    var value = self.page ?? PageResponse()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.images.append(try r.readMessage(Image.self))
+            case 18:
+                var value = self.page ?? PageResponse()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1715,23 +1715,23 @@ extension ListImagesResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "images":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Image()
-                            try value.decodeJSON(from: &s)
-                            self.images.append(value)
-                        }
-                    } else { self.images = [] }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageResponse()
+            case "images":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Image()
                         try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.images.append(value)
+                    }
+                } else { self.images = [] }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageResponse()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

@@ -58,14 +58,14 @@ extension GetPortURLRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 16:
-                    self.containerPort = try r.readUInt32()
-                case 24:
-                    self.transport = TransportProtocol(rawValue: try r.readInt32())
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 16:
+                self.containerPort = try r.readUInt32()
+            case 24:
+                self.transport = TransportProtocol(rawValue: try r.readInt32())
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -127,20 +127,20 @@ extension GetPortURLRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "containerPort", "container_port":
-                    if try !s.readNull() {
-                        self.containerPort = try s.readUInt32()
-                    } else { self.containerPort = 0 }
-                case "transport":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(TransportProtocol.self) { self.transport = value }
-                    } else { self.transport = .unspecified }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "containerPort", "container_port":
+                if try !s.readNull() {
+                    self.containerPort = try s.readUInt32()
+                } else { self.containerPort = 0 }
+            case "transport":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(TransportProtocol.self) { self.transport = value }
+                } else { self.transport = .unspecified }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -152,22 +152,22 @@ extension GetPortURLResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.containerPort = try r.readUInt32()
-                case 16:
-                    self.hostPort = try r.readUInt32()
-                case 26:
-                    self.url = try r.readString(field: 3)
-                case 32:
-                    self.transport = TransportProtocol(rawValue: try r.readInt32())
-                case 42:
-                    self.host = try r.readString(field: 5)
-                case 50:
-                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.expiresAt = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.containerPort = try r.readUInt32()
+            case 16:
+                self.hostPort = try r.readUInt32()
+            case 26:
+                self.url = try r.readString(field: 3)
+            case 32:
+                self.transport = TransportProtocol(rawValue: try r.readInt32())
+            case 42:
+                self.host = try r.readString(field: 5)
+            case 50:
+                var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.expiresAt = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -270,34 +270,34 @@ extension GetPortURLResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "containerPort", "container_port":
-                    if try !s.readNull() {
-                        self.containerPort = try s.readUInt32()
-                    } else { self.containerPort = 0 }
-                case "hostPort", "host_port":
-                    if try !s.readNull() {
-                        self.hostPort = try s.readUInt32()
-                    } else { self.hostPort = 0 }
-                case "url":
-                    if try !s.readNull() {
-                        self.url = try s.readString()
-                    } else { self.url = "" }
-                case "transport":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(TransportProtocol.self) { self.transport = value }
-                    } else { self.transport = .unspecified }
-                case "host":
-                    if try !s.readNull() {
-                        self.host = try s.readString()
-                    } else { self.host = "" }
-                case "expiresAt", "expires_at":
-                    if try !s.readNull() {
-                        var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.expiresAt = value
-                    } else { self.expiresAt = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "containerPort", "container_port":
+                if try !s.readNull() {
+                    self.containerPort = try s.readUInt32()
+                } else { self.containerPort = 0 }
+            case "hostPort", "host_port":
+                if try !s.readNull() {
+                    self.hostPort = try s.readUInt32()
+                } else { self.hostPort = 0 }
+            case "url":
+                if try !s.readNull() {
+                    self.url = try s.readString()
+                } else { self.url = "" }
+            case "transport":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(TransportProtocol.self) { self.transport = value }
+                } else { self.transport = .unspecified }
+            case "host":
+                if try !s.readNull() {
+                    self.host = try s.readString()
+                } else { self.host = "" }
+            case "expiresAt", "expires_at":
+                if try !s.readNull() {
+                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.expiresAt = value
+                } else { self.expiresAt = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

@@ -39,57 +39,57 @@ public enum StreamErrorCode: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .stdinWriteFailed
-            case 2: self = .stdinClosed
-            case 3: self = .resizeFailed
-            case 4: self = .signalFailed
-            case 5: self = .outputReadFailed
-            case 6: self = .replayTruncated
-            case 7: self = .invalidMessage
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .stdinWriteFailed
+        case 2: self = .stdinClosed
+        case 3: self = .resizeFailed
+        case 4: self = .signalFailed
+        case 5: self = .outputReadFailed
+        case 6: self = .replayTruncated
+        case 7: self = .invalidMessage
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .stdinWriteFailed: 1
-            case .stdinClosed: 2
-            case .resizeFailed: 3
-            case .signalFailed: 4
-            case .outputReadFailed: 5
-            case .replayTruncated: 6
-            case .invalidMessage: 7
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .stdinWriteFailed: 1
+        case .stdinClosed: 2
+        case .resizeFailed: 3
+        case .signalFailed: 4
+        case .outputReadFailed: 5
+        case .replayTruncated: 6
+        case .invalidMessage: 7
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "STREAM_ERROR_CODE_UNSPECIFIED"
-            case .stdinWriteFailed: "STREAM_ERROR_CODE_STDIN_WRITE_FAILED"
-            case .stdinClosed: "STREAM_ERROR_CODE_STDIN_CLOSED"
-            case .resizeFailed: "STREAM_ERROR_CODE_RESIZE_FAILED"
-            case .signalFailed: "STREAM_ERROR_CODE_SIGNAL_FAILED"
-            case .outputReadFailed: "STREAM_ERROR_CODE_OUTPUT_READ_FAILED"
-            case .replayTruncated: "STREAM_ERROR_CODE_REPLAY_TRUNCATED"
-            case .invalidMessage: "STREAM_ERROR_CODE_INVALID_MESSAGE"
-            case .unrecognized: nil
+        case .unspecified: "STREAM_ERROR_CODE_UNSPECIFIED"
+        case .stdinWriteFailed: "STREAM_ERROR_CODE_STDIN_WRITE_FAILED"
+        case .stdinClosed: "STREAM_ERROR_CODE_STDIN_CLOSED"
+        case .resizeFailed: "STREAM_ERROR_CODE_RESIZE_FAILED"
+        case .signalFailed: "STREAM_ERROR_CODE_SIGNAL_FAILED"
+        case .outputReadFailed: "STREAM_ERROR_CODE_OUTPUT_READ_FAILED"
+        case .replayTruncated: "STREAM_ERROR_CODE_REPLAY_TRUNCATED"
+        case .invalidMessage: "STREAM_ERROR_CODE_INVALID_MESSAGE"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "STREAM_ERROR_CODE_UNSPECIFIED": self = .unspecified
-            case "STREAM_ERROR_CODE_STDIN_WRITE_FAILED": self = .stdinWriteFailed
-            case "STREAM_ERROR_CODE_STDIN_CLOSED": self = .stdinClosed
-            case "STREAM_ERROR_CODE_RESIZE_FAILED": self = .resizeFailed
-            case "STREAM_ERROR_CODE_SIGNAL_FAILED": self = .signalFailed
-            case "STREAM_ERROR_CODE_OUTPUT_READ_FAILED": self = .outputReadFailed
-            case "STREAM_ERROR_CODE_REPLAY_TRUNCATED": self = .replayTruncated
-            case "STREAM_ERROR_CODE_INVALID_MESSAGE": self = .invalidMessage
-            default: return nil
+        case "STREAM_ERROR_CODE_UNSPECIFIED": self = .unspecified
+        case "STREAM_ERROR_CODE_STDIN_WRITE_FAILED": self = .stdinWriteFailed
+        case "STREAM_ERROR_CODE_STDIN_CLOSED": self = .stdinClosed
+        case "STREAM_ERROR_CODE_RESIZE_FAILED": self = .resizeFailed
+        case "STREAM_ERROR_CODE_SIGNAL_FAILED": self = .signalFailed
+        case "STREAM_ERROR_CODE_OUTPUT_READ_FAILED": self = .outputReadFailed
+        case "STREAM_ERROR_CODE_REPLAY_TRUNCATED": self = .replayTruncated
+        case "STREAM_ERROR_CODE_INVALID_MESSAGE": self = .invalidMessage
+        default: return nil
         }
     }
 }
@@ -113,37 +113,37 @@ public enum ProcessState: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .running
-            case 2: self = .exited
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .running
+        case 2: self = .exited
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .running: 1
-            case .exited: 2
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .running: 1
+        case .exited: 2
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "PROCESS_STATE_UNSPECIFIED"
-            case .running: "PROCESS_STATE_RUNNING"
-            case .exited: "PROCESS_STATE_EXITED"
-            case .unrecognized: nil
+        case .unspecified: "PROCESS_STATE_UNSPECIFIED"
+        case .running: "PROCESS_STATE_RUNNING"
+        case .exited: "PROCESS_STATE_EXITED"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "PROCESS_STATE_UNSPECIFIED": self = .unspecified
-            case "PROCESS_STATE_RUNNING": self = .running
-            case "PROCESS_STATE_EXITED": self = .exited
-            default: return nil
+        case "PROCESS_STATE_UNSPECIFIED": self = .unspecified
+        case "PROCESS_STATE_RUNNING": self = .running
+        case "PROCESS_STATE_EXITED": self = .exited
+        default: return nil
         }
     }
 }
@@ -491,14 +491,14 @@ extension OutputChunk {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.stream = OutputStream(rawValue: try r.readInt32())
-                case 16:
-                    self.offset = try r.readInt64()
-                case 26:
-                    self.data = try r.readBytes()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.stream = OutputStream(rawValue: try r.readInt32())
+            case 16:
+                self.offset = try r.readInt64()
+            case 26:
+                self.data = try r.readBytes()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -560,20 +560,20 @@ extension OutputChunk {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "stream":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(OutputStream.self) { self.stream = value }
-                    } else { self.stream = .unspecified }
-                case "offset":
-                    if try !s.readNull() {
-                        self.offset = try s.readInt64()
-                    } else { self.offset = 0 }
-                case "data":
-                    if try !s.readNull() {
-                        self.data = try s.readBytes()
-                    } else { self.data = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "stream":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(OutputStream.self) { self.stream = value }
+                } else { self.stream = .unspecified }
+            case "offset":
+                if try !s.readNull() {
+                    self.offset = try s.readInt64()
+                } else { self.offset = 0 }
+            case "data":
+                if try !s.readNull() {
+                    self.data = try s.readBytes()
+                } else { self.data = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -585,37 +585,37 @@ extension ExecStart {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.argv.append(try r.readString(field: 2))
-                case 26:
-                    var key: String = ""
-                    var value: String = ""
-                    try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
-                        while let tag = try r.nextTag() {
-                            switch tag.rawValue {
-                            case 10: key = try r.readString(field: 3)
-                            case 18: value = try r.readString(field: 3)
-                            default: try r.skip(tag)
-                            }
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.argv.append(try r.readString(field: 2))
+            case 26:
+                var key: String = ""
+                var value: String = ""
+                try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
+                    while let tag = try r.nextTag() {
+                        switch tag.rawValue {
+                        case 10: key = try r.readString(field: 3)
+                        case 18: value = try r.readString(field: 3)
+                        default: try r.skip(tag)
                         }
                     }
-                    self.env[key] = value
-                case 34:
-                    self.workDir = try r.readString(field: 4)
-                case 40:
-                    self.tty = try r.readBool()
-                case 50:
-                    var value = self.terminalSize ?? TerminalSize()
-                    try r.readMessage(into: &value)
-                    self.terminalSize = value
-                case 56:
-                    self.timeoutMs = try r.readInt64()
-                case 64:
-                    self.background = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+                self.env[key] = value
+            case 34:
+                self.workDir = try r.readString(field: 4)
+            case 40:
+                self.tty = try r.readBool()
+            case 50:
+                var value = self.terminalSize ?? TerminalSize()
+                try r.readMessage(into: &value)
+                self.terminalSize = value
+            case 56:
+                self.timeoutMs = try r.readInt64()
+            case 64:
+                self.background = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -748,49 +748,49 @@ extension ExecStart {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "argv":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.argv.append(try s.readString())
-                        }
-                    } else { self.argv = [] }
-                case "env":
-                    if try !s.readNull() {
-                        try s.beginObject()
-                        while let k = try s.nextKey() {
-                            let mapKey = k
-                            self.env[mapKey] = try s.readString()
-                        }
-                    } else { self.env = [:] }
-                case "workDir", "work_dir":
-                    if try !s.readNull() {
-                        self.workDir = try s.readString()
-                    } else { self.workDir = "" }
-                case "tty":
-                    if try !s.readNull() {
-                        self.tty = try s.readBool()
-                    } else { self.tty = false }
-                case "terminalSize", "terminal_size":
-                    if try !s.readNull() {
-                        var value = self.terminalSize ?? TerminalSize()
-                        try value.decodeJSON(from: &s)
-                        self.terminalSize = value
-                    } else { self.terminalSize = nil }
-                case "timeoutMs", "timeout_ms":
-                    if try !s.readNull() {
-                        self.timeoutMs = try s.readInt64()
-                    } else { self.timeoutMs = 0 }
-                case "background":
-                    if try !s.readNull() {
-                        self.background = try s.readBool()
-                    } else { self.background = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "argv":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.argv.append(try s.readString())
+                    }
+                } else { self.argv = [] }
+            case "env":
+                if try !s.readNull() {
+                    try s.beginObject()
+                    while let k = try s.nextKey() {
+                        let mapKey = k
+                        self.env[mapKey] = try s.readString()
+                    }
+                } else { self.env = [:] }
+            case "workDir", "work_dir":
+                if try !s.readNull() {
+                    self.workDir = try s.readString()
+                } else { self.workDir = "" }
+            case "tty":
+                if try !s.readNull() {
+                    self.tty = try s.readBool()
+                } else { self.tty = false }
+            case "terminalSize", "terminal_size":
+                if try !s.readNull() {
+                    var value = self.terminalSize ?? TerminalSize()
+                    try value.decodeJSON(from: &s)
+                    self.terminalSize = value
+                } else { self.terminalSize = nil }
+            case "timeoutMs", "timeout_ms":
+                if try !s.readNull() {
+                    self.timeoutMs = try s.readInt64()
+                } else { self.timeoutMs = 0 }
+            case "background":
+                if try !s.readNull() {
+                    self.background = try s.readBool()
+                } else { self.background = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -802,27 +802,27 @@ extension ExecRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = ExecStart()
-                    if case .start(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .start(value)
-                case 18:
-                    self.payload = .stdin(try r.readBytes())
-                case 26:
-                    var value = Google_Protobuf_Empty()
-                    if case .closeStdin(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .closeStdin(value)
-                case 34:
-                    var value = TerminalSize()
-                    if case .resize(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .resize(value)
-                case 40:
-                    self.payload = .signal(Signal(rawValue: try r.readInt32()))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = ExecStart()
+                if case .start(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .start(value)
+            case 18:
+                self.payload = .stdin(try r.readBytes())
+            case 26:
+                var value = Google_Protobuf_Empty()
+                if case .closeStdin(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .closeStdin(value)
+            case 34:
+                var value = TerminalSize()
+                if case .resize(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .resize(value)
+            case 40:
+                self.payload = .signal(Signal(rawValue: try r.readInt32()))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -912,34 +912,34 @@ extension ExecRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "start":
-                    if try !s.readNull() {
-                        var value = ExecStart()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .start(value)
-                    }
-                case "stdin":
-                    if try !s.readNull() {
-                        self.payload = .stdin(try s.readBytes())
-                    }
-                case "closeStdin", "close_stdin":
-                    if try !s.readNull() {
-                        var value = Google_Protobuf_Empty()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .closeStdin(value)
-                    }
-                case "resize":
-                    if try !s.readNull() {
-                        var value = TerminalSize()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .resize(value)
-                    }
-                case "signal":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Signal.self) { self.payload = .signal(value) }
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "start":
+                if try !s.readNull() {
+                    var value = ExecStart()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .start(value)
+                }
+            case "stdin":
+                if try !s.readNull() {
+                    self.payload = .stdin(try s.readBytes())
+                }
+            case "closeStdin", "close_stdin":
+                if try !s.readNull() {
+                    var value = Google_Protobuf_Empty()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .closeStdin(value)
+                }
+            case "resize":
+                if try !s.readNull() {
+                    var value = TerminalSize()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .resize(value)
+                }
+            case "signal":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Signal.self) { self.payload = .signal(value) }
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -951,18 +951,18 @@ extension ProcessStarted {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.processId = try r.readString(field: 1)
-                case 16:
-                    self.pid = try r.readUInt32()
-                case 26:
-                    var value = self.startedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.startedAt = value
-                case 32:
-                    self.tty = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.processId = try r.readString(field: 1)
+            case 16:
+                self.pid = try r.readUInt32()
+            case 26:
+                var value = self.startedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.startedAt = value
+            case 32:
+                self.tty = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1038,26 +1038,26 @@ extension ProcessStarted {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "processId", "process_id":
-                    if try !s.readNull() {
-                        self.processId = try s.readString()
-                    } else { self.processId = "" }
-                case "pid":
-                    if try !s.readNull() {
-                        self.pid = try s.readUInt32()
-                    } else { self.pid = 0 }
-                case "startedAt", "started_at":
-                    if try !s.readNull() {
-                        var value = self.startedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.startedAt = value
-                    } else { self.startedAt = nil }
-                case "tty":
-                    if try !s.readNull() {
-                        self.tty = try s.readBool()
-                    } else { self.tty = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "processId", "process_id":
+                if try !s.readNull() {
+                    self.processId = try s.readString()
+                } else { self.processId = "" }
+            case "pid":
+                if try !s.readNull() {
+                    self.pid = try s.readUInt32()
+                } else { self.pid = 0 }
+            case "startedAt", "started_at":
+                if try !s.readNull() {
+                    var value = self.startedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.startedAt = value
+                } else { self.startedAt = nil }
+            case "tty":
+                if try !s.readNull() {
+                    self.tty = try s.readBool()
+                } else { self.tty = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1069,12 +1069,12 @@ extension StreamError {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.code = StreamErrorCode(rawValue: try r.readInt32())
-                case 18:
-                    self.message = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.code = StreamErrorCode(rawValue: try r.readInt32())
+            case 18:
+                self.message = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1123,16 +1123,16 @@ extension StreamError {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "code":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(StreamErrorCode.self) { self.code = value }
-                    } else { self.code = .unspecified }
-                case "message":
-                    if try !s.readNull() {
-                        self.message = try s.readString()
-                    } else { self.message = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "code":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(StreamErrorCode.self) { self.code = value }
+                } else { self.code = .unspecified }
+            case "message":
+                if try !s.readNull() {
+                    self.message = try s.readString()
+                } else { self.message = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1144,28 +1144,28 @@ extension ExecResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = ProcessStarted()
-                    if case .started(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .started(value)
-                case 18:
-                    var value = OutputChunk()
-                    if case .output(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .output(value)
-                case 26:
-                    var value = ExitStatus()
-                    if case .exit(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .exit(value)
-                case 34:
-                    var value = StreamError()
-                    if case .error(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .error(value)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = ProcessStarted()
+                if case .started(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .started(value)
+            case 18:
+                var value = OutputChunk()
+                if case .output(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .output(value)
+            case 26:
+                var value = ExitStatus()
+                if case .exit(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .exit(value)
+            case 34:
+                var value = StreamError()
+                if case .error(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .error(value)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1248,32 +1248,32 @@ extension ExecResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "started":
-                    if try !s.readNull() {
-                        var value = ProcessStarted()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .started(value)
-                    }
-                case "output":
-                    if try !s.readNull() {
-                        var value = OutputChunk()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .output(value)
-                    }
-                case "exit":
-                    if try !s.readNull() {
-                        var value = ExitStatus()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .exit(value)
-                    }
-                case "error":
-                    if try !s.readNull() {
-                        var value = StreamError()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .error(value)
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "started":
+                if try !s.readNull() {
+                    var value = ProcessStarted()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .started(value)
+                }
+            case "output":
+                if try !s.readNull() {
+                    var value = OutputChunk()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .output(value)
+                }
+            case "exit":
+                if try !s.readNull() {
+                    var value = ExitStatus()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .exit(value)
+                }
+            case "error":
+                if try !s.readNull() {
+                    var value = StreamError()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .error(value)
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1285,16 +1285,16 @@ extension AttachStart {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.processId = try r.readString(field: 2)
-                case 24:
-                    self.stdoutOffset = try r.readInt64()
-                case 32:
-                    self.stderrOffset = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.processId = try r.readString(field: 2)
+            case 24:
+                self.stdoutOffset = try r.readInt64()
+            case 32:
+                self.stderrOffset = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1369,24 +1369,24 @@ extension AttachStart {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "processId", "process_id":
-                    if try !s.readNull() {
-                        self.processId = try s.readString()
-                    } else { self.processId = "" }
-                case "stdoutOffset", "stdout_offset":
-                    if try !s.readNull() {
-                        self.stdoutOffset = try s.readInt64()
-                    } else { self.stdoutOffset = 0 }
-                case "stderrOffset", "stderr_offset":
-                    if try !s.readNull() {
-                        self.stderrOffset = try s.readInt64()
-                    } else { self.stderrOffset = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "processId", "process_id":
+                if try !s.readNull() {
+                    self.processId = try s.readString()
+                } else { self.processId = "" }
+            case "stdoutOffset", "stdout_offset":
+                if try !s.readNull() {
+                    self.stdoutOffset = try s.readInt64()
+                } else { self.stdoutOffset = 0 }
+            case "stderrOffset", "stderr_offset":
+                if try !s.readNull() {
+                    self.stderrOffset = try s.readInt64()
+                } else { self.stderrOffset = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1398,27 +1398,27 @@ extension AttachRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = AttachStart()
-                    if case .start(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .start(value)
-                case 18:
-                    self.payload = .stdin(try r.readBytes())
-                case 26:
-                    var value = Google_Protobuf_Empty()
-                    if case .closeStdin(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .closeStdin(value)
-                case 34:
-                    var value = TerminalSize()
-                    if case .resize(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .resize(value)
-                case 40:
-                    self.payload = .signal(Signal(rawValue: try r.readInt32()))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = AttachStart()
+                if case .start(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .start(value)
+            case 18:
+                self.payload = .stdin(try r.readBytes())
+            case 26:
+                var value = Google_Protobuf_Empty()
+                if case .closeStdin(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .closeStdin(value)
+            case 34:
+                var value = TerminalSize()
+                if case .resize(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .resize(value)
+            case 40:
+                self.payload = .signal(Signal(rawValue: try r.readInt32()))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1508,34 +1508,34 @@ extension AttachRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "start":
-                    if try !s.readNull() {
-                        var value = AttachStart()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .start(value)
-                    }
-                case "stdin":
-                    if try !s.readNull() {
-                        self.payload = .stdin(try s.readBytes())
-                    }
-                case "closeStdin", "close_stdin":
-                    if try !s.readNull() {
-                        var value = Google_Protobuf_Empty()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .closeStdin(value)
-                    }
-                case "resize":
-                    if try !s.readNull() {
-                        var value = TerminalSize()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .resize(value)
-                    }
-                case "signal":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Signal.self) { self.payload = .signal(value) }
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "start":
+                if try !s.readNull() {
+                    var value = AttachStart()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .start(value)
+                }
+            case "stdin":
+                if try !s.readNull() {
+                    self.payload = .stdin(try s.readBytes())
+                }
+            case "closeStdin", "close_stdin":
+                if try !s.readNull() {
+                    var value = Google_Protobuf_Empty()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .closeStdin(value)
+                }
+            case "resize":
+                if try !s.readNull() {
+                    var value = TerminalSize()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .resize(value)
+                }
+            case "signal":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Signal.self) { self.payload = .signal(value) }
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1547,16 +1547,16 @@ extension AttachStarted {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.process ?? ProcessStarted()
-                    try r.readMessage(into: &value)
-                    self.process = value
-                case 16:
-                    self.stdoutOffset = try r.readInt64()
-                case 24:
-                    self.stderrOffset = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.process ?? ProcessStarted()
+                try r.readMessage(into: &value)
+                self.process = value
+            case 16:
+                self.stdoutOffset = try r.readInt64()
+            case 24:
+                self.stderrOffset = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1620,22 +1620,22 @@ extension AttachStarted {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "process":
-                    if try !s.readNull() {
-                        var value = self.process ?? ProcessStarted()
-                        try value.decodeJSON(from: &s)
-                        self.process = value
-                    } else { self.process = nil }
-                case "stdoutOffset", "stdout_offset":
-                    if try !s.readNull() {
-                        self.stdoutOffset = try s.readInt64()
-                    } else { self.stdoutOffset = 0 }
-                case "stderrOffset", "stderr_offset":
-                    if try !s.readNull() {
-                        self.stderrOffset = try s.readInt64()
-                    } else { self.stderrOffset = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "process":
+                if try !s.readNull() {
+                    var value = self.process ?? ProcessStarted()
+                    try value.decodeJSON(from: &s)
+                    self.process = value
+                } else { self.process = nil }
+            case "stdoutOffset", "stdout_offset":
+                if try !s.readNull() {
+                    self.stdoutOffset = try s.readInt64()
+                } else { self.stdoutOffset = 0 }
+            case "stderrOffset", "stderr_offset":
+                if try !s.readNull() {
+                    self.stderrOffset = try s.readInt64()
+                } else { self.stderrOffset = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1647,28 +1647,28 @@ extension AttachResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = AttachStarted()
-                    if case .started(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .started(value)
-                case 18:
-                    var value = OutputChunk()
-                    if case .output(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .output(value)
-                case 26:
-                    var value = ExitStatus()
-                    if case .exit(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .exit(value)
-                case 34:
-                    var value = StreamError()
-                    if case .error(let existing)? = self.payload { value = existing }
-                    try r.readMessage(into: &value)
-                    self.payload = .error(value)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = AttachStarted()
+                if case .started(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .started(value)
+            case 18:
+                var value = OutputChunk()
+                if case .output(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .output(value)
+            case 26:
+                var value = ExitStatus()
+                if case .exit(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .exit(value)
+            case 34:
+                var value = StreamError()
+                if case .error(let existing)? = self.payload { value = existing }
+                try r.readMessage(into: &value)
+                self.payload = .error(value)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1751,32 +1751,32 @@ extension AttachResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "started":
-                    if try !s.readNull() {
-                        var value = AttachStarted()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .started(value)
-                    }
-                case "output":
-                    if try !s.readNull() {
-                        var value = OutputChunk()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .output(value)
-                    }
-                case "exit":
-                    if try !s.readNull() {
-                        var value = ExitStatus()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .exit(value)
-                    }
-                case "error":
-                    if try !s.readNull() {
-                        var value = StreamError()
-                        try value.decodeJSON(from: &s)
-                        self.payload = .error(value)
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "started":
+                if try !s.readNull() {
+                    var value = AttachStarted()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .started(value)
+                }
+            case "output":
+                if try !s.readNull() {
+                    var value = OutputChunk()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .output(value)
+                }
+            case "exit":
+                if try !s.readNull() {
+                    var value = ExitStatus()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .exit(value)
+                }
+            case "error":
+                if try !s.readNull() {
+                    var value = StreamError()
+                    try value.decodeJSON(from: &s)
+                    self.payload = .error(value)
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1788,38 +1788,38 @@ extension ProcessInfo {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.processId = try r.readString(field: 1)
-                case 16:
-                    self.pid = try r.readUInt32()
-                case 24:
-                    self.isMain = try r.readBool()
-                case 34:
-                    self.argv.append(try r.readString(field: 4))
-                case 42:
-                    self.workDir = try r.readString(field: 5)
-                case 48:
-                    self.tty = try r.readBool()
-                case 56:
-                    self.background = try r.readBool()
-                case 64:
-                    self.state = ProcessState(rawValue: try r.readInt32())
-                case 74:
-                    var value = self.startedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.startedAt = value
-                case 82:
-                    var value = self.exit ?? ExitStatus()
-                    try r.readMessage(into: &value)
-                    self.exit = value
-                case 88:
-                    self.stdoutBytes = try r.readInt64()
-                case 96:
-                    self.stderrBytes = try r.readInt64()
-                case 104:
-                    self.attachedClients = try r.readUInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.processId = try r.readString(field: 1)
+            case 16:
+                self.pid = try r.readUInt32()
+            case 24:
+                self.isMain = try r.readBool()
+            case 34:
+                self.argv.append(try r.readString(field: 4))
+            case 42:
+                self.workDir = try r.readString(field: 5)
+            case 48:
+                self.tty = try r.readBool()
+            case 56:
+                self.background = try r.readBool()
+            case 64:
+                self.state = ProcessState(rawValue: try r.readInt32())
+            case 74:
+                var value = self.startedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.startedAt = value
+            case 82:
+                var value = self.exit ?? ExitStatus()
+                try r.readMessage(into: &value)
+                self.exit = value
+            case 88:
+                self.stdoutBytes = try r.readInt64()
+            case 96:
+                self.stderrBytes = try r.readInt64()
+            case 104:
+                self.attachedClients = try r.readUInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2010,67 +2010,67 @@ extension ProcessInfo {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "processId", "process_id":
-                    if try !s.readNull() {
-                        self.processId = try s.readString()
-                    } else { self.processId = "" }
-                case "pid":
-                    if try !s.readNull() {
-                        self.pid = try s.readUInt32()
-                    } else { self.pid = 0 }
-                case "isMain", "is_main":
-                    if try !s.readNull() {
-                        self.isMain = try s.readBool()
-                    } else { self.isMain = false }
-                case "argv":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.argv.append(try s.readString())
-                        }
-                    } else { self.argv = [] }
-                case "workDir", "work_dir":
-                    if try !s.readNull() {
-                        self.workDir = try s.readString()
-                    } else { self.workDir = "" }
-                case "tty":
-                    if try !s.readNull() {
-                        self.tty = try s.readBool()
-                    } else { self.tty = false }
-                case "background":
-                    if try !s.readNull() {
-                        self.background = try s.readBool()
-                    } else { self.background = false }
-                case "state":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(ProcessState.self) { self.state = value }
-                    } else { self.state = .unspecified }
-                case "startedAt", "started_at":
-                    if try !s.readNull() {
-                        var value = self.startedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.startedAt = value
-                    } else { self.startedAt = nil }
-                case "exit":
-                    if try !s.readNull() {
-                        var value = self.exit ?? ExitStatus()
-                        try value.decodeJSON(from: &s)
-                        self.exit = value
-                    } else { self.exit = nil }
-                case "stdoutBytes", "stdout_bytes":
-                    if try !s.readNull() {
-                        self.stdoutBytes = try s.readInt64()
-                    } else { self.stdoutBytes = 0 }
-                case "stderrBytes", "stderr_bytes":
-                    if try !s.readNull() {
-                        self.stderrBytes = try s.readInt64()
-                    } else { self.stderrBytes = 0 }
-                case "attachedClients", "attached_clients":
-                    if try !s.readNull() {
-                        self.attachedClients = try s.readUInt32()
-                    } else { self.attachedClients = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "processId", "process_id":
+                if try !s.readNull() {
+                    self.processId = try s.readString()
+                } else { self.processId = "" }
+            case "pid":
+                if try !s.readNull() {
+                    self.pid = try s.readUInt32()
+                } else { self.pid = 0 }
+            case "isMain", "is_main":
+                if try !s.readNull() {
+                    self.isMain = try s.readBool()
+                } else { self.isMain = false }
+            case "argv":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.argv.append(try s.readString())
+                    }
+                } else { self.argv = [] }
+            case "workDir", "work_dir":
+                if try !s.readNull() {
+                    self.workDir = try s.readString()
+                } else { self.workDir = "" }
+            case "tty":
+                if try !s.readNull() {
+                    self.tty = try s.readBool()
+                } else { self.tty = false }
+            case "background":
+                if try !s.readNull() {
+                    self.background = try s.readBool()
+                } else { self.background = false }
+            case "state":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(ProcessState.self) { self.state = value }
+                } else { self.state = .unspecified }
+            case "startedAt", "started_at":
+                if try !s.readNull() {
+                    var value = self.startedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.startedAt = value
+                } else { self.startedAt = nil }
+            case "exit":
+                if try !s.readNull() {
+                    var value = self.exit ?? ExitStatus()
+                    try value.decodeJSON(from: &s)
+                    self.exit = value
+                } else { self.exit = nil }
+            case "stdoutBytes", "stdout_bytes":
+                if try !s.readNull() {
+                    self.stdoutBytes = try s.readInt64()
+                } else { self.stdoutBytes = 0 }
+            case "stderrBytes", "stderr_bytes":
+                if try !s.readNull() {
+                    self.stderrBytes = try s.readInt64()
+                } else { self.stderrBytes = 0 }
+            case "attachedClients", "attached_clients":
+                if try !s.readNull() {
+                    self.attachedClients = try s.readUInt32()
+                } else { self.attachedClients = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2082,12 +2082,12 @@ extension ListProcessesRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 16:
-                    self.includeExited = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 16:
+                self.includeExited = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2135,16 +2135,16 @@ extension ListProcessesRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "includeExited", "include_exited":
-                    if try !s.readNull() {
-                        self.includeExited = try s.readBool()
-                    } else { self.includeExited = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "includeExited", "include_exited":
+                if try !s.readNull() {
+                    self.includeExited = try s.readBool()
+                } else { self.includeExited = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2156,10 +2156,10 @@ extension ListProcessesResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.processes.append(try r.readMessage(ProcessInfo.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.processes.append(try r.readMessage(ProcessInfo.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2199,17 +2199,17 @@ extension ListProcessesResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "processes":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = ProcessInfo()
-                            try value.decodeJSON(from: &s)
-                            self.processes.append(value)
-                        }
-                    } else { self.processes = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "processes":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = ProcessInfo()
+                        try value.decodeJSON(from: &s)
+                        self.processes.append(value)
+                    }
+                } else { self.processes = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2221,18 +2221,18 @@ extension SignalProcessRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 18:
-                    self.target = .processId(try r.readString(field: 2))
-                case 24:
-                    self.target = .pid(try r.readUInt32())
-                case 32:
-                    self.signal = Signal(rawValue: try r.readInt32())
-                case 40:
-                    self.processGroup = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.target = .processId(try r.readString(field: 2))
+            case 24:
+                self.target = .pid(try r.readUInt32())
+            case 32:
+                self.signal = Signal(rawValue: try r.readInt32())
+            case 40:
+                self.processGroup = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2315,28 +2315,28 @@ extension SignalProcessRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "processId", "process_id":
-                    if try !s.readNull() {
-                        self.target = .processId(try s.readString())
-                    }
-                case "pid":
-                    if try !s.readNull() {
-                        self.target = .pid(try s.readUInt32())
-                    }
-                case "signal":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Signal.self) { self.signal = value }
-                    } else { self.signal = .unspecified }
-                case "processGroup", "process_group":
-                    if try !s.readNull() {
-                        self.processGroup = try s.readBool()
-                    } else { self.processGroup = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "processId", "process_id":
+                if try !s.readNull() {
+                    self.target = .processId(try s.readString())
+                }
+            case "pid":
+                if try !s.readNull() {
+                    self.target = .pid(try s.readUInt32())
+                }
+            case "signal":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Signal.self) { self.signal = value }
+                } else { self.signal = .unspecified }
+            case "processGroup", "process_group":
+                if try !s.readNull() {
+                    self.processGroup = try s.readBool()
+                } else { self.processGroup = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2348,12 +2348,12 @@ extension SignalProcessResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.process ?? ProcessInfo()
-                    try r.readMessage(into: &value)
-                    self.process = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.process ?? ProcessInfo()
+                try r.readMessage(into: &value)
+                self.process = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2391,14 +2391,14 @@ extension SignalProcessResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "process":
-                    if try !s.readNull() {
-                        var value = self.process ?? ProcessInfo()
-                        try value.decodeJSON(from: &s)
-                        self.process = value
-                    } else { self.process = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "process":
+                if try !s.readNull() {
+                    var value = self.process ?? ProcessInfo()
+                    try value.decodeJSON(from: &s)
+                    self.process = value
+                } else { self.process = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

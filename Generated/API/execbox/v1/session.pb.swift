@@ -35,53 +35,53 @@ public enum SessionEventType: WireEnum {
 
     public init(rawValue: Int32) {
         switch rawValue {
-            case 0: self = .unspecified
-            case 1: self = .snapshot
-            case 2: self = .statusChanged
-            case 3: self = .networkChanged
-            case 4: self = .timeoutExtended
-            case 5: self = .expiringSoon
-            case 6: self = .mainProcessExited
-            default: self = .unrecognized(rawValue)
+        case 0: self = .unspecified
+        case 1: self = .snapshot
+        case 2: self = .statusChanged
+        case 3: self = .networkChanged
+        case 4: self = .timeoutExtended
+        case 5: self = .expiringSoon
+        case 6: self = .mainProcessExited
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: Int32 {
         switch self {
-            case .unspecified: 0
-            case .snapshot: 1
-            case .statusChanged: 2
-            case .networkChanged: 3
-            case .timeoutExtended: 4
-            case .expiringSoon: 5
-            case .mainProcessExited: 6
-            case .unrecognized(let value): value
+        case .unspecified: 0
+        case .snapshot: 1
+        case .statusChanged: 2
+        case .networkChanged: 3
+        case .timeoutExtended: 4
+        case .expiringSoon: 5
+        case .mainProcessExited: 6
+        case .unrecognized(let value): value
         }
     }
 
     public var protoName: String? {
         switch self {
-            case .unspecified: "SESSION_EVENT_TYPE_UNSPECIFIED"
-            case .snapshot: "SESSION_EVENT_TYPE_SNAPSHOT"
-            case .statusChanged: "SESSION_EVENT_TYPE_STATUS_CHANGED"
-            case .networkChanged: "SESSION_EVENT_TYPE_NETWORK_CHANGED"
-            case .timeoutExtended: "SESSION_EVENT_TYPE_TIMEOUT_EXTENDED"
-            case .expiringSoon: "SESSION_EVENT_TYPE_EXPIRING_SOON"
-            case .mainProcessExited: "SESSION_EVENT_TYPE_MAIN_PROCESS_EXITED"
-            case .unrecognized: nil
+        case .unspecified: "SESSION_EVENT_TYPE_UNSPECIFIED"
+        case .snapshot: "SESSION_EVENT_TYPE_SNAPSHOT"
+        case .statusChanged: "SESSION_EVENT_TYPE_STATUS_CHANGED"
+        case .networkChanged: "SESSION_EVENT_TYPE_NETWORK_CHANGED"
+        case .timeoutExtended: "SESSION_EVENT_TYPE_TIMEOUT_EXTENDED"
+        case .expiringSoon: "SESSION_EVENT_TYPE_EXPIRING_SOON"
+        case .mainProcessExited: "SESSION_EVENT_TYPE_MAIN_PROCESS_EXITED"
+        case .unrecognized: nil
         }
     }
 
     public init?(protoName: String) {
         switch protoName {
-            case "SESSION_EVENT_TYPE_UNSPECIFIED": self = .unspecified
-            case "SESSION_EVENT_TYPE_SNAPSHOT": self = .snapshot
-            case "SESSION_EVENT_TYPE_STATUS_CHANGED": self = .statusChanged
-            case "SESSION_EVENT_TYPE_NETWORK_CHANGED": self = .networkChanged
-            case "SESSION_EVENT_TYPE_TIMEOUT_EXTENDED": self = .timeoutExtended
-            case "SESSION_EVENT_TYPE_EXPIRING_SOON": self = .expiringSoon
-            case "SESSION_EVENT_TYPE_MAIN_PROCESS_EXITED": self = .mainProcessExited
-            default: return nil
+        case "SESSION_EVENT_TYPE_UNSPECIFIED": self = .unspecified
+        case "SESSION_EVENT_TYPE_SNAPSHOT": self = .snapshot
+        case "SESSION_EVENT_TYPE_STATUS_CHANGED": self = .statusChanged
+        case "SESSION_EVENT_TYPE_NETWORK_CHANGED": self = .networkChanged
+        case "SESSION_EVENT_TYPE_TIMEOUT_EXTENDED": self = .timeoutExtended
+        case "SESSION_EVENT_TYPE_EXPIRING_SOON": self = .expiringSoon
+        case "SESSION_EVENT_TYPE_MAIN_PROCESS_EXITED": self = .mainProcessExited
+        default: return nil
         }
     }
 }
@@ -488,99 +488,99 @@ extension Session {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.id = try r.readString(field: 1)
-                case 16:
-                    self.status = SessionStatus(rawValue: try r.readInt32())
-                case 26:
-                    self.image = try r.readString(field: 3)
-                case 34:
-                    self.imageId = try r.readString(field: 4)
-                case 42:
-                    self.imageRef = try r.readString(field: 5)
-                case 50:
-                    self.setup.append(try r.readString(field: 6))
-                case 58:
-                    self.files.append(try r.readMessage(FileSummary.self))
-                case 66:
-                    self.setupHash = try r.readString(field: 8)
-                case 72:
-                    self.imageCacheHit = try r.readBool()
-                case 82:
-                    self.command.append(try r.readString(field: 10))
-                case 90:
-                    self.envKeys.append(try r.readString(field: 11))
-                case 98:
-                    self.workDir = try r.readString(field: 12)
-                case 104:
-                    self.tty = try r.readBool()
-                case 114:
-                    var value = self.resources ?? Resources()
-                    try r.readMessage(into: &value)
-                    self.resources = value
-                case 120:
-                    self.networkMode = NetworkMode(rawValue: try r.readInt32())
-                case 130:
-                    self.ports.append(try r.readMessage(PortSpec.self))
-                case 138:
-                    var value = self.network ?? NetworkInfo()
-                    try r.readMessage(into: &value)
-                    self.network = value
-                case 146:
-                    var key: String = ""
-                    var value: String = ""
-                    try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
-                        while let tag = try r.nextTag() {
-                            switch tag.rawValue {
-                            case 10: key = try r.readString(field: 18)
-                            case 18: value = try r.readString(field: 18)
-                            default: try r.skip(tag)
-                            }
+            case 10:
+                self.id = try r.readString(field: 1)
+            case 16:
+                self.status = SessionStatus(rawValue: try r.readInt32())
+            case 26:
+                self.image = try r.readString(field: 3)
+            case 34:
+                self.imageId = try r.readString(field: 4)
+            case 42:
+                self.imageRef = try r.readString(field: 5)
+            case 50:
+                self.setup.append(try r.readString(field: 6))
+            case 58:
+                self.files.append(try r.readMessage(FileSummary.self))
+            case 66:
+                self.setupHash = try r.readString(field: 8)
+            case 72:
+                self.imageCacheHit = try r.readBool()
+            case 82:
+                self.command.append(try r.readString(field: 10))
+            case 90:
+                self.envKeys.append(try r.readString(field: 11))
+            case 98:
+                self.workDir = try r.readString(field: 12)
+            case 104:
+                self.tty = try r.readBool()
+            case 114:
+                var value = self.resources ?? Resources()
+                try r.readMessage(into: &value)
+                self.resources = value
+            case 120:
+                self.networkMode = NetworkMode(rawValue: try r.readInt32())
+            case 130:
+                self.ports.append(try r.readMessage(PortSpec.self))
+            case 138:
+                var value = self.network ?? NetworkInfo()
+                try r.readMessage(into: &value)
+                self.network = value
+            case 146:
+                var key: String = ""
+                var value: String = ""
+                try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
+                    while let tag = try r.nextTag() {
+                        switch tag.rawValue {
+                        case 10: key = try r.readString(field: 18)
+                        case 18: value = try r.readString(field: 18)
+                        default: try r.skip(tag)
                         }
                     }
-                    self.labels[key] = value
-                case 154:
-                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.createdAt = value
-                case 162:
-                    var value = self.startedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.startedAt = value
-                case 170:
-                    var value = self.endedAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.endedAt = value
-                case 178:
-                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.expiresAt = value
-                case 186:
-                    var value = self.lastActivityAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.lastActivityAt = value
-                case 194:
-                    var value = self.exit ?? ExitStatus()
-                    try r.readMessage(into: &value)
-                    self.exit = value
-                case 202:
-                    self.statusMessage = try r.readString(field: 25)
-                case 210:
-                    var value = self.usage ?? SessionUsage()
-                    try r.readMessage(into: &value)
-                    self.usage = value
-                case 218:
-                    self.backend = try r.readString(field: 27)
-                case 226:
-                    self.backendId = try r.readString(field: 28)
-                case 234:
-                    self.nodeId = try r.readString(field: 29)
-                case 242:
-                    self.apiKeyId = try r.readString(field: 30)
-                case 250:
-                    self.accountId = try r.readString(field: 31)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+                self.labels[key] = value
+            case 154:
+                var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.createdAt = value
+            case 162:
+                var value = self.startedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.startedAt = value
+            case 170:
+                var value = self.endedAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.endedAt = value
+            case 178:
+                var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.expiresAt = value
+            case 186:
+                var value = self.lastActivityAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.lastActivityAt = value
+            case 194:
+                var value = self.exit ?? ExitStatus()
+                try r.readMessage(into: &value)
+                self.exit = value
+            case 202:
+                self.statusMessage = try r.readString(field: 25)
+            case 210:
+                var value = self.usage ?? SessionUsage()
+                try r.readMessage(into: &value)
+                self.usage = value
+            case 218:
+                self.backend = try r.readString(field: 27)
+            case 226:
+                self.backendId = try r.readString(field: 28)
+            case 234:
+                self.nodeId = try r.readString(field: 29)
+            case 242:
+                self.apiKeyId = try r.readString(field: 30)
+            case 250:
+                self.accountId = try r.readString(field: 31)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1032,173 +1032,173 @@ extension Session {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "id":
-                    if try !s.readNull() {
-                        self.id = try s.readString()
-                    } else { self.id = "" }
-                case "status":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(SessionStatus.self) { self.status = value }
-                    } else { self.status = .unspecified }
-                case "image":
-                    if try !s.readNull() {
-                        self.image = try s.readString()
-                    } else { self.image = "" }
-                case "imageId", "image_id":
-                    if try !s.readNull() {
-                        self.imageId = try s.readString()
-                    } else { self.imageId = "" }
-                case "imageRef", "image_ref":
-                    if try !s.readNull() {
-                        self.imageRef = try s.readString()
-                    } else { self.imageRef = "" }
-                case "setup":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.setup.append(try s.readString())
-                        }
-                    } else { self.setup = [] }
-                case "files":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = FileSummary()
-                            try value.decodeJSON(from: &s)
-                            self.files.append(value)
-                        }
-                    } else { self.files = [] }
-                case "setupHash", "setup_hash":
-                    if try !s.readNull() {
-                        self.setupHash = try s.readString()
-                    } else { self.setupHash = "" }
-                case "imageCacheHit", "image_cache_hit":
-                    if try !s.readNull() {
-                        self.imageCacheHit = try s.readBool()
-                    } else { self.imageCacheHit = false }
-                case "command":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.command.append(try s.readString())
-                        }
-                    } else { self.command = [] }
-                case "envKeys", "env_keys":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.envKeys.append(try s.readString())
-                        }
-                    } else { self.envKeys = [] }
-                case "workDir", "work_dir":
-                    if try !s.readNull() {
-                        self.workDir = try s.readString()
-                    } else { self.workDir = "" }
-                case "tty":
-                    if try !s.readNull() {
-                        self.tty = try s.readBool()
-                    } else { self.tty = false }
-                case "resources":
-                    if try !s.readNull() {
-                        var value = self.resources ?? Resources()
+            case "id":
+                if try !s.readNull() {
+                    self.id = try s.readString()
+                } else { self.id = "" }
+            case "status":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(SessionStatus.self) { self.status = value }
+                } else { self.status = .unspecified }
+            case "image":
+                if try !s.readNull() {
+                    self.image = try s.readString()
+                } else { self.image = "" }
+            case "imageId", "image_id":
+                if try !s.readNull() {
+                    self.imageId = try s.readString()
+                } else { self.imageId = "" }
+            case "imageRef", "image_ref":
+                if try !s.readNull() {
+                    self.imageRef = try s.readString()
+                } else { self.imageRef = "" }
+            case "setup":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.setup.append(try s.readString())
+                    }
+                } else { self.setup = [] }
+            case "files":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = FileSummary()
                         try value.decodeJSON(from: &s)
-                        self.resources = value
-                    } else { self.resources = nil }
-                case "networkMode", "network_mode":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(NetworkMode.self) { self.networkMode = value }
-                    } else { self.networkMode = .unspecified }
-                case "ports":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = PortSpec()
-                            try value.decodeJSON(from: &s)
-                            self.ports.append(value)
-                        }
-                    } else { self.ports = [] }
-                case "network":
-                    if try !s.readNull() {
-                        var value = self.network ?? NetworkInfo()
+                        self.files.append(value)
+                    }
+                } else { self.files = [] }
+            case "setupHash", "setup_hash":
+                if try !s.readNull() {
+                    self.setupHash = try s.readString()
+                } else { self.setupHash = "" }
+            case "imageCacheHit", "image_cache_hit":
+                if try !s.readNull() {
+                    self.imageCacheHit = try s.readBool()
+                } else { self.imageCacheHit = false }
+            case "command":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.command.append(try s.readString())
+                    }
+                } else { self.command = [] }
+            case "envKeys", "env_keys":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.envKeys.append(try s.readString())
+                    }
+                } else { self.envKeys = [] }
+            case "workDir", "work_dir":
+                if try !s.readNull() {
+                    self.workDir = try s.readString()
+                } else { self.workDir = "" }
+            case "tty":
+                if try !s.readNull() {
+                    self.tty = try s.readBool()
+                } else { self.tty = false }
+            case "resources":
+                if try !s.readNull() {
+                    var value = self.resources ?? Resources()
+                    try value.decodeJSON(from: &s)
+                    self.resources = value
+                } else { self.resources = nil }
+            case "networkMode", "network_mode":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(NetworkMode.self) { self.networkMode = value }
+                } else { self.networkMode = .unspecified }
+            case "ports":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = PortSpec()
                         try value.decodeJSON(from: &s)
-                        self.network = value
-                    } else { self.network = nil }
-                case "labels":
-                    if try !s.readNull() {
-                        try s.beginObject()
-                        while let k = try s.nextKey() {
-                            let mapKey = k
-                            self.labels[mapKey] = try s.readString()
-                        }
-                    } else { self.labels = [:] }
-                case "createdAt", "created_at":
-                    if try !s.readNull() {
-                        var value = self.createdAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.createdAt = value
-                    } else { self.createdAt = nil }
-                case "startedAt", "started_at":
-                    if try !s.readNull() {
-                        var value = self.startedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.startedAt = value
-                    } else { self.startedAt = nil }
-                case "endedAt", "ended_at":
-                    if try !s.readNull() {
-                        var value = self.endedAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.endedAt = value
-                    } else { self.endedAt = nil }
-                case "expiresAt", "expires_at":
-                    if try !s.readNull() {
-                        var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.expiresAt = value
-                    } else { self.expiresAt = nil }
-                case "lastActivityAt", "last_activity_at":
-                    if try !s.readNull() {
-                        var value = self.lastActivityAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.lastActivityAt = value
-                    } else { self.lastActivityAt = nil }
-                case "exit":
-                    if try !s.readNull() {
-                        var value = self.exit ?? ExitStatus()
-                        try value.decodeJSON(from: &s)
-                        self.exit = value
-                    } else { self.exit = nil }
-                case "statusMessage", "status_message":
-                    if try !s.readNull() {
-                        self.statusMessage = try s.readString()
-                    } else { self.statusMessage = "" }
-                case "usage":
-                    if try !s.readNull() {
-                        var value = self.usage ?? SessionUsage()
-                        try value.decodeJSON(from: &s)
-                        self.usage = value
-                    } else { self.usage = nil }
-                case "backend":
-                    if try !s.readNull() {
-                        self.backend = try s.readString()
-                    } else { self.backend = "" }
-                case "backendId", "backend_id":
-                    if try !s.readNull() {
-                        self.backendId = try s.readString()
-                    } else { self.backendId = "" }
-                case "nodeId", "node_id":
-                    if try !s.readNull() {
-                        self.nodeId = try s.readString()
-                    } else { self.nodeId = "" }
-                case "apiKeyId", "api_key_id":
-                    if try !s.readNull() {
-                        self.apiKeyId = try s.readString()
-                    } else { self.apiKeyId = "" }
-                case "accountId", "account_id":
-                    if try !s.readNull() {
-                        self.accountId = try s.readString()
-                    } else { self.accountId = "" }
-                default:
-                    try s.skipUnknownField(key)
+                        self.ports.append(value)
+                    }
+                } else { self.ports = [] }
+            case "network":
+                if try !s.readNull() {
+                    var value = self.network ?? NetworkInfo()
+                    try value.decodeJSON(from: &s)
+                    self.network = value
+                } else { self.network = nil }
+            case "labels":
+                if try !s.readNull() {
+                    try s.beginObject()
+                    while let k = try s.nextKey() {
+                        let mapKey = k
+                        self.labels[mapKey] = try s.readString()
+                    }
+                } else { self.labels = [:] }
+            case "createdAt", "created_at":
+                if try !s.readNull() {
+                    var value = self.createdAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.createdAt = value
+                } else { self.createdAt = nil }
+            case "startedAt", "started_at":
+                if try !s.readNull() {
+                    var value = self.startedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.startedAt = value
+                } else { self.startedAt = nil }
+            case "endedAt", "ended_at":
+                if try !s.readNull() {
+                    var value = self.endedAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.endedAt = value
+                } else { self.endedAt = nil }
+            case "expiresAt", "expires_at":
+                if try !s.readNull() {
+                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.expiresAt = value
+                } else { self.expiresAt = nil }
+            case "lastActivityAt", "last_activity_at":
+                if try !s.readNull() {
+                    var value = self.lastActivityAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.lastActivityAt = value
+                } else { self.lastActivityAt = nil }
+            case "exit":
+                if try !s.readNull() {
+                    var value = self.exit ?? ExitStatus()
+                    try value.decodeJSON(from: &s)
+                    self.exit = value
+                } else { self.exit = nil }
+            case "statusMessage", "status_message":
+                if try !s.readNull() {
+                    self.statusMessage = try s.readString()
+                } else { self.statusMessage = "" }
+            case "usage":
+                if try !s.readNull() {
+                    var value = self.usage ?? SessionUsage()
+                    try value.decodeJSON(from: &s)
+                    self.usage = value
+                } else { self.usage = nil }
+            case "backend":
+                if try !s.readNull() {
+                    self.backend = try s.readString()
+                } else { self.backend = "" }
+            case "backendId", "backend_id":
+                if try !s.readNull() {
+                    self.backendId = try s.readString()
+                } else { self.backendId = "" }
+            case "nodeId", "node_id":
+                if try !s.readNull() {
+                    self.nodeId = try s.readString()
+                } else { self.nodeId = "" }
+            case "apiKeyId", "api_key_id":
+                if try !s.readNull() {
+                    self.apiKeyId = try s.readString()
+                } else { self.apiKeyId = "" }
+            case "accountId", "account_id":
+                if try !s.readNull() {
+                    self.accountId = try s.readString()
+                } else { self.accountId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1210,22 +1210,22 @@ extension SessionUsage {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.durationMs = try r.readInt64()
-                case 16:
-                    self.cpuTimeMs = try r.readInt64()
-                case 24:
-                    self.memoryPeakMb = try r.readInt64()
-                case 32:
-                    self.networkTxBytes = try r.readInt64()
-                case 40:
-                    self.networkRxBytes = try r.readInt64()
-                case 49:
-                    self.costUsd = try r.readDouble()
-                case 56:
-                    self.costCents = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.durationMs = try r.readInt64()
+            case 16:
+                self.cpuTimeMs = try r.readInt64()
+            case 24:
+                self.memoryPeakMb = try r.readInt64()
+            case 32:
+                self.networkTxBytes = try r.readInt64()
+            case 40:
+                self.networkRxBytes = try r.readInt64()
+            case 49:
+                self.costUsd = try r.readDouble()
+            case 56:
+                self.costCents = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1338,36 +1338,36 @@ extension SessionUsage {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "durationMs", "duration_ms":
-                    if try !s.readNull() {
-                        self.durationMs = try s.readInt64()
-                    } else { self.durationMs = 0 }
-                case "cpuTimeMs", "cpu_time_ms":
-                    if try !s.readNull() {
-                        self.cpuTimeMs = try s.readInt64()
-                    } else { self.cpuTimeMs = 0 }
-                case "memoryPeakMb", "memory_peak_mb":
-                    if try !s.readNull() {
-                        self.memoryPeakMb = try s.readInt64()
-                    } else { self.memoryPeakMb = 0 }
-                case "networkTxBytes", "network_tx_bytes":
-                    if try !s.readNull() {
-                        self.networkTxBytes = try s.readInt64()
-                    } else { self.networkTxBytes = 0 }
-                case "networkRxBytes", "network_rx_bytes":
-                    if try !s.readNull() {
-                        self.networkRxBytes = try s.readInt64()
-                    } else { self.networkRxBytes = 0 }
-                case "costUsd", "cost_usd":
-                    if try !s.readNull() {
-                        self.costUsd = try s.readDouble()
-                    } else { self.costUsd = 0 }
-                case "costCents", "cost_cents":
-                    if try !s.readNull() {
-                        self.costCents = try s.readInt64()
-                    } else { self.costCents = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "durationMs", "duration_ms":
+                if try !s.readNull() {
+                    self.durationMs = try s.readInt64()
+                } else { self.durationMs = 0 }
+            case "cpuTimeMs", "cpu_time_ms":
+                if try !s.readNull() {
+                    self.cpuTimeMs = try s.readInt64()
+                } else { self.cpuTimeMs = 0 }
+            case "memoryPeakMb", "memory_peak_mb":
+                if try !s.readNull() {
+                    self.memoryPeakMb = try s.readInt64()
+                } else { self.memoryPeakMb = 0 }
+            case "networkTxBytes", "network_tx_bytes":
+                if try !s.readNull() {
+                    self.networkTxBytes = try s.readInt64()
+                } else { self.networkTxBytes = 0 }
+            case "networkRxBytes", "network_rx_bytes":
+                if try !s.readNull() {
+                    self.networkRxBytes = try s.readInt64()
+                } else { self.networkRxBytes = 0 }
+            case "costUsd", "cost_usd":
+                if try !s.readNull() {
+                    self.costUsd = try s.readDouble()
+                } else { self.costUsd = 0 }
+            case "costCents", "cost_cents":
+                if try !s.readNull() {
+                    self.costCents = try s.readInt64()
+                } else { self.costCents = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1379,56 +1379,56 @@ extension CreateSessionRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.image = try r.readString(field: 1)
-                case 18:
-                    self.setup.append(try r.readString(field: 2))
-                case 26:
-                    self.files.append(try r.readMessage(FileSpec.self))
-                case 34:
-                    self.command.append(try r.readString(field: 4))
-                case 42:
-                    var key: String = ""
-                    var value: String = ""
-                    try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
-                        while let tag = try r.nextTag() {
-                            switch tag.rawValue {
-                            case 10: key = try r.readString(field: 5)
-                            case 18: value = try r.readString(field: 5)
-                            default: try r.skip(tag)
-                            }
+            case 10:
+                self.image = try r.readString(field: 1)
+            case 18:
+                self.setup.append(try r.readString(field: 2))
+            case 26:
+                self.files.append(try r.readMessage(FileSpec.self))
+            case 34:
+                self.command.append(try r.readString(field: 4))
+            case 42:
+                var key: String = ""
+                var value: String = ""
+                try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
+                    while let tag = try r.nextTag() {
+                        switch tag.rawValue {
+                        case 10: key = try r.readString(field: 5)
+                        case 18: value = try r.readString(field: 5)
+                        default: try r.skip(tag)
                         }
                     }
-                    self.env[key] = value
-                case 50:
-                    self.workDir = try r.readString(field: 6)
-                case 56:
-                    self.tty = try r.readBool()
-                case 66:
-                    var value = self.resources ?? Resources()
-                    try r.readMessage(into: &value)
-                    self.resources = value
-                case 72:
-                    self.network = NetworkMode(rawValue: try r.readInt32())
-                case 82:
-                    self.ports.append(try r.readMessage(PortSpec.self))
-                case 90:
-                    var key: String = ""
-                    var value: String = ""
-                    try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
-                        while let tag = try r.nextTag() {
-                            switch tag.rawValue {
-                            case 10: key = try r.readString(field: 11)
-                            case 18: value = try r.readString(field: 11)
-                            default: try r.skip(tag)
-                            }
+                }
+                self.env[key] = value
+            case 50:
+                self.workDir = try r.readString(field: 6)
+            case 56:
+                self.tty = try r.readBool()
+            case 66:
+                var value = self.resources ?? Resources()
+                try r.readMessage(into: &value)
+                self.resources = value
+            case 72:
+                self.network = NetworkMode(rawValue: try r.readInt32())
+            case 82:
+                self.ports.append(try r.readMessage(PortSpec.self))
+            case 90:
+                var key: String = ""
+                var value: String = ""
+                try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
+                    while let tag = try r.nextTag() {
+                        switch tag.rawValue {
+                        case 10: key = try r.readString(field: 11)
+                        case 18: value = try r.readString(field: 11)
+                        default: try r.skip(tag)
                         }
                     }
-                    self.labels[key] = value
-                case 98:
-                    self.idempotencyKey = try r.readString(field: 12)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+                self.labels[key] = value
+            case 98:
+                self.idempotencyKey = try r.readString(field: 12)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1628,82 +1628,82 @@ extension CreateSessionRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "image":
-                    if try !s.readNull() {
-                        self.image = try s.readString()
-                    } else { self.image = "" }
-                case "setup":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.setup.append(try s.readString())
-                        }
-                    } else { self.setup = [] }
-                case "files":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = FileSpec()
-                            try value.decodeJSON(from: &s)
-                            self.files.append(value)
-                        }
-                    } else { self.files = [] }
-                case "command":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.command.append(try s.readString())
-                        }
-                    } else { self.command = [] }
-                case "env":
-                    if try !s.readNull() {
-                        try s.beginObject()
-                        while let k = try s.nextKey() {
-                            let mapKey = k
-                            self.env[mapKey] = try s.readString()
-                        }
-                    } else { self.env = [:] }
-                case "workDir", "work_dir":
-                    if try !s.readNull() {
-                        self.workDir = try s.readString()
-                    } else { self.workDir = "" }
-                case "tty":
-                    if try !s.readNull() {
-                        self.tty = try s.readBool()
-                    } else { self.tty = false }
-                case "resources":
-                    if try !s.readNull() {
-                        var value = self.resources ?? Resources()
+            case "image":
+                if try !s.readNull() {
+                    self.image = try s.readString()
+                } else { self.image = "" }
+            case "setup":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.setup.append(try s.readString())
+                    }
+                } else { self.setup = [] }
+            case "files":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = FileSpec()
                         try value.decodeJSON(from: &s)
-                        self.resources = value
-                    } else { self.resources = nil }
-                case "network":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(NetworkMode.self) { self.network = value }
-                    } else { self.network = .unspecified }
-                case "ports":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = PortSpec()
-                            try value.decodeJSON(from: &s)
-                            self.ports.append(value)
-                        }
-                    } else { self.ports = [] }
-                case "labels":
-                    if try !s.readNull() {
-                        try s.beginObject()
-                        while let k = try s.nextKey() {
-                            let mapKey = k
-                            self.labels[mapKey] = try s.readString()
-                        }
-                    } else { self.labels = [:] }
-                case "idempotencyKey", "idempotency_key":
-                    if try !s.readNull() {
-                        self.idempotencyKey = try s.readString()
-                    } else { self.idempotencyKey = "" }
-                default:
-                    try s.skipUnknownField(key)
+                        self.files.append(value)
+                    }
+                } else { self.files = [] }
+            case "command":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.command.append(try s.readString())
+                    }
+                } else { self.command = [] }
+            case "env":
+                if try !s.readNull() {
+                    try s.beginObject()
+                    while let k = try s.nextKey() {
+                        let mapKey = k
+                        self.env[mapKey] = try s.readString()
+                    }
+                } else { self.env = [:] }
+            case "workDir", "work_dir":
+                if try !s.readNull() {
+                    self.workDir = try s.readString()
+                } else { self.workDir = "" }
+            case "tty":
+                if try !s.readNull() {
+                    self.tty = try s.readBool()
+                } else { self.tty = false }
+            case "resources":
+                if try !s.readNull() {
+                    var value = self.resources ?? Resources()
+                    try value.decodeJSON(from: &s)
+                    self.resources = value
+                } else { self.resources = nil }
+            case "network":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(NetworkMode.self) { self.network = value }
+                } else { self.network = .unspecified }
+            case "ports":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = PortSpec()
+                        try value.decodeJSON(from: &s)
+                        self.ports.append(value)
+                    }
+                } else { self.ports = [] }
+            case "labels":
+                if try !s.readNull() {
+                    try s.beginObject()
+                    while let k = try s.nextKey() {
+                        let mapKey = k
+                        self.labels[mapKey] = try s.readString()
+                    }
+                } else { self.labels = [:] }
+            case "idempotencyKey", "idempotency_key":
+                if try !s.readNull() {
+                    self.idempotencyKey = try s.readString()
+                } else { self.idempotencyKey = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1715,14 +1715,14 @@ extension CreateSessionResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.session ?? Session()
-                    try r.readMessage(into: &value)
-                    self.session = value
-                case 16:
-                    self.idempotentReplayed = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.session ?? Session()
+                try r.readMessage(into: &value)
+                self.session = value
+            case 16:
+                self.idempotentReplayed = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1772,18 +1772,18 @@ extension CreateSessionResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "session":
-                    if try !s.readNull() {
-                        var value = self.session ?? Session()
-                        try value.decodeJSON(from: &s)
-                        self.session = value
-                    } else { self.session = nil }
-                case "idempotentReplayed", "idempotent_replayed":
-                    if try !s.readNull() {
-                        self.idempotentReplayed = try s.readBool()
-                    } else { self.idempotentReplayed = false }
-                default:
-                    try s.skipUnknownField(key)
+            case "session":
+                if try !s.readNull() {
+                    var value = self.session ?? Session()
+                    try value.decodeJSON(from: &s)
+                    self.session = value
+                } else { self.session = nil }
+            case "idempotentReplayed", "idempotent_replayed":
+                if try !s.readNull() {
+                    self.idempotentReplayed = try s.readBool()
+                } else { self.idempotentReplayed = false }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1795,10 +1795,10 @@ extension GetSessionRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1834,12 +1834,12 @@ extension GetSessionRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1851,12 +1851,12 @@ extension GetSessionResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.session ?? Session()
-                    try r.readMessage(into: &value)
-                    self.session = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.session ?? Session()
+                try r.readMessage(into: &value)
+                self.session = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1894,14 +1894,14 @@ extension GetSessionResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "session":
-                    if try !s.readNull() {
-                        var value = self.session ?? Session()
-                        try value.decodeJSON(from: &s)
-                        self.session = value
-                    } else { self.session = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "session":
+                if try !s.readNull() {
+                    var value = self.session ?? Session()
+                    try value.decodeJSON(from: &s)
+                    self.session = value
+                } else { self.session = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1913,33 +1913,33 @@ extension ListSessionsRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
+            case 8:
+                self.statuses.append(SessionStatus(rawValue: try r.readInt32()))
+            case 10:
+                try r.readPacked(field: 1) { (r: inout WireReader) throws(WireDecodingError) in
                     self.statuses.append(SessionStatus(rawValue: try r.readInt32()))
-                case 10:
-                    try r.readPacked(field: 1) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.statuses.append(SessionStatus(rawValue: try r.readInt32()))
-                    }
-                case 18:
-                    var key: String = ""
-                    var value: String = ""
-                    try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
-                        while let tag = try r.nextTag() {
-                            switch tag.rawValue {
-                            case 10: key = try r.readString(field: 2)
-                            case 18: value = try r.readString(field: 2)
-                            default: try r.skip(tag)
-                            }
+                }
+            case 18:
+                var key: String = ""
+                var value: String = ""
+                try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
+                    while let tag = try r.nextTag() {
+                        switch tag.rawValue {
+                        case 10: key = try r.readString(field: 2)
+                        case 18: value = try r.readString(field: 2)
+                        default: try r.skip(tag)
                         }
                     }
-                    self.labels[key] = value
-                case 26:
-                    self.apiKeyId = try r.readString(field: 3)
-                case 34:
-                    var value = self.page ?? PageRequest()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+                self.labels[key] = value
+            case 26:
+                self.apiKeyId = try r.readString(field: 3)
+            case 34:
+                var value = self.page ?? PageRequest()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2029,33 +2029,33 @@ extension ListSessionsRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "statuses":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            if let value = try s.readEnum(SessionStatus.self) { self.statuses.append(value) }
-                        }
-                    } else { self.statuses = [] }
-                case "labels":
-                    if try !s.readNull() {
-                        try s.beginObject()
-                        while let k = try s.nextKey() {
-                            let mapKey = k
-                            self.labels[mapKey] = try s.readString()
-                        }
-                    } else { self.labels = [:] }
-                case "apiKeyId", "api_key_id":
-                    if try !s.readNull() {
-                        self.apiKeyId = try s.readString()
-                    } else { self.apiKeyId = "" }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageRequest()
-                        try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "statuses":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        if let value = try s.readEnum(SessionStatus.self) { self.statuses.append(value) }
+                    }
+                } else { self.statuses = [] }
+            case "labels":
+                if try !s.readNull() {
+                    try s.beginObject()
+                    while let k = try s.nextKey() {
+                        let mapKey = k
+                        self.labels[mapKey] = try s.readString()
+                    }
+                } else { self.labels = [:] }
+            case "apiKeyId", "api_key_id":
+                if try !s.readNull() {
+                    self.apiKeyId = try s.readString()
+                } else { self.apiKeyId = "" }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageRequest()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2067,14 +2067,14 @@ extension ListSessionsResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessions.append(try r.readMessage(Session.self))
-                case 18:
-                    var value = self.page ?? PageResponse()
-                    try r.readMessage(into: &value)
-                    self.page = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessions.append(try r.readMessage(Session.self))
+            case 18:
+                var value = self.page ?? PageResponse()
+                try r.readMessage(into: &value)
+                self.page = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2129,23 +2129,23 @@ extension ListSessionsResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessions":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Session()
-                            try value.decodeJSON(from: &s)
-                            self.sessions.append(value)
-                        }
-                    } else { self.sessions = [] }
-                case "page":
-                    if try !s.readNull() {
-                        var value = self.page ?? PageResponse()
+            case "sessions":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Session()
                         try value.decodeJSON(from: &s)
-                        self.page = value
-                    } else { self.page = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.sessions.append(value)
+                    }
+                } else { self.sessions = [] }
+            case "page":
+                if try !s.readNull() {
+                    var value = self.page ?? PageResponse()
+                    try value.decodeJSON(from: &s)
+                    self.page = value
+                } else { self.page = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2157,12 +2157,12 @@ extension StopSessionRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 16:
-                    self.gracePeriodMs = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 16:
+                self.gracePeriodMs = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2211,16 +2211,16 @@ extension StopSessionRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "gracePeriodMs", "grace_period_ms":
-                    if try !s.readNull() {
-                        self.gracePeriodMs = try s.readInt64()
-                    } else { self.gracePeriodMs = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "gracePeriodMs", "grace_period_ms":
+                if try !s.readNull() {
+                    self.gracePeriodMs = try s.readInt64()
+                } else { self.gracePeriodMs = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2232,12 +2232,12 @@ extension StopSessionResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.session ?? Session()
-                    try r.readMessage(into: &value)
-                    self.session = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.session ?? Session()
+                try r.readMessage(into: &value)
+                self.session = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2275,14 +2275,14 @@ extension StopSessionResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "session":
-                    if try !s.readNull() {
-                        var value = self.session ?? Session()
-                        try value.decodeJSON(from: &s)
-                        self.session = value
-                    } else { self.session = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "session":
+                if try !s.readNull() {
+                    var value = self.session ?? Session()
+                    try value.decodeJSON(from: &s)
+                    self.session = value
+                } else { self.session = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2294,10 +2294,10 @@ extension KillSessionRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2333,12 +2333,12 @@ extension KillSessionRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2350,12 +2350,12 @@ extension KillSessionResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.session ?? Session()
-                    try r.readMessage(into: &value)
-                    self.session = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.session ?? Session()
+                try r.readMessage(into: &value)
+                self.session = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2393,14 +2393,14 @@ extension KillSessionResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "session":
-                    if try !s.readNull() {
-                        var value = self.session ?? Session()
-                        try value.decodeJSON(from: &s)
-                        self.session = value
-                    } else { self.session = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "session":
+                if try !s.readNull() {
+                    var value = self.session ?? Session()
+                    try value.decodeJSON(from: &s)
+                    self.session = value
+                } else { self.session = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2412,10 +2412,10 @@ extension WatchSessionRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2451,12 +2451,12 @@ extension WatchSessionRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2468,24 +2468,24 @@ extension WatchSessionResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.type = SessionEventType(rawValue: try r.readInt32())
-                case 16:
-                    self.sequence = try r.readVarint()
-                case 26:
-                    var value = self.occurredAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.occurredAt = value
-                case 32:
-                    self.previousStatus = SessionStatus(rawValue: try r.readInt32())
-                case 42:
-                    var value = self.session ?? Session()
-                    try r.readMessage(into: &value)
-                    self.session = value
-                case 50:
-                    self.message = try r.readString(field: 6)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.type = SessionEventType(rawValue: try r.readInt32())
+            case 16:
+                self.sequence = try r.readVarint()
+            case 26:
+                var value = self.occurredAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.occurredAt = value
+            case 32:
+                self.previousStatus = SessionStatus(rawValue: try r.readInt32())
+            case 42:
+                var value = self.session ?? Session()
+                try r.readMessage(into: &value)
+                self.session = value
+            case 50:
+                self.message = try r.readString(field: 6)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2590,36 +2590,36 @@ extension WatchSessionResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "type":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(SessionEventType.self) { self.type = value }
-                    } else { self.type = .unspecified }
-                case "sequence":
-                    if try !s.readNull() {
-                        self.sequence = try s.readUInt64()
-                    } else { self.sequence = 0 }
-                case "occurredAt", "occurred_at":
-                    if try !s.readNull() {
-                        var value = self.occurredAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.occurredAt = value
-                    } else { self.occurredAt = nil }
-                case "previousStatus", "previous_status":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(SessionStatus.self) { self.previousStatus = value }
-                    } else { self.previousStatus = .unspecified }
-                case "session":
-                    if try !s.readNull() {
-                        var value = self.session ?? Session()
-                        try value.decodeJSON(from: &s)
-                        self.session = value
-                    } else { self.session = nil }
-                case "message":
-                    if try !s.readNull() {
-                        self.message = try s.readString()
-                    } else { self.message = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "type":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(SessionEventType.self) { self.type = value }
+                } else { self.type = .unspecified }
+            case "sequence":
+                if try !s.readNull() {
+                    self.sequence = try s.readUInt64()
+                } else { self.sequence = 0 }
+            case "occurredAt", "occurred_at":
+                if try !s.readNull() {
+                    var value = self.occurredAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.occurredAt = value
+                } else { self.occurredAt = nil }
+            case "previousStatus", "previous_status":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(SessionStatus.self) { self.previousStatus = value }
+                } else { self.previousStatus = .unspecified }
+            case "session":
+                if try !s.readNull() {
+                    var value = self.session ?? Session()
+                    try value.decodeJSON(from: &s)
+                    self.session = value
+                } else { self.session = nil }
+            case "message":
+                if try !s.readNull() {
+                    self.message = try s.readString()
+                } else { self.message = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2631,12 +2631,12 @@ extension ExtendTimeoutRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.sessionId = try r.readString(field: 1)
-                case 16:
-                    self.extendByMs = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 16:
+                self.extendByMs = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2685,16 +2685,16 @@ extension ExtendTimeoutRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "sessionId", "session_id":
-                    if try !s.readNull() {
-                        self.sessionId = try s.readString()
-                    } else { self.sessionId = "" }
-                case "extendByMs", "extend_by_ms":
-                    if try !s.readNull() {
-                        self.extendByMs = try s.readInt64()
-                    } else { self.extendByMs = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "extendByMs", "extend_by_ms":
+                if try !s.readNull() {
+                    self.extendByMs = try s.readInt64()
+                } else { self.extendByMs = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2706,14 +2706,14 @@ extension ExtendTimeoutResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                    try r.readMessage(into: &value)
-                    self.expiresAt = value
-                case 16:
-                    self.timeoutMs = try r.readInt64()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                try r.readMessage(into: &value)
+                self.expiresAt = value
+            case 16:
+                self.timeoutMs = try r.readInt64()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2764,18 +2764,18 @@ extension ExtendTimeoutResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "expiresAt", "expires_at":
-                    if try !s.readNull() {
-                        var value = self.expiresAt ?? Google_Protobuf_Timestamp()
-                        try value.decodeJSON(from: &s)
-                        self.expiresAt = value
-                    } else { self.expiresAt = nil }
-                case "timeoutMs", "timeout_ms":
-                    if try !s.readNull() {
-                        self.timeoutMs = try s.readInt64()
-                    } else { self.timeoutMs = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "expiresAt", "expires_at":
+                if try !s.readNull() {
+                    var value = self.expiresAt ?? Google_Protobuf_Timestamp()
+                    try value.decodeJSON(from: &s)
+                    self.expiresAt = value
+                } else { self.expiresAt = nil }
+            case "timeoutMs", "timeout_ms":
+                if try !s.readNull() {
+                    self.timeoutMs = try s.readInt64()
+                } else { self.timeoutMs = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

@@ -237,97 +237,97 @@ public struct Google_Protobuf_FieldDescriptorProto: WireMessage {
 
         public init(rawValue: Int32) {
             switch rawValue {
-                case 1: self = .double
-                case 2: self = .float
-                case 3: self = .int64
-                case 4: self = .uint64
-                case 5: self = .int32
-                case 6: self = .fixed64
-                case 7: self = .fixed32
-                case 8: self = .bool
-                case 9: self = .string
-                case 10: self = .group
-                case 11: self = .message
-                case 12: self = .bytes
-                case 13: self = .uint32
-                case 14: self = .`enum`
-                case 15: self = .sfixed32
-                case 16: self = .sfixed64
-                case 17: self = .sint32
-                case 18: self = .sint64
-                default: self = .unrecognized(rawValue)
+            case 1: self = .double
+            case 2: self = .float
+            case 3: self = .int64
+            case 4: self = .uint64
+            case 5: self = .int32
+            case 6: self = .fixed64
+            case 7: self = .fixed32
+            case 8: self = .bool
+            case 9: self = .string
+            case 10: self = .group
+            case 11: self = .message
+            case 12: self = .bytes
+            case 13: self = .uint32
+            case 14: self = .`enum`
+            case 15: self = .sfixed32
+            case 16: self = .sfixed64
+            case 17: self = .sint32
+            case 18: self = .sint64
+            default: self = .unrecognized(rawValue)
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .double: 1
-                case .float: 2
-                case .int64: 3
-                case .uint64: 4
-                case .int32: 5
-                case .fixed64: 6
-                case .fixed32: 7
-                case .bool: 8
-                case .string: 9
-                case .group: 10
-                case .message: 11
-                case .bytes: 12
-                case .uint32: 13
-                case .`enum`: 14
-                case .sfixed32: 15
-                case .sfixed64: 16
-                case .sint32: 17
-                case .sint64: 18
-                case .unrecognized(let value): value
+            case .double: 1
+            case .float: 2
+            case .int64: 3
+            case .uint64: 4
+            case .int32: 5
+            case .fixed64: 6
+            case .fixed32: 7
+            case .bool: 8
+            case .string: 9
+            case .group: 10
+            case .message: 11
+            case .bytes: 12
+            case .uint32: 13
+            case .`enum`: 14
+            case .sfixed32: 15
+            case .sfixed64: 16
+            case .sint32: 17
+            case .sint64: 18
+            case .unrecognized(let value): value
             }
         }
 
         public var protoName: String? {
             switch self {
-                case .double: "TYPE_DOUBLE"
-                case .float: "TYPE_FLOAT"
-                case .int64: "TYPE_INT64"
-                case .uint64: "TYPE_UINT64"
-                case .int32: "TYPE_INT32"
-                case .fixed64: "TYPE_FIXED64"
-                case .fixed32: "TYPE_FIXED32"
-                case .bool: "TYPE_BOOL"
-                case .string: "TYPE_STRING"
-                case .group: "TYPE_GROUP"
-                case .message: "TYPE_MESSAGE"
-                case .bytes: "TYPE_BYTES"
-                case .uint32: "TYPE_UINT32"
-                case .`enum`: "TYPE_ENUM"
-                case .sfixed32: "TYPE_SFIXED32"
-                case .sfixed64: "TYPE_SFIXED64"
-                case .sint32: "TYPE_SINT32"
-                case .sint64: "TYPE_SINT64"
-                case .unrecognized: nil
+            case .double: "TYPE_DOUBLE"
+            case .float: "TYPE_FLOAT"
+            case .int64: "TYPE_INT64"
+            case .uint64: "TYPE_UINT64"
+            case .int32: "TYPE_INT32"
+            case .fixed64: "TYPE_FIXED64"
+            case .fixed32: "TYPE_FIXED32"
+            case .bool: "TYPE_BOOL"
+            case .string: "TYPE_STRING"
+            case .group: "TYPE_GROUP"
+            case .message: "TYPE_MESSAGE"
+            case .bytes: "TYPE_BYTES"
+            case .uint32: "TYPE_UINT32"
+            case .`enum`: "TYPE_ENUM"
+            case .sfixed32: "TYPE_SFIXED32"
+            case .sfixed64: "TYPE_SFIXED64"
+            case .sint32: "TYPE_SINT32"
+            case .sint64: "TYPE_SINT64"
+            case .unrecognized: nil
             }
         }
 
         public init?(protoName: String) {
             switch protoName {
-                case "TYPE_DOUBLE": self = .double
-                case "TYPE_FLOAT": self = .float
-                case "TYPE_INT64": self = .int64
-                case "TYPE_UINT64": self = .uint64
-                case "TYPE_INT32": self = .int32
-                case "TYPE_FIXED64": self = .fixed64
-                case "TYPE_FIXED32": self = .fixed32
-                case "TYPE_BOOL": self = .bool
-                case "TYPE_STRING": self = .string
-                case "TYPE_GROUP": self = .group
-                case "TYPE_MESSAGE": self = .message
-                case "TYPE_BYTES": self = .bytes
-                case "TYPE_UINT32": self = .uint32
-                case "TYPE_ENUM": self = .`enum`
-                case "TYPE_SFIXED32": self = .sfixed32
-                case "TYPE_SFIXED64": self = .sfixed64
-                case "TYPE_SINT32": self = .sint32
-                case "TYPE_SINT64": self = .sint64
-                default: return nil
+            case "TYPE_DOUBLE": self = .double
+            case "TYPE_FLOAT": self = .float
+            case "TYPE_INT64": self = .int64
+            case "TYPE_UINT64": self = .uint64
+            case "TYPE_INT32": self = .int32
+            case "TYPE_FIXED64": self = .fixed64
+            case "TYPE_FIXED32": self = .fixed32
+            case "TYPE_BOOL": self = .bool
+            case "TYPE_STRING": self = .string
+            case "TYPE_GROUP": self = .group
+            case "TYPE_MESSAGE": self = .message
+            case "TYPE_BYTES": self = .bytes
+            case "TYPE_UINT32": self = .uint32
+            case "TYPE_ENUM": self = .`enum`
+            case "TYPE_SFIXED32": self = .sfixed32
+            case "TYPE_SFIXED64": self = .sfixed64
+            case "TYPE_SINT32": self = .sint32
+            case "TYPE_SINT64": self = .sint64
+            default: return nil
             }
         }
     }
@@ -348,37 +348,37 @@ public struct Google_Protobuf_FieldDescriptorProto: WireMessage {
 
         public init(rawValue: Int32) {
             switch rawValue {
-                case 1: self = .`optional`
-                case 2: self = .`required`
-                case 3: self = .repeated
-                default: self = .unrecognized(rawValue)
+            case 1: self = .`optional`
+            case 2: self = .`required`
+            case 3: self = .repeated
+            default: self = .unrecognized(rawValue)
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .`optional`: 1
-                case .`required`: 2
-                case .repeated: 3
-                case .unrecognized(let value): value
+            case .`optional`: 1
+            case .`required`: 2
+            case .repeated: 3
+            case .unrecognized(let value): value
             }
         }
 
         public var protoName: String? {
             switch self {
-                case .`optional`: "LABEL_OPTIONAL"
-                case .`required`: "LABEL_REQUIRED"
-                case .repeated: "LABEL_REPEATED"
-                case .unrecognized: nil
+            case .`optional`: "LABEL_OPTIONAL"
+            case .`required`: "LABEL_REQUIRED"
+            case .repeated: "LABEL_REPEATED"
+            case .unrecognized: nil
             }
         }
 
         public init?(protoName: String) {
             switch protoName {
-                case "LABEL_OPTIONAL": self = .`optional`
-                case "LABEL_REQUIRED": self = .`required`
-                case "LABEL_REPEATED": self = .repeated
-                default: return nil
+            case "LABEL_OPTIONAL": self = .`optional`
+            case "LABEL_REQUIRED": self = .`required`
+            case "LABEL_REPEATED": self = .repeated
+            default: return nil
             }
         }
     }
@@ -615,37 +615,37 @@ public struct Google_Protobuf_FileOptions: WireMessage {
 
         public init(rawValue: Int32) {
             switch rawValue {
-                case 1: self = .speed
-                case 2: self = .codeSize
-                case 3: self = .liteRuntime
-                default: self = .unrecognized(rawValue)
+            case 1: self = .speed
+            case 2: self = .codeSize
+            case 3: self = .liteRuntime
+            default: self = .unrecognized(rawValue)
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .speed: 1
-                case .codeSize: 2
-                case .liteRuntime: 3
-                case .unrecognized(let value): value
+            case .speed: 1
+            case .codeSize: 2
+            case .liteRuntime: 3
+            case .unrecognized(let value): value
             }
         }
 
         public var protoName: String? {
             switch self {
-                case .speed: "SPEED"
-                case .codeSize: "CODE_SIZE"
-                case .liteRuntime: "LITE_RUNTIME"
-                case .unrecognized: nil
+            case .speed: "SPEED"
+            case .codeSize: "CODE_SIZE"
+            case .liteRuntime: "LITE_RUNTIME"
+            case .unrecognized: nil
             }
         }
 
         public init?(protoName: String) {
             switch protoName {
-                case "SPEED": self = .speed
-                case "CODE_SIZE": self = .codeSize
-                case "LITE_RUNTIME": self = .liteRuntime
-                default: return nil
+            case "SPEED": self = .speed
+            case "CODE_SIZE": self = .codeSize
+            case "LITE_RUNTIME": self = .liteRuntime
+            default: return nil
             }
         }
     }
@@ -814,37 +814,37 @@ public struct Google_Protobuf_FieldOptions: WireMessage {
 
         public init(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .string
-                case 1: self = .cord
-                case 2: self = .stringPiece
-                default: self = .unrecognized(rawValue)
+            case 0: self = .string
+            case 1: self = .cord
+            case 2: self = .stringPiece
+            default: self = .unrecognized(rawValue)
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .string: 0
-                case .cord: 1
-                case .stringPiece: 2
-                case .unrecognized(let value): value
+            case .string: 0
+            case .cord: 1
+            case .stringPiece: 2
+            case .unrecognized(let value): value
             }
         }
 
         public var protoName: String? {
             switch self {
-                case .string: "STRING"
-                case .cord: "CORD"
-                case .stringPiece: "STRING_PIECE"
-                case .unrecognized: nil
+            case .string: "STRING"
+            case .cord: "CORD"
+            case .stringPiece: "STRING_PIECE"
+            case .unrecognized: nil
             }
         }
 
         public init?(protoName: String) {
             switch protoName {
-                case "STRING": self = .string
-                case "CORD": self = .cord
-                case "STRING_PIECE": self = .stringPiece
-                default: return nil
+            case "STRING": self = .string
+            case "CORD": self = .cord
+            case "STRING_PIECE": self = .stringPiece
+            default: return nil
             }
         }
     }
@@ -867,37 +867,37 @@ public struct Google_Protobuf_FieldOptions: WireMessage {
 
         public init(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .jsNormal
-                case 1: self = .jsString
-                case 2: self = .jsNumber
-                default: self = .unrecognized(rawValue)
+            case 0: self = .jsNormal
+            case 1: self = .jsString
+            case 2: self = .jsNumber
+            default: self = .unrecognized(rawValue)
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .jsNormal: 0
-                case .jsString: 1
-                case .jsNumber: 2
-                case .unrecognized(let value): value
+            case .jsNormal: 0
+            case .jsString: 1
+            case .jsNumber: 2
+            case .unrecognized(let value): value
             }
         }
 
         public var protoName: String? {
             switch self {
-                case .jsNormal: "JS_NORMAL"
-                case .jsString: "JS_STRING"
-                case .jsNumber: "JS_NUMBER"
-                case .unrecognized: nil
+            case .jsNormal: "JS_NORMAL"
+            case .jsString: "JS_STRING"
+            case .jsNumber: "JS_NUMBER"
+            case .unrecognized: nil
             }
         }
 
         public init?(protoName: String) {
             switch protoName {
-                case "JS_NORMAL": self = .jsNormal
-                case "JS_STRING": self = .jsString
-                case "JS_NUMBER": self = .jsNumber
-                default: return nil
+            case "JS_NORMAL": self = .jsNormal
+            case "JS_STRING": self = .jsString
+            case "JS_NUMBER": self = .jsNumber
+            default: return nil
             }
         }
     }
@@ -997,37 +997,37 @@ public struct Google_Protobuf_MethodOptions: WireMessage {
 
         public init(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .idempotencyUnknown
-                case 1: self = .noSideEffects
-                case 2: self = .idempotent
-                default: self = .unrecognized(rawValue)
+            case 0: self = .idempotencyUnknown
+            case 1: self = .noSideEffects
+            case 2: self = .idempotent
+            default: self = .unrecognized(rawValue)
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .idempotencyUnknown: 0
-                case .noSideEffects: 1
-                case .idempotent: 2
-                case .unrecognized(let value): value
+            case .idempotencyUnknown: 0
+            case .noSideEffects: 1
+            case .idempotent: 2
+            case .unrecognized(let value): value
             }
         }
 
         public var protoName: String? {
             switch self {
-                case .idempotencyUnknown: "IDEMPOTENCY_UNKNOWN"
-                case .noSideEffects: "NO_SIDE_EFFECTS"
-                case .idempotent: "IDEMPOTENT"
-                case .unrecognized: nil
+            case .idempotencyUnknown: "IDEMPOTENCY_UNKNOWN"
+            case .noSideEffects: "NO_SIDE_EFFECTS"
+            case .idempotent: "IDEMPOTENT"
+            case .unrecognized: nil
             }
         }
 
         public init?(protoName: String) {
             switch protoName {
-                case "IDEMPOTENCY_UNKNOWN": self = .idempotencyUnknown
-                case "NO_SIDE_EFFECTS": self = .noSideEffects
-                case "IDEMPOTENT": self = .idempotent
-                default: return nil
+            case "IDEMPOTENCY_UNKNOWN": self = .idempotencyUnknown
+            case "NO_SIDE_EFFECTS": self = .noSideEffects
+            case "IDEMPOTENT": self = .idempotent
+            default: return nil
             }
         }
     }
@@ -1261,10 +1261,10 @@ extension Google_Protobuf_FileDescriptorSet {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.file.append(try r.readMessage(Google_Protobuf_FileDescriptorProto.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.file.append(try r.readMessage(Google_Protobuf_FileDescriptorProto.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1304,17 +1304,17 @@ extension Google_Protobuf_FileDescriptorSet {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "file":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_FileDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.file.append(value)
-                        }
-                    } else { self.file = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "file":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_FileDescriptorProto()
+                        try value.decodeJSON(from: &s)
+                        self.file.append(value)
+                    }
+                } else { self.file = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1326,44 +1326,44 @@ extension Google_Protobuf_FileDescriptorProto {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.`package` = try r.readString(field: 2)
-                case 26:
-                    self.dependency.append(try r.readString(field: 3))
-                case 34:
-                    self.messageType.append(try r.readMessage(Google_Protobuf_DescriptorProto.self))
-                case 42:
-                    self.enumType.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.self))
-                case 50:
-                    self.service.append(try r.readMessage(Google_Protobuf_ServiceDescriptorProto.self))
-                case 58:
-                    self.`extension`.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
-                case 66:
-                    var value = self.options ?? Google_Protobuf_FileOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                case 74:
-                    var value = self.sourceCodeInfo ?? Google_Protobuf_SourceCodeInfo()
-                    try r.readMessage(into: &value)
-                    self.sourceCodeInfo = value
-                case 80:
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.`package` = try r.readString(field: 2)
+            case 26:
+                self.dependency.append(try r.readString(field: 3))
+            case 34:
+                self.messageType.append(try r.readMessage(Google_Protobuf_DescriptorProto.self))
+            case 42:
+                self.enumType.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.self))
+            case 50:
+                self.service.append(try r.readMessage(Google_Protobuf_ServiceDescriptorProto.self))
+            case 58:
+                self.`extension`.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
+            case 66:
+                var value = self.options ?? Google_Protobuf_FileOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            case 74:
+                var value = self.sourceCodeInfo ?? Google_Protobuf_SourceCodeInfo()
+                try r.readMessage(into: &value)
+                self.sourceCodeInfo = value
+            case 80:
+                self.publicDependency.append(try r.readInt32())
+            case 82:
+                try r.readPacked(field: 10) { (r: inout WireReader) throws(WireDecodingError) in
                     self.publicDependency.append(try r.readInt32())
-                case 82:
-                    try r.readPacked(field: 10) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.publicDependency.append(try r.readInt32())
-                    }
-                case 88:
+                }
+            case 88:
+                self.weakDependency.append(try r.readInt32())
+            case 90:
+                try r.readPacked(field: 11) { (r: inout WireReader) throws(WireDecodingError) in
                     self.weakDependency.append(try r.readInt32())
-                case 90:
-                    try r.readPacked(field: 11) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.weakDependency.append(try r.readInt32())
-                    }
-                case 98:
-                    self.syntax = try r.readString(field: 12)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+            case 98:
+                self.syntax = try r.readString(field: 12)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1550,89 +1550,89 @@ extension Google_Protobuf_FileDescriptorProto {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "package":
-                    if try !s.readNull() {
-                        self.`package` = try s.readString()
-                    } else { self.`package` = nil }
-                case "dependency":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.dependency.append(try s.readString())
-                        }
-                    } else { self.dependency = [] }
-                case "publicDependency", "public_dependency":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.publicDependency.append(try s.readInt32())
-                        }
-                    } else { self.publicDependency = [] }
-                case "weakDependency", "weak_dependency":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.weakDependency.append(try s.readInt32())
-                        }
-                    } else { self.weakDependency = [] }
-                case "messageType", "message_type":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_DescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.messageType.append(value)
-                        }
-                    } else { self.messageType = [] }
-                case "enumType", "enum_type":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_EnumDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.enumType.append(value)
-                        }
-                    } else { self.enumType = [] }
-                case "service":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_ServiceDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.service.append(value)
-                        }
-                    } else { self.service = [] }
-                case "extension":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_FieldDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.`extension`.append(value)
-                        }
-                    } else { self.`extension` = [] }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_FileOptions()
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "package":
+                if try !s.readNull() {
+                    self.`package` = try s.readString()
+                } else { self.`package` = nil }
+            case "dependency":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.dependency.append(try s.readString())
+                    }
+                } else { self.dependency = [] }
+            case "publicDependency", "public_dependency":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.publicDependency.append(try s.readInt32())
+                    }
+                } else { self.publicDependency = [] }
+            case "weakDependency", "weak_dependency":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.weakDependency.append(try s.readInt32())
+                    }
+                } else { self.weakDependency = [] }
+            case "messageType", "message_type":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_DescriptorProto()
                         try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                case "sourceCodeInfo", "source_code_info":
-                    if try !s.readNull() {
-                        var value = self.sourceCodeInfo ?? Google_Protobuf_SourceCodeInfo()
+                        self.messageType.append(value)
+                    }
+                } else { self.messageType = [] }
+            case "enumType", "enum_type":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_EnumDescriptorProto()
                         try value.decodeJSON(from: &s)
-                        self.sourceCodeInfo = value
-                    } else { self.sourceCodeInfo = nil }
-                case "syntax":
-                    if try !s.readNull() {
-                        self.syntax = try s.readString()
-                    } else { self.syntax = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.enumType.append(value)
+                    }
+                } else { self.enumType = [] }
+            case "service":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_ServiceDescriptorProto()
+                        try value.decodeJSON(from: &s)
+                        self.service.append(value)
+                    }
+                } else { self.service = [] }
+            case "extension":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_FieldDescriptorProto()
+                        try value.decodeJSON(from: &s)
+                        self.`extension`.append(value)
+                    }
+                } else { self.`extension` = [] }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_FileOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            case "sourceCodeInfo", "source_code_info":
+                if try !s.readNull() {
+                    var value = self.sourceCodeInfo ?? Google_Protobuf_SourceCodeInfo()
+                    try value.decodeJSON(from: &s)
+                    self.sourceCodeInfo = value
+                } else { self.sourceCodeInfo = nil }
+            case "syntax":
+                if try !s.readNull() {
+                    self.syntax = try s.readString()
+                } else { self.syntax = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1644,30 +1644,30 @@ extension Google_Protobuf_DescriptorProto {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.field.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
-                case 26:
-                    self.nestedType.append(try r.readMessage(Google_Protobuf_DescriptorProto.self))
-                case 34:
-                    self.enumType.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.self))
-                case 42:
-                    self.extensionRange.append(try r.readMessage(Google_Protobuf_DescriptorProto.ExtensionRange.self))
-                case 50:
-                    self.`extension`.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
-                case 58:
-                    var value = self.options ?? Google_Protobuf_MessageOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                case 66:
-                    self.oneofDecl.append(try r.readMessage(Google_Protobuf_OneofDescriptorProto.self))
-                case 74:
-                    self.reservedRange.append(try r.readMessage(Google_Protobuf_DescriptorProto.ReservedRange.self))
-                case 82:
-                    self.reservedName.append(try r.readString(field: 10))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.field.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
+            case 26:
+                self.nestedType.append(try r.readMessage(Google_Protobuf_DescriptorProto.self))
+            case 34:
+                self.enumType.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.self))
+            case 42:
+                self.extensionRange.append(try r.readMessage(Google_Protobuf_DescriptorProto.ExtensionRange.self))
+            case 50:
+                self.`extension`.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
+            case 58:
+                var value = self.options ?? Google_Protobuf_MessageOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            case 66:
+                self.oneofDecl.append(try r.readMessage(Google_Protobuf_OneofDescriptorProto.self))
+            case 74:
+                self.reservedRange.append(try r.readMessage(Google_Protobuf_DescriptorProto.ReservedRange.self))
+            case 82:
+                self.reservedName.append(try r.readString(field: 10))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -1846,88 +1846,88 @@ extension Google_Protobuf_DescriptorProto {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "field":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_FieldDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.field.append(value)
-                        }
-                    } else { self.field = [] }
-                case "extension":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_FieldDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.`extension`.append(value)
-                        }
-                    } else { self.`extension` = [] }
-                case "nestedType", "nested_type":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_DescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.nestedType.append(value)
-                        }
-                    } else { self.nestedType = [] }
-                case "enumType", "enum_type":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_EnumDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.enumType.append(value)
-                        }
-                    } else { self.enumType = [] }
-                case "extensionRange", "extension_range":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_DescriptorProto.ExtensionRange()
-                            try value.decodeJSON(from: &s)
-                            self.extensionRange.append(value)
-                        }
-                    } else { self.extensionRange = [] }
-                case "oneofDecl", "oneof_decl":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_OneofDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.oneofDecl.append(value)
-                        }
-                    } else { self.oneofDecl = [] }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_MessageOptions()
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "field":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_FieldDescriptorProto()
                         try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                case "reservedRange", "reserved_range":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_DescriptorProto.ReservedRange()
-                            try value.decodeJSON(from: &s)
-                            self.reservedRange.append(value)
-                        }
-                    } else { self.reservedRange = [] }
-                case "reservedName", "reserved_name":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.reservedName.append(try s.readString())
-                        }
-                    } else { self.reservedName = [] }
-                default:
-                    try s.skipUnknownField(key)
+                        self.field.append(value)
+                    }
+                } else { self.field = [] }
+            case "extension":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_FieldDescriptorProto()
+                        try value.decodeJSON(from: &s)
+                        self.`extension`.append(value)
+                    }
+                } else { self.`extension` = [] }
+            case "nestedType", "nested_type":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_DescriptorProto()
+                        try value.decodeJSON(from: &s)
+                        self.nestedType.append(value)
+                    }
+                } else { self.nestedType = [] }
+            case "enumType", "enum_type":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_EnumDescriptorProto()
+                        try value.decodeJSON(from: &s)
+                        self.enumType.append(value)
+                    }
+                } else { self.enumType = [] }
+            case "extensionRange", "extension_range":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_DescriptorProto.ExtensionRange()
+                        try value.decodeJSON(from: &s)
+                        self.extensionRange.append(value)
+                    }
+                } else { self.extensionRange = [] }
+            case "oneofDecl", "oneof_decl":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_OneofDescriptorProto()
+                        try value.decodeJSON(from: &s)
+                        self.oneofDecl.append(value)
+                    }
+                } else { self.oneofDecl = [] }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_MessageOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            case "reservedRange", "reserved_range":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_DescriptorProto.ReservedRange()
+                        try value.decodeJSON(from: &s)
+                        self.reservedRange.append(value)
+                    }
+                } else { self.reservedRange = [] }
+            case "reservedName", "reserved_name":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.reservedName.append(try s.readString())
+                    }
+                } else { self.reservedName = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -1939,16 +1939,16 @@ extension Google_Protobuf_DescriptorProto.ExtensionRange {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.start = try r.readInt32()
-                case 16:
-                    self.end = try r.readInt32()
-                case 26:
-                    var value = self.options ?? Google_Protobuf_ExtensionRangeOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.start = try r.readInt32()
+            case 16:
+                self.end = try r.readInt32()
+            case 26:
+                var value = self.options ?? Google_Protobuf_ExtensionRangeOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2008,22 +2008,22 @@ extension Google_Protobuf_DescriptorProto.ExtensionRange {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "start":
-                    if try !s.readNull() {
-                        self.start = try s.readInt32()
-                    } else { self.start = nil }
-                case "end":
-                    if try !s.readNull() {
-                        self.end = try s.readInt32()
-                    } else { self.end = nil }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_ExtensionRangeOptions()
-                        try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "start":
+                if try !s.readNull() {
+                    self.start = try s.readInt32()
+                } else { self.start = nil }
+            case "end":
+                if try !s.readNull() {
+                    self.end = try s.readInt32()
+                } else { self.end = nil }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_ExtensionRangeOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2035,12 +2035,12 @@ extension Google_Protobuf_DescriptorProto.ReservedRange {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.start = try r.readInt32()
-                case 16:
-                    self.end = try r.readInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.start = try r.readInt32()
+            case 16:
+                self.end = try r.readInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2085,16 +2085,16 @@ extension Google_Protobuf_DescriptorProto.ReservedRange {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "start":
-                    if try !s.readNull() {
-                        self.start = try s.readInt32()
-                    } else { self.start = nil }
-                case "end":
-                    if try !s.readNull() {
-                        self.end = try s.readInt32()
-                    } else { self.end = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "start":
+                if try !s.readNull() {
+                    self.start = try s.readInt32()
+                } else { self.start = nil }
+            case "end":
+                if try !s.readNull() {
+                    self.end = try s.readInt32()
+                } else { self.end = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2106,10 +2106,10 @@ extension Google_Protobuf_ExtensionRangeOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2149,17 +2149,17 @@ extension Google_Protobuf_ExtensionRangeOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2171,32 +2171,32 @@ extension Google_Protobuf_FieldDescriptorProto {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.extendee = try r.readString(field: 2)
-                case 24:
-                    self.number = try r.readInt32()
-                case 32:
-                    self.label = Google_Protobuf_FieldDescriptorProto.Label(rawValue: try r.readInt32())
-                case 40:
-                    self.type = Google_Protobuf_FieldDescriptorProto.TypeEnum(rawValue: try r.readInt32())
-                case 50:
-                    self.typeName = try r.readString(field: 6)
-                case 58:
-                    self.defaultValue = try r.readString(field: 7)
-                case 66:
-                    var value = self.options ?? Google_Protobuf_FieldOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                case 72:
-                    self.oneofIndex = try r.readInt32()
-                case 82:
-                    self.jsonName = try r.readString(field: 10)
-                case 136:
-                    self.proto3Optional = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.extendee = try r.readString(field: 2)
+            case 24:
+                self.number = try r.readInt32()
+            case 32:
+                self.label = Google_Protobuf_FieldDescriptorProto.Label(rawValue: try r.readInt32())
+            case 40:
+                self.type = Google_Protobuf_FieldDescriptorProto.TypeEnum(rawValue: try r.readInt32())
+            case 50:
+                self.typeName = try r.readString(field: 6)
+            case 58:
+                self.defaultValue = try r.readString(field: 7)
+            case 66:
+                var value = self.options ?? Google_Protobuf_FieldOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            case 72:
+                self.oneofIndex = try r.readInt32()
+            case 82:
+                self.jsonName = try r.readString(field: 10)
+            case 136:
+                self.proto3Optional = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2344,54 +2344,54 @@ extension Google_Protobuf_FieldDescriptorProto {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "number":
-                    if try !s.readNull() {
-                        self.number = try s.readInt32()
-                    } else { self.number = nil }
-                case "label":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Google_Protobuf_FieldDescriptorProto.Label.self) { self.label = value }
-                    } else { self.label = nil }
-                case "type":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Google_Protobuf_FieldDescriptorProto.TypeEnum.self) { self.type = value }
-                    } else { self.type = nil }
-                case "typeName", "type_name":
-                    if try !s.readNull() {
-                        self.typeName = try s.readString()
-                    } else { self.typeName = nil }
-                case "extendee":
-                    if try !s.readNull() {
-                        self.extendee = try s.readString()
-                    } else { self.extendee = nil }
-                case "defaultValue", "default_value":
-                    if try !s.readNull() {
-                        self.defaultValue = try s.readString()
-                    } else { self.defaultValue = nil }
-                case "oneofIndex", "oneof_index":
-                    if try !s.readNull() {
-                        self.oneofIndex = try s.readInt32()
-                    } else { self.oneofIndex = nil }
-                case "jsonName", "json_name":
-                    if try !s.readNull() {
-                        self.jsonName = try s.readString()
-                    } else { self.jsonName = nil }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_FieldOptions()
-                        try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                case "proto3Optional", "proto3_optional":
-                    if try !s.readNull() {
-                        self.proto3Optional = try s.readBool()
-                    } else { self.proto3Optional = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "number":
+                if try !s.readNull() {
+                    self.number = try s.readInt32()
+                } else { self.number = nil }
+            case "label":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Google_Protobuf_FieldDescriptorProto.Label.self) { self.label = value }
+                } else { self.label = nil }
+            case "type":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Google_Protobuf_FieldDescriptorProto.TypeEnum.self) { self.type = value }
+                } else { self.type = nil }
+            case "typeName", "type_name":
+                if try !s.readNull() {
+                    self.typeName = try s.readString()
+                } else { self.typeName = nil }
+            case "extendee":
+                if try !s.readNull() {
+                    self.extendee = try s.readString()
+                } else { self.extendee = nil }
+            case "defaultValue", "default_value":
+                if try !s.readNull() {
+                    self.defaultValue = try s.readString()
+                } else { self.defaultValue = nil }
+            case "oneofIndex", "oneof_index":
+                if try !s.readNull() {
+                    self.oneofIndex = try s.readInt32()
+                } else { self.oneofIndex = nil }
+            case "jsonName", "json_name":
+                if try !s.readNull() {
+                    self.jsonName = try s.readString()
+                } else { self.jsonName = nil }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_FieldOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            case "proto3Optional", "proto3_optional":
+                if try !s.readNull() {
+                    self.proto3Optional = try s.readBool()
+                } else { self.proto3Optional = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2403,14 +2403,14 @@ extension Google_Protobuf_OneofDescriptorProto {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    var value = self.options ?? Google_Protobuf_OneofOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                var value = self.options ?? Google_Protobuf_OneofOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2459,18 +2459,18 @@ extension Google_Protobuf_OneofDescriptorProto {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_OneofOptions()
-                        try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_OneofOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2482,20 +2482,20 @@ extension Google_Protobuf_EnumDescriptorProto {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.value.append(try r.readMessage(Google_Protobuf_EnumValueDescriptorProto.self))
-                case 26:
-                    var value = self.options ?? Google_Protobuf_EnumOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                case 34:
-                    self.reservedRange.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.EnumReservedRange.self))
-                case 42:
-                    self.reservedName.append(try r.readString(field: 5))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.value.append(try r.readMessage(Google_Protobuf_EnumValueDescriptorProto.self))
+            case 26:
+                var value = self.options ?? Google_Protobuf_EnumOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            case 34:
+                self.reservedRange.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.EnumReservedRange.self))
+            case 42:
+                self.reservedName.append(try r.readString(field: 5))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2589,43 +2589,43 @@ extension Google_Protobuf_EnumDescriptorProto {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "value":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_EnumValueDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.value.append(value)
-                        }
-                    } else { self.value = [] }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_EnumOptions()
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "value":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_EnumValueDescriptorProto()
                         try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                case "reservedRange", "reserved_range":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_EnumDescriptorProto.EnumReservedRange()
-                            try value.decodeJSON(from: &s)
-                            self.reservedRange.append(value)
-                        }
-                    } else { self.reservedRange = [] }
-                case "reservedName", "reserved_name":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.reservedName.append(try s.readString())
-                        }
-                    } else { self.reservedName = [] }
-                default:
-                    try s.skipUnknownField(key)
+                        self.value.append(value)
+                    }
+                } else { self.value = [] }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_EnumOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            case "reservedRange", "reserved_range":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_EnumDescriptorProto.EnumReservedRange()
+                        try value.decodeJSON(from: &s)
+                        self.reservedRange.append(value)
+                    }
+                } else { self.reservedRange = [] }
+            case "reservedName", "reserved_name":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.reservedName.append(try s.readString())
+                    }
+                } else { self.reservedName = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2637,12 +2637,12 @@ extension Google_Protobuf_EnumDescriptorProto.EnumReservedRange {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.start = try r.readInt32()
-                case 16:
-                    self.end = try r.readInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.start = try r.readInt32()
+            case 16:
+                self.end = try r.readInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2687,16 +2687,16 @@ extension Google_Protobuf_EnumDescriptorProto.EnumReservedRange {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "start":
-                    if try !s.readNull() {
-                        self.start = try s.readInt32()
-                    } else { self.start = nil }
-                case "end":
-                    if try !s.readNull() {
-                        self.end = try s.readInt32()
-                    } else { self.end = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "start":
+                if try !s.readNull() {
+                    self.start = try s.readInt32()
+                } else { self.start = nil }
+            case "end":
+                if try !s.readNull() {
+                    self.end = try s.readInt32()
+                } else { self.end = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2708,16 +2708,16 @@ extension Google_Protobuf_EnumValueDescriptorProto {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 16:
-                    self.number = try r.readInt32()
-                case 26:
-                    var value = self.options ?? Google_Protobuf_EnumValueOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 16:
+                self.number = try r.readInt32()
+            case 26:
+                var value = self.options ?? Google_Protobuf_EnumValueOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2777,22 +2777,22 @@ extension Google_Protobuf_EnumValueDescriptorProto {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "number":
-                    if try !s.readNull() {
-                        self.number = try s.readInt32()
-                    } else { self.number = nil }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_EnumValueOptions()
-                        try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "number":
+                if try !s.readNull() {
+                    self.number = try s.readInt32()
+                } else { self.number = nil }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_EnumValueOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2804,16 +2804,16 @@ extension Google_Protobuf_ServiceDescriptorProto {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.method.append(try r.readMessage(Google_Protobuf_MethodDescriptorProto.self))
-                case 26:
-                    var value = self.options ?? Google_Protobuf_ServiceOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.method.append(try r.readMessage(Google_Protobuf_MethodDescriptorProto.self))
+            case 26:
+                var value = self.options ?? Google_Protobuf_ServiceOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -2879,27 +2879,27 @@ extension Google_Protobuf_ServiceDescriptorProto {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "method":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_MethodDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.method.append(value)
-                        }
-                    } else { self.method = [] }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_ServiceOptions()
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "method":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_MethodDescriptorProto()
                         try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.method.append(value)
+                    }
+                } else { self.method = [] }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_ServiceOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -2911,22 +2911,22 @@ extension Google_Protobuf_MethodDescriptorProto {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.inputType = try r.readString(field: 2)
-                case 26:
-                    self.outputType = try r.readString(field: 3)
-                case 34:
-                    var value = self.options ?? Google_Protobuf_MethodOptions()
-                    try r.readMessage(into: &value)
-                    self.options = value
-                case 40:
-                    self.clientStreaming = try r.readBool()
-                case 48:
-                    self.serverStreaming = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.inputType = try r.readString(field: 2)
+            case 26:
+                self.outputType = try r.readString(field: 3)
+            case 34:
+                var value = self.options ?? Google_Protobuf_MethodOptions()
+                try r.readMessage(into: &value)
+                self.options = value
+            case 40:
+                self.clientStreaming = try r.readBool()
+            case 48:
+                self.serverStreaming = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3019,34 +3019,34 @@ extension Google_Protobuf_MethodDescriptorProto {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "inputType", "input_type":
-                    if try !s.readNull() {
-                        self.inputType = try s.readString()
-                    } else { self.inputType = nil }
-                case "outputType", "output_type":
-                    if try !s.readNull() {
-                        self.outputType = try s.readString()
-                    } else { self.outputType = nil }
-                case "options":
-                    if try !s.readNull() {
-                        var value = self.options ?? Google_Protobuf_MethodOptions()
-                        try value.decodeJSON(from: &s)
-                        self.options = value
-                    } else { self.options = nil }
-                case "clientStreaming", "client_streaming":
-                    if try !s.readNull() {
-                        self.clientStreaming = try s.readBool()
-                    } else { self.clientStreaming = nil }
-                case "serverStreaming", "server_streaming":
-                    if try !s.readNull() {
-                        self.serverStreaming = try s.readBool()
-                    } else { self.serverStreaming = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "inputType", "input_type":
+                if try !s.readNull() {
+                    self.inputType = try s.readString()
+                } else { self.inputType = nil }
+            case "outputType", "output_type":
+                if try !s.readNull() {
+                    self.outputType = try s.readString()
+                } else { self.outputType = nil }
+            case "options":
+                if try !s.readNull() {
+                    var value = self.options ?? Google_Protobuf_MethodOptions()
+                    try value.decodeJSON(from: &s)
+                    self.options = value
+                } else { self.options = nil }
+            case "clientStreaming", "client_streaming":
+                if try !s.readNull() {
+                    self.clientStreaming = try s.readBool()
+                } else { self.clientStreaming = nil }
+            case "serverStreaming", "server_streaming":
+                if try !s.readNull() {
+                    self.serverStreaming = try s.readBool()
+                } else { self.serverStreaming = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3058,50 +3058,50 @@ extension Google_Protobuf_FileOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.javaPackage = try r.readString(field: 1)
-                case 66:
-                    self.javaOuterClassname = try r.readString(field: 8)
-                case 72:
-                    self.optimizeFor = Google_Protobuf_FileOptions.OptimizeMode(rawValue: try r.readInt32())
-                case 80:
-                    self.javaMultipleFiles = try r.readBool()
-                case 90:
-                    self.goPackage = try r.readString(field: 11)
-                case 128:
-                    self.ccGenericServices = try r.readBool()
-                case 136:
-                    self.javaGenericServices = try r.readBool()
-                case 144:
-                    self.pyGenericServices = try r.readBool()
-                case 160:
-                    self.javaGenerateEqualsAndHash = try r.readBool()
-                case 184:
-                    self.deprecated = try r.readBool()
-                case 216:
-                    self.javaStringCheckUtf8 = try r.readBool()
-                case 248:
-                    self.ccEnableArenas = try r.readBool()
-                case 290:
-                    self.objcClassPrefix = try r.readString(field: 36)
-                case 298:
-                    self.csharpNamespace = try r.readString(field: 37)
-                case 314:
-                    self.swiftPrefix = try r.readString(field: 39)
-                case 322:
-                    self.phpClassPrefix = try r.readString(field: 40)
-                case 330:
-                    self.phpNamespace = try r.readString(field: 41)
-                case 336:
-                    self.phpGenericServices = try r.readBool()
-                case 354:
-                    self.phpMetadataNamespace = try r.readString(field: 44)
-                case 362:
-                    self.rubyPackage = try r.readString(field: 45)
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.javaPackage = try r.readString(field: 1)
+            case 66:
+                self.javaOuterClassname = try r.readString(field: 8)
+            case 72:
+                self.optimizeFor = Google_Protobuf_FileOptions.OptimizeMode(rawValue: try r.readInt32())
+            case 80:
+                self.javaMultipleFiles = try r.readBool()
+            case 90:
+                self.goPackage = try r.readString(field: 11)
+            case 128:
+                self.ccGenericServices = try r.readBool()
+            case 136:
+                self.javaGenericServices = try r.readBool()
+            case 144:
+                self.pyGenericServices = try r.readBool()
+            case 160:
+                self.javaGenerateEqualsAndHash = try r.readBool()
+            case 184:
+                self.deprecated = try r.readBool()
+            case 216:
+                self.javaStringCheckUtf8 = try r.readBool()
+            case 248:
+                self.ccEnableArenas = try r.readBool()
+            case 290:
+                self.objcClassPrefix = try r.readString(field: 36)
+            case 298:
+                self.csharpNamespace = try r.readString(field: 37)
+            case 314:
+                self.swiftPrefix = try r.readString(field: 39)
+            case 322:
+                self.phpClassPrefix = try r.readString(field: 40)
+            case 330:
+                self.phpNamespace = try r.readString(field: 41)
+            case 336:
+                self.phpGenericServices = try r.readBool()
+            case 354:
+                self.phpMetadataNamespace = try r.readString(field: 44)
+            case 362:
+                self.rubyPackage = try r.readString(field: 45)
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3361,97 +3361,97 @@ extension Google_Protobuf_FileOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "javaPackage", "java_package":
-                    if try !s.readNull() {
-                        self.javaPackage = try s.readString()
-                    } else { self.javaPackage = nil }
-                case "javaOuterClassname", "java_outer_classname":
-                    if try !s.readNull() {
-                        self.javaOuterClassname = try s.readString()
-                    } else { self.javaOuterClassname = nil }
-                case "javaMultipleFiles", "java_multiple_files":
-                    if try !s.readNull() {
-                        self.javaMultipleFiles = try s.readBool()
-                    } else { self.javaMultipleFiles = nil }
-                case "javaGenerateEqualsAndHash", "java_generate_equals_and_hash":
-                    if try !s.readNull() {
-                        self.javaGenerateEqualsAndHash = try s.readBool()
-                    } else { self.javaGenerateEqualsAndHash = nil }
-                case "javaStringCheckUtf8", "java_string_check_utf8":
-                    if try !s.readNull() {
-                        self.javaStringCheckUtf8 = try s.readBool()
-                    } else { self.javaStringCheckUtf8 = nil }
-                case "optimizeFor", "optimize_for":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Google_Protobuf_FileOptions.OptimizeMode.self) { self.optimizeFor = value }
-                    } else { self.optimizeFor = nil }
-                case "goPackage", "go_package":
-                    if try !s.readNull() {
-                        self.goPackage = try s.readString()
-                    } else { self.goPackage = nil }
-                case "ccGenericServices", "cc_generic_services":
-                    if try !s.readNull() {
-                        self.ccGenericServices = try s.readBool()
-                    } else { self.ccGenericServices = nil }
-                case "javaGenericServices", "java_generic_services":
-                    if try !s.readNull() {
-                        self.javaGenericServices = try s.readBool()
-                    } else { self.javaGenericServices = nil }
-                case "pyGenericServices", "py_generic_services":
-                    if try !s.readNull() {
-                        self.pyGenericServices = try s.readBool()
-                    } else { self.pyGenericServices = nil }
-                case "phpGenericServices", "php_generic_services":
-                    if try !s.readNull() {
-                        self.phpGenericServices = try s.readBool()
-                    } else { self.phpGenericServices = nil }
-                case "deprecated":
-                    if try !s.readNull() {
-                        self.deprecated = try s.readBool()
-                    } else { self.deprecated = nil }
-                case "ccEnableArenas", "cc_enable_arenas":
-                    if try !s.readNull() {
-                        self.ccEnableArenas = try s.readBool()
-                    } else { self.ccEnableArenas = nil }
-                case "objcClassPrefix", "objc_class_prefix":
-                    if try !s.readNull() {
-                        self.objcClassPrefix = try s.readString()
-                    } else { self.objcClassPrefix = nil }
-                case "csharpNamespace", "csharp_namespace":
-                    if try !s.readNull() {
-                        self.csharpNamespace = try s.readString()
-                    } else { self.csharpNamespace = nil }
-                case "swiftPrefix", "swift_prefix":
-                    if try !s.readNull() {
-                        self.swiftPrefix = try s.readString()
-                    } else { self.swiftPrefix = nil }
-                case "phpClassPrefix", "php_class_prefix":
-                    if try !s.readNull() {
-                        self.phpClassPrefix = try s.readString()
-                    } else { self.phpClassPrefix = nil }
-                case "phpNamespace", "php_namespace":
-                    if try !s.readNull() {
-                        self.phpNamespace = try s.readString()
-                    } else { self.phpNamespace = nil }
-                case "phpMetadataNamespace", "php_metadata_namespace":
-                    if try !s.readNull() {
-                        self.phpMetadataNamespace = try s.readString()
-                    } else { self.phpMetadataNamespace = nil }
-                case "rubyPackage", "ruby_package":
-                    if try !s.readNull() {
-                        self.rubyPackage = try s.readString()
-                    } else { self.rubyPackage = nil }
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "javaPackage", "java_package":
+                if try !s.readNull() {
+                    self.javaPackage = try s.readString()
+                } else { self.javaPackage = nil }
+            case "javaOuterClassname", "java_outer_classname":
+                if try !s.readNull() {
+                    self.javaOuterClassname = try s.readString()
+                } else { self.javaOuterClassname = nil }
+            case "javaMultipleFiles", "java_multiple_files":
+                if try !s.readNull() {
+                    self.javaMultipleFiles = try s.readBool()
+                } else { self.javaMultipleFiles = nil }
+            case "javaGenerateEqualsAndHash", "java_generate_equals_and_hash":
+                if try !s.readNull() {
+                    self.javaGenerateEqualsAndHash = try s.readBool()
+                } else { self.javaGenerateEqualsAndHash = nil }
+            case "javaStringCheckUtf8", "java_string_check_utf8":
+                if try !s.readNull() {
+                    self.javaStringCheckUtf8 = try s.readBool()
+                } else { self.javaStringCheckUtf8 = nil }
+            case "optimizeFor", "optimize_for":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Google_Protobuf_FileOptions.OptimizeMode.self) { self.optimizeFor = value }
+                } else { self.optimizeFor = nil }
+            case "goPackage", "go_package":
+                if try !s.readNull() {
+                    self.goPackage = try s.readString()
+                } else { self.goPackage = nil }
+            case "ccGenericServices", "cc_generic_services":
+                if try !s.readNull() {
+                    self.ccGenericServices = try s.readBool()
+                } else { self.ccGenericServices = nil }
+            case "javaGenericServices", "java_generic_services":
+                if try !s.readNull() {
+                    self.javaGenericServices = try s.readBool()
+                } else { self.javaGenericServices = nil }
+            case "pyGenericServices", "py_generic_services":
+                if try !s.readNull() {
+                    self.pyGenericServices = try s.readBool()
+                } else { self.pyGenericServices = nil }
+            case "phpGenericServices", "php_generic_services":
+                if try !s.readNull() {
+                    self.phpGenericServices = try s.readBool()
+                } else { self.phpGenericServices = nil }
+            case "deprecated":
+                if try !s.readNull() {
+                    self.deprecated = try s.readBool()
+                } else { self.deprecated = nil }
+            case "ccEnableArenas", "cc_enable_arenas":
+                if try !s.readNull() {
+                    self.ccEnableArenas = try s.readBool()
+                } else { self.ccEnableArenas = nil }
+            case "objcClassPrefix", "objc_class_prefix":
+                if try !s.readNull() {
+                    self.objcClassPrefix = try s.readString()
+                } else { self.objcClassPrefix = nil }
+            case "csharpNamespace", "csharp_namespace":
+                if try !s.readNull() {
+                    self.csharpNamespace = try s.readString()
+                } else { self.csharpNamespace = nil }
+            case "swiftPrefix", "swift_prefix":
+                if try !s.readNull() {
+                    self.swiftPrefix = try s.readString()
+                } else { self.swiftPrefix = nil }
+            case "phpClassPrefix", "php_class_prefix":
+                if try !s.readNull() {
+                    self.phpClassPrefix = try s.readString()
+                } else { self.phpClassPrefix = nil }
+            case "phpNamespace", "php_namespace":
+                if try !s.readNull() {
+                    self.phpNamespace = try s.readString()
+                } else { self.phpNamespace = nil }
+            case "phpMetadataNamespace", "php_metadata_namespace":
+                if try !s.readNull() {
+                    self.phpMetadataNamespace = try s.readString()
+                } else { self.phpMetadataNamespace = nil }
+            case "rubyPackage", "ruby_package":
+                if try !s.readNull() {
+                    self.rubyPackage = try s.readString()
+                } else { self.rubyPackage = nil }
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3463,18 +3463,18 @@ extension Google_Protobuf_MessageOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.messageSetWireFormat = try r.readBool()
-                case 16:
-                    self.noStandardDescriptorAccessor = try r.readBool()
-                case 24:
-                    self.deprecated = try r.readBool()
-                case 56:
-                    self.mapEntry = try r.readBool()
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.messageSetWireFormat = try r.readBool()
+            case 16:
+                self.noStandardDescriptorAccessor = try r.readBool()
+            case 24:
+                self.deprecated = try r.readBool()
+            case 56:
+                self.mapEntry = try r.readBool()
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3558,33 +3558,33 @@ extension Google_Protobuf_MessageOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "messageSetWireFormat", "message_set_wire_format":
-                    if try !s.readNull() {
-                        self.messageSetWireFormat = try s.readBool()
-                    } else { self.messageSetWireFormat = nil }
-                case "noStandardDescriptorAccessor", "no_standard_descriptor_accessor":
-                    if try !s.readNull() {
-                        self.noStandardDescriptorAccessor = try s.readBool()
-                    } else { self.noStandardDescriptorAccessor = nil }
-                case "deprecated":
-                    if try !s.readNull() {
-                        self.deprecated = try s.readBool()
-                    } else { self.deprecated = nil }
-                case "mapEntry", "map_entry":
-                    if try !s.readNull() {
-                        self.mapEntry = try s.readBool()
-                    } else { self.mapEntry = nil }
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "messageSetWireFormat", "message_set_wire_format":
+                if try !s.readNull() {
+                    self.messageSetWireFormat = try s.readBool()
+                } else { self.messageSetWireFormat = nil }
+            case "noStandardDescriptorAccessor", "no_standard_descriptor_accessor":
+                if try !s.readNull() {
+                    self.noStandardDescriptorAccessor = try s.readBool()
+                } else { self.noStandardDescriptorAccessor = nil }
+            case "deprecated":
+                if try !s.readNull() {
+                    self.deprecated = try s.readBool()
+                } else { self.deprecated = nil }
+            case "mapEntry", "map_entry":
+                if try !s.readNull() {
+                    self.mapEntry = try s.readBool()
+                } else { self.mapEntry = nil }
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3596,24 +3596,24 @@ extension Google_Protobuf_FieldOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.ctype = Google_Protobuf_FieldOptions.CType(rawValue: try r.readInt32())
-                case 16:
-                    self.packed = try r.readBool()
-                case 24:
-                    self.deprecated = try r.readBool()
-                case 40:
-                    self.lazy = try r.readBool()
-                case 48:
-                    self.jstype = Google_Protobuf_FieldOptions.JSType(rawValue: try r.readInt32())
-                case 80:
-                    self.weak = try r.readBool()
-                case 120:
-                    self.unverifiedLazy = try r.readBool()
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.ctype = Google_Protobuf_FieldOptions.CType(rawValue: try r.readInt32())
+            case 16:
+                self.packed = try r.readBool()
+            case 24:
+                self.deprecated = try r.readBool()
+            case 40:
+                self.lazy = try r.readBool()
+            case 48:
+                self.jstype = Google_Protobuf_FieldOptions.JSType(rawValue: try r.readInt32())
+            case 80:
+                self.weak = try r.readBool()
+            case 120:
+                self.unverifiedLazy = try r.readBool()
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3730,45 +3730,45 @@ extension Google_Protobuf_FieldOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "ctype":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Google_Protobuf_FieldOptions.CType.self) { self.ctype = value }
-                    } else { self.ctype = nil }
-                case "packed":
-                    if try !s.readNull() {
-                        self.packed = try s.readBool()
-                    } else { self.packed = nil }
-                case "jstype":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Google_Protobuf_FieldOptions.JSType.self) { self.jstype = value }
-                    } else { self.jstype = nil }
-                case "lazy":
-                    if try !s.readNull() {
-                        self.lazy = try s.readBool()
-                    } else { self.lazy = nil }
-                case "unverifiedLazy", "unverified_lazy":
-                    if try !s.readNull() {
-                        self.unverifiedLazy = try s.readBool()
-                    } else { self.unverifiedLazy = nil }
-                case "deprecated":
-                    if try !s.readNull() {
-                        self.deprecated = try s.readBool()
-                    } else { self.deprecated = nil }
-                case "weak":
-                    if try !s.readNull() {
-                        self.weak = try s.readBool()
-                    } else { self.weak = nil }
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "ctype":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Google_Protobuf_FieldOptions.CType.self) { self.ctype = value }
+                } else { self.ctype = nil }
+            case "packed":
+                if try !s.readNull() {
+                    self.packed = try s.readBool()
+                } else { self.packed = nil }
+            case "jstype":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Google_Protobuf_FieldOptions.JSType.self) { self.jstype = value }
+                } else { self.jstype = nil }
+            case "lazy":
+                if try !s.readNull() {
+                    self.lazy = try s.readBool()
+                } else { self.lazy = nil }
+            case "unverifiedLazy", "unverified_lazy":
+                if try !s.readNull() {
+                    self.unverifiedLazy = try s.readBool()
+                } else { self.unverifiedLazy = nil }
+            case "deprecated":
+                if try !s.readNull() {
+                    self.deprecated = try s.readBool()
+                } else { self.deprecated = nil }
+            case "weak":
+                if try !s.readNull() {
+                    self.weak = try s.readBool()
+                } else { self.weak = nil }
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3780,10 +3780,10 @@ extension Google_Protobuf_OneofOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3823,17 +3823,17 @@ extension Google_Protobuf_OneofOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3845,14 +3845,14 @@ extension Google_Protobuf_EnumOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 16:
-                    self.allowAlias = try r.readBool()
-                case 24:
-                    self.deprecated = try r.readBool()
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 16:
+                self.allowAlias = try r.readBool()
+            case 24:
+                self.deprecated = try r.readBool()
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -3914,25 +3914,25 @@ extension Google_Protobuf_EnumOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "allowAlias", "allow_alias":
-                    if try !s.readNull() {
-                        self.allowAlias = try s.readBool()
-                    } else { self.allowAlias = nil }
-                case "deprecated":
-                    if try !s.readNull() {
-                        self.deprecated = try s.readBool()
-                    } else { self.deprecated = nil }
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "allowAlias", "allow_alias":
+                if try !s.readNull() {
+                    self.allowAlias = try s.readBool()
+                } else { self.allowAlias = nil }
+            case "deprecated":
+                if try !s.readNull() {
+                    self.deprecated = try s.readBool()
+                } else { self.deprecated = nil }
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -3944,12 +3944,12 @@ extension Google_Protobuf_EnumValueOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.deprecated = try r.readBool()
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.deprecated = try r.readBool()
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4000,21 +4000,21 @@ extension Google_Protobuf_EnumValueOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "deprecated":
-                    if try !s.readNull() {
-                        self.deprecated = try s.readBool()
-                    } else { self.deprecated = nil }
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "deprecated":
+                if try !s.readNull() {
+                    self.deprecated = try s.readBool()
+                } else { self.deprecated = nil }
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4026,12 +4026,12 @@ extension Google_Protobuf_ServiceOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 264:
-                    self.deprecated = try r.readBool()
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 264:
+                self.deprecated = try r.readBool()
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4082,21 +4082,21 @@ extension Google_Protobuf_ServiceOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "deprecated":
-                    if try !s.readNull() {
-                        self.deprecated = try s.readBool()
-                    } else { self.deprecated = nil }
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "deprecated":
+                if try !s.readNull() {
+                    self.deprecated = try s.readBool()
+                } else { self.deprecated = nil }
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4108,14 +4108,14 @@ extension Google_Protobuf_MethodOptions {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 264:
-                    self.deprecated = try r.readBool()
-                case 272:
-                    self.idempotencyLevel = Google_Protobuf_MethodOptions.IdempotencyLevel(rawValue: try r.readInt32())
-                case 7994:
-                    self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 264:
+                self.deprecated = try r.readBool()
+            case 272:
+                self.idempotencyLevel = Google_Protobuf_MethodOptions.IdempotencyLevel(rawValue: try r.readInt32())
+            case 7994:
+                self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4177,25 +4177,25 @@ extension Google_Protobuf_MethodOptions {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "deprecated":
-                    if try !s.readNull() {
-                        self.deprecated = try s.readBool()
-                    } else { self.deprecated = nil }
-                case "idempotencyLevel", "idempotency_level":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Google_Protobuf_MethodOptions.IdempotencyLevel.self) { self.idempotencyLevel = value }
-                    } else { self.idempotencyLevel = nil }
-                case "uninterpretedOption", "uninterpreted_option":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption()
-                            try value.decodeJSON(from: &s)
-                            self.uninterpretedOption.append(value)
-                        }
-                    } else { self.uninterpretedOption = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "deprecated":
+                if try !s.readNull() {
+                    self.deprecated = try s.readBool()
+                } else { self.deprecated = nil }
+            case "idempotencyLevel", "idempotency_level":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Google_Protobuf_MethodOptions.IdempotencyLevel.self) { self.idempotencyLevel = value }
+                } else { self.idempotencyLevel = nil }
+            case "uninterpretedOption", "uninterpreted_option":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption()
+                        try value.decodeJSON(from: &s)
+                        self.uninterpretedOption.append(value)
+                    }
+                } else { self.uninterpretedOption = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4207,22 +4207,22 @@ extension Google_Protobuf_UninterpretedOption {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 18:
-                    self.name.append(try r.readMessage(Google_Protobuf_UninterpretedOption.NamePart.self))
-                case 26:
-                    self.identifierValue = try r.readString(field: 3)
-                case 32:
-                    self.positiveIntValue = try r.readVarint()
-                case 40:
-                    self.negativeIntValue = try r.readInt64()
-                case 49:
-                    self.doubleValue = try r.readDouble()
-                case 58:
-                    self.stringValue = try r.readBytes()
-                case 66:
-                    self.aggregateValue = try r.readString(field: 8)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 18:
+                self.name.append(try r.readMessage(Google_Protobuf_UninterpretedOption.NamePart.self))
+            case 26:
+                self.identifierValue = try r.readString(field: 3)
+            case 32:
+                self.positiveIntValue = try r.readVarint()
+            case 40:
+                self.negativeIntValue = try r.readInt64()
+            case 49:
+                self.doubleValue = try r.readDouble()
+            case 58:
+                self.stringValue = try r.readBytes()
+            case 66:
+                self.aggregateValue = try r.readString(field: 8)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4328,41 +4328,41 @@ extension Google_Protobuf_UninterpretedOption {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_UninterpretedOption.NamePart()
-                            try value.decodeJSON(from: &s)
-                            self.name.append(value)
-                        }
-                    } else { self.name = [] }
-                case "identifierValue", "identifier_value":
-                    if try !s.readNull() {
-                        self.identifierValue = try s.readString()
-                    } else { self.identifierValue = nil }
-                case "positiveIntValue", "positive_int_value":
-                    if try !s.readNull() {
-                        self.positiveIntValue = try s.readUInt64()
-                    } else { self.positiveIntValue = nil }
-                case "negativeIntValue", "negative_int_value":
-                    if try !s.readNull() {
-                        self.negativeIntValue = try s.readInt64()
-                    } else { self.negativeIntValue = nil }
-                case "doubleValue", "double_value":
-                    if try !s.readNull() {
-                        self.doubleValue = try s.readDouble()
-                    } else { self.doubleValue = nil }
-                case "stringValue", "string_value":
-                    if try !s.readNull() {
-                        self.stringValue = try s.readBytes()
-                    } else { self.stringValue = nil }
-                case "aggregateValue", "aggregate_value":
-                    if try !s.readNull() {
-                        self.aggregateValue = try s.readString()
-                    } else { self.aggregateValue = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_UninterpretedOption.NamePart()
+                        try value.decodeJSON(from: &s)
+                        self.name.append(value)
+                    }
+                } else { self.name = [] }
+            case "identifierValue", "identifier_value":
+                if try !s.readNull() {
+                    self.identifierValue = try s.readString()
+                } else { self.identifierValue = nil }
+            case "positiveIntValue", "positive_int_value":
+                if try !s.readNull() {
+                    self.positiveIntValue = try s.readUInt64()
+                } else { self.positiveIntValue = nil }
+            case "negativeIntValue", "negative_int_value":
+                if try !s.readNull() {
+                    self.negativeIntValue = try s.readInt64()
+                } else { self.negativeIntValue = nil }
+            case "doubleValue", "double_value":
+                if try !s.readNull() {
+                    self.doubleValue = try s.readDouble()
+                } else { self.doubleValue = nil }
+            case "stringValue", "string_value":
+                if try !s.readNull() {
+                    self.stringValue = try s.readBytes()
+                } else { self.stringValue = nil }
+            case "aggregateValue", "aggregate_value":
+                if try !s.readNull() {
+                    self.aggregateValue = try s.readString()
+                } else { self.aggregateValue = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4374,12 +4374,12 @@ extension Google_Protobuf_UninterpretedOption.NamePart {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.namePart = try r.readString(field: 1)
-                case 16:
-                    self.isExtension = try r.readBool()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.namePart = try r.readString(field: 1)
+            case 16:
+                self.isExtension = try r.readBool()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4424,16 +4424,16 @@ extension Google_Protobuf_UninterpretedOption.NamePart {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "namePart", "name_part":
-                    if try !s.readNull() {
-                        self.namePart = try s.readString()
-                    } else { self.namePart = nil }
-                case "isExtension", "is_extension":
-                    if try !s.readNull() {
-                        self.isExtension = try s.readBool()
-                    } else { self.isExtension = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "namePart", "name_part":
+                if try !s.readNull() {
+                    self.namePart = try s.readString()
+                } else { self.namePart = nil }
+            case "isExtension", "is_extension":
+                if try !s.readNull() {
+                    self.isExtension = try s.readBool()
+                } else { self.isExtension = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4445,10 +4445,10 @@ extension Google_Protobuf_SourceCodeInfo {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.location.append(try r.readMessage(Google_Protobuf_SourceCodeInfo.Location.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.location.append(try r.readMessage(Google_Protobuf_SourceCodeInfo.Location.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4488,17 +4488,17 @@ extension Google_Protobuf_SourceCodeInfo {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "location":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_SourceCodeInfo.Location()
-                            try value.decodeJSON(from: &s)
-                            self.location.append(value)
-                        }
-                    } else { self.location = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "location":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_SourceCodeInfo.Location()
+                        try value.decodeJSON(from: &s)
+                        self.location.append(value)
+                    }
+                } else { self.location = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4510,26 +4510,26 @@ extension Google_Protobuf_SourceCodeInfo.Location {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
+            case 8:
+                self.path.append(try r.readInt32())
+            case 10:
+                try r.readPacked(field: 1) { (r: inout WireReader) throws(WireDecodingError) in
                     self.path.append(try r.readInt32())
-                case 10:
-                    try r.readPacked(field: 1) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.path.append(try r.readInt32())
-                    }
-                case 16:
+                }
+            case 16:
+                self.span.append(try r.readInt32())
+            case 18:
+                try r.readPacked(field: 2) { (r: inout WireReader) throws(WireDecodingError) in
                     self.span.append(try r.readInt32())
-                case 18:
-                    try r.readPacked(field: 2) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.span.append(try r.readInt32())
-                    }
-                case 26:
-                    self.leadingComments = try r.readString(field: 3)
-                case 34:
-                    self.trailingComments = try r.readString(field: 4)
-                case 50:
-                    self.leadingDetachedComments.append(try r.readString(field: 6))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+            case 26:
+                self.leadingComments = try r.readString(field: 3)
+            case 34:
+                self.trailingComments = try r.readString(field: 4)
+            case 50:
+                self.leadingDetachedComments.append(try r.readString(field: 6))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4621,37 +4621,37 @@ extension Google_Protobuf_SourceCodeInfo.Location {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "path":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.path.append(try s.readInt32())
-                        }
-                    } else { self.path = [] }
-                case "span":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.span.append(try s.readInt32())
-                        }
-                    } else { self.span = [] }
-                case "leadingComments", "leading_comments":
-                    if try !s.readNull() {
-                        self.leadingComments = try s.readString()
-                    } else { self.leadingComments = nil }
-                case "trailingComments", "trailing_comments":
-                    if try !s.readNull() {
-                        self.trailingComments = try s.readString()
-                    } else { self.trailingComments = nil }
-                case "leadingDetachedComments", "leading_detached_comments":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.leadingDetachedComments.append(try s.readString())
-                        }
-                    } else { self.leadingDetachedComments = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "path":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.path.append(try s.readInt32())
+                    }
+                } else { self.path = [] }
+            case "span":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.span.append(try s.readInt32())
+                    }
+                } else { self.span = [] }
+            case "leadingComments", "leading_comments":
+                if try !s.readNull() {
+                    self.leadingComments = try s.readString()
+                } else { self.leadingComments = nil }
+            case "trailingComments", "trailing_comments":
+                if try !s.readNull() {
+                    self.trailingComments = try s.readString()
+                } else { self.trailingComments = nil }
+            case "leadingDetachedComments", "leading_detached_comments":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.leadingDetachedComments.append(try s.readString())
+                    }
+                } else { self.leadingDetachedComments = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4663,10 +4663,10 @@ extension Google_Protobuf_GeneratedCodeInfo {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.annotation.append(try r.readMessage(Google_Protobuf_GeneratedCodeInfo.Annotation.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.annotation.append(try r.readMessage(Google_Protobuf_GeneratedCodeInfo.Annotation.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4706,17 +4706,17 @@ extension Google_Protobuf_GeneratedCodeInfo {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "annotation":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_GeneratedCodeInfo.Annotation()
-                            try value.decodeJSON(from: &s)
-                            self.annotation.append(value)
-                        }
-                    } else { self.annotation = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "annotation":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_GeneratedCodeInfo.Annotation()
+                        try value.decodeJSON(from: &s)
+                        self.annotation.append(value)
+                    }
+                } else { self.annotation = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -4728,20 +4728,20 @@ extension Google_Protobuf_GeneratedCodeInfo.Annotation {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
+            case 8:
+                self.path.append(try r.readInt32())
+            case 10:
+                try r.readPacked(field: 1) { (r: inout WireReader) throws(WireDecodingError) in
                     self.path.append(try r.readInt32())
-                case 10:
-                    try r.readPacked(field: 1) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.path.append(try r.readInt32())
-                    }
-                case 18:
-                    self.sourceFile = try r.readString(field: 2)
-                case 24:
-                    self.begin = try r.readInt32()
-                case 32:
-                    self.end = try r.readInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+            case 18:
+                self.sourceFile = try r.readString(field: 2)
+            case 24:
+                self.begin = try r.readInt32()
+            case 32:
+                self.end = try r.readInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -4815,27 +4815,27 @@ extension Google_Protobuf_GeneratedCodeInfo.Annotation {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "path":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.path.append(try s.readInt32())
-                        }
-                    } else { self.path = [] }
-                case "sourceFile", "source_file":
-                    if try !s.readNull() {
-                        self.sourceFile = try s.readString()
-                    } else { self.sourceFile = nil }
-                case "begin":
-                    if try !s.readNull() {
-                        self.begin = try s.readInt32()
-                    } else { self.begin = nil }
-                case "end":
-                    if try !s.readNull() {
-                        self.end = try s.readInt32()
-                    } else { self.end = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "path":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.path.append(try s.readInt32())
+                    }
+                } else { self.path = [] }
+            case "sourceFile", "source_file":
+                if try !s.readNull() {
+                    self.sourceFile = try s.readString()
+                } else { self.sourceFile = nil }
+            case "begin":
+                if try !s.readNull() {
+                    self.begin = try s.readInt32()
+                } else { self.begin = nil }
+            case "end":
+                if try !s.readNull() {
+                    self.end = try s.readInt32()
+                } else { self.end = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

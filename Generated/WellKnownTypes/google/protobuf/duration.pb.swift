@@ -87,12 +87,12 @@ extension Google_Protobuf_Duration {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.seconds = try r.readInt64()
-                case 16:
-                    self.nanos = try r.readInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.seconds = try r.readInt64()
+            case 16:
+                self.nanos = try r.readInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }

@@ -25,6 +25,13 @@ struct CodeWriter {
         line(footer)
     }
 
+    /// `switch … {` with its cases at the switch's own indentation, as Swift style has it.
+    mutating func switchBlock(_ header: String, _ body: (inout CodeWriter) -> Void) {
+        line(header + " {")
+        body(&self)
+        line("}")
+    }
+
     /// The body one level in, with no braces (a `case` body).
     mutating func indented(_ body: (inout CodeWriter) -> Void) {
         indent += "    "

@@ -24,7 +24,7 @@ struct EnumRenderer {
             }
             w.line()
             w.block("public init(rawValue: Int32)") { w in
-                w.block("switch rawValue") { w in
+                w.switchBlock("switch rawValue") { w in
                     for value in e.values {
                         w.line("case \(value.number): self = .\(value.swiftName)")
                     }
@@ -33,7 +33,7 @@ struct EnumRenderer {
             }
             w.line()
             w.block("public var rawValue: Int32") { w in
-                w.block("switch self") { w in
+                w.switchBlock("switch self") { w in
                     for value in e.values {
                         w.line("case .\(value.swiftName): \(value.number)")
                     }
@@ -42,7 +42,7 @@ struct EnumRenderer {
             }
             w.line()
             w.block("public var protoName: String?") { w in
-                w.block("switch self") { w in
+                w.switchBlock("switch self") { w in
                     for value in e.values {
                         w.line("case .\(value.swiftName): \"\(value.protoName)\"")
                     }
@@ -51,7 +51,7 @@ struct EnumRenderer {
             }
             w.line()
             w.block("public init?(protoName: String)") { w in
-                w.block("switch protoName") { w in
+                w.switchBlock("switch protoName") { w in
                     for value in e.values + e.aliases {
                         let target = e.values.first { $0.number == value.number }!
                         w.line("case \"\(value.protoName)\": self = .\(target.swiftName)")

@@ -9,7 +9,7 @@ extension MessageRenderer {
                 return
             }
             w.block("while let tag = try r.nextTag()") { w in
-                w.block("switch tag.rawValue") { w in
+                w.switchBlock("switch tag.rawValue") { w in
                     for field in fieldsByNumber {
                         renderDecodeCases(field, into: &w)
                     }

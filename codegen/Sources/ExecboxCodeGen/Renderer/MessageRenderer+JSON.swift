@@ -84,7 +84,7 @@ extension MessageRenderer {
                     w.line("try s.skipUnknownField(key)")
                     return
                 }
-                w.block("switch key") { w in
+                w.switchBlock("switch key") { w in
                     for field in message.fields {
                         let labels = field.jsonName == field.protoName
                             ? "\"\(field.jsonName)\""

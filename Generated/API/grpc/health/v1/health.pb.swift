@@ -47,41 +47,41 @@ public struct Grpc_Health_V1_HealthCheckResponse: WireMessage {
 
         public init(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .unknown
-                case 1: self = .serving
-                case 2: self = .notServing
-                case 3: self = .serviceUnknown
-                default: self = .unrecognized(rawValue)
+            case 0: self = .unknown
+            case 1: self = .serving
+            case 2: self = .notServing
+            case 3: self = .serviceUnknown
+            default: self = .unrecognized(rawValue)
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .unknown: 0
-                case .serving: 1
-                case .notServing: 2
-                case .serviceUnknown: 3
-                case .unrecognized(let value): value
+            case .unknown: 0
+            case .serving: 1
+            case .notServing: 2
+            case .serviceUnknown: 3
+            case .unrecognized(let value): value
             }
         }
 
         public var protoName: String? {
             switch self {
-                case .unknown: "UNKNOWN"
-                case .serving: "SERVING"
-                case .notServing: "NOT_SERVING"
-                case .serviceUnknown: "SERVICE_UNKNOWN"
-                case .unrecognized: nil
+            case .unknown: "UNKNOWN"
+            case .serving: "SERVING"
+            case .notServing: "NOT_SERVING"
+            case .serviceUnknown: "SERVICE_UNKNOWN"
+            case .unrecognized: nil
             }
         }
 
         public init?(protoName: String) {
             switch protoName {
-                case "UNKNOWN": self = .unknown
-                case "SERVING": self = .serving
-                case "NOT_SERVING": self = .notServing
-                case "SERVICE_UNKNOWN": self = .serviceUnknown
-                default: return nil
+            case "UNKNOWN": self = .unknown
+            case "SERVING": self = .serving
+            case "NOT_SERVING": self = .notServing
+            case "SERVICE_UNKNOWN": self = .serviceUnknown
+            default: return nil
             }
         }
     }
@@ -111,10 +111,10 @@ extension Grpc_Health_V1_HealthCheckRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.service = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.service = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -150,12 +150,12 @@ extension Grpc_Health_V1_HealthCheckRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "service":
-                    if try !s.readNull() {
-                        self.service = try s.readString()
-                    } else { self.service = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "service":
+                if try !s.readNull() {
+                    self.service = try s.readString()
+                } else { self.service = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -167,10 +167,10 @@ extension Grpc_Health_V1_HealthCheckResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.status = Grpc_Health_V1_HealthCheckResponse.ServingStatus(rawValue: try r.readInt32())
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.status = Grpc_Health_V1_HealthCheckResponse.ServingStatus(rawValue: try r.readInt32())
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -206,12 +206,12 @@ extension Grpc_Health_V1_HealthCheckResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "status":
-                    if try !s.readNull() {
-                        if let value = try s.readEnum(Grpc_Health_V1_HealthCheckResponse.ServingStatus.self) { self.status = value }
-                    } else { self.status = .unknown }
-                default:
-                    try s.skipUnknownField(key)
+            case "status":
+                if try !s.readNull() {
+                    if let value = try s.readEnum(Grpc_Health_V1_HealthCheckResponse.ServingStatus.self) { self.status = value }
+                } else { self.status = .unknown }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -254,24 +254,24 @@ extension Grpc_Health_V1_HealthListResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var key: String = ""
-                    var value: Grpc_Health_V1_HealthCheckResponse? = nil
-                    try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
-                        while let tag = try r.nextTag() {
-                            switch tag.rawValue {
-                            case 10: key = try r.readString(field: 1)
-                            case 18:
-                                var message = value ?? Grpc_Health_V1_HealthCheckResponse()
-                                try r.readMessage(into: &message)
-                                value = message
-                            default: try r.skip(tag)
-                            }
+            case 10:
+                var key: String = ""
+                var value: Grpc_Health_V1_HealthCheckResponse? = nil
+                try r.withNested { (r: inout WireReader) throws(WireDecodingError) in
+                    while let tag = try r.nextTag() {
+                        switch tag.rawValue {
+                        case 10: key = try r.readString(field: 1)
+                        case 18:
+                            var message = value ?? Grpc_Health_V1_HealthCheckResponse()
+                            try r.readMessage(into: &message)
+                            value = message
+                        default: try r.skip(tag)
                         }
                     }
-                    self.statuses[key] = value ?? Grpc_Health_V1_HealthCheckResponse()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+                self.statuses[key] = value ?? Grpc_Health_V1_HealthCheckResponse()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -320,18 +320,18 @@ extension Grpc_Health_V1_HealthListResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "statuses":
-                    if try !s.readNull() {
-                        try s.beginObject()
-                        while let k = try s.nextKey() {
-                            let mapKey = k
-                            var value = Grpc_Health_V1_HealthCheckResponse()
-                            try value.decodeJSON(from: &s)
-                            self.statuses[mapKey] = value
-                        }
-                    } else { self.statuses = [:] }
-                default:
-                    try s.skipUnknownField(key)
+            case "statuses":
+                if try !s.readNull() {
+                    try s.beginObject()
+                    while let k = try s.nextKey() {
+                        let mapKey = k
+                        var value = Grpc_Health_V1_HealthCheckResponse()
+                        try value.decodeJSON(from: &s)
+                        self.statuses[mapKey] = value
+                    }
+                } else { self.statuses = [:] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

@@ -143,23 +143,23 @@ extension Grpc_Reflection_V1_ServerReflectionRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.host = try r.readString(field: 1)
-                case 26:
-                    self.messageRequest = .fileByFilename(try r.readString(field: 3))
-                case 34:
-                    self.messageRequest = .fileContainingSymbol(try r.readString(field: 4))
-                case 42:
-                    var value = Grpc_Reflection_V1_ExtensionRequest()
-                    if case .fileContainingExtension(let existing)? = self.messageRequest { value = existing }
-                    try r.readMessage(into: &value)
-                    self.messageRequest = .fileContainingExtension(value)
-                case 50:
-                    self.messageRequest = .allExtensionNumbersOfType(try r.readString(field: 6))
-                case 58:
-                    self.messageRequest = .listServices(try r.readString(field: 7))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.host = try r.readString(field: 1)
+            case 26:
+                self.messageRequest = .fileByFilename(try r.readString(field: 3))
+            case 34:
+                self.messageRequest = .fileContainingSymbol(try r.readString(field: 4))
+            case 42:
+                var value = Grpc_Reflection_V1_ExtensionRequest()
+                if case .fileContainingExtension(let existing)? = self.messageRequest { value = existing }
+                try r.readMessage(into: &value)
+                self.messageRequest = .fileContainingExtension(value)
+            case 50:
+                self.messageRequest = .allExtensionNumbersOfType(try r.readString(field: 6))
+            case 58:
+                self.messageRequest = .listServices(try r.readString(field: 7))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -254,34 +254,34 @@ extension Grpc_Reflection_V1_ServerReflectionRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "host":
-                    if try !s.readNull() {
-                        self.host = try s.readString()
-                    } else { self.host = "" }
-                case "fileByFilename", "file_by_filename":
-                    if try !s.readNull() {
-                        self.messageRequest = .fileByFilename(try s.readString())
-                    }
-                case "fileContainingSymbol", "file_containing_symbol":
-                    if try !s.readNull() {
-                        self.messageRequest = .fileContainingSymbol(try s.readString())
-                    }
-                case "fileContainingExtension", "file_containing_extension":
-                    if try !s.readNull() {
-                        var value = Grpc_Reflection_V1_ExtensionRequest()
-                        try value.decodeJSON(from: &s)
-                        self.messageRequest = .fileContainingExtension(value)
-                    }
-                case "allExtensionNumbersOfType", "all_extension_numbers_of_type":
-                    if try !s.readNull() {
-                        self.messageRequest = .allExtensionNumbersOfType(try s.readString())
-                    }
-                case "listServices", "list_services":
-                    if try !s.readNull() {
-                        self.messageRequest = .listServices(try s.readString())
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "host":
+                if try !s.readNull() {
+                    self.host = try s.readString()
+                } else { self.host = "" }
+            case "fileByFilename", "file_by_filename":
+                if try !s.readNull() {
+                    self.messageRequest = .fileByFilename(try s.readString())
+                }
+            case "fileContainingSymbol", "file_containing_symbol":
+                if try !s.readNull() {
+                    self.messageRequest = .fileContainingSymbol(try s.readString())
+                }
+            case "fileContainingExtension", "file_containing_extension":
+                if try !s.readNull() {
+                    var value = Grpc_Reflection_V1_ExtensionRequest()
+                    try value.decodeJSON(from: &s)
+                    self.messageRequest = .fileContainingExtension(value)
+                }
+            case "allExtensionNumbersOfType", "all_extension_numbers_of_type":
+                if try !s.readNull() {
+                    self.messageRequest = .allExtensionNumbersOfType(try s.readString())
+                }
+            case "listServices", "list_services":
+                if try !s.readNull() {
+                    self.messageRequest = .listServices(try s.readString())
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -293,12 +293,12 @@ extension Grpc_Reflection_V1_ExtensionRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.containingType = try r.readString(field: 1)
-                case 16:
-                    self.extensionNumber = try r.readInt32()
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.containingType = try r.readString(field: 1)
+            case 16:
+                self.extensionNumber = try r.readInt32()
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -347,16 +347,16 @@ extension Grpc_Reflection_V1_ExtensionRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "containingType", "containing_type":
-                    if try !s.readNull() {
-                        self.containingType = try s.readString()
-                    } else { self.containingType = "" }
-                case "extensionNumber", "extension_number":
-                    if try !s.readNull() {
-                        self.extensionNumber = try s.readInt32()
-                    } else { self.extensionNumber = 0 }
-                default:
-                    try s.skipUnknownField(key)
+            case "containingType", "containing_type":
+                if try !s.readNull() {
+                    self.containingType = try s.readString()
+                } else { self.containingType = "" }
+            case "extensionNumber", "extension_number":
+                if try !s.readNull() {
+                    self.extensionNumber = try s.readInt32()
+                } else { self.extensionNumber = 0 }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -368,34 +368,34 @@ extension Grpc_Reflection_V1_ServerReflectionResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.validHost = try r.readString(field: 1)
-                case 18:
-                    var value = self.originalRequest ?? Grpc_Reflection_V1_ServerReflectionRequest()
-                    try r.readMessage(into: &value)
-                    self.originalRequest = value
-                case 34:
-                    var value = Grpc_Reflection_V1_FileDescriptorResponse()
-                    if case .fileDescriptorResponse(let existing)? = self.messageResponse { value = existing }
-                    try r.readMessage(into: &value)
-                    self.messageResponse = .fileDescriptorResponse(value)
-                case 42:
-                    var value = Grpc_Reflection_V1_ExtensionNumberResponse()
-                    if case .allExtensionNumbersResponse(let existing)? = self.messageResponse { value = existing }
-                    try r.readMessage(into: &value)
-                    self.messageResponse = .allExtensionNumbersResponse(value)
-                case 50:
-                    var value = Grpc_Reflection_V1_ListServiceResponse()
-                    if case .listServicesResponse(let existing)? = self.messageResponse { value = existing }
-                    try r.readMessage(into: &value)
-                    self.messageResponse = .listServicesResponse(value)
-                case 58:
-                    var value = Grpc_Reflection_V1_ErrorResponse()
-                    if case .errorResponse(let existing)? = self.messageResponse { value = existing }
-                    try r.readMessage(into: &value)
-                    self.messageResponse = .errorResponse(value)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.validHost = try r.readString(field: 1)
+            case 18:
+                var value = self.originalRequest ?? Grpc_Reflection_V1_ServerReflectionRequest()
+                try r.readMessage(into: &value)
+                self.originalRequest = value
+            case 34:
+                var value = Grpc_Reflection_V1_FileDescriptorResponse()
+                if case .fileDescriptorResponse(let existing)? = self.messageResponse { value = existing }
+                try r.readMessage(into: &value)
+                self.messageResponse = .fileDescriptorResponse(value)
+            case 42:
+                var value = Grpc_Reflection_V1_ExtensionNumberResponse()
+                if case .allExtensionNumbersResponse(let existing)? = self.messageResponse { value = existing }
+                try r.readMessage(into: &value)
+                self.messageResponse = .allExtensionNumbersResponse(value)
+            case 50:
+                var value = Grpc_Reflection_V1_ListServiceResponse()
+                if case .listServicesResponse(let existing)? = self.messageResponse { value = existing }
+                try r.readMessage(into: &value)
+                self.messageResponse = .listServicesResponse(value)
+            case 58:
+                var value = Grpc_Reflection_V1_ErrorResponse()
+                if case .errorResponse(let existing)? = self.messageResponse { value = existing }
+                try r.readMessage(into: &value)
+                self.messageResponse = .errorResponse(value)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -506,42 +506,42 @@ extension Grpc_Reflection_V1_ServerReflectionResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "validHost", "valid_host":
-                    if try !s.readNull() {
-                        self.validHost = try s.readString()
-                    } else { self.validHost = "" }
-                case "originalRequest", "original_request":
-                    if try !s.readNull() {
-                        var value = self.originalRequest ?? Grpc_Reflection_V1_ServerReflectionRequest()
-                        try value.decodeJSON(from: &s)
-                        self.originalRequest = value
-                    } else { self.originalRequest = nil }
-                case "fileDescriptorResponse", "file_descriptor_response":
-                    if try !s.readNull() {
-                        var value = Grpc_Reflection_V1_FileDescriptorResponse()
-                        try value.decodeJSON(from: &s)
-                        self.messageResponse = .fileDescriptorResponse(value)
-                    }
-                case "allExtensionNumbersResponse", "all_extension_numbers_response":
-                    if try !s.readNull() {
-                        var value = Grpc_Reflection_V1_ExtensionNumberResponse()
-                        try value.decodeJSON(from: &s)
-                        self.messageResponse = .allExtensionNumbersResponse(value)
-                    }
-                case "listServicesResponse", "list_services_response":
-                    if try !s.readNull() {
-                        var value = Grpc_Reflection_V1_ListServiceResponse()
-                        try value.decodeJSON(from: &s)
-                        self.messageResponse = .listServicesResponse(value)
-                    }
-                case "errorResponse", "error_response":
-                    if try !s.readNull() {
-                        var value = Grpc_Reflection_V1_ErrorResponse()
-                        try value.decodeJSON(from: &s)
-                        self.messageResponse = .errorResponse(value)
-                    }
-                default:
-                    try s.skipUnknownField(key)
+            case "validHost", "valid_host":
+                if try !s.readNull() {
+                    self.validHost = try s.readString()
+                } else { self.validHost = "" }
+            case "originalRequest", "original_request":
+                if try !s.readNull() {
+                    var value = self.originalRequest ?? Grpc_Reflection_V1_ServerReflectionRequest()
+                    try value.decodeJSON(from: &s)
+                    self.originalRequest = value
+                } else { self.originalRequest = nil }
+            case "fileDescriptorResponse", "file_descriptor_response":
+                if try !s.readNull() {
+                    var value = Grpc_Reflection_V1_FileDescriptorResponse()
+                    try value.decodeJSON(from: &s)
+                    self.messageResponse = .fileDescriptorResponse(value)
+                }
+            case "allExtensionNumbersResponse", "all_extension_numbers_response":
+                if try !s.readNull() {
+                    var value = Grpc_Reflection_V1_ExtensionNumberResponse()
+                    try value.decodeJSON(from: &s)
+                    self.messageResponse = .allExtensionNumbersResponse(value)
+                }
+            case "listServicesResponse", "list_services_response":
+                if try !s.readNull() {
+                    var value = Grpc_Reflection_V1_ListServiceResponse()
+                    try value.decodeJSON(from: &s)
+                    self.messageResponse = .listServicesResponse(value)
+                }
+            case "errorResponse", "error_response":
+                if try !s.readNull() {
+                    var value = Grpc_Reflection_V1_ErrorResponse()
+                    try value.decodeJSON(from: &s)
+                    self.messageResponse = .errorResponse(value)
+                }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -553,10 +553,10 @@ extension Grpc_Reflection_V1_FileDescriptorResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.fileDescriptorProto.append(try r.readBytes())
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.fileDescriptorProto.append(try r.readBytes())
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -590,15 +590,15 @@ extension Grpc_Reflection_V1_FileDescriptorResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "fileDescriptorProto", "file_descriptor_proto":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.fileDescriptorProto.append(try s.readBytes())
-                        }
-                    } else { self.fileDescriptorProto = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "fileDescriptorProto", "file_descriptor_proto":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.fileDescriptorProto.append(try s.readBytes())
+                    }
+                } else { self.fileDescriptorProto = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -610,16 +610,16 @@ extension Grpc_Reflection_V1_ExtensionNumberResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.baseTypeName = try r.readString(field: 1)
-                case 16:
+            case 10:
+                self.baseTypeName = try r.readString(field: 1)
+            case 16:
+                self.extensionNumber.append(try r.readInt32())
+            case 18:
+                try r.readPacked(field: 2) { (r: inout WireReader) throws(WireDecodingError) in
                     self.extensionNumber.append(try r.readInt32())
-                case 18:
-                    try r.readPacked(field: 2) { (r: inout WireReader) throws(WireDecodingError) in
-                        self.extensionNumber.append(try r.readInt32())
-                    }
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+                }
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -673,19 +673,19 @@ extension Grpc_Reflection_V1_ExtensionNumberResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "baseTypeName", "base_type_name":
-                    if try !s.readNull() {
-                        self.baseTypeName = try s.readString()
-                    } else { self.baseTypeName = "" }
-                case "extensionNumber", "extension_number":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.extensionNumber.append(try s.readInt32())
-                        }
-                    } else { self.extensionNumber = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "baseTypeName", "base_type_name":
+                if try !s.readNull() {
+                    self.baseTypeName = try s.readString()
+                } else { self.baseTypeName = "" }
+            case "extensionNumber", "extension_number":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.extensionNumber.append(try s.readInt32())
+                    }
+                } else { self.extensionNumber = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -697,10 +697,10 @@ extension Grpc_Reflection_V1_ListServiceResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.service.append(try r.readMessage(Grpc_Reflection_V1_ServiceResponse.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.service.append(try r.readMessage(Grpc_Reflection_V1_ServiceResponse.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -740,17 +740,17 @@ extension Grpc_Reflection_V1_ListServiceResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "service":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Grpc_Reflection_V1_ServiceResponse()
-                            try value.decodeJSON(from: &s)
-                            self.service.append(value)
-                        }
-                    } else { self.service = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "service":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Grpc_Reflection_V1_ServiceResponse()
+                        try value.decodeJSON(from: &s)
+                        self.service.append(value)
+                    }
+                } else { self.service = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -762,10 +762,10 @@ extension Grpc_Reflection_V1_ServiceResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -801,12 +801,12 @@ extension Grpc_Reflection_V1_ServiceResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -818,12 +818,12 @@ extension Grpc_Reflection_V1_ErrorResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.errorCode = try r.readInt32()
-                case 18:
-                    self.errorMessage = try r.readString(field: 2)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.errorCode = try r.readInt32()
+            case 18:
+                self.errorMessage = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -872,16 +872,16 @@ extension Grpc_Reflection_V1_ErrorResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "errorCode", "error_code":
-                    if try !s.readNull() {
-                        self.errorCode = try s.readInt32()
-                    } else { self.errorCode = 0 }
-                case "errorMessage", "error_message":
-                    if try !s.readNull() {
-                        self.errorMessage = try s.readString()
-                    } else { self.errorMessage = "" }
-                default:
-                    try s.skipUnknownField(key)
+            case "errorCode", "error_code":
+                if try !s.readNull() {
+                    self.errorCode = try s.readInt32()
+                } else { self.errorCode = 0 }
+            case "errorMessage", "error_message":
+                if try !s.readNull() {
+                    self.errorMessage = try s.readString()
+                } else { self.errorMessage = "" }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

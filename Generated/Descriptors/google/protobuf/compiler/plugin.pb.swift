@@ -92,33 +92,33 @@ public struct Google_Protobuf_Compiler_CodeGeneratorResponse: WireMessage {
 
         public init(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .none
-                case 1: self = .proto3Optional
-                default: self = .unrecognized(rawValue)
+            case 0: self = .none
+            case 1: self = .proto3Optional
+            default: self = .unrecognized(rawValue)
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .none: 0
-                case .proto3Optional: 1
-                case .unrecognized(let value): value
+            case .none: 0
+            case .proto3Optional: 1
+            case .unrecognized(let value): value
             }
         }
 
         public var protoName: String? {
             switch self {
-                case .none: "FEATURE_NONE"
-                case .proto3Optional: "FEATURE_PROTO3_OPTIONAL"
-                case .unrecognized: nil
+            case .none: "FEATURE_NONE"
+            case .proto3Optional: "FEATURE_PROTO3_OPTIONAL"
+            case .unrecognized: nil
             }
         }
 
         public init?(protoName: String) {
             switch protoName {
-                case "FEATURE_NONE": self = .none
-                case "FEATURE_PROTO3_OPTIONAL": self = .proto3Optional
-                default: return nil
+            case "FEATURE_NONE": self = .none
+            case "FEATURE_PROTO3_OPTIONAL": self = .proto3Optional
+            default: return nil
             }
         }
     }
@@ -197,16 +197,16 @@ extension Google_Protobuf_Compiler_Version {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.major = try r.readInt32()
-                case 16:
-                    self.minor = try r.readInt32()
-                case 24:
-                    self.patch = try r.readInt32()
-                case 34:
-                    self.suffix = try r.readString(field: 4)
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 8:
+                self.major = try r.readInt32()
+            case 16:
+                self.minor = try r.readInt32()
+            case 24:
+                self.patch = try r.readInt32()
+            case 34:
+                self.suffix = try r.readString(field: 4)
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -273,24 +273,24 @@ extension Google_Protobuf_Compiler_Version {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "major":
-                    if try !s.readNull() {
-                        self.major = try s.readInt32()
-                    } else { self.major = nil }
-                case "minor":
-                    if try !s.readNull() {
-                        self.minor = try s.readInt32()
-                    } else { self.minor = nil }
-                case "patch":
-                    if try !s.readNull() {
-                        self.patch = try s.readInt32()
-                    } else { self.patch = nil }
-                case "suffix":
-                    if try !s.readNull() {
-                        self.suffix = try s.readString()
-                    } else { self.suffix = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "major":
+                if try !s.readNull() {
+                    self.major = try s.readInt32()
+                } else { self.major = nil }
+            case "minor":
+                if try !s.readNull() {
+                    self.minor = try s.readInt32()
+                } else { self.minor = nil }
+            case "patch":
+                if try !s.readNull() {
+                    self.patch = try s.readInt32()
+                } else { self.patch = nil }
+            case "suffix":
+                if try !s.readNull() {
+                    self.suffix = try s.readString()
+                } else { self.suffix = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -302,18 +302,18 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.fileToGenerate.append(try r.readString(field: 1))
-                case 18:
-                    self.parameter = try r.readString(field: 2)
-                case 26:
-                    var value = self.compilerVersion ?? Google_Protobuf_Compiler_Version()
-                    try r.readMessage(into: &value)
-                    self.compilerVersion = value
-                case 122:
-                    self.protoFile.append(try r.readMessage(Google_Protobuf_FileDescriptorProto.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.fileToGenerate.append(try r.readString(field: 1))
+            case 18:
+                self.parameter = try r.readString(field: 2)
+            case 26:
+                var value = self.compilerVersion ?? Google_Protobuf_Compiler_Version()
+                try r.readMessage(into: &value)
+                self.compilerVersion = value
+            case 122:
+                self.protoFile.append(try r.readMessage(Google_Protobuf_FileDescriptorProto.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -390,34 +390,34 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "fileToGenerate", "file_to_generate":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            self.fileToGenerate.append(try s.readString())
-                        }
-                    } else { self.fileToGenerate = [] }
-                case "parameter":
-                    if try !s.readNull() {
-                        self.parameter = try s.readString()
-                    } else { self.parameter = nil }
-                case "protoFile", "proto_file":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_FileDescriptorProto()
-                            try value.decodeJSON(from: &s)
-                            self.protoFile.append(value)
-                        }
-                    } else { self.protoFile = [] }
-                case "compilerVersion", "compiler_version":
-                    if try !s.readNull() {
-                        var value = self.compilerVersion ?? Google_Protobuf_Compiler_Version()
+            case "fileToGenerate", "file_to_generate":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        self.fileToGenerate.append(try s.readString())
+                    }
+                } else { self.fileToGenerate = [] }
+            case "parameter":
+                if try !s.readNull() {
+                    self.parameter = try s.readString()
+                } else { self.parameter = nil }
+            case "protoFile", "proto_file":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_FileDescriptorProto()
                         try value.decodeJSON(from: &s)
-                        self.compilerVersion = value
-                    } else { self.compilerVersion = nil }
-                default:
-                    try s.skipUnknownField(key)
+                        self.protoFile.append(value)
+                    }
+                } else { self.protoFile = [] }
+            case "compilerVersion", "compiler_version":
+                if try !s.readNull() {
+                    var value = self.compilerVersion ?? Google_Protobuf_Compiler_Version()
+                    try value.decodeJSON(from: &s)
+                    self.compilerVersion = value
+                } else { self.compilerVersion = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -429,14 +429,14 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.error = try r.readString(field: 1)
-                case 16:
-                    self.supportedFeatures = try r.readVarint()
-                case 122:
-                    self.file.append(try r.readMessage(Google_Protobuf_Compiler_CodeGeneratorResponse.File.self))
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.error = try r.readString(field: 1)
+            case 16:
+                self.supportedFeatures = try r.readVarint()
+            case 122:
+                self.file.append(try r.readMessage(Google_Protobuf_Compiler_CodeGeneratorResponse.File.self))
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -498,25 +498,25 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "error":
-                    if try !s.readNull() {
-                        self.error = try s.readString()
-                    } else { self.error = nil }
-                case "supportedFeatures", "supported_features":
-                    if try !s.readNull() {
-                        self.supportedFeatures = try s.readUInt64()
-                    } else { self.supportedFeatures = nil }
-                case "file":
-                    if try !s.readNull() {
-                        try s.beginArray()
-                        while try s.nextArrayElement() {
-                            var value = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
-                            try value.decodeJSON(from: &s)
-                            self.file.append(value)
-                        }
-                    } else { self.file = [] }
-                default:
-                    try s.skipUnknownField(key)
+            case "error":
+                if try !s.readNull() {
+                    self.error = try s.readString()
+                } else { self.error = nil }
+            case "supportedFeatures", "supported_features":
+                if try !s.readNull() {
+                    self.supportedFeatures = try s.readUInt64()
+                } else { self.supportedFeatures = nil }
+            case "file":
+                if try !s.readNull() {
+                    try s.beginArray()
+                    while try s.nextArrayElement() {
+                        var value = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
+                        try value.decodeJSON(from: &s)
+                        self.file.append(value)
+                    }
+                } else { self.file = [] }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }
@@ -528,18 +528,18 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse.File {
     public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try r.readString(field: 1)
-                case 18:
-                    self.insertionPoint = try r.readString(field: 2)
-                case 122:
-                    self.content = try r.readString(field: 15)
-                case 130:
-                    var value = self.generatedCodeInfo ?? Google_Protobuf_GeneratedCodeInfo()
-                    try r.readMessage(into: &value)
-                    self.generatedCodeInfo = value
-                default:
-                    try r.skipField(tag, into: &unknownFields)
+            case 10:
+                self.name = try r.readString(field: 1)
+            case 18:
+                self.insertionPoint = try r.readString(field: 2)
+            case 122:
+                self.content = try r.readString(field: 15)
+            case 130:
+                var value = self.generatedCodeInfo ?? Google_Protobuf_GeneratedCodeInfo()
+                try r.readMessage(into: &value)
+                self.generatedCodeInfo = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
             }
         }
     }
@@ -610,26 +610,26 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse.File {
         try s.beginObject()
         while let key = try s.nextKey() {
             switch key {
-                case "name":
-                    if try !s.readNull() {
-                        self.name = try s.readString()
-                    } else { self.name = nil }
-                case "insertionPoint", "insertion_point":
-                    if try !s.readNull() {
-                        self.insertionPoint = try s.readString()
-                    } else { self.insertionPoint = nil }
-                case "content":
-                    if try !s.readNull() {
-                        self.content = try s.readString()
-                    } else { self.content = nil }
-                case "generatedCodeInfo", "generated_code_info":
-                    if try !s.readNull() {
-                        var value = self.generatedCodeInfo ?? Google_Protobuf_GeneratedCodeInfo()
-                        try value.decodeJSON(from: &s)
-                        self.generatedCodeInfo = value
-                    } else { self.generatedCodeInfo = nil }
-                default:
-                    try s.skipUnknownField(key)
+            case "name":
+                if try !s.readNull() {
+                    self.name = try s.readString()
+                } else { self.name = nil }
+            case "insertionPoint", "insertion_point":
+                if try !s.readNull() {
+                    self.insertionPoint = try s.readString()
+                } else { self.insertionPoint = nil }
+            case "content":
+                if try !s.readNull() {
+                    self.content = try s.readString()
+                } else { self.content = nil }
+            case "generatedCodeInfo", "generated_code_info":
+                if try !s.readNull() {
+                    var value = self.generatedCodeInfo ?? Google_Protobuf_GeneratedCodeInfo()
+                    try value.decodeJSON(from: &s)
+                    self.generatedCodeInfo = value
+                } else { self.generatedCodeInfo = nil }
+            default:
+                try s.skipUnknownField(key)
             }
         }
     }

@@ -91,6 +91,7 @@ let package = Package(
             name: "ExecboxCodeGenTests",
             dependencies: ["ExecboxCodeGen", "ExecboxDescriptors", "ExecboxWire"],
             path: "codegen/Tests/ExecboxCodeGenTests",
+            exclude: ["Golden"],
             swiftSettings: strictSettings
         ),
     ]

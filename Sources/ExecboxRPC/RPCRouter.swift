@@ -4,11 +4,12 @@ public import ExecboxWire
 /// are registered through the generated server protocols.
 public struct RPCRouter: Sendable {
     /// Serves one call: reads requests, writes responses, and returns or throws for the status.
-    public typealias Handler = @Sendable (
-        _ requests: RPCAsyncSequence<[UInt8]>,
-        _ responses: RPCWriter<[UInt8]>,
-        _ context: ServerContext
-    ) async throws -> Void
+    public typealias Handler =
+        @Sendable (
+            _ requests: RPCAsyncSequence<[UInt8]>,
+            _ responses: RPCWriter<[UInt8]>,
+            _ context: ServerContext
+        ) async throws -> Void
 
     public struct Route: Sendable {
         public let method: MethodDescriptor
@@ -73,7 +74,8 @@ public struct RPCRouter: Sendable {
     public mutating func registerBidirectionalStreaming<Request: WireMessage, Response: WireMessage>(
         _ method: MethodDescriptor,
         _ type: (Request.Type, Response.Type),
-        handler: @escaping @Sendable (RPCAsyncSequence<Request>, RPCWriter<Response>, ServerContext) async throws -> Void
+        handler:
+            @escaping @Sendable (RPCAsyncSequence<Request>, RPCWriter<Response>, ServerContext) async throws -> Void
     ) {
         register(method) { requests, responses, context in
             try await handler(

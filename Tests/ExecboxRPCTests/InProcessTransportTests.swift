@@ -53,7 +53,11 @@ struct FeatureService: Execbox_Fixtures_V1_FeatureServiceProtocol {
         var metadata = Metadata()
         metadata.add("X-Greeting", "hello")
         let response = try await client.unary(Nested.with { $0.id = 41 }, metadata: metadata)
-        #expect(response == Nested.with { $0.id = 42; $0.name = "hello" })
+        #expect(
+            response
+                == Nested.with {
+                    $0.id = 42; $0.name = "hello"
+                })
     }
 
     @Test func clientStreaming() async throws {

@@ -90,8 +90,12 @@ import Testing
 
     @Test func nestedMessagesMergeAndScalarsOverwrite() throws {
         // inner{mode=FAST} then inner{deeper{note="n"}}: both survive; last id wins.
-        let first = Composite.with { $0.inner = .with { $0.mode = .fast }; $0.class = 1 }
-        let second = Composite.with { $0.inner = .with { $0.deeper = .with { $0.note = "n" } }; $0.class = 2 }
+        let first = Composite.with {
+            $0.inner = .with { $0.mode = .fast }; $0.class = 1
+        }
+        let second = Composite.with {
+            $0.inner = .with { $0.deeper = .with { $0.note = "n" } }; $0.class = 2
+        }
         let merged = try Composite(serializedBytes: first.serializedBytes() + second.serializedBytes())
         #expect(merged.inner?.mode == .fast)
         #expect(merged.inner?.deeper?.note == "n")
@@ -101,7 +105,8 @@ import Testing
     @Test func oneofLastMemberWins() throws {
         let a = Composite.with { $0.choice = .choiceInt(1) }
         let b = Composite.with { $0.choice = .choiceString("two") }
-        #expect(try Composite(serializedBytes: a.serializedBytes() + b.serializedBytes()).choice == .choiceString("two"))
+        #expect(
+            try Composite(serializedBytes: a.serializedBytes() + b.serializedBytes()).choice == .choiceString("two"))
     }
 
     @Test func oneofDefaultValueIsStillWritten() {
@@ -132,7 +137,9 @@ import Testing
     }
 
     @Test func presenceKeepsDefaultsThatWereSet() throws {
-        let message = Presence.with { $0.oInt32 = 0; $0.oString = ""; $0.oColor = .unspecified }
+        let message = Presence.with {
+            $0.oInt32 = 0; $0.oString = ""; $0.oColor = .unspecified
+        }
         #expect(hex(message.serializedBytes()) == "08002a004800")
         let decoded = try Presence(serializedBytes: message.serializedBytes())
         #expect(decoded.oInt32 == 0)

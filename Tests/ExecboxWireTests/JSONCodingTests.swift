@@ -49,8 +49,12 @@ import Testing
 
     @Test func wellKnownTypesHaveTheirOwnForms() throws {
         let message = Composite.with {
-            $0.createdAt = .with { $0.seconds = 1_700_000_000; $0.nanos = 5_000_000 }
-            $0.elapsed = .with { $0.seconds = -1; $0.nanos = -500_000_000 }
+            $0.createdAt = .with {
+                $0.seconds = 1_700_000_000; $0.nanos = 5_000_000
+            }
+            $0.elapsed = .with {
+                $0.seconds = -1; $0.nanos = -500_000_000
+            }
             $0.nothing = .init()
             $0.durations = ["a": .with { $0.seconds = 3 }]
         }
@@ -81,7 +85,9 @@ import Testing
     }
 
     @Test func nullResetsAField() throws {
-        var message = Scalars.with { $0.fInt32 = 3; $0.rString = ["a"] }
+        var message = Scalars.with {
+            $0.fInt32 = 3; $0.rString = ["a"]
+        }
         let input = Array(#"{"fInt32": null, "rString": null}"#.utf8)
         try input.withUnsafeBytes { raw in try message.merge(jsonUTF8Bytes: raw) }
         #expect(message == Scalars())

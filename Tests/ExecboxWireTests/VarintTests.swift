@@ -50,7 +50,9 @@ import Testing
     }
 
     @Test func maxUInt64RoundTrips() throws {
-        let message = Scalars.with { $0.fUint64 = .max; $0.fInt64 = .min; $0.fSint64 = .min }
+        let message = Scalars.with {
+            $0.fUint64 = .max; $0.fInt64 = .min; $0.fSint64 = .min
+        }
         #expect(try Scalars(serializedBytes: message.serializedBytes()) == message)
     }
 }

@@ -6,16 +6,16 @@ import Testing
 /// Malformed and hostile inputs end in errors, never traps or unbounded allocation.
 @Suite struct WireReaderTests {
     @Test(arguments: [
-        ("08", WireDecodingError.truncated),               // tag, no value
-        ("0a05616263", .truncated),                         // length 5, three bytes
-        ("00", .invalidTag(0)),                             // field number 0
-        ("0e", .invalidTag(14)),                            // wire type 6
-        ("0f", .invalidTag(15)),                            // wire type 7
-        ("0c", .unbalancedGroup),                           // end group without start
-        ("0b", .truncated),                                 // start group, never ended
-        ("0b1c", .unbalancedGroup),                         // start group 1 ended as group 3
-        ("12ffffffff0f", .invalidLength(0xffff_ffff)),      // 4 GiB length
-        ("1202c328", .invalidUTF8(field: 2)),               // name: invalid UTF-8
+        ("08", WireDecodingError.truncated),  // tag, no value
+        ("0a05616263", .truncated),  // length 5, three bytes
+        ("00", .invalidTag(0)),  // field number 0
+        ("0e", .invalidTag(14)),  // wire type 6
+        ("0f", .invalidTag(15)),  // wire type 7
+        ("0c", .unbalancedGroup),  // end group without start
+        ("0b", .truncated),  // start group, never ended
+        ("0b1c", .unbalancedGroup),  // start group 1 ended as group 3
+        ("12ffffffff0f", .invalidLength(0xffff_ffff)),  // 4 GiB length
+        ("1202c328", .invalidUTF8(field: 2)),  // name: invalid UTF-8
     ])
     func rejects(hexInput: String, error: WireDecodingError) {
         #expect(throws: error) { try Nested(serializedBytes: bytes(hex: hexInput)) }
@@ -65,13 +65,24 @@ import Testing
 
 func sampleComposite() -> Composite {
     Composite.with {
-        $0.choice = .choiceMessage(Nested.with { $0.id = 7; $0.name = "seven" })
+        $0.choice = .choiceMessage(
+            Nested.with {
+                $0.id = 7; $0.name = "seven"
+            })
         $0.other = .otherSint64(-5)
-        $0.inner = .with { $0.mode = .safe; $0.deeper = .with { $0.note = "deep" } }
-        $0.recursive = Composite.with { $0.choice = .choiceString("inner"); $0.mode = .fast }
+        $0.inner = .with {
+            $0.mode = .safe; $0.deeper = .with { $0.note = "deep" }
+        }
+        $0.recursive = Composite.with {
+            $0.choice = .choiceString("inner"); $0.mode = .fast
+        }
         $0.children = [Composite.with { $0.class = 3 }, Composite()]
-        $0.createdAt = .with { $0.seconds = 1_700_000_000; $0.nanos = 5_000_000 }
-        $0.elapsed = .with { $0.seconds = -1; $0.nanos = -500_000_000 }
+        $0.createdAt = .with {
+            $0.seconds = 1_700_000_000; $0.nanos = 5_000_000
+        }
+        $0.elapsed = .with {
+            $0.seconds = -1; $0.nanos = -500_000_000
+        }
         $0.nothing = .init()
         $0.times = [.with { $0.seconds = 0 }]
         $0.durations = ["a": .with { $0.seconds = 3 }]

@@ -16,7 +16,8 @@ func check<M: WireMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPointer) {
     guard let message = try? M(jsonUTF8Bytes: bytes) else { return }
     let json = message.jsonUTF8Bytes()
     guard let again = try? M(jsonUTF8Bytes: json) else {
-        preconditionFailure("JSON written for \(M.protoMessageName) does not parse: \(String(decoding: json, as: UTF8.self))")
+        preconditionFailure(
+            "JSON written for \(M.protoMessageName) does not parse: \(String(decoding: json, as: UTF8.self))")
     }
     precondition(again.serializedSize() == message.serializedSize(), "JSON round trip changed \(M.protoMessageName)")
 }

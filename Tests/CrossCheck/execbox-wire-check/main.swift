@@ -17,7 +17,9 @@ let registry = ExecboxAPIRegistry.messageTypes
 enum CheckError: Error, CustomStringConvertible {
     case usage(String)
     var description: String {
-        switch self { case .usage(let s): s }
+        switch self {
+        case .usage(let s): s
+        }
     }
 }
 

@@ -4,7 +4,7 @@ import ExecboxDescriptors
 import ExecboxWire
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads all of standard input.

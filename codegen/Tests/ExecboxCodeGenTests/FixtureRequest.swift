@@ -9,7 +9,8 @@ enum FixtureRequest {
     static let repositoryRoot = directory.appendingPathComponent("../../..").standardized
 
     /// The same parameter scripts/generate passes for Generated/Fixtures.
-    static let parameter = "Registry=ExecboxFixturesRegistry,"
+    static let parameter =
+        "Registry=ExecboxFixturesRegistry,"
         + "Module.google/protobuf/timestamp.proto=ExecboxWellKnownTypes,"
         + "Module.google/protobuf/duration.proto=ExecboxWellKnownTypes,"
         + "Module.google/protobuf/empty.proto=ExecboxWellKnownTypes"

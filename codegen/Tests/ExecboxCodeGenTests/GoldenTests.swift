@@ -11,11 +11,16 @@ import Testing
         #expect(response.error == nil)
         #expect(response.supportedFeatures == 1)
         let names = response.file.compactMap(\.name).sorted()
-        #expect(names == ["ExecboxFixturesRegistry.pb.swift", "fixtures/v1/features.pb.swift", "fixtures/v1/presence.pb.swift"])
+        #expect(
+            names == [
+                "ExecboxFixturesRegistry.pb.swift", "fixtures/v1/features.pb.swift", "fixtures/v1/presence.pb.swift",
+            ])
         for file in response.file {
             let path = FixtureRequest.repositoryRoot.appendingPathComponent("Generated/Fixtures/" + (file.name ?? ""))
             let committed = try String(contentsOf: path, encoding: .utf8)
-            #expect(file.content == committed, "\(file.name ?? "") differs from the committed golden file; run scripts/generate")
+            #expect(
+                file.content == committed,
+                "\(file.name ?? "") differs from the committed golden file; run scripts/generate")
         }
     }
 

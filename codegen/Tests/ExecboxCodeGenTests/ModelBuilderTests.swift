@@ -1,6 +1,7 @@
-@testable import ExecboxCodeGen
 import ExecboxDescriptors
 import Testing
+
+@testable import ExecboxCodeGen
 
 @Suite struct ModelBuilderTests {
     let features: FileModel
@@ -43,7 +44,11 @@ import Testing
     @Test func mapsResolveTheirEntryTypes() throws {
         let maps = try message("Maps")
         let field = try #require(maps.fields.first { $0.protoName == "int32_message" })
-        #expect(field.cardinality == .map(key: .int32, value: .message(swiftType: "Execbox_Fixtures_V1_Nested", fullName: "execbox.fixtures.v1.Nested")))
+        #expect(
+            field.cardinality
+                == .map(
+                    key: .int32,
+                    value: .message(swiftType: "Execbox_Fixtures_V1_Nested", fullName: "execbox.fixtures.v1.Nested")))
         // Map entry types are not rendered as nested messages.
         #expect(maps.messages.isEmpty)
     }

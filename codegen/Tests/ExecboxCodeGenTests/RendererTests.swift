@@ -1,5 +1,6 @@
-@testable import ExecboxCodeGen
 import Testing
+
+@testable import ExecboxCodeGen
 
 /// The renderer from hand-built models, independent of protoc.
 @Suite struct RendererTests {
@@ -14,18 +15,23 @@ import Testing
                 qualifiedSwiftName: "Ping",
                 comment: " A ping.\n",
                 fields: [
-                    FieldModel(protoName: "count", jsonName: "count", swiftName: "count", number: 1,
-                               type: .uint32, cardinality: .implicit, comment: " How many.\n"),
-                    FieldModel(protoName: "tags", jsonName: "tags", swiftName: "tags", number: 2,
-                               type: .string, cardinality: .repeated(packed: false)),
+                    FieldModel(
+                        protoName: "count", jsonName: "count", swiftName: "count", number: 1,
+                        type: .uint32, cardinality: .implicit, comment: " How many.\n"),
+                    FieldModel(
+                        protoName: "tags", jsonName: "tags", swiftName: "tags", number: 2,
+                        type: .string, cardinality: .repeated(packed: false)),
                 ]
-            ),
+            )
         ],
         services: [
-            ServiceModel(fullName: "demo.v1.Pinger", swiftName: "Pinger", methods: [
-                MethodModel(protoName: "Ping", swiftName: "ping", inputType: "Ping", outputType: "Ping",
-                            clientStreaming: false, serverStreaming: true),
-            ]),
+            ServiceModel(
+                fullName: "demo.v1.Pinger", swiftName: "Pinger",
+                methods: [
+                    MethodModel(
+                        protoName: "Ping", swiftName: "ping", inputType: "Ping", outputType: "Ping",
+                        clientStreaming: false, serverStreaming: true)
+                ])
         ]
     )
 
@@ -49,14 +55,20 @@ import Testing
 
     @Test func serviceShape() {
         let text = SwiftRenderer(prefix: "").render(file)
-        #expect(text.contains(#"public static let ping = MethodDescriptor(service: "demo.v1.Pinger", method: "Ping", kind: .serverStreaming)"#))
-        #expect(text.contains("func ping(request: Ping, responses: RPCWriter<Ping>, context: ServerContext) async throws"))
+        #expect(
+            text.contains(
+                #"public static let ping = MethodDescriptor(service: "demo.v1.Pinger", method: "Ping", kind: .serverStreaming)"#
+            ))
+        #expect(
+            text.contains("func ping(request: Ping, responses: RPCWriter<Ping>, context: ServerContext) async throws"))
         #expect(text.contains("public struct PingerClient<Transport: ClientTransport>: Sendable"))
     }
 
     @Test func registryListsNestedTypes() {
         var model = file
-        model.messages[0].messages = [MessageModel(fullName: "demo.v1.Ping.Inner", swiftName: "Inner", qualifiedSwiftName: "Ping.Inner")]
+        model.messages[0].messages = [
+            MessageModel(fullName: "demo.v1.Ping.Inner", swiftName: "Inner", qualifiedSwiftName: "Ping.Inner")
+        ]
         let text = RegistryRenderer(name: "DemoRegistry").render([model])
         #expect(text.contains("\"demo.v1.Ping\": Ping.self,"))
         #expect(text.contains("\"demo.v1.Ping.Inner\": Ping.Inner.self,"))

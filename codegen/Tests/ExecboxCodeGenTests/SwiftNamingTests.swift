@@ -1,5 +1,6 @@
-@testable import ExecboxCodeGen
 import Testing
+
+@testable import ExecboxCodeGen
 
 @Suite struct SwiftNamingTests {
     @Test(arguments: [("foo_bar", "fooBar"), ("foo", "foo"), ("foo_bar_baz", "fooBarBaz"), ("f_1", "f1")])

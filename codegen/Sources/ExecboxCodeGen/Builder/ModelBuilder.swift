@@ -25,14 +25,16 @@ package struct ModelBuilder {
         )
         // Top-level types carry the package prefix in their declared name.
         for (i, message) in file.messageType.enumerated() {
-            var built = try buildMessage(message, fullName: scope + "." + (message.name ?? ""), path: [4, Int32(i)],
-                                         isProto3: model.isProto3, comments: comments)
+            var built = try buildMessage(
+                message, fullName: scope + "." + (message.name ?? ""), path: [4, Int32(i)],
+                isProto3: model.isProto3, comments: comments)
             built.swiftName = built.qualifiedSwiftName
             model.messages.append(built)
         }
         for (i, enumeration) in file.enumType.enumerated() {
-            var built = buildEnum(enumeration, fullName: scope + "." + (enumeration.name ?? ""), path: [5, Int32(i)],
-                                  comments: comments)
+            var built = buildEnum(
+                enumeration, fullName: scope + "." + (enumeration.name ?? ""), path: [5, Int32(i)],
+                comments: comments)
             built.swiftName = built.qualifiedSwiftName
             model.enums.append(built)
         }
@@ -70,7 +72,8 @@ package struct ModelBuilder {
             let name = oneof.name ?? ""
             var typeName = SwiftNaming.upperCamel(name)
             if message.nestedType.contains(where: { $0.name == typeName })
-                || message.enumType.contains(where: { $0.name == typeName }) {
+                || message.enumType.contains(where: { $0.name == typeName })
+            {
                 typeName += "Oneof"
             }
             let indirect = members.contains { field in
@@ -89,22 +92,25 @@ package struct ModelBuilder {
 
         for (i, field) in message.field.enumerated() {
             model.fields.append(
-                try buildField(field, in: fullName, isProto3: isProto3,
-                               oneofIndex: field.oneofIndex.flatMap { realOneofIndex[Int($0)] },
-                               comment: comments[path + [2, Int32(i)]])
+                try buildField(
+                    field, in: fullName, isProto3: isProto3,
+                    oneofIndex: field.oneofIndex.flatMap { realOneofIndex[Int($0)] },
+                    comment: comments[path + [2, Int32(i)]])
             )
         }
 
         for (i, nested) in message.nestedType.enumerated() where nested.options?.mapEntry != true {
             model.messages.append(
-                try buildMessage(nested, fullName: fullName + "." + (nested.name ?? ""), path: path + [3, Int32(i)],
-                                 isProto3: isProto3, comments: comments)
+                try buildMessage(
+                    nested, fullName: fullName + "." + (nested.name ?? ""), path: path + [3, Int32(i)],
+                    isProto3: isProto3, comments: comments)
             )
         }
         for (i, enumeration) in message.enumType.enumerated() {
             model.enums.append(
-                buildEnum(enumeration, fullName: fullName + "." + (enumeration.name ?? ""), path: path + [4, Int32(i)],
-                          comments: comments)
+                buildEnum(
+                    enumeration, fullName: fullName + "." + (enumeration.name ?? ""), path: path + [4, Int32(i)],
+                    comments: comments)
             )
         }
         return model
@@ -124,10 +130,12 @@ package struct ModelBuilder {
             if case .message(_, let entryName) = type, let entry = index.messages["." + entryName], entry.isMapEntry {
                 let fields = entry.descriptor.field
                 guard let key = fields.first(where: { $0.number == 1 }),
-                      let value = fields.first(where: { $0.number == 2 }) else {
+                    let value = fields.first(where: { $0.number == 2 })
+                else {
                     throw .unsupported("map entry \(entryName) without key and value")
                 }
-                cardinality = .map(key: try fieldType(key, from: entryName), value: try fieldType(value, from: entryName))
+                cardinality = .map(
+                    key: try fieldType(key, from: entryName), value: try fieldType(value, from: entryName))
             } else {
                 cardinality = .repeated(packed: type.isPackable && (field.options?.packed ?? isProto3))
             }
@@ -262,7 +270,8 @@ package struct ModelBuilder {
         func visit(_ message: Google_Protobuf_DescriptorProto) {
             for field in message.field {
                 if let typeName = field.typeName, let owner = index.file(of: typeName), owner != file.name,
-                   let module = options.modules[owner] {
+                    let module = options.modules[owner]
+                {
                     modules.insert(module)
                 }
             }

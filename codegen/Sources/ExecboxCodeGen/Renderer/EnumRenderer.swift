@@ -17,7 +17,8 @@ struct EnumRenderer {
                 w.line("public static let \(alias.swiftName): Self = .\(target.swiftName)")
             }
             w.line()
-            w.line("public static let allCases: [Self] = [\(e.values.map { "." + $0.swiftName }.joined(separator: ", "))]")
+            w.line(
+                "public static let allCases: [Self] = [\(e.values.map { "." + $0.swiftName }.joined(separator: ", "))]")
             w.line()
             w.block("public init()") { w in
                 w.line("self = .\(e.defaultCase)")

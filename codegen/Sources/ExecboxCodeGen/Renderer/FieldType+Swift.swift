@@ -19,7 +19,8 @@ extension FieldType {
     var defaultValue: String {
         switch self {
         case .double, .float, .int64, .sint64, .sfixed64, .uint64, .fixed64,
-             .int32, .sint32, .sfixed32, .uint32, .fixed32: "0"
+            .int32, .sint32, .sfixed32, .uint32, .fixed32:
+            "0"
         case .bool: "false"
         case .string: "\"\""
         case .bytes: "[]"

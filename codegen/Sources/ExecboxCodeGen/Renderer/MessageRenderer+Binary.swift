@@ -122,8 +122,10 @@ extension MessageRenderer {
         }
         switch field.cardinality {
         case .implicit:
-            return ("if \(field.type.isNonDefault("self." + field.swiftName))",
-                    bindsValue ? "let v = self.\(field.swiftName)" : nil)
+            return (
+                "if \(field.type.isNonDefault("self." + field.swiftName))",
+                bindsValue ? "let v = self.\(field.swiftName)" : nil
+            )
         case .optional:
             return (bindsValue ? "if let v = self.\(field.swiftName)" : "if self.\(field.swiftName) != nil", nil)
         default:

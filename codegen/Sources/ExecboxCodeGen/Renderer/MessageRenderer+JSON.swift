@@ -86,7 +86,8 @@ extension MessageRenderer {
                 }
                 w.switchBlock("switch key") { w in
                     for field in message.fields {
-                        let labels = field.jsonName == field.protoName
+                        let labels =
+                            field.jsonName == field.protoName
                             ? "\"\(field.jsonName)\""
                             : "\"\(field.jsonName)\", \"\(field.protoName)\""
                         w.line("case \(labels):")

@@ -33,7 +33,9 @@ struct ServiceRenderer {
                 )
             }
             w.line()
-            w.line("public static let all: [MethodDescriptor] = [\(service.methods.map(\.swiftName).joined(separator: ", "))]")
+            w.line(
+                "public static let all: [MethodDescriptor] = [\(service.methods.map(\.swiftName).joined(separator: ", "))]"
+            )
         }
     }
 
@@ -72,21 +74,28 @@ struct ServiceRenderer {
                     switch (m.clientStreaming, m.serverStreaming) {
                     case (false, false):
                         w.block("router.registerUnary(\(descriptor), \(types))", footer: "}") { w in
-                            w.line("request, context in try await self.\(m.swiftName)(request: request, context: context)")
+                            w.line(
+                                "request, context in try await self.\(m.swiftName)(request: request, context: context)")
                         }
                     case (true, false):
                         w.block("router.registerClientStreaming(\(descriptor), \(types))") { w in
-                            w.line("requests, context in try await self.\(m.swiftName)(requests: requests, context: context)")
+                            w.line(
+                                "requests, context in try await self.\(m.swiftName)(requests: requests, context: context)"
+                            )
                         }
                     case (false, true):
                         w.block("router.registerServerStreaming(\(descriptor), \(types))") { w in
                             w.line("request, responses, context in")
-                            w.line("try await self.\(m.swiftName)(request: request, responses: responses, context: context)")
+                            w.line(
+                                "try await self.\(m.swiftName)(request: request, responses: responses, context: context)"
+                            )
                         }
                     case (true, true):
                         w.block("router.registerBidirectionalStreaming(\(descriptor), \(types))") { w in
                             w.line("requests, responses, context in")
-                            w.line("try await self.\(m.swiftName)(requests: requests, responses: responses, context: context)")
+                            w.line(
+                                "try await self.\(m.swiftName)(requests: requests, responses: responses, context: context)"
+                            )
                         }
                     }
                 }
@@ -117,20 +126,33 @@ struct ServiceRenderer {
         let onResponse = "onResponse: @escaping @Sendable (RPCAsyncSequence<\(m.outputType)>) async throws -> Result"
         switch (m.clientStreaming, m.serverStreaming) {
         case (false, false):
-            w.block("public func \(m.swiftName)(_ request: \(m.inputType), \(common)) async throws -> \(m.outputType)") { w in
-                w.line("try await ClientCall.unary(transport, \(descriptor), request: request, metadata: metadata, options: options)")
+            w.block("public func \(m.swiftName)(_ request: \(m.inputType), \(common)) async throws -> \(m.outputType)")
+            { w in
+                w.line(
+                    "try await ClientCall.unary(transport, \(descriptor), request: request, metadata: metadata, options: options)"
+                )
             }
         case (true, false):
             w.block("public func \(m.swiftName)(\(common), \(requests)) async throws -> \(m.outputType)") { w in
-                w.line("try await ClientCall.clientStreaming(transport, \(descriptor), metadata: metadata, options: options, requests: requests)")
+                w.line(
+                    "try await ClientCall.clientStreaming(transport, \(descriptor), metadata: metadata, options: options, requests: requests)"
+                )
             }
         case (false, true):
-            w.block("public func \(m.swiftName)<Result: Sendable>(_ request: \(m.inputType), \(common), \(onResponse)) async throws -> Result") { w in
-                w.line("try await ClientCall.serverStreaming(transport, \(descriptor), request: request, metadata: metadata, options: options, onResponse: onResponse)")
+            w.block(
+                "public func \(m.swiftName)<Result: Sendable>(_ request: \(m.inputType), \(common), \(onResponse)) async throws -> Result"
+            ) { w in
+                w.line(
+                    "try await ClientCall.serverStreaming(transport, \(descriptor), request: request, metadata: metadata, options: options, onResponse: onResponse)"
+                )
             }
         case (true, true):
-            w.block("public func \(m.swiftName)<Result: Sendable>(\(common), \(requests), \(onResponse)) async throws -> Result") { w in
-                w.line("try await ClientCall.bidirectionalStreaming(transport, \(descriptor), metadata: metadata, options: options, requests: requests, onResponse: onResponse)")
+            w.block(
+                "public func \(m.swiftName)<Result: Sendable>(\(common), \(requests), \(onResponse)) async throws -> Result"
+            ) { w in
+                w.line(
+                    "try await ClientCall.bidirectionalStreaming(transport, \(descriptor), metadata: metadata, options: options, requests: requests, onResponse: onResponse)"
+                )
             }
         }
     }

@@ -19,6 +19,10 @@ let package = Package(
         .library(name: "ExecboxTesting", targets: ["ExecboxTesting"]),
         .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
     targets: [
         // The protobuf runtime: wire primitives, message protocol, proto3 JSON. No dependencies.
         .target(name: "ExecboxWire", swiftSettings: strictSettings),
@@ -51,6 +55,64 @@ let package = Package(
             path: "Generated/Fixtures",
             swiftSettings: strictSettings
         ),
+
+        // MARK: HTTP/2
+        // nghttp2 does the protocol, SwiftNIO the sockets and event loops.
+        .systemLibrary(
+            name: "CNghttp2",
+            pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]
+        ),
+        .target(
+            name: "ExecboxHTTP2",
+            dependencies: [
+                "CNghttp2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxHTTP2Tests",
+            dependencies: [
+                "ExecboxHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "execbox-http2-testserver",
+            dependencies: ["ExecboxHTTP2", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/HTTP2TestServer",
+            swiftSettings: strictSettings
+        ),
+        // MARK: end HTTP/2
+
+        // MARK: Storage (issue 5)
+        // Store protocols and value types; the SQL implementation shared by both dialects with the
+        // embedded migrations; SQLite (embedded default) and PostgreSQL (libpq) underneath.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(
+            name: "ExecboxStorage",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "ExecboxStorageSQL", dependencies: ["ExecboxStorage"], swiftSettings: strictSettings),
+        .target(
+            name: "ExecboxStorageSQLite",
+            dependencies: ["CSQLite", "ExecboxStorage", "ExecboxStorageSQL"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ExecboxStoragePostgres",
+            dependencies: ["CLibPQ", "ExecboxStorage", "ExecboxStorageSQL"],
+            swiftSettings: strictSettings
+        ),
+        // MARK: end Storage (issue 5)
 
         // Test helpers: in-process RPC transport.
         .target(name: "ExecboxTesting", dependencies: ["ExecboxRPC"], swiftSettings: strictSettings),

@@ -1,0 +1,33 @@
+/// Protocol limits and defences of one HTTP/2 connection. Every value has a safe default;
+/// docs/http2.md explains each against the attack it bounds.
+public struct HTTP2Configuration: Sendable, Hashable {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS sent to the peer; nghttp2 refuses streams beyond it.
+    public var maxConcurrentStreams: Int = 100
+    /// SETTINGS_INITIAL_WINDOW_SIZE: bytes a peer may send on one stream before we consume them.
+    /// It bounds the memory one stream's unread request body can take.
+    public var initialWindowSize: Int = 1 << 20
+    /// The connection window, opened once at start: bounds the unread bytes of all streams together.
+    public var connectionWindowSize: Int = 16 << 20
+    /// SETTINGS_MAX_FRAME_SIZE.
+    public var maxFrameSize: Int = 1 << 14
+    /// SETTINGS_MAX_HEADER_LIST_SIZE; nghttp2 only advertises it, so header bytes are also counted
+    /// as they arrive and a stream over the limit is reset.
+    public var maxHeaderListSize: Int = 64 << 10
+    /// CONTINUATION frames allowed in one header block.
+    public var maxContinuations: Int = 8
+    /// RST_STREAM frames a peer may send: a burst, refilled at a rate per second (rapid reset).
+    public var streamResetBurst: Int = 1000
+    public var streamResetRatePerSecond: Int = 33
+    /// Stream errors the server itself causes per connection (resets it sends, invalid frames)
+    /// before it sends GOAWAY: the "MadeYouReset" class of attack.
+    public var maxServerResetsPerConnection: Int = 200
+    /// SETTINGS and PING frames awaiting acknowledgement before the connection is dropped.
+    public var maxOutboundAcks: Int = 1000
+    /// SETTINGS entries accepted in one frame.
+    public var maxSettingsEntries: Int = 32
+    /// Bytes written to a response stream that are not yet sent before `write` suspends.
+    public var streamOutboundHighWatermark: Int = 256 << 10
+    public var streamOutboundLowWatermark: Int = 64 << 10
+
+    public init() {}
+}

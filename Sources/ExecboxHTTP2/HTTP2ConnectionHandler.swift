@@ -1,0 +1,221 @@
+internal import CNghttp2
+public import NIOCore
+
+/// Drives one connection's nghttp2 session from NIO: bytes in through `mem_recv`, frames out
+/// through `mem_send`, each request stream passed down the pipeline as an
+/// ``HTTP2ServerStream`` once its head is complete.
+public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = HTTP2ServerStream
+    public typealias OutboundIn = Never
+    public typealias OutboundOut = ByteBuffer
+
+    private let configuration: HTTP2Configuration
+    private var session: HTTP2Session?
+    private var context: ChannelHandlerContext?
+    /// A read was asked for while the channel was not writable: resume it when it is.
+    private var readPending = false
+    private var flushing = false
+    private var closed = false
+
+    public init(configuration: HTTP2Configuration) {
+        self.configuration = configuration
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        do {
+            let session = try HTTP2Session(mode: .server, configuration: configuration)
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            session.makeStream = { id in
+                HTTP2StreamState(
+                    id: id,
+                    inbound: HTTP2InboundBody { bytes in
+                        eventLoop.execute { loopBound.value.consume(streamID: id, bytes: bytes) }
+                    },
+                    closed: eventLoop.makePromise()
+                )
+            }
+            self.session = session
+            if context.channel.isActive { flush() }
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        flush()
+        context.fireChannelActive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        session?.closeAll()
+        session = nil
+        self.context = nil
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        session?.closeAll()
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let session else { return }
+        let bytes = unwrapInboundIn(data)
+        do {
+            try session.receive(bytes)
+        } catch {
+            flush()
+            context.close(promise: nil)
+            return
+        }
+        handOverOpenedStreams(context: context, session: session)
+        if session.selfInflictedResets > configuration.maxServerResetsPerConnection {
+            session.goAway(errorCode: NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
+            flush()
+            context.close(promise: nil)
+            return
+        }
+        flush()
+    }
+
+    private func handOverOpenedStreams(context: ChannelHandlerContext, session: HTTP2Session) {
+        guard !session.opened.isEmpty else { return }
+        let opened = session.opened
+        session.opened.removeAll()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let peer = context.channel.remoteAddress?.description ?? "unknown"
+        for state in opened {
+            let stream = HTTP2ServerStream(
+                request: HTTP2ServerRequest(streamID: state.id, headers: state.headers, body: state.inbound, peer: peer),
+                response: HTTP2ResponseWriter(streamID: state.id, connection: loopBound),
+                closed: state.closed.futureResult
+            )
+            context.fireChannelRead(wrapInboundOut(stream))
+        }
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        flush()
+        context.fireChannelReadComplete()
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            flush()
+            if readPending {
+                readPending = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Stops reading while the outbound queue is over its bound, so a peer that sends but never
+    /// reads cannot grow our buffers.
+    public func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    // MARK: operations from response writers (on the event loop)
+
+    func submitResponse(streamID: Int32, headers: HTTP2Headers, endStream: Bool) throws {
+        guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
+        try session.submitResponse(streamID: streamID, headers: headers, endStream: endStream)
+        flush()
+    }
+
+    /// Queues body bytes; returns a future to wait on when the stream's buffer is over its bound.
+    func enqueue(streamID: Int32, _ chunk: ByteBuffer) throws -> EventLoopFuture<Void>? {
+        guard let session, let context else { throw HTTP2Error(.connectionClosed, "the connection closed") }
+        try session.enqueue(streamID: streamID, chunk)
+        flush()
+        guard let stream = session.streams[streamID],
+            stream.outboundBytes > configuration.streamOutboundHighWatermark
+        else { return nil }
+        if let drained = stream.drained { return drained.futureResult }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        stream.drained = promise
+        return promise.futureResult
+    }
+
+    func finish(streamID: Int32, trailers: HTTP2Headers?) throws {
+        guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
+        try session.finish(streamID: streamID, trailers: trailers)
+        flush()
+    }
+
+    func reset(streamID: Int32, errorCode: UInt32) {
+        session?.reset(streamID: streamID, errorCode: errorCode)
+        flush()
+    }
+
+    func consume(streamID: Int32, bytes: Int) {
+        session?.consume(streamID: streamID, bytes: bytes)
+        flush()
+    }
+
+    /// Sends GOAWAY: no new streams; those in flight may finish.
+    func goAway() {
+        session?.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
+        flush()
+    }
+
+    var activeStreamCount: Int { session?.streams.count ?? 0 }
+
+    // MARK: output
+
+    /// Writes whatever nghttp2 has ready, while the channel accepts more.
+    private func flush() {
+        guard !flushing, !closed, let session, let context, context.channel.isActive else { return }
+        flushing = true
+        defer { flushing = false }
+        while context.channel.isWritable {
+            var buffer = context.channel.allocator.buffer(capacity: 16 << 10)
+            do {
+                try session.drainOutput(into: &buffer)
+            } catch {
+                context.close(promise: nil)
+                return
+            }
+            guard buffer.readableBytes > 0 else { break }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        }
+        if !session.wantsIO {
+            closed = true
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// A request stream handed to the server's handler task.
+public struct HTTP2ServerStream: Sendable {
+    public let request: HTTP2ServerRequest
+    public let response: HTTP2ResponseWriter
+    /// Completes with the HTTP/2 error code when the stream closes (0 for a clean close).
+    public let closed: EventLoopFuture<UInt32>
+}
+
+extension HTTP2ConnectionHandler {
+    /// Called when a stream's handler has returned: a response it left unfinished is reset, and a
+    /// request body still arriving after a complete response is stopped with NO_ERROR.
+    func handlerFinished(streamID: Int32) {
+        guard let session, let stream = session.streams[streamID] else { return }
+        if !stream.outboundFinished {
+            session.reset(streamID: streamID, errorCode: NGHTTP2_INTERNAL_ERROR.rawValue)
+        } else if stream.outbound.isEmpty && !stream.headSubmitted {
+            session.reset(streamID: streamID, errorCode: NGHTTP2_NO_ERROR.rawValue)
+        }
+        flush()
+    }
+}

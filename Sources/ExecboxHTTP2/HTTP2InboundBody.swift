@@ -1,0 +1,162 @@
+import NIOConcurrencyHelpers
+public import NIOCore
+
+/// The bytes a peer sends on one stream, as an async sequence. Bounded without a limit of its
+/// own: the peer may only send what the stream's flow-control window allows, and the window
+/// reopens only as the consumer takes chunks (`onConsume`), so a slow reader slows the writer.
+public final class HTTP2InboundBody: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    public typealias Failure = any Error
+
+    private struct State {
+        var chunks = CircularBuffer<ByteBuffer>()
+        var finished = false
+        var failure: HTTP2Error?
+        var waiter: CheckedContinuation<ByteBuffer?, any Error>?
+        var trailers: HTTP2Headers?
+        /// Bytes received but not yet taken by the consumer.
+        var unconsumed = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let onConsume: @Sendable (Int) -> Void
+
+    init(onConsume: @escaping @Sendable (Int) -> Void) {
+        self.onConsume = onConsume
+    }
+
+    // MARK: producer side (event loop)
+
+    func append(_ chunk: ByteBuffer) {
+        let waiter: CheckedContinuation<ByteBuffer?, any Error>? = state.withLockedValue { state in
+            state.unconsumed += chunk.readableBytes
+            if let waiter = state.waiter {
+                state.waiter = nil
+                state.unconsumed -= chunk.readableBytes
+                return waiter
+            }
+            state.chunks.append(chunk)
+            return nil
+        }
+        if let waiter {
+            waiter.resume(returning: chunk)
+            onConsume(chunk.readableBytes)
+        }
+    }
+
+    func finish(trailers: HTTP2Headers? = nil) {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
+            guard !state.finished else { return nil }
+            state.finished = true
+            state.trailers = trailers
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    func fail(_ error: HTTP2Error) {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
+            guard !state.finished else { return nil }
+            state.finished = true
+            state.failure = error
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    /// Bytes received and never taken, returned to the connection window when the stream ends.
+    func takeUnconsumed() -> Int {
+        state.withLockedValue { state in
+            defer {
+                state.unconsumed = 0
+                state.chunks.removeAll()
+            }
+            return state.unconsumed
+        }
+    }
+
+    // MARK: consumer side
+
+    /// The trailers the peer sent after the body, once the body has ended.
+    public var trailers: HTTP2Headers? {
+        state.withLockedValue { $0.trailers }
+    }
+
+    func next() async throws -> ByteBuffer? {
+        enum Taken {
+            case chunk(ByteBuffer)
+            case end
+            case failure(HTTP2Error)
+            case wait
+        }
+        let taken: Taken = state.withLockedValue { state in
+            if let chunk = state.chunks.popFirst() {
+                state.unconsumed -= chunk.readableBytes
+                return .chunk(chunk)
+            }
+            if let failure = state.failure { return .failure(failure) }
+            return state.finished ? .end : .wait
+        }
+        switch taken {
+        case .chunk(let chunk):
+            onConsume(chunk.readableBytes)
+            return chunk
+        case .end:
+            return nil
+        case .failure(let error):
+            throw error
+        case .wait:
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    let immediate: Result<ByteBuffer?, any Error>? = state.withLockedValue { state in
+                        if let chunk = state.chunks.popFirst() {
+                            state.unconsumed -= chunk.readableBytes
+                            return .success(chunk)
+                        }
+                        if let failure = state.failure { return .failure(failure) }
+                        if state.finished { return .success(nil) }
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        state.waiter = continuation
+                        return nil
+                    }
+                    if let immediate {
+                        if case .success(let chunk?) = immediate { onConsume(chunk.readableBytes) }
+                        continuation.resume(with: immediate)
+                    }
+                }
+            } onCancel: {
+                let waiter = state.withLockedValue { state in
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }
+                waiter?.resume(throwing: CancellationError())
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(body: self)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let body: HTTP2InboundBody
+
+        public mutating func next() async throws -> ByteBuffer? {
+            try await body.next()
+        }
+    }
+
+    /// The whole body, failing beyond `limit` bytes.
+    public func collect(upTo limit: Int) async throws -> ByteBuffer {
+        var result = ByteBuffer()
+        for try await var chunk in self {
+            guard result.readableBytes + chunk.readableBytes <= limit else {
+                throw HTTP2Error(.invalidState, "body larger than \(limit) bytes")
+            }
+            result.writeBuffer(&chunk)
+        }
+        return result
+    }
+}

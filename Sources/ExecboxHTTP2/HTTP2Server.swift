@@ -1,0 +1,134 @@
+public import NIOCore
+import NIOHTTP1
+public import NIOPosix
+
+/// The listener: cleartext HTTP/2 by prior knowledge and HTTP/1.1 on one port (the protocol is
+/// chosen by the connection preface). Each connection is a child task, each stream a child task
+/// of its connection; cancelling `run` closes the listener and every connection.
+public final class HTTP2Server: Sendable {
+    /// Serves one request stream. Throwing resets the stream with INTERNAL_ERROR.
+    public typealias Handler = @Sendable (HTTP2ServerRequest, HTTP2ResponseWriter) async throws -> Void
+    /// Installs the HTTP/1.1 side (after NIOHTTP1's codec) for a connection that did not open
+    /// with the HTTP/2 preface.
+    public typealias HTTP1Initializer = @Sendable (any Channel) -> EventLoopFuture<Void>
+
+    private let serverChannel: NIOAsyncChannel<EventLoopFuture<AcceptedConnection>, Never>
+
+    /// The bound address (with the real port when bound to port 0).
+    public let localAddress: SocketAddress
+
+    private init(serverChannel: NIOAsyncChannel<EventLoopFuture<AcceptedConnection>, Never>, localAddress: SocketAddress) {
+        self.serverChannel = serverChannel
+        self.localAddress = localAddress
+    }
+
+    public static func bind(
+        host: String,
+        port: Int,
+        configuration: HTTP2Configuration = HTTP2Configuration(),
+        serverConfiguration: HTTP2ServerConfiguration = HTTP2ServerConfiguration(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        http1: HTTP1Initializer? = nil
+    ) async throws -> HTTP2Server {
+        let http1 = http1 ?? { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(HTTP1NotFoundHandler())
+            }
+        }
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                // Reading starts only once this future completes, so it must not wait for the
+                // preface: it hands over the detection's own future instead.
+                channel.eventLoop.makeSucceededFuture(
+                    ProtocolDetector.install(
+                        on: channel,
+                        configuration: configuration,
+                        serverConfiguration: serverConfiguration,
+                        http1: http1
+                    )
+                )
+            }
+        guard let address = channel.channel.localAddress else {
+            throw HTTP2Error(.invalidState, "the listener has no local address")
+        }
+        return HTTP2Server(serverChannel: channel, localAddress: address)
+    }
+
+    /// Serves until cancelled.
+    public func run(handler: @escaping Handler) async throws {
+        try await serverChannel.executeThenClose { connections in
+            await withDiscardingTaskGroup { group in
+                do {
+                    for try await detection in connections {
+                        group.addTask {
+                            guard let connection = try? await detection.get() else { return }
+                            await Self.serve(connection, handler: handler)
+                        }
+                    }
+                } catch {
+                    // The listener closed.
+                }
+            }
+        }
+    }
+
+    private static func serve(_ connection: AcceptedConnection, handler: @escaping Handler) async {
+        switch connection {
+        case .http2(let channel):
+            try? await channel.executeThenClose { streams, _ in
+                await withDiscardingTaskGroup { group in
+                    do {
+                        for try await stream in streams {
+                            group.addTask { await serve(stream, handler: handler) }
+                        }
+                    } catch {
+                        // The connection closed; its streams have been failed.
+                    }
+                }
+            }
+        case .http1(let channel):
+            try? await channel.closeFuture.get()
+        case .closed:
+            break
+        }
+    }
+
+    private static func serve(_ stream: HTTP2ServerStream, handler: @escaping Handler) async {
+        let response = stream.response
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await handler(stream.request, response)
+                } catch {
+                    response.reset()
+                }
+            }
+            group.addTask { await waitForReset(stream.closed) }
+            await group.next()
+            group.cancelAll()
+        }
+        response.eventLoop.execute {
+            response.connection.value.handlerFinished(streamID: response.streamID)
+        }
+    }
+}
+
+/// What the preface decided for one accepted connection.
+enum AcceptedConnection: Sendable {
+    case http2(NIOAsyncChannel<HTTP2ServerStream, Never>)
+    case http1(any Channel)
+    /// Closed before a protocol was chosen (preface timeout, garbage, or the peer left).
+    case closed
+}
+
+/// Settings of the listener itself (as opposed to one connection's HTTP/2 limits).
+public struct HTTP2ServerConfiguration: Sendable, Hashable {
+    /// A connection must send its first bytes within this time.
+    public var prefaceTimeout: TimeAmount = .seconds(10)
+
+    public init() {}
+}

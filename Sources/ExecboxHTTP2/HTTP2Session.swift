@@ -1,0 +1,398 @@
+internal import CNghttp2
+import NIOCore
+
+/// Owns one `nghttp2_session` and its callbacks. Only the connection handler touches it, on the
+/// connection's event loop; nghttp2 calls back into it from `receive` and `drainOutput`.
+final class HTTP2Session {
+    enum Mode {
+        case server
+        case client
+    }
+
+    let mode: Mode
+    let configuration: HTTP2Configuration
+    private(set) var session: OpaquePointer?
+    var streams: [Int32: HTTP2StreamState] = [:]
+    /// Streams whose request head is complete, for the handler to hand out after `receive`.
+    var opened: [HTTP2StreamState] = []
+    /// Resets and stream errors this side caused; past the limit the connection goes away.
+    var selfInflictedResets = 0
+    /// Creates the state of a stream the peer opens.
+    var makeStream: (Int32) -> HTTP2StreamState = { _ in preconditionFailure("makeStream not set") }
+    let allocator = ByteBufferAllocator()
+
+    init(mode: Mode, configuration: HTTP2Configuration) throws {
+        self.mode = mode
+        self.configuration = configuration
+
+        var callbacks: OpaquePointer?
+        guard nghttp2_session_callbacks_new(&callbacks) == 0 else {
+            throw HTTP2Error(.protocolError(NGHTTP2_ERR_NOMEM.rawValue), "nghttp2: out of memory")
+        }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
+        nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, onInvalidFrame)
+
+        var options: OpaquePointer?
+        guard nghttp2_option_new(&options) == 0 else {
+            throw HTTP2Error(.protocolError(NGHTTP2_ERR_NOMEM.rawValue), "nghttp2: out of memory")
+        }
+        defer { nghttp2_option_del(options) }
+        // The window opens only as the application consumes data: real backpressure.
+        nghttp2_option_set_no_auto_window_update(options, 1)
+        nghttp2_option_set_max_outbound_ack(options, configuration.maxOutboundAcks)
+        nghttp2_option_set_max_settings(options, configuration.maxSettingsEntries)
+        nghttp2_option_set_max_continuations(options, configuration.maxContinuations)
+        nghttp2_option_set_stream_reset_rate_limit(
+            options,
+            UInt64(configuration.streamResetBurst),
+            UInt64(configuration.streamResetRatePerSecond)
+        )
+
+        let userData = Unmanaged.passUnretained(self).toOpaque()
+        let rc: Int32
+        switch mode {
+        case .server: rc = nghttp2_session_server_new2(&session, callbacks, userData, options)
+        case .client: rc = nghttp2_session_client_new2(&session, callbacks, userData, options)
+        }
+        guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "nghttp2: cannot create a session") }
+        try submitSettings()
+    }
+
+    deinit {
+        nghttp2_session_del(session)
+    }
+
+    private func submitSettings() throws {
+        let settings: [(nghttp2_settings_id, Int)] = [
+            (NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, configuration.maxConcurrentStreams),
+            (NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, configuration.initialWindowSize),
+            (NGHTTP2_SETTINGS_MAX_FRAME_SIZE, configuration.maxFrameSize),
+            (NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, configuration.maxHeaderListSize),
+            (NGHTTP2_SETTINGS_ENABLE_PUSH, 0),
+        ]
+        let entries = settings
+            .filter { mode == .server || $0.0 != NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS }
+            .map { nghttp2_settings_entry(settings_id: Int32($0.0.rawValue), value: UInt32($0.1)) }
+        var rc = entries.withUnsafeBufferPointer {
+            nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0.baseAddress, $0.count)
+        }
+        guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "nghttp2: cannot submit SETTINGS") }
+        rc = nghttp2_session_set_local_window_size(
+            session,
+            UInt8(NGHTTP2_FLAG_NONE.rawValue),
+            0,
+            Int32(configuration.connectionWindowSize)
+        )
+        guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "nghttp2: cannot open the connection window") }
+    }
+
+    // MARK: input and output
+
+    /// Feeds received bytes to nghttp2. Throws on a connection-level protocol error.
+    func receive(_ buffer: ByteBuffer) throws {
+        let rc = buffer.withUnsafeReadableBytes { bytes in
+            nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+        }
+        if rc < 0 {
+            throw HTTP2Error(.protocolError(Int32(rc)), "HTTP/2 protocol error: \(errorString(Int32(rc)))")
+        }
+    }
+
+    /// Appends every frame nghttp2 has ready to `buffer`, up to about `limit` bytes.
+    func drainOutput(into buffer: inout ByteBuffer, limit: Int = 1 << 20) throws {
+        while buffer.readableBytes < limit {
+            var data: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(session, &data)
+            if n < 0 { throw HTTP2Error(.protocolError(Int32(n)), "HTTP/2 send error: \(errorString(Int32(n)))") }
+            guard n > 0, let data else { return }
+            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
+        }
+    }
+
+    var wantsIO: Bool {
+        nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
+    }
+
+    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+
+    // MARK: operations
+
+    /// Returns consumed bytes to the flow-control windows of the stream and the connection.
+    func consume(streamID: Int32, bytes: Int) {
+        guard bytes > 0 else { return }
+        if streams[streamID] != nil {
+            nghttp2_session_consume(session, streamID, bytes)
+        } else {
+            nghttp2_session_consume_connection(session, bytes)
+        }
+    }
+
+    /// Submits a response (server) head; with `endStream` no body follows.
+    func submitResponse(streamID: Int32, headers: HTTP2Headers, endStream: Bool) throws {
+        guard let stream = streams[streamID] else { throw closedError(streamID) }
+        var provider = nghttp2_data_provider()
+        provider.read_callback = readData
+        let rc = withNameValues(headers) { nva, count in
+            endStream
+                ? nghttp2_submit_response(session, streamID, nva, count, nil)
+                : nghttp2_submit_response(session, streamID, nva, count, &provider)
+        }
+        guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "cannot submit response: \(errorString(rc))") }
+        stream.headSubmitted = !endStream
+        if endStream { stream.outboundFinished = true }
+    }
+
+    /// Submits a request (client); returns the new stream's id.
+    func submitRequest(headers: HTTP2Headers, endStream: Bool, state: (Int32) -> HTTP2StreamState) throws -> Int32 {
+        var provider = nghttp2_data_provider()
+        provider.read_callback = readData
+        let id = withNameValues(headers) { nva, count in
+            endStream
+                ? nghttp2_submit_request(session, nil, nva, count, nil, nil)
+                : nghttp2_submit_request(session, nil, nva, count, &provider, nil)
+        }
+        guard id > 0 else { throw HTTP2Error(.protocolError(id), "cannot submit request: \(errorString(id))") }
+        let stream = state(id)
+        stream.headSubmitted = !endStream
+        stream.outboundFinished = endStream
+        streams[id] = stream
+        return id
+    }
+
+    /// Queues body bytes; resumes the data provider if it was waiting.
+    func enqueue(streamID: Int32, _ chunk: ByteBuffer) throws {
+        guard let stream = streams[streamID], !stream.outboundFinished else { throw closedError(streamID) }
+        stream.outbound.append(chunk)
+        stream.outboundBytes += chunk.readableBytes
+        resumeIfDeferred(stream)
+    }
+
+    /// Ends the local side: the body is done, then `trailers` (if any) end the stream.
+    func finish(streamID: Int32, trailers: HTTP2Headers?) throws {
+        guard let stream = streams[streamID] else { throw closedError(streamID) }
+        guard !stream.outboundFinished else { return }
+        stream.outboundFinished = true
+        stream.trailers = trailers
+        resumeIfDeferred(stream)
+    }
+
+    private func resumeIfDeferred(_ stream: HTTP2StreamState) {
+        guard stream.deferred else { return }
+        stream.deferred = false
+        nghttp2_session_resume_data(session, stream.id)
+    }
+
+    func reset(streamID: Int32, errorCode: UInt32) {
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
+    }
+
+    func goAway(errorCode: UInt32) {
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, nil, 0)
+    }
+
+    /// Fails every stream: the connection is gone.
+    func closeAll() {
+        let error = HTTP2Error(.connectionClosed, "the connection closed")
+        for stream in streams.values {
+            stream.inbound.fail(error)
+            stream.drained?.fail(error)
+            stream.drained = nil
+            stream.closed.succeed(NGHTTP2_INTERNAL_ERROR.rawValue)
+        }
+        streams.removeAll()
+    }
+
+    func closedError(_ streamID: Int32) -> HTTP2Error {
+        HTTP2Error(.streamClosed(errorCode: 0), "stream \(streamID) is closed")
+    }
+
+    fileprivate func withNameValues<R>(_ headers: HTTP2Headers, _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+        // One buffer for every name and value; nghttp2 copies them during the call.
+        var storage: [UInt8] = []
+        var ranges: [(Int, Int, Int, Int)] = []
+        for field in headers.fields {
+            let nameStart = storage.count
+            storage.append(contentsOf: field.name.utf8)
+            let valueStart = storage.count
+            storage.append(contentsOf: field.value.utf8)
+            ranges.append((nameStart, valueStart - nameStart, valueStart, storage.count - valueStart))
+        }
+        storage.append(0)
+        return storage.withUnsafeMutableBufferPointer { bytes in
+            let base = bytes.baseAddress!
+            let nva = ranges.map { range in
+                nghttp2_nv(
+                    name: base + range.0,
+                    value: base + range.2,
+                    namelen: range.1,
+                    valuelen: range.3,
+                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                )
+            }
+            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+        }
+    }
+}
+
+func errorString(_ code: Int32) -> String {
+    String(cString: nghttp2_strerror(code))
+}
+
+// MARK: callbacks (file scope: C function pointers capture nothing)
+
+private func owner(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session {
+    Unmanaged<HTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+}
+
+private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
+    let session = owner(userData)
+    let header = frame!.pointee.hd
+    guard header.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+    if session.mode == .server && frame!.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
+        session.streams[header.stream_id] = session.makeStream(header.stream_id)
+    }
+    return 0
+}
+
+private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
+    let session = owner(userData)
+    guard let stream = session.streams[frame!.pointee.hd.stream_id] else { return 0 }
+    // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it: count here.
+    stream.headerBytes += nameLength + valueLength + 32
+    if stream.headerBytes > session.configuration.maxHeaderListSize {
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+    }
+    let nameString = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
+    let valueString = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
+    if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
+        var trailers = stream.trailers ?? HTTP2Headers()
+        trailers.add(nameString, valueString)
+        stream.trailers = trailers
+    } else {
+        stream.headers.add(nameString, valueString)
+    }
+    return 0
+}
+
+private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
+    let session = owner(userData)
+    let header = frame!.pointee.hd
+    guard let stream = session.streams[header.stream_id] else { return 0 }
+    let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+    switch UInt32(header.type) {
+    case NGHTTP2_HEADERS.rawValue:
+        let category = frame!.pointee.headers.cat
+        if category == NGHTTP2_HCAT_REQUEST || category == NGHTTP2_HCAT_RESPONSE {
+            session.opened.append(stream)
+        }
+        if endStream {
+            // Trailers received on this side live in `trailers` until the stream is handed over.
+            let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.trailers : nil
+            if category == NGHTTP2_HCAT_HEADERS { stream.trailers = nil }
+            stream.inbound.finish(trailers: trailers)
+        }
+    case NGHTTP2_DATA.rawValue:
+        if endStream { stream.inbound.finish() }
+    default:
+        break
+    }
+    return 0
+}
+
+private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
+    let session = owner(userData)
+    guard let stream = session.streams[streamID] else {
+        // Data for a stream we no longer track still counts against the connection window.
+        nghttp2_session_consume_connection(session.session, length)
+        return 0
+    }
+    var chunk = session.allocator.buffer(capacity: length)
+    chunk.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
+    stream.inbound.append(chunk)
+    return 0
+}
+
+private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
+    let session = owner(userData)
+    guard let stream = session.streams.removeValue(forKey: streamID) else { return 0 }
+    let error = HTTP2Error(.streamClosed(errorCode: errorCode), "stream \(streamID) was reset (error \(errorCode))")
+    if errorCode == 0 {
+        stream.inbound.finish()
+    } else {
+        stream.inbound.fail(error)
+    }
+    // Whatever the application never read still occupies the connection window.
+    let unread = stream.inbound.takeUnconsumed()
+    if unread > 0 { nghttp2_session_consume_connection(session.session, unread) }
+    stream.drained?.fail(error)
+    stream.drained = nil
+    stream.closed.succeed(errorCode)
+    return 0
+}
+
+private let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
+    let session = owner(userData)
+    if UInt32(frame!.pointee.hd.type) == NGHTTP2_RST_STREAM.rawValue {
+        session.selfInflictedResets += 1
+    }
+    return 0
+}
+
+private let onInvalidFrame: nghttp2_on_invalid_frame_recv_callback = { _, _, _, userData in
+    owner(userData).selfInflictedResets += 1
+    return 0
+}
+
+/// Copies queued body bytes into the frame nghttp2 is building; defers when none are queued.
+private let readData: nghttp2_data_source_read_callback = { nghttpSession, streamID, buffer, length, flags, _, userData in
+    let session = owner(userData)
+    guard let stream = session.streams[streamID] else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+    var written = 0
+    while written < length, var chunk = stream.outbound.first {
+        let n = min(length - written, chunk.readableBytes)
+        chunk.withUnsafeReadableBytes { bytes in
+            (buffer! + written).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
+        }
+        chunk.moveReaderIndex(forwardBy: n)
+        written += n
+        if chunk.readableBytes == 0 {
+            stream.outbound.removeFirst()
+        } else {
+            stream.outbound[stream.outbound.startIndex] = chunk
+        }
+    }
+    stream.outboundBytes -= written
+    if let drained = stream.drained, stream.outboundBytes <= session.configuration.streamOutboundLowWatermark {
+        stream.drained = nil
+        drained.succeed(())
+    }
+    if stream.outbound.isEmpty {
+        if stream.outboundFinished {
+            flags!.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = stream.trailers, trailers.count > 0 {
+                flags!.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                session.submitTrailers(streamID: streamID, trailers)
+            }
+        } else if written == 0 {
+            stream.deferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+    }
+    _ = nghttpSession
+    return written
+}
+
+extension HTTP2Session {
+    fileprivate func submitTrailers(streamID: Int32, _ trailers: HTTP2Headers) {
+        _ = withNameValues(trailers) { nva, count in
+            nghttp2_submit_trailer(session, streamID, nva, count)
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import NIOCore
+
+/// One stream's state on the connection's event loop: what arrived, what waits to be sent.
+final class HTTP2StreamState {
+    let id: Int32
+    /// The request head (server) or response head (client).
+    var headers = HTTP2Headers()
+    var headerBytes = 0
+    let inbound: HTTP2InboundBody
+
+    var outbound = CircularBuffer<ByteBuffer>()
+    var outboundBytes = 0
+    /// The local side has written everything; `trailers`, if any, follow the body.
+    var outboundFinished = false
+    var trailers: HTTP2Headers?
+    /// HEADERS with a data provider have been submitted.
+    var headSubmitted = false
+    /// The data provider returned DEFERRED and needs `resume_data` when bytes arrive.
+    var deferred = false
+    /// A writer waiting for the outbound buffer to drain below the low watermark.
+    var drained: EventLoopPromise<Void>?
+    /// Completed with the HTTP/2 error code when nghttp2 closes the stream (0: NO_ERROR).
+    let closed: EventLoopPromise<UInt32>
+
+    init(id: Int32, inbound: HTTP2InboundBody, closed: EventLoopPromise<UInt32>) {
+        self.id = id
+        self.inbound = inbound
+        self.closed = closed
+    }
+}

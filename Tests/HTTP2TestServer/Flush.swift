@@ -1,0 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func fflushStandardOutput() {
+    fflush(nil)
+}

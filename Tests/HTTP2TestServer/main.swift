@@ -1,0 +1,61 @@
+// execbox-http2-testserver: the HTTP/2 listener with test routes, for the real-peer tests
+// (curl, nghttp, h2load, Python h2). Prints `listening on PORT` once bound.
+//
+//   GET  /hello            200 "hello\n"
+//   POST /echo             the request body back, with trailer x-body-bytes
+//   GET  /bytes?n=N        N bytes of the repeating pattern 0,1,…,250 (for hashes on the client)
+//   GET  /trailers-only    HEADERS with END_STREAM: status 200 and grpc-status 0 in the head
+//   GET  /fail             the handler throws: the stream is reset
+//   anything else          404
+import ExecboxHTTP2
+import NIOCore
+
+var port = 0
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let argument = arguments.next() {
+    if argument == "--port", let value = arguments.next(), let number = Int(value) { port = number }
+}
+
+struct Failure: Error {}
+
+let pattern = ByteBuffer(bytes: (0..<(251 * 261)).map { UInt8($0 % 251) })
+
+let server = try await HTTP2Server.bind(host: "127.0.0.1", port: port)
+print("listening on \(server.localAddress.port ?? 0)")
+fflushStandardOutput()
+
+try await server.run { request, response in
+    let path = request.path.split(separator: "?", maxSplits: 1)
+    switch (request.method, path.first.map(String.init) ?? "") {
+    case ("GET", "/hello"):
+        try await response.writeHead(status: 200, headers: ["content-type": "text/plain"])
+        try await response.writeBody(ByteBuffer(string: "hello\n"))
+        try await response.finish()
+    case ("POST", "/echo"):
+        try await response.writeHead(status: 200, headers: ["content-type": "application/octet-stream"])
+        var total = 0
+        for try await chunk in request.body {
+            total += chunk.readableBytes
+            try await response.writeBody(chunk)
+        }
+        try await response.finish(trailers: ["x-body-bytes": String(total)])
+    case ("GET", "/bytes"):
+        let query = path.count > 1 ? path[1] : ""
+        let n = query.hasPrefix("n=") ? Int(query.dropFirst(2)) ?? 0 : 0
+        try await response.writeHead(status: 200, headers: ["content-length": String(n)])
+        var sent = 0
+        while sent < n {
+            // Chunks of whole periods (251 × 261 bytes), so every chunk starts the pattern at 0.
+            let size = min(pattern.readableBytes, n - sent)
+            try await response.writeBody(pattern.getSlice(at: 0, length: size)!)
+            sent += size
+        }
+        try await response.finish()
+    case ("GET", "/trailers-only"):
+        try await response.writeHead(status: 200, headers: ["grpc-status": "0"], endStream: true)
+    case ("GET", "/fail"):
+        throw Failure()
+    default:
+        try await response.writeHead(status: 404, endStream: true)
+    }
+}

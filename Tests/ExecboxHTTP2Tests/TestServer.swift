@@ -1,0 +1,49 @@
+import ExecboxHTTP2
+import NIOCore
+
+/// Runs an in-process HTTP2Server with test routes for the duration of `body`.
+func withTestServer<R: Sendable>(
+    configuration: HTTP2Configuration = HTTP2Configuration(),
+    _ body: @Sendable (Int) async throws -> R
+) async throws -> R {
+    let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 0, configuration: configuration)
+    let port = server.localAddress.port!
+    return try await withThrowingTaskGroup(of: R?.self) { group in
+        group.addTask {
+            try await server.run(handler: testRoutes)
+            return nil
+        }
+        let result = try await body(port)
+        group.cancelAll()
+        return result
+    }
+}
+
+struct HandlerFailure: Error {}
+
+@Sendable func testRoutes(_ request: HTTP2ServerRequest, _ response: HTTP2ResponseWriter) async throws {
+    switch (request.method, request.path) {
+    case ("GET", "/hello"):
+        try await response.writeHead(status: 200, headers: ["content-type": "text/plain"])
+        try await response.writeBody(ByteBuffer(string: "hello\n"))
+        try await response.finish()
+    case ("POST", "/echo"):
+        try await response.writeHead(status: 200)
+        var total = 0
+        for try await chunk in request.body {
+            total += chunk.readableBytes
+            try await response.writeBody(chunk)
+        }
+        try await response.finish(trailers: ["x-body-bytes": String(total)])
+    case ("GET", "/headers"):
+        let names = request.headers.fields.map(\.name).joined(separator: ",")
+        try await response.writeHead(status: 200, headers: ["x-seen": names])
+        try await response.finish()
+    case ("GET", "/trailers-only"):
+        try await response.writeHead(status: 200, headers: ["grpc-status": "0"], endStream: true)
+    case ("GET", "/fail"):
+        throw HandlerFailure()
+    default:
+        try await response.writeHead(status: 404, endStream: true)
+    }
+}

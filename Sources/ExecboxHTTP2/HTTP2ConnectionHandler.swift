@@ -16,6 +16,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// A read was asked for while the channel was not writable: resume it when it is.
     private var readPending = false
     private var flushing = false
+    private var flushScheduled = false
     private var closed = false
 
     public init(configuration: HTTP2Configuration) {
@@ -33,8 +34,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
                     id: id,
                     inbound: HTTP2InboundBody { bytes in
                         eventLoop.execute { loopBound.value.consume(streamID: id, bytes: bytes) }
-                    },
-                    closed: eventLoop.makePromise()
+                    }
                 )
             }
             self.session = session
@@ -90,8 +90,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         for state in opened {
             let stream = HTTP2ServerStream(
                 request: HTTP2ServerRequest(streamID: state.id, headers: state.headers, body: state.inbound, peer: peer),
-                response: HTTP2ResponseWriter(streamID: state.id, connection: loopBound),
-                closed: state.closed.futureResult
+                response: HTTP2ResponseWriter(streamID: state.id, connection: loopBound)
             )
             context.fireChannelRead(wrapInboundOut(stream))
         }
@@ -132,14 +131,14 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     func submitResponse(streamID: Int32, headers: HTTP2Headers, endStream: Bool) throws {
         guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
         try session.submitResponse(streamID: streamID, headers: headers, endStream: endStream)
-        flush()
+        scheduleFlush()
     }
 
     /// Queues body bytes; returns a future to wait on when the stream's buffer is over its bound.
     func enqueue(streamID: Int32, _ chunk: ByteBuffer) throws -> EventLoopFuture<Void>? {
         guard let session, let context else { throw HTTP2Error(.connectionClosed, "the connection closed") }
         try session.enqueue(streamID: streamID, chunk)
-        flush()
+        scheduleFlush()
         guard let stream = session.streams[streamID],
             stream.outboundBytes > configuration.streamOutboundHighWatermark
         else { return nil }
@@ -152,17 +151,17 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     func finish(streamID: Int32, trailers: HTTP2Headers?) throws {
         guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
         try session.finish(streamID: streamID, trailers: trailers)
-        flush()
+        scheduleFlush()
     }
 
     func reset(streamID: Int32, errorCode: UInt32) {
         session?.reset(streamID: streamID, errorCode: errorCode)
-        flush()
+        scheduleFlush()
     }
 
     func consume(streamID: Int32, bytes: Int) {
         session?.consume(streamID: streamID, bytes: bytes)
-        flush()
+        scheduleFlush()
     }
 
     /// Sends GOAWAY: no new streams; those in flight may finish.
@@ -175,13 +174,26 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: output
 
+    /// Coalesces the writes of one event-loop tick (a handler's head, body and trailers) into a
+    /// single flush.
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            loopBound.value.flushScheduled = false
+            loopBound.value.flush()
+        }
+    }
+
     /// Writes whatever nghttp2 has ready, while the channel accepts more.
     private func flush() {
         guard !flushing, !closed, let session, let context, context.channel.isActive else { return }
         flushing = true
         defer { flushing = false }
+        var wrote = false
         while context.channel.isWritable {
-            var buffer = context.channel.allocator.buffer(capacity: 16 << 10)
+            var buffer = context.channel.allocator.buffer(capacity: 1024)
             do {
                 try session.drainOutput(into: &buffer)
             } catch {
@@ -189,8 +201,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
                 return
             }
             guard buffer.readableBytes > 0 else { break }
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            wrote = true
         }
+        if wrote { context.flush() }
         if !session.wantsIO {
             closed = true
             context.close(promise: nil)
@@ -202,20 +216,24 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 public struct HTTP2ServerStream: Sendable {
     public let request: HTTP2ServerRequest
     public let response: HTTP2ResponseWriter
-    /// Completes with the HTTP/2 error code when the stream closes (0 for a clean close).
-    public let closed: EventLoopFuture<UInt32>
 }
 
 extension HTTP2ConnectionHandler {
-    /// Called when a stream's handler has returned: a response it left unfinished is reset, and a
-    /// request body still arriving after a complete response is stopped with NO_ERROR.
+    /// Registers the task serving a stream so a reset from the peer cancels it. Returns false if
+    /// the stream is already gone (the handler should not start).
+    func registerHandler(streamID: Int32, task: UnsafeCurrentTask?) -> Bool {
+        guard let stream = session?.streams[streamID], !stream.resetBeforeHandler else { return false }
+        stream.handlerTask = task
+        return true
+    }
+
+    /// Called when a stream's handler has returned: a response it left unfinished is reset.
     func handlerFinished(streamID: Int32) {
         guard let session, let stream = session.streams[streamID] else { return }
+        stream.handlerTask = nil
         if !stream.outboundFinished {
             session.reset(streamID: streamID, errorCode: NGHTTP2_INTERNAL_ERROR.rawValue)
-        } else if stream.outbound.isEmpty && !stream.headSubmitted {
-            session.reset(streamID: streamID, errorCode: NGHTTP2_NO_ERROR.rawValue)
         }
-        flush()
+        scheduleFlush()
     }
 }

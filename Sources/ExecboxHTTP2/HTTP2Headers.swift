@@ -16,6 +16,11 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
         fields.append((name.lowercased(), value))
     }
 
+    /// For names already lower-case (nghttp2 rejects others on input).
+    mutating func addLowercased(_ name: String, _ value: String) {
+        fields.append((name, value))
+    }
+
     public subscript(_ name: String) -> String? {
         let name = name.lowercased()
         return fields.first { $0.name == name }?.value

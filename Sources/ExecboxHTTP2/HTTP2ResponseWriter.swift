@@ -14,24 +14,35 @@ public struct HTTP2ResponseWriter: Sendable {
         var head = HTTP2Headers([(":status", String(status))])
         for field in headers.fields where !field.name.hasPrefix(":") { head.add(field.name, field.value) }
         let fields = head
-        try await eventLoop.submit { [connection, streamID] in
-            try connection.value.submitResponse(streamID: streamID, headers: fields, endStream: endStream)
-        }.get()
+        try await onEventLoop { [streamID] connection in
+            try connection.submitResponse(streamID: streamID, headers: fields, endStream: endStream)
+        }
     }
 
     public func writeBody(_ chunk: ByteBuffer) async throws {
         guard chunk.readableBytes > 0 else { return }
-        let drained = try await eventLoop.submit { [connection, streamID] in
-            try connection.value.enqueue(streamID: streamID, chunk)
-        }.get()
+        let drained = try await onEventLoop { [streamID] connection in
+            try connection.enqueue(streamID: streamID, chunk)
+        }
         try await drained?.get()
     }
 
     /// Ends the response, with trailers if any (gRPC puts its status there).
     public func finish(trailers: HTTP2Headers? = nil) async throws {
-        try await eventLoop.submit { [connection, streamID] in
-            try connection.value.finish(streamID: streamID, trailers: trailers)
-        }.get()
+        try await onEventLoop { [streamID] connection in
+            try connection.finish(streamID: streamID, trailers: trailers)
+        }
+    }
+
+    /// Runs `body` on the connection's event loop: directly when the handler task already runs
+    /// there (the usual case, see EventLoopTaskExecutor), else through a hop.
+    private func onEventLoop<T: Sendable>(
+        _ body: @escaping @Sendable (HTTP2ConnectionHandler) throws -> T
+    ) async throws -> T {
+        if eventLoop.inEventLoop {
+            return try body(connection.value)
+        }
+        return try await eventLoop.submit { [connection] in try body(connection.value) }.get()
     }
 
     /// Resets the stream (RST_STREAM with `errorCode`, default INTERNAL_ERROR).

@@ -64,7 +64,7 @@ public final class HTTP2Server: Sendable {
             await withDiscardingTaskGroup { group in
                 do {
                     for try await detection in connections {
-                        group.addTask {
+                        group.addTask(executorPreference: EventLoopTaskExecutor(detection.eventLoop)) {
                             guard let connection = try? await detection.get() else { return }
                             await Self.serve(connection, handler: handler)
                         }
@@ -79,11 +79,13 @@ public final class HTTP2Server: Sendable {
     private static func serve(_ connection: AcceptedConnection, handler: @escaping Handler) async {
         switch connection {
         case .http2(let channel):
+            // Stream tasks run on the connection's event loop: no hop between them and nghttp2.
+            let executor = EventLoopTaskExecutor(channel.channel.eventLoop)
             try? await channel.executeThenClose { streams, _ in
                 await withDiscardingTaskGroup { group in
                     do {
                         for try await stream in streams {
-                            group.addTask { await serve(stream, handler: handler) }
+                            group.addTask(executorPreference: executor) { await serve(stream, handler: handler) }
                         }
                     } catch {
                         // The connection closed; its streams have been failed.
@@ -97,24 +99,29 @@ public final class HTTP2Server: Sendable {
         }
     }
 
+    /// Serves one stream on its connection's event loop (the task's executor preference). The
+    /// task registers itself with the stream, so a reset from the peer cancels it.
     private static func serve(_ stream: HTTP2ServerStream, handler: @escaping Handler) async {
         let response = stream.response
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    try await handler(stream.request, response)
-                } catch {
-                    response.reset()
-                }
-            }
-            group.addTask { await waitForReset(stream.closed) }
-            await group.next()
-            group.cancelAll()
+        let connection = response.connection
+        precondition(response.eventLoop.inEventLoop, "stream tasks run on their connection's event loop")
+        let registered = withUnsafeCurrentTask { task in
+            connection.value.registerHandler(streamID: response.streamID, task: task)
         }
-        response.eventLoop.execute {
-            response.connection.value.handlerFinished(streamID: response.streamID)
+        if registered {
+            do {
+                try await handler(stream.request, response)
+            } catch {
+                response.reset()
+            }
+        }
+        if response.eventLoop.inEventLoop {
+            connection.value.handlerFinished(streamID: response.streamID)
+        } else {
+            response.eventLoop.execute { connection.value.handlerFinished(streamID: response.streamID) }
         }
     }
+
 }
 
 /// What the preface decided for one accepted connection.

@@ -204,7 +204,8 @@ final class HTTP2Session {
             stream.inbound.fail(error)
             stream.drained?.fail(error)
             stream.drained = nil
-            stream.closed.succeed(NGHTTP2_INTERNAL_ERROR.rawValue)
+            stream.handlerTask?.cancel()
+            stream.resetBeforeHandler = true
         }
         streams.removeAll()
     }
@@ -273,10 +274,10 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
     let valueString = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
     if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
         var trailers = stream.trailers ?? HTTP2Headers()
-        trailers.add(nameString, valueString)
+        trailers.addLowercased(nameString, valueString)
         stream.trailers = trailers
     } else {
-        stream.headers.add(nameString, valueString)
+        stream.headers.addLowercased(nameString, valueString)
     }
     return 0
 }
@@ -333,7 +334,11 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
     if unread > 0 { nghttp2_session_consume_connection(session.session, unread) }
     stream.drained?.fail(error)
     stream.drained = nil
-    stream.closed.succeed(errorCode)
+    if errorCode != 0 {
+        // The peer reset the stream (or it failed): the work for it stops.
+        stream.handlerTask?.cancel()
+        stream.resetBeforeHandler = true
+    }
     return 0
 }
 

@@ -19,12 +19,14 @@ final class HTTP2StreamState {
     var deferred = false
     /// A writer waiting for the outbound buffer to drain below the low watermark.
     var drained: EventLoopPromise<Void>?
-    /// Completed with the HTTP/2 error code when nghttp2 closes the stream (0: NO_ERROR).
-    let closed: EventLoopPromise<UInt32>
+    /// The task serving this stream (server side), cancelled if the peer resets the stream.
+    /// Set and cleared on the event loop by the task itself, so it is alive while set.
+    var handlerTask: UnsafeCurrentTask?
+    /// The stream closed before its handler registered: the handler starts cancelled.
+    var resetBeforeHandler = false
 
-    init(id: Int32, inbound: HTTP2InboundBody, closed: EventLoopPromise<UInt32>) {
+    init(id: Int32, inbound: HTTP2InboundBody) {
         self.id = id
         self.inbound = inbound
-        self.closed = closed
     }
 }

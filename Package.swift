@@ -112,6 +112,21 @@ let package = Package(
             dependencies: ["CLibPQ", "ExecboxStorage", "ExecboxStorageSQL"],
             swiftSettings: strictSettings
         ),
+        // Writes acknowledged records until SIGKILLed: the crash-loop test drives it (TESTPLAN 91).
+        .executableTarget(
+            name: "execbox-storage-crash-writer",
+            dependencies: ["ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite"],
+            path: "Tests/StorageTools/execbox-storage-crash-writer",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxStorageTests",
+            dependencies: [
+                "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite", "ExecboxStoragePostgres",
+                "execbox-storage-crash-writer",
+            ],
+            swiftSettings: strictSettings
+        ),
         // MARK: end Storage (issue 5)
 
         // Test helpers: in-process RPC transport.

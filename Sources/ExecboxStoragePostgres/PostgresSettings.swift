@@ -60,6 +60,9 @@ public struct PostgresSettings: Sendable {
                 connectionLost: true
             )
         }
+        // Server notices (for example "relation already exists, skipping") are not errors;
+        // libpq would print them to stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         return connection
     }
 }

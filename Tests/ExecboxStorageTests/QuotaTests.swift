@@ -1,0 +1,166 @@
+import ExecboxStorage
+import ExecboxStorageSQL
+import Foundation
+import Testing
+
+@Suite("Quota-safe session creation")
+struct QuotaTests {
+    @Test("concurrent limit, then daily limit, with the legacy messages", arguments: StoreBackend.all)
+    func limits(backend: StoreBackend) async throws {
+        try await backend.withStore { test in
+            let store = test.store
+            let owner = try await Fixtures.account(in: store)
+            let quota = SessionQuota(accountConcurrent: 2, accountDaily: 3)
+            for index in 0..<2 {
+                _ = try await store.createSession(
+                    Fixtures.session(owner, id: "sess_\(index)"),
+                    environment: [:],
+                    quota: quota,
+                    idempotency: nil
+                )
+            }
+            let concurrent = await #expect(throws: StorageError.self) {
+                try await store.createSession(
+                    Fixtures.session(owner, id: "sess_x"), environment: [:], quota: quota, idempotency: nil)
+            }
+            #expect(concurrent?.code == .quotaExceeded)
+            #expect(concurrent?.message == "concurrent session limit reached (2/2)")
+            #expect(concurrent?.quota?.scope == .accountConcurrent)
+            _ = try await store.updateSession(
+                id: "sess_0", accountID: nil, allowedFrom: nil, SessionChange(status: .stopped))
+            _ = try await store.createSession(
+                Fixtures.session(owner, id: "sess_2"), environment: [:], quota: quota, idempotency: nil)
+            _ = try await store.updateSession(
+                id: "sess_1", accountID: nil, allowedFrom: nil, SessionChange(status: .killed))
+            let daily = await #expect(throws: StorageError.self) {
+                try await store.createSession(
+                    Fixtures.session(owner, id: "sess_y"), environment: [:], quota: quota, idempotency: nil)
+            }
+            #expect(daily?.message == "daily session limit reached (3/3)")
+            // The next UTC day starts a new count.
+            _ = try await store.createSession(
+                Fixtures.session(owner, id: "sess_tomorrow", at: 86_400),
+                environment: [:],
+                quota: quota,
+                idempotency: nil
+            )
+            #expect(try await store.session(id: "sess_x", accountID: nil) == nil)
+        }
+    }
+
+    @Test("per-key limits count only that key's sessions", arguments: StoreBackend.all)
+    func keyLimits(backend: StoreBackend) async throws {
+        try await backend.withStore { test in
+            let store = test.store
+            let owner = try await Fixtures.account(in: store)
+            let second = APIKeyRecord(
+                id: UUID().uuidString.lowercased(),
+                accountID: owner.account.id,
+                parentKeyID: owner.key.id,
+                secret: APIKeySecret.generate(),
+                createdAt: Fixtures.epoch,
+                createdBy: owner.key.id
+            )
+            _ = try await store.createAPIKey(second, audit: Fixtures.audit())
+            let quota = SessionQuota(accountConcurrent: 10, keyConcurrent: 1)
+            _ = try await store.createSession(
+                Fixtures.session(owner, id: "sess_a"), environment: [:], quota: quota, idempotency: nil)
+            _ = try await store.createSession(
+                Fixtures.session(owner, id: "sess_b", keyID: second.id),
+                environment: [:],
+                quota: quota,
+                idempotency: nil
+            )
+            let error = await #expect(throws: StorageError.self) {
+                try await store.createSession(
+                    Fixtures.session(owner, id: "sess_c"), environment: [:], quota: quota, idempotency: nil)
+            }
+            #expect(error?.quota == StorageError.QuotaViolation(scope: .keyConcurrent, current: 1, limit: 1))
+        }
+    }
+
+    @Test("many concurrent creates never exceed the limit", arguments: StoreBackend.all)
+    func concurrentCreates(backend: StoreBackend) async throws {
+        let limit = 5
+        try await backend.withStore(poolSize: 8) { test in
+            let store = test.store
+            let owner = try await Fixtures.account(in: store)
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        do {
+                            _ = try await store.createSession(
+                                Fixtures.session(owner, id: "sess_\(index)"),
+                                environment: ["N": "\(index)"],
+                                quota: SessionQuota(accountConcurrent: limit),
+                                idempotency: nil
+                            )
+                            return true
+                        } catch let error as StorageError where error.code == .quotaExceeded {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == limit)
+            let counts = try await store.sessionCounts(
+                accountID: owner.account.id, apiKeyID: nil, since: Fixtures.epoch)
+            #expect(counts.active == limit)
+        }
+    }
+
+    @Test("a retried create with the same idempotency key returns the first session", arguments: StoreBackend.all)
+    func idempotentCreate(backend: StoreBackend) async throws {
+        try await backend.withStore(poolSize: 8) { test in
+            let store = test.store
+            let owner = try await Fixtures.account(in: store)
+            let claim = IdempotencyClaim(key: "retry-1", requestDigest: "digest-a", expiresAt: Fixtures.at(86_400))
+            let first = try await store.createSession(
+                Fixtures.session(owner, id: "sess_first"),
+                environment: [:],
+                quota: SessionQuota(accountConcurrent: 1),
+                idempotency: claim
+            )
+            #expect(!first.replayed && first.session.idempotencyKey == "retry-1")
+            // The replay is answered even though the concurrent limit is now reached.
+            let again = try await store.createSession(
+                Fixtures.session(owner, id: "sess_second"),
+                environment: [:],
+                quota: SessionQuota(accountConcurrent: 1),
+                idempotency: claim
+            )
+            #expect(again.replayed && again.session.id == "sess_first")
+            let conflict = await #expect(throws: StorageError.self) {
+                try await store.createSession(
+                    Fixtures.session(owner, id: "sess_third"),
+                    environment: [:],
+                    quota: .unlimited,
+                    idempotency: IdempotencyClaim(
+                        key: "retry-1", requestDigest: "digest-b", expiresAt: Fixtures.at(86_400))
+                )
+            }
+            #expect(conflict?.code == .alreadyExists)
+
+            // Concurrent retries of one request create one session.
+            let claim2 = IdempotencyClaim(key: "retry-2", requestDigest: "d", expiresAt: Fixtures.at(86_400))
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        try await store.createSession(
+                            Fixtures.session(owner, id: "sess_race_\(index)"),
+                            environment: [:],
+                            quota: .unlimited,
+                            idempotency: claim2
+                        ).session.id
+                    }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(ids.count == 1)
+            let all = try await store.listSessions(
+                SessionQuery(accountID: owner.account.id, page: PageRequest(limit: 100)))
+            #expect(all.items.filter { $0.id.hasPrefix("sess_race_") }.count == 1)
+        }
+    }
+}

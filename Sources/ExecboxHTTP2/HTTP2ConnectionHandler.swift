@@ -11,6 +11,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     public typealias OutboundOut = ByteBuffer
 
     private let configuration: HTTP2Configuration
+    private let mode: HTTP2Session.Mode
     private var session: HTTP2Session?
     private var context: ChannelHandlerContext?
     /// A read was asked for while the channel was not writable: resume it when it is.
@@ -19,14 +20,19 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var flushScheduled = false
     private var closed = false
 
-    public init(configuration: HTTP2Configuration) {
+    public convenience init(configuration: HTTP2Configuration) {
+        self.init(configuration: configuration, mode: .server)
+    }
+
+    init(configuration: HTTP2Configuration, mode: HTTP2Session.Mode) {
         self.configuration = configuration
+        self.mode = mode
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         do {
-            let session = try HTTP2Session(mode: .server, configuration: configuration)
+            let session = try HTTP2Session(mode: mode, configuration: configuration)
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
             session.makeStream = { id in
@@ -85,6 +91,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         guard !session.opened.isEmpty else { return }
         let opened = session.opened
         session.opened.removeAll()
+        guard mode == .server else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let peer = context.channel.remoteAddress?.description ?? "unknown"
         for state in opened {
@@ -171,6 +178,33 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     var activeStreamCount: Int { session?.streams.count ?? 0 }
+
+    /// Client side: opens a stream with `headers`; the response head completes the returned future.
+    func openStream(headers: HTTP2Headers, endStream: Bool) throws -> (Int32, EventLoopFuture<HTTP2Headers>, HTTP2InboundBody) {
+        guard let session, let context, !closed else { throw HTTP2Error(.connectionClosed, "the connection closed") }
+        guard !session.receivedGoAway else { throw HTTP2Error(.connectionClosed, "the server is going away") }
+        let eventLoop = context.eventLoop
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        let head = eventLoop.makePromise(of: HTTP2Headers.self)
+        var body: HTTP2InboundBody?
+        let id = try session.submitRequest(headers: headers, endStream: endStream) { id in
+            let inbound = HTTP2InboundBody { bytes in
+                eventLoop.execute { loopBound.value.consume(streamID: id, bytes: bytes) }
+            }
+            body = inbound
+            let state = HTTP2StreamState(id: id, inbound: inbound)
+            state.responseHead = head
+            return state
+        }
+        scheduleFlush()
+        return (id, head.futureResult, body!)
+    }
+
+    /// The connection can take new streams.
+    var isUsable: Bool {
+        guard let session, !closed else { return false }
+        return !session.receivedGoAway
+    }
 
     // MARK: output
 

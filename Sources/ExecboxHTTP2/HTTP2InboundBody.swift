@@ -66,15 +66,11 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
         waiter?.resume(throwing: error)
     }
 
-    /// Bytes received and never taken, returned to the connection window when the stream ends.
-    func takeUnconsumed() -> Int {
-        state.withLockedValue { state in
-            defer {
-                state.unconsumed = 0
-                state.chunks.removeAll()
-            }
-            return state.unconsumed
-        }
+    /// A body dropped unread returns what it held to the connection's flow-control window, or a
+    /// handler that ignores its request body would shrink the window for every other stream.
+    deinit {
+        let unread = state.withLockedValue { $0.unconsumed }
+        if unread > 0 { onConsume(unread) }
     }
 
     // MARK: consumer side

@@ -17,6 +17,8 @@ final class HTTP2Session {
     var opened: [HTTP2StreamState] = []
     /// Resets and stream errors this side caused; past the limit the connection goes away.
     var selfInflictedResets = 0
+    /// The peer sent GOAWAY: no new streams on this connection.
+    var receivedGoAway = false
     /// Creates the state of a stream the peer opens.
     var makeStream: (Int32) -> HTTP2StreamState = { _ in preconditionFailure("makeStream not set") }
     let allocator = ByteBufferAllocator()
@@ -206,6 +208,8 @@ final class HTTP2Session {
             stream.drained = nil
             stream.handlerTask?.cancel()
             stream.resetBeforeHandler = true
+            stream.responseHead?.fail(error)
+            stream.responseHead = nil
         }
         streams.removeAll()
     }
@@ -285,13 +289,18 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
 private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
     let session = owner(userData)
     let header = frame!.pointee.hd
+    if header.stream_id == 0 { onConnectionFrame(session, frame!) }
     guard let stream = session.streams[header.stream_id] else { return 0 }
     let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
     switch UInt32(header.type) {
     case NGHTTP2_HEADERS.rawValue:
         let category = frame!.pointee.headers.cat
-        if category == NGHTTP2_HCAT_REQUEST || category == NGHTTP2_HCAT_RESPONSE {
+        if category == NGHTTP2_HCAT_REQUEST {
             session.opened.append(stream)
+        } else if category == NGHTTP2_HCAT_RESPONSE {
+            // Completed here, not after mem_recv: the stream may close within the same read.
+            stream.responseHead?.succeed(stream.headers)
+            stream.responseHead = nil
         }
         if endStream {
             // Trailers received on this side live in `trailers` until the stream is handed over.
@@ -305,6 +314,13 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
         break
     }
     return 0
+}
+
+/// Frames on stream 0 (GOAWAY) are seen here, before the per-stream handling.
+private func onConnectionFrame(_ session: HTTP2Session, _ frame: UnsafePointer<nghttp2_frame>) {
+    if UInt32(frame.pointee.hd.type) == NGHTTP2_GOAWAY.rawValue {
+        session.receivedGoAway = true
+    }
 }
 
 private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
@@ -329,11 +345,12 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
     } else {
         stream.inbound.fail(error)
     }
-    // Whatever the application never read still occupies the connection window.
-    let unread = stream.inbound.takeUnconsumed()
-    if unread > 0 { nghttp2_session_consume_connection(session.session, unread) }
+    // Bytes received but not yet read stay readable; they return their connection-window
+    // credit when read, or when the body is dropped unread (HTTP2InboundBody.deinit).
     stream.drained?.fail(error)
     stream.drained = nil
+    stream.responseHead?.fail(error)
+    stream.responseHead = nil
     if errorCode != 0 {
         // The peer reset the stream (or it failed): the work for it stops.
         stream.handlerTask?.cancel()

@@ -24,6 +24,8 @@ final class HTTP2StreamState {
     var handlerTask: UnsafeCurrentTask?
     /// The stream closed before its handler registered: the handler starts cancelled.
     var resetBeforeHandler = false
+    /// Client side: completed with the response head, or failed if the stream ends first.
+    var responseHead: EventLoopPromise<HTTP2Headers>?
 
     init(id: Int32, inbound: HTTP2InboundBody) {
         self.id = id

@@ -1,0 +1,97 @@
+import ExecboxHTTP2
+import Foundation
+import NIOCore
+import Testing
+
+/// Our client against nghttpd (the reference server) and against our own server.
+@Suite(.serialized) struct ClientTests {
+    @Test func againstNghttpd() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("execbox-nghttpd-\(UUID())")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let content = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try content.write(to: root.appendingPathComponent("file.bin"))
+        let port = Int.random(in: 20000..<32000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/sbin/nghttpd")
+        server.arguments = ["--no-tls", "-d", root.path, String(port)]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+
+        // nghttpd needs a moment to listen: retry the first request until it answers.
+        var answered: (HTTP2ClientConnection, HTTP2ClientStream, HTTP2Headers)?
+        for _ in 0..<100 where answered == nil {
+            if let client = try? await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port),
+                let stream = try? await client.openStream(method: "GET", path: "/file.bin", endStream: true),
+                let head = try? await stream.response()
+            {
+                answered = (client, stream, head)
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let (client, stream, head) = try #require(answered)
+        #expect(head[":status"] == "200")
+        let body = try await stream.body.collect(upTo: 1 << 20)
+        #expect(Data(body.readableBytesView) == content)
+        try await client.close()
+    }
+
+    @Test func manyConcurrentStreamsOnOneConnection() async throws {
+        try await withTestServer { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<90 {
+                    group.addTask {
+                        let payload = ByteBuffer(bytes: (0..<(1000 + i * 997)).map { UInt8(truncatingIfNeeded: $0 ^ i) })
+                        let stream = try await client.openStream(method: "POST", path: "/echo")
+                        try await stream.writeBody(payload)
+                        try await stream.finish()
+                        let head = try await stream.response()
+                        #expect(head[":status"] == "200")
+                        let echoed = try await stream.body.collect(upTo: 1 << 20)
+                        #expect(echoed == payload)
+                        #expect(stream.body.trailers?["x-body-bytes"] == String(payload.readableBytes))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await client.close()
+        }
+    }
+
+    @Test func resetFromServerFailsTheStream() async throws {
+        try await withTestServer { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            let stream = try await client.openStream(method: "GET", path: "/fail", endStream: true)
+            await #expect(throws: HTTP2Error.self) {
+                _ = try await stream.response()
+                _ = try await stream.body.collect(upTo: 1024)
+            }
+            // The connection survives a stream reset.
+            let next = try await client.openStream(method: "GET", path: "/hello", endStream: true)
+            #expect(try await next.response()[":status"] == "200")
+            try await client.close()
+        }
+    }
+
+    @Test func largeRequestBodyWithBackpressure() async throws {
+        try await withTestServer { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            let stream = try await client.openStream(method: "POST", path: "/echo")
+            let chunk = ByteBuffer(bytes: (0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0) })
+            // 64 MiB up while reading it back concurrently: both directions under flow control.
+            async let received: Int = {
+                var total = 0
+                for try await part in stream.body { total += part.readableBytes }
+                return total
+            }()
+            for _ in 0..<256 { try await stream.writeBody(chunk) }
+            try await stream.finish()
+            #expect(try await received == 256 * (256 << 10))
+            try await client.close()
+        }
+    }
+}

@@ -1,3 +1,5 @@
+public import NIOCore
+
 /// Protocol limits and defences of one HTTP/2 connection. Every value has a safe default;
 /// docs/http2.md explains each against the attack it bounds.
 public struct HTTP2Configuration: Sendable, Hashable {
@@ -28,6 +30,8 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// Bytes written to a response stream that are not yet sent before `write` suspends.
     public var streamOutboundHighWatermark: Int = 256 << 10
     public var streamOutboundLowWatermark: Int = 64 << 10
+    /// A connection with no open stream for this long gets GOAWAY and is closed.
+    public var idleTimeout: TimeAmount = .seconds(300)
 
     public init() {}
 }

@@ -19,6 +19,12 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var flushing = false
     private var flushScheduled = false
     private var closed = false
+    /// GOAWAY sent for a graceful shutdown: close once the last stream ends.
+    private var closeWhenIdle = false
+    private var lastStreamActivity = NIODeadline.now()
+    private var idleCheck: RepeatedTask?
+    /// Called once when the handler leaves the pipeline (the server's connection registry).
+    var onRemoved: (() -> Void)?
 
     public convenience init(configuration: HTTP2Configuration) {
         self.init(configuration: configuration, mode: .server)
@@ -44,6 +50,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
                 )
             }
             self.session = session
+            if mode == .server { startIdleCheck(context: context) }
             if context.channel.isActive { flush() }
         } catch {
             context.close(promise: nil)
@@ -56,6 +63,9 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        onRemoved?()
+        onRemoved = nil
         session?.closeAll()
         session = nil
         self.context = nil
@@ -89,6 +99,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     private func handOverOpenedStreams(context: ChannelHandlerContext, session: HTTP2Session) {
         guard !session.opened.isEmpty else { return }
+        lastStreamActivity = .now()
         let opened = session.opened
         session.opened.removeAll()
         guard mode == .server else { return }
@@ -171,10 +182,48 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         scheduleFlush()
     }
 
-    /// Sends GOAWAY: no new streams; those in flight may finish.
-    func goAway() {
-        session?.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
+    /// Graceful shutdown: GOAWAY (no new streams), in-flight streams may finish within `grace`,
+    /// then the connection closes.
+    func beginShutdown(grace: TimeAmount) {
+        guard let session, let context, !closed else { return }
+        session.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
+        closeWhenIdle = true
         flush()
+        closeIfIdleAfterGoAway()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: grace) {
+            loopBound.value.forceClose()
+        }
+    }
+
+    private func forceClose() {
+        guard !closed, let context else { return }
+        closed = true
+        context.close(promise: nil)
+    }
+
+    private func closeIfIdleAfterGoAway() {
+        guard closeWhenIdle, let session, session.streams.isEmpty else { return }
+        forceClose()
+    }
+
+    private func startIdleCheck(context: ChannelHandlerContext) {
+        let timeout = configuration.idleTimeout
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: timeout, delay: .seconds(1)) { _ in
+            loopBound.value.checkIdle()
+        }
+    }
+
+    private func checkIdle() {
+        guard let session, !closed else { return }
+        if !session.streams.isEmpty {
+            lastStreamActivity = .now()
+        } else if NIODeadline.now() - lastStreamActivity >= configuration.idleTimeout {
+            session.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
+            flush()
+            forceClose()
+        }
     }
 
     var activeStreamCount: Int { session?.streams.count ?? 0 }
@@ -239,6 +288,11 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             wrote = true
         }
         if wrote { context.flush() }
+        if closeWhenIdle && session.streams.isEmpty && !session.wantsWrite {
+            closed = true
+            context.close(promise: nil)
+            return
+        }
         if !session.wantsIO {
             closed = true
             context.close(promise: nil)

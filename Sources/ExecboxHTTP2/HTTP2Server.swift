@@ -13,13 +13,30 @@ public final class HTTP2Server: Sendable {
     public typealias HTTP1Initializer = @Sendable (any Channel) -> EventLoopFuture<Void>
 
     private let serverChannel: NIOAsyncChannel<EventLoopFuture<AcceptedConnection>, Never>
+    private let registry: ConnectionRegistry
 
     /// The bound address (with the real port when bound to port 0).
     public let localAddress: SocketAddress
 
-    private init(serverChannel: NIOAsyncChannel<EventLoopFuture<AcceptedConnection>, Never>, localAddress: SocketAddress) {
+    private init(
+        serverChannel: NIOAsyncChannel<EventLoopFuture<AcceptedConnection>, Never>,
+        registry: ConnectionRegistry,
+        localAddress: SocketAddress
+    ) {
         self.serverChannel = serverChannel
+        self.registry = registry
         self.localAddress = localAddress
+    }
+
+    /// Stops accepting, sends GOAWAY on every connection, lets in-flight streams finish for up to
+    /// `gracePeriod`, then closes what is left. `run` returns once every connection has ended.
+    public func shutdownGracefully(gracePeriod: TimeAmount = .seconds(10)) {
+        serverChannel.channel.close(promise: nil)
+        for connection in registry.beginShutdown() {
+            connection.eventLoop.execute {
+                connection.value.beginShutdown(grace: gracePeriod)
+            }
+        }
     }
 
     public static func bind(
@@ -35,6 +52,10 @@ public final class HTTP2Server: Sendable {
                 try channel.pipeline.syncOperations.addHandler(HTTP1NotFoundHandler())
             }
         }
+        let registry = ConnectionRegistry(
+            maxConnectionsPerIP: serverConfiguration.maxConnectionsPerIP,
+            limitLoopback: serverConfiguration.limitLoopbackConnections
+        )
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -43,11 +64,18 @@ public final class HTTP2Server: Sendable {
             .bind(host: host, port: port) { channel in
                 // Reading starts only once this future completes, so it must not wait for the
                 // preface: it hands over the detection's own future instead.
-                channel.eventLoop.makeSucceededFuture(
+                let ip = channel.remoteAddress?.ipAddress
+                guard registry.admit(ip: ip) else {
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeSucceededFuture(channel.eventLoop.makeSucceededFuture(AcceptedConnection.closed))
+                }
+                channel.closeFuture.whenComplete { _ in registry.release(ip: ip) }
+                return channel.eventLoop.makeSucceededFuture(
                     ProtocolDetector.install(
                         on: channel,
                         configuration: configuration,
                         serverConfiguration: serverConfiguration,
+                        registry: registry,
                         http1: http1
                     )
                 )
@@ -55,7 +83,7 @@ public final class HTTP2Server: Sendable {
         guard let address = channel.channel.localAddress else {
             throw HTTP2Error(.invalidState, "the listener has no local address")
         }
-        return HTTP2Server(serverChannel: channel, localAddress: address)
+        return HTTP2Server(serverChannel: channel, registry: registry, localAddress: address)
     }
 
     /// Serves until cancelled.
@@ -136,6 +164,10 @@ enum AcceptedConnection: Sendable {
 public struct HTTP2ServerConfiguration: Sendable, Hashable {
     /// A connection must send its first bytes within this time.
     public var prefaceTimeout: TimeAmount = .seconds(10)
+    /// Connections one remote IP may hold open; more are closed on accept.
+    public var maxConnectionsPerIP: Int = 64
+    /// Whether the cap applies to loopback peers too (off: local load tests measure the server).
+    public var limitLoopbackConnections: Bool = false
 
     public init() {}
 }

@@ -28,6 +28,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         on channel: any Channel,
         configuration: HTTP2Configuration,
         serverConfiguration: HTTP2ServerConfiguration,
+        registry: ConnectionRegistry,
         http1: @escaping HTTP2Server.HTTP1Initializer
     ) -> EventLoopFuture<AcceptedConnection> {
         let promise = channel.eventLoop.makePromise(of: AcceptedConnection.self)
@@ -36,6 +37,9 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
             if isHTTP2 {
                 return channel.eventLoop.makeCompletedFuture {
                     let handler = HTTP2ConnectionHandler(configuration: configuration)
+                    let id = ObjectIdentifier(handler)
+                    registry.add(NIOLoopBound(handler, eventLoop: channel.eventLoop), id: id)
+                    handler.onRemoved = { registry.remove(id: id) }
                     try channel.pipeline.syncOperations.addHandler(handler)
                     let async = try NIOAsyncChannel<HTTP2ServerStream, Never>(wrappingChannelSynchronously: channel)
                     return .http2(async)

@@ -1,0 +1,74 @@
+import ExecboxHTTP2
+import NIOCore
+import Testing
+
+/// Graceful shutdown, idle timeout and the per-IP connection cap.
+@Suite(.serialized) struct LifecycleTests {
+    @Test func gracefulShutdownLetsInFlightStreamsFinish() async throws {
+        let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 0)
+        let port = server.localAddress.port!
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run(handler: testRoutes) }
+
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            let inFlight = try await client.openStream(method: "POST", path: "/echo")
+            try await inFlight.writeBody(ByteBuffer(string: "before"))
+            #expect(try await inFlight.response()[":status"] == "200")
+
+            server.shutdownGracefully(gracePeriod: .seconds(5))
+            // The server said GOAWAY: the client opens no new streams here…
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(await client.isUsable == false)
+            // …but the stream in flight still completes.
+            try await inFlight.writeBody(ByteBuffer(string: " and after"))
+            try await inFlight.finish()
+            let body = try await inFlight.body.collect(upTo: 1024)
+            #expect(String(buffer: body) == "before and after")
+            // New connections are refused once the listener closed.
+            await #expect(throws: (any Error).self) {
+                let late = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+                _ = try await late.openStream(method: "GET", path: "/hello", endStream: true).response()
+            }
+            // run() returns by itself once the last connection has ended.
+            try await group.next()
+        }
+    }
+
+    @Test func idleConnectionsAreClosed() async throws {
+        var configuration = HTTP2Configuration()
+        configuration.idleTimeout = .milliseconds(500)
+        try await withTestServer(configuration: configuration) { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            #expect(try await client.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"] == "200")
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(await client.isUsable == false)
+        }
+    }
+
+    @Test func perIPConnectionCap() async throws {
+        var serverConfiguration = HTTP2ServerConfiguration()
+        serverConfiguration.maxConnectionsPerIP = 2
+        serverConfiguration.limitLoopbackConnections = true
+        let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 0, serverConfiguration: serverConfiguration)
+        let port = server.localAddress.port!
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run(handler: testRoutes) }
+            var kept: [HTTP2ClientConnection] = []
+            for _ in 0..<2 {
+                let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+                #expect(try await client.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"] == "200")
+                kept.append(client)
+            }
+            await #expect(throws: (any Error).self) {
+                let third = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+                _ = try await third.openStream(method: "GET", path: "/hello", endStream: true).response()
+            }
+            // Closing one frees a place.
+            try await kept.removeFirst().close()
+            try await Task.sleep(for: .milliseconds(200))
+            let again = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            #expect(try await again.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"] == "200")
+            group.cancelAll()
+        }
+    }
+}

@@ -16,7 +16,7 @@ import Testing
             $0.fFloat = -.infinity
             $0.rColor = [.red, .unrecognized(9)]
         }
-        let json = message.jsonString()
+        let json = try message.jsonString()
         #expect(json.contains(#""fInt64":"-9007199254740993""#))
         #expect(json.contains(#""fUint64":"18446744073709551615""#))
         #expect(json.contains(#""fInt32":-1"#))
@@ -27,9 +27,9 @@ import Testing
         #expect(json.contains(#""rColor":["COLOR_RED",9]"#))
     }
 
-    @Test func defaultsAreOmitted() {
-        #expect(Scalars().jsonString() == "{}")
-        #expect(Presence.with { $0.oInt32 = 0 }.jsonString() == #"{"oInt32":0}"#)
+    @Test func defaultsAreOmitted() throws {
+        #expect(try Scalars().jsonString() == "{}")
+        #expect(try Presence.with { $0.oInt32 = 0 }.jsonString() == #"{"oInt32":0}"#)
     }
 
     @Test func protoNamesAreAcceptedAndCanBeWritten() throws {
@@ -38,12 +38,12 @@ import Testing
         #expect(message.fString == "x")
         #expect(message.rInt64 == [1, 2])
         let options = JSONEncodingOptions(preserveProtoFieldNames: true)
-        #expect(message.jsonString(options: options) == #"{"f_int32":5,"f_string":"x","r_int64":["1","2"]}"#)
+        #expect(try message.jsonString(options: options) == #"{"f_int32":5,"f_string":"x","r_int64":["1","2"]}"#)
     }
 
     @Test func customJSONNameIsUsed() throws {
         let message = Composite.with { $0.jsonNameOverride = "v" }
-        #expect(message.jsonString() == #"{"customName":"v"}"#)
+        #expect(try message.jsonString() == #"{"customName":"v"}"#)
         #expect(try Composite(jsonString: #"{"json_name_override":"w"}"#).jsonNameOverride == "w")
     }
 
@@ -58,7 +58,7 @@ import Testing
             $0.nothing = .init()
             $0.durations = ["a": .with { $0.seconds = 3 }]
         }
-        let json = message.jsonString()
+        let json = try message.jsonString()
         #expect(json.contains(#""createdAt":"2023-11-14T22:13:20.005Z""#))
         #expect(json.contains(#""elapsed":"-1.500s""#))
         #expect(json.contains(#""nothing":{}"#))
@@ -72,7 +72,7 @@ import Testing
             $0.boolBool = [true: true]
             $0.int32Message = [3: Nested.with { $0.id = 4 }]
         }
-        let json = message.jsonString()
+        let json = try message.jsonString()
         #expect(json.contains(#""int64Int64":{"-5":"6"}"#))
         #expect(json.contains(#""boolBool":{"true":true}"#))
         #expect(json.contains(#""int32Message":{"3":{"id":4}}"#))
@@ -81,7 +81,7 @@ import Testing
 
     @Test func oneofsAndRecursionRoundTrip() throws {
         let message = sampleComposite()
-        #expect(try Composite(jsonString: message.jsonString()) == message)
+        #expect(try Composite(jsonString: try message.jsonString()) == message)
     }
 
     @Test func nullResetsAField() throws {
@@ -120,6 +120,19 @@ import Testing
     ])
     func rejectsInvalidValues(json: String) {
         #expect(throws: JSONDecodingError.self) { try Scalars(jsonString: json) }
+    }
+
+    @Test func outOfRangeWellKnownValuesHaveNoJSON() {
+        let timestamp = Composite.with { $0.createdAt = .with { $0.seconds = 253_402_300_800 } }
+        #expect(throws: JSONEncodingError.timestampOutOfRange(seconds: 253_402_300_800, nanos: 0)) {
+            try timestamp.jsonString()
+        }
+        let duration = Composite.with {
+            $0.elapsed = .with {
+                $0.seconds = 1; $0.nanos = -1
+            }
+        }
+        #expect(throws: JSONEncodingError.durationOutOfRange(seconds: 1, nanos: -1)) { try duration.jsonString() }
     }
 
     @Test func deepJSONIsRejected() {

@@ -574,10 +574,10 @@ private struct Probe: WireMessage {
         probe.name = "a\"b"
         probe.count = .min
         probe.tags = ["x", "y"]
-        let json = probe.jsonString()
+        let json = try probe.jsonString()
         #expect(json == #"{"name":"a\"b","count":"-9223372036854775808","tags":["x","y"]}"#)
         #expect(try Probe(jsonString: json) == probe)
-        #expect(try Probe(jsonUTF8Bytes: probe.jsonUTF8Bytes()) == probe)
+        #expect(try Probe(jsonUTF8Bytes: try probe.jsonUTF8Bytes()) == probe)
         #expect(try Probe(jsonString: " null ") == Probe())
         #expect(try Probe(jsonString: #"{"name":null,"tags":null}"#) == Probe())
     }

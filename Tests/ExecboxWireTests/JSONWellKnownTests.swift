@@ -47,6 +47,15 @@ import Testing
         #expect(!JSONWriter.isValidTimestamp(seconds: 0, nanos: 1_000_000_000))
     }
 
+    @Test func outOfRangeIsRecordedAsAFailure() {
+        var writer = JSONWriter()
+        writer.timestamp(seconds: 253_402_300_800, nanos: 0)
+        #expect(writer.failure == .timestampOutOfRange(seconds: 253_402_300_800, nanos: 0))
+        var valid = JSONWriter()
+        valid.timestamp(seconds: 0, nanos: 999_999_999)
+        #expect(valid.failure == nil)
+    }
+
     @Test func outOfRangeIsWrittenBestEffort() {
         #expect(written(253_402_300_800, 0) == #""10000-01-01T00:00:00Z""#)
         #expect(written(-62_135_596_801, 0) == #""0000-12-31T23:59:59Z""#)
@@ -65,7 +74,9 @@ import Testing
         #expect(try read("1970-01-01T00:00:00.5Z") == (0, 500_000_000))
         #expect(try read("1970-01-01T00:00:00.123456789Z") == (0, 123_456_789))
         #expect(try read("1970-01-01T00:00:00.000000001Z") == (0, 1))
-        #expect(try read("1970-01-01t00:00:00z") == (0, 0))
+        // Lower-case separators are not RFC 3339 as proto3 JSON accepts it (conformance suite).
+        #expect(rejects("1970-01-01t00:00:00Z"))
+        #expect(rejects("1970-01-01T00:00:00z"))
         #expect(try read("2000-02-29T00:00:00Z") == (951_782_400, 0))
         #expect(try read("1970-01-01T00:00:00+23:59") == (-86_340, 0))
     }

@@ -33,7 +33,10 @@ public struct WireReader: ~Copyable {
         guard position < end else { return nil }
         fieldStart = position
         let raw = try readVarint()
-        guard raw >> 3 != 0, raw <= UInt64(UInt32.max), raw & 7 < 6 else { throw .invalidTag(raw) }
+        // A tag fits in five bytes; longer (zero-padded) encodings are rejected, as upb does.
+        guard raw >> 3 != 0, raw <= UInt64(UInt32.max), raw & 7 < 6, position - fieldStart <= 5 else {
+            throw .invalidTag(raw)
+        }
         return FieldTag(rawValue: UInt32(truncatingIfNeeded: raw))
     }
 

@@ -48,7 +48,7 @@ enum JSONTimestamp {
 
         guard let year = number(0..<4), byte(4) == UInt8(ascii: "-"),
             let month = number(5..<7), byte(7) == UInt8(ascii: "-"),
-            let day = number(8..<10), byte(10) | 0x20 == UInt8(ascii: "t"),
+            let day = number(8..<10), byte(10) == UInt8(ascii: "T"),
             let hour = number(11..<13), byte(13) == UInt8(ascii: ":"),
             let minute = number(14..<16), byte(16) == UInt8(ascii: ":"),
             let second = number(17..<19)
@@ -69,7 +69,7 @@ enum JSONTimestamp {
 
         var offsetSeconds: Int64 = 0
         switch byte(i) {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+        case UInt8(ascii: "Z"):
             i += 1
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             guard let offsetHour = number(i + 1..<i + 3), byte(i + 3) == UInt8(ascii: ":"),

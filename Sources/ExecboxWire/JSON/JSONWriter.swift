@@ -6,6 +6,9 @@
 public struct JSONWriter: Sendable {
     public let options: JSONEncodingOptions
     private var output: [UInt8] = []
+    /// The first value that has no JSON form (an out-of-range Timestamp or Duration); the
+    /// entry points throw it instead of returning output.
+    public private(set) var failure: JSONEncodingError?
 
     public init(options: JSONEncodingOptions = .init(), reservingCapacity capacity: Int = 256) {
         self.options = options
@@ -167,16 +170,23 @@ public struct JSONWriter: Sendable {
         JSONDuration.isValid(seconds: seconds, nanos: nanos)
     }
 
-    /// RFC 3339 in UTC, with 0, 3, 6 or 9 fraction digits.
+    /// RFC 3339 in UTC, with 0, 3, 6 or 9 fraction digits. Out of range: records ``failure``.
     public mutating func timestamp(seconds: Int64, nanos: Int32) {
+        if failure == nil && !JSONTimestamp.isValid(seconds: seconds, nanos: nanos) {
+            failure = .timestampOutOfRange(seconds: seconds, nanos: nanos)
+        }
         separate()
         output.append(UInt8(ascii: "\""))
         JSONTimestamp.format(seconds: seconds, nanos: nanos, into: &output)
         output.append(UInt8(ascii: "\""))
     }
 
-    /// Decimal seconds with an `s`, with 0, 3, 6 or 9 fraction digits.
+    /// Decimal seconds with an `s`, with 0, 3, 6 or 9 fraction digits. Out of range: records
+    /// ``failure``.
     public mutating func duration(seconds: Int64, nanos: Int32) {
+        if failure == nil && !JSONDuration.isValid(seconds: seconds, nanos: nanos) {
+            failure = .durationOutOfRange(seconds: seconds, nanos: nanos)
+        }
         separate()
         output.append(UInt8(ascii: "\""))
         JSONDuration.format(seconds: seconds, nanos: nanos, into: &output)

@@ -1,14 +1,19 @@
 extension WireMessage {
-    /// Canonical proto3 JSON.
-    public func jsonString(options: JSONEncodingOptions = JSONEncodingOptions()) -> String {
+    /// Canonical proto3 JSON. Throws only for a Timestamp or Duration outside the range JSON
+    /// can express.
+    public func jsonString(options: JSONEncodingOptions = JSONEncodingOptions()) throws(JSONEncodingError) -> String {
         var writer = JSONWriter(options: options)
         encodeJSON(to: &writer)
+        if let failure = writer.failure { throw failure }
         return writer.string
     }
 
-    public func jsonUTF8Bytes(options: JSONEncodingOptions = JSONEncodingOptions()) -> [UInt8] {
+    public func jsonUTF8Bytes(
+        options: JSONEncodingOptions = JSONEncodingOptions()
+    ) throws(JSONEncodingError) -> [UInt8] {
         var writer = JSONWriter(options: options)
         encodeJSON(to: &writer)
+        if let failure = writer.failure { throw failure }
         return writer.bytes
     }
 

@@ -10,6 +10,10 @@ import ExecboxFixtures
 import ExecboxWellKnownTypes
 import ExecboxWire
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 let registry = ExecboxAPIRegistry.messageTypes
     .merging(ExecboxFixturesRegistry.messageTypes) { a, _ in a }
     .merging(ExecboxWellKnownTypesRegistry.messageTypes) { a, _ in a }
@@ -32,7 +36,7 @@ func convert<M: WireMessage>(_ type: M.Type, from: Substring, to: Substring, inp
     }
     switch to {
     case "bin": return message.serializedBytes()
-    case "json": return message.jsonUTF8Bytes()
+    case "json": return try message.jsonUTF8Bytes()
     default: throw CheckError.usage("unknown output format \(to)")
     }
 }
@@ -61,6 +65,19 @@ extension String {
     }
 }
 
+/// One answer a line, written at once (not through stdio's buffer): the caller keeps one
+/// process and waits for each answer.
+func reply(_ text: String) {
+    var bytes = Array(text.utf8)
+    bytes.append(UInt8(ascii: "\n"))
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+        guard n > 0 else { exit(1) }
+        offset += n
+    }
+}
+
 while let line = readLine(strippingNewline: true) {
-    print(answer(line))
+    reply(answer(line))
 }

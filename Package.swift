@@ -119,6 +119,13 @@ let package = Package(
             path: "Tests/StorageTools/execbox-storage-crash-writer",
             swiftSettings: strictSettings
         ),
+        // Drives scripts/bench-storage: create + get + list cycles on SQLite and PostgreSQL.
+        .executableTarget(
+            name: "execbox-storage-bench",
+            dependencies: ["ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite", "ExecboxStoragePostgres"],
+            path: "Tests/StorageTools/execbox-storage-bench",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ExecboxStorageTests",
             dependencies: [

@@ -20,9 +20,12 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// RST_STREAM frames a peer may send: a burst, refilled at a rate per second (rapid reset).
     public var streamResetBurst: Int = 1000
     public var streamResetRatePerSecond: Int = 33
-    /// Stream errors the server itself causes per connection (resets it sends, invalid frames)
-    /// before it sends GOAWAY: the "MadeYouReset" class of attack.
-    public var maxServerResetsPerConnection: Int = 200
+    /// Protocol glitches a peer may cause on one connection — resets the server must send, invalid
+    /// frames, empty DATA frames, PRIORITY frames — as a burst refilled at a rate per second; past
+    /// it the connection gets GOAWAY (ENHANCE_YOUR_CALM). Bounds the "MadeYouReset" class and
+    /// empty-frame floods, which nghttp2 1.52 does not.
+    public var glitchBurst: Int = 200
+    public var glitchRatePerSecond: Int = 20
     /// SETTINGS and PING frames awaiting acknowledgement before the connection is dropped.
     public var maxOutboundAcks: Int = 1000
     /// SETTINGS entries accepted in one frame.

@@ -23,6 +23,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var closeWhenIdle = false
     private var lastStreamActivity = NIODeadline.now()
     private var idleCheck: RepeatedTask?
+    /// The remote address, formatted once per connection.
+    private var peer: String?
     /// Called once when the handler leaves the pipeline (the server's connection registry).
     var onRemoved: (() -> Void)?
 
@@ -88,7 +90,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             return
         }
         handOverOpenedStreams(context: context, session: session)
-        if session.selfInflictedResets > configuration.maxServerResetsPerConnection {
+        if session.glitchBudgetExhausted {
             session.goAway(errorCode: NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
             flush()
             context.close(promise: nil)
@@ -104,7 +106,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         session.opened.removeAll()
         guard mode == .server else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let peer = context.channel.remoteAddress?.description ?? "unknown"
+        if peer == nil { peer = context.channel.remoteAddress?.description ?? "unknown" }
+        let peer = self.peer ?? "unknown"
         for state in opened {
             let stream = HTTP2ServerStream(
                 request: HTTP2ServerRequest(streamID: state.id, headers: state.headers, body: state.inbound, peer: peer),
@@ -172,8 +175,11 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         scheduleFlush()
     }
 
+    /// Resets a stream that is still open. A stream the peer already closed (or reset) gets no
+    /// RST_STREAM of ours: RFC 9113 §5.4.2 forbids answering a reset with a reset.
     func reset(streamID: Int32, errorCode: UInt32) {
-        session?.reset(streamID: streamID, errorCode: errorCode)
+        guard let session, session.streams[streamID] != nil else { return }
+        session.reset(streamID: streamID, errorCode: errorCode)
         scheduleFlush()
     }
 
@@ -300,10 +306,16 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 }
 
-/// A request stream handed to the server's handler task.
-public struct HTTP2ServerStream: Sendable {
+/// A request stream handed to the server's handler task. A class: it travels through generic
+/// async-sequence code, where one reference is cheaper to copy than the fields.
+public final class HTTP2ServerStream: Sendable {
     public let request: HTTP2ServerRequest
     public let response: HTTP2ResponseWriter
+
+    init(request: HTTP2ServerRequest, response: HTTP2ResponseWriter) {
+        self.request = request
+        self.response = response
+    }
 }
 
 extension HTTP2ConnectionHandler {

@@ -13,7 +13,9 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
     }
 
     public mutating func add(_ name: String, _ value: String) {
-        fields.append((name.lowercased(), value))
+        // Lower-casing allocates; most names arrive lower-case already.
+        let isLower = name.utf8.allSatisfy { $0 < UInt8(ascii: "A") || $0 > UInt8(ascii: "Z") }
+        fields.append((isLower ? name : name.lowercased(), value))
     }
 
     /// For names already lower-case (nghttp2 rejects others on input).

@@ -164,6 +164,9 @@ enum AcceptedConnection: Sendable {
 public struct HTTP2ServerConfiguration: Sendable, Hashable {
     /// A connection must send its first bytes within this time.
     public var prefaceTimeout: TimeAmount = .seconds(10)
+    /// An HTTP/1.1 connection must complete each request head within this time (slowloris), and
+    /// may idle between requests no longer.
+    public var http1RequestHeadTimeout: TimeAmount = .seconds(10)
     /// Connections one remote IP may hold open; more are closed on accept.
     public var maxConnectionsPerIP: Int = 64
     /// Whether the cap applies to loopback peers too (off: local load tests measure the server).

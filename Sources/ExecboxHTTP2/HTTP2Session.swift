@@ -15,8 +15,9 @@ final class HTTP2Session {
     var streams: [Int32: HTTP2StreamState] = [:]
     /// Streams whose request head is complete, for the handler to hand out after `receive`.
     var opened: [HTTP2StreamState] = []
-    /// Resets and stream errors this side caused; past the limit the connection goes away.
-    var selfInflictedResets = 0
+    /// Glitches the peer caused; when spent, the connection goes away.
+    var glitches: GlitchBudget
+    var glitchBudgetExhausted = false
     /// The peer sent GOAWAY: no new streams on this connection.
     var receivedGoAway = false
     /// Creates the state of a stream the peer opens.
@@ -26,6 +27,7 @@ final class HTTP2Session {
     init(mode: Mode, configuration: HTTP2Configuration) throws {
         self.mode = mode
         self.configuration = configuration
+        self.glitches = GlitchBudget(burst: configuration.glitchBurst, perSecond: configuration.glitchRatePerSecond)
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0 else {
@@ -290,6 +292,13 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
     let session = owner(userData)
     let header = frame!.pointee.hd
     if header.stream_id == 0 { onConnectionFrame(session, frame!) }
+    let type = UInt32(header.type)
+    if type == NGHTTP2_PRIORITY.rawValue
+        || (type == NGHTTP2_DATA.rawValue && header.length == 0
+            && header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) == 0)
+    {
+        session.glitch()
+    }
     guard let stream = session.streams[header.stream_id] else { return 0 }
     let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
     switch UInt32(header.type) {
@@ -314,6 +323,13 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
         break
     }
     return 0
+}
+
+extension HTTP2Session {
+    /// Counts one glitch against the budget.
+    func glitch() {
+        if !glitches.spend() { glitchBudgetExhausted = true }
+    }
 }
 
 /// Frames on stream 0 (GOAWAY) are seen here, before the per-stream handling.
@@ -362,13 +378,13 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
 private let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
     let session = owner(userData)
     if UInt32(frame!.pointee.hd.type) == NGHTTP2_RST_STREAM.rawValue {
-        session.selfInflictedResets += 1
+        session.glitch()
     }
     return 0
 }
 
 private let onInvalidFrame: nghttp2_on_invalid_frame_recv_callback = { _, _, _, userData in
-    owner(userData).selfInflictedResets += 1
+    owner(userData).glitch()
     return 0
 }
 

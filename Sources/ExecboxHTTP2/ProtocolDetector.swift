@@ -46,6 +46,12 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                 }
             }
             return channel.pipeline.configureHTTPServerPipeline().flatMap {
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTP1RequestHeadTimeout(timeout: serverConfiguration.http1RequestHeadTimeout)
+                    )
+                }
+            }.flatMap {
                 http1(channel)
             }.map { .http1(channel) }
         }
@@ -126,5 +132,10 @@ final class HTTP1NotFoundHandler: ChannelInboundHandler, RemovableChannelHandler
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .notFound, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// A request NIO could not parse has had its 400; the connection is not reusable.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }

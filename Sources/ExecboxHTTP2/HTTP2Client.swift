@@ -46,7 +46,10 @@ public final class HTTP2ClientConnection: Sendable {
     ) async throws -> HTTP2ClientStream {
         var fields = HTTP2Headers([
             (":method", method), (":scheme", "http"), (":path", path),
-            (":authority", channel.remoteAddress.map { "\($0.ipAddress ?? "localhost"):\($0.port ?? 0)" } ?? "localhost"),
+            (
+                ":authority",
+                channel.remoteAddress.map { "\($0.ipAddress ?? "localhost"):\($0.port ?? 0)" } ?? "localhost"
+            ),
         ])
         for field in headers.fields where !field.name.hasPrefix(":") { fields.add(field.name, field.value) }
         let request = fields

@@ -110,7 +110,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         let peer = self.peer ?? "unknown"
         for state in opened {
             let stream = HTTP2ServerStream(
-                request: HTTP2ServerRequest(streamID: state.id, headers: state.headers, body: state.inbound, peer: peer),
+                request: HTTP2ServerRequest(
+                    streamID: state.id, headers: state.headers, body: state.inbound, peer: peer),
                 response: HTTP2ResponseWriter(streamID: state.id, connection: loopBound)
             )
             context.fireChannelRead(wrapInboundOut(stream))
@@ -235,7 +236,9 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     var activeStreamCount: Int { session?.streams.count ?? 0 }
 
     /// Client side: opens a stream with `headers`; the response head completes the returned future.
-    func openStream(headers: HTTP2Headers, endStream: Bool) throws -> (Int32, EventLoopFuture<HTTP2Headers>, HTTP2InboundBody) {
+    func openStream(headers: HTTP2Headers, endStream: Bool) throws -> (
+        Int32, EventLoopFuture<HTTP2Headers>, HTTP2InboundBody
+    ) {
         guard let session, let context, !closed else { throw HTTP2Error(.connectionClosed, "the connection closed") }
         guard !session.receivedGoAway else { throw HTTP2Error(.connectionClosed, "the server is going away") }
         let eventLoop = context.eventLoop

@@ -47,11 +47,12 @@ public final class HTTP2Server: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         http1: HTTP1Initializer? = nil
     ) async throws -> HTTP2Server {
-        let http1 = http1 ?? { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(HTTP1NotFoundHandler())
+        let http1 =
+            http1 ?? { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTP1NotFoundHandler())
+                }
             }
-        }
         let registry = ConnectionRegistry(
             maxConnectionsPerIP: serverConfiguration.maxConnectionsPerIP,
             limitLoopback: serverConfiguration.limitLoopbackConnections
@@ -67,7 +68,8 @@ public final class HTTP2Server: Sendable {
                 let ip = channel.remoteAddress?.ipAddress
                 guard registry.admit(ip: ip) else {
                     channel.close(promise: nil)
-                    return channel.eventLoop.makeSucceededFuture(channel.eventLoop.makeSucceededFuture(AcceptedConnection.closed))
+                    return channel.eventLoop.makeSucceededFuture(
+                        channel.eventLoop.makeSucceededFuture(AcceptedConnection.closed))
                 }
                 channel.closeFuture.whenComplete { _ in registry.release(ip: ip) }
                 return channel.eventLoop.makeSucceededFuture(

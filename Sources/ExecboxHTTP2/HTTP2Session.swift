@@ -80,7 +80,8 @@ final class HTTP2Session {
             (NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, configuration.maxHeaderListSize),
             (NGHTTP2_SETTINGS_ENABLE_PUSH, 0),
         ]
-        let entries = settings
+        let entries =
+            settings
             .filter { mode == .server || $0.0 != NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS }
             .map { nghttp2_settings_entry(settings_id: Int32($0.0.rawValue), value: UInt32($0.1)) }
         var rc = entries.withUnsafeBufferPointer {
@@ -389,7 +390,8 @@ private let onInvalidFrame: nghttp2_on_invalid_frame_recv_callback = { _, _, _, 
 }
 
 /// Copies queued body bytes into the frame nghttp2 is building; defers when none are queued.
-private let readData: nghttp2_data_source_read_callback = { nghttpSession, streamID, buffer, length, flags, _, userData in
+private let readData: nghttp2_data_source_read_callback = {
+    nghttpSession, streamID, buffer, length, flags, _, userData in
     let session = owner(userData)
     guard let stream = session.streams[streamID] else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
     var written = 0

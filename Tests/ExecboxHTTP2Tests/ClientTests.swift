@@ -45,7 +45,8 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<90 {
                     group.addTask {
-                        let payload = ByteBuffer(bytes: (0..<(1000 + i * 997)).map { UInt8(truncatingIfNeeded: $0 ^ i) })
+                        let payload = ByteBuffer(
+                            bytes: (0..<(1000 + i * 997)).map { UInt8(truncatingIfNeeded: $0 ^ i) })
                         let stream = try await client.openStream(method: "POST", path: "/echo")
                         try await stream.writeBody(payload)
                         try await stream.finish()

@@ -39,7 +39,9 @@ import Testing
         configuration.idleTimeout = .milliseconds(500)
         try await withTestServer(configuration: configuration) { port in
             let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
-            #expect(try await client.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"] == "200")
+            #expect(
+                try await client.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"]
+                    == "200")
             try await Task.sleep(for: .milliseconds(2500))
             #expect(await client.isUsable == false)
         }
@@ -56,7 +58,9 @@ import Testing
             var kept: [HTTP2ClientConnection] = []
             for _ in 0..<2 {
                 let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
-                #expect(try await client.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"] == "200")
+                #expect(
+                    try await client.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"]
+                        == "200")
                 kept.append(client)
             }
             await #expect(throws: (any Error).self) {
@@ -67,7 +71,9 @@ import Testing
             try await kept.removeFirst().close()
             try await Task.sleep(for: .milliseconds(200))
             let again = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
-            #expect(try await again.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"] == "200")
+            #expect(
+                try await again.openStream(method: "GET", path: "/hello", endStream: true).response()[":status"]
+                    == "200")
             group.cancelAll()
         }
     }

@@ -7,7 +7,10 @@ import Testing
         let result = try await withTestServer { port in
             try await Subprocess.run(
                 "/usr/bin/curl",
-                ["-s", "--http2-prior-knowledge", "-w", "|%{http_code}|%{http_version}", "http://127.0.0.1:\(port)/hello"]
+                [
+                    "-s", "--http2-prior-knowledge", "-w", "|%{http_code}|%{http_version}",
+                    "http://127.0.0.1:\(port)/hello",
+                ]
             )
         }
         #expect(result.status == 0)
@@ -75,7 +78,10 @@ import Testing
         let result = try await withTestServer { port in
             try await Subprocess.run(
                 "/usr/bin/curl",
-                ["-s", "--http2-prior-knowledge", "-H", "x-big: \(big)", "-w", "%{http_code}", "http://127.0.0.1:\(port)/hello"]
+                [
+                    "-s", "--http2-prior-knowledge", "-H", "x-big: \(big)", "-w", "%{http_code}",
+                    "http://127.0.0.1:\(port)/hello",
+                ]
             )
         }
         #expect(result.output != "hello\n200")
@@ -84,7 +90,8 @@ import Testing
 
     @Test func manyConcurrentStreams() async throws {
         let result = try await withTestServer { port in
-            try await Subprocess.run("/usr/bin/h2load", ["-n", "3000", "-c", "3", "-m", "50", "http://127.0.0.1:\(port)/hello"])
+            try await Subprocess.run(
+                "/usr/bin/h2load", ["-n", "3000", "-c", "3", "-m", "50", "http://127.0.0.1:\(port)/hello"])
         }
         #expect(result.status == 0)
         #expect(result.output.contains("3000 succeeded, 0 failed, 0 errored"))

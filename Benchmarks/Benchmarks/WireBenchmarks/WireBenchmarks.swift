@@ -17,19 +17,27 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.throughput, .wallClock, .mallocCountTotal],
         warmupIterations: 20,
         maxDuration: .seconds(1),
-        maxIterations: 100_000,
-        thresholds: [.mallocCountTotal: .init(relative: BenchmarkThresholds.Relative.strict, absolute: BenchmarkThresholds.Absolute.strict)]
+        maxIterations: 100_000
     )
+    // Our allocation counts must not move at all; swift-protobuf's wobble by a few on the
+    // map-heavy decodes (it is the reference, not the subject).
+    let exact = BenchmarkThresholds(
+        relative: BenchmarkThresholds.Relative.strict,
+        absolute: BenchmarkThresholds.Absolute.strict
+    )
+    let loose = BenchmarkThresholds(relative: [.p90: 2.0])
 
     for shape in Shape.allCases {
         for impl in Impl.allCases {
             let workload = Workload(impl: impl, shape: shape)
-            Benchmark("encode.\(shape.rawValue).\(impl.rawValue)") { benchmark in
+            var configuration = Benchmark.defaultConfiguration
+            configuration.thresholds = [.mallocCountTotal: impl == .ours ? exact : loose]
+            Benchmark("encode.\(shape.rawValue).\(impl.rawValue)", configuration: configuration) { benchmark in
                 for _ in benchmark.scaledIterations {
                     workload.encode(1)
                 }
             }
-            Benchmark("decode.\(shape.rawValue).\(impl.rawValue)") { benchmark in
+            Benchmark("decode.\(shape.rawValue).\(impl.rawValue)", configuration: configuration) { benchmark in
                 for _ in benchmark.scaledIterations {
                     workload.decode(1)
                 }

@@ -1,6 +1,6 @@
 import ExecboxWire
 import SwiftProtobuf
-import WireShapes
+public import WireShapes
 
 /// One shape built by one implementation: its encoding, and loops that encode or decode it.
 ///
@@ -25,8 +25,10 @@ public struct Workload: Sendable {
         case (.ours, .listSessions100): self = .ours(shape, OursMessages.listSessions(ShapeRules.listSessions()))
         case (.ours, .nested14k): self = .ours(shape, OursMessages.nested(ShapeRules.nested()))
         case (.swiftprotobuf, .execOutput32k): self = .peer(shape, PeerMessages.outputChunk(ShapeRules.execOutput()))
-        case (.swiftprotobuf, .createSession): self = .peer(shape, PeerMessages.createSession(ShapeRules.createSession()))
-        case (.swiftprotobuf, .listSessions100): self = .peer(shape, PeerMessages.listSessions(ShapeRules.listSessions()))
+        case (.swiftprotobuf, .createSession):
+            self = .peer(shape, PeerMessages.createSession(ShapeRules.createSession()))
+        case (.swiftprotobuf, .listSessions100):
+            self = .peer(shape, PeerMessages.listSessions(ShapeRules.listSessions()))
         case (.swiftprotobuf, .nested14k): self = .peer(shape, PeerMessages.nested(ShapeRules.nested()))
         }
     }

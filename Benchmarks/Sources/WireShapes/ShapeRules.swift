@@ -55,7 +55,8 @@ extension ShapeRules {
                     content: "import os\nprint('hello from', os.environ['WORKER_ID'])\n",
                     encoding: 1
                 ),
-                FileSpecSpec(path: "/workspace/config.json", content: "{\"debug\": false, \"workers\": 4}", encoding: 1),
+                FileSpecSpec(
+                    path: "/workspace/config.json", content: "{\"debug\": false, \"workers\": 4}", encoding: 1),
             ],
             command: ["python", "-u", "/workspace/main.py", "--port", "8000"],
             env: (0..<20).map { k in

@@ -3,6 +3,7 @@
 //   wire-bench --impl ours|swiftprotobuf --shape SHAPE --op encode|decode [--seconds N]
 //   wire-bench --impl ... --shape SHAPE --dump FILE     writes the encoding to FILE
 //   wire-bench --impl ... --shape SHAPE --verify FILE   exit 0 iff FILE decodes to this value
+//   wire-bench --impl ... --shape SHAPE --op OP --iterations N   N untimed operations, for profilers
 //
 // Prints one line: `impl=… shape=… op=… size=… iterations=… ns_per_op=… mb_per_s=… allocs_per_op=…`.
 // Allocations are counted when the process runs under Benchmarks/cpp/alloc_count.so (LD_PRELOAD);
@@ -13,7 +14,8 @@ import WireBenchCore
 import WireShapes
 
 func fail(_ message: String) -> Never {
-    fputs("wire-bench: \(message)\n", stderr)
+    let line = "wire-bench: \(message)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
     exit(2)
 }
 
@@ -61,6 +63,14 @@ case "decode": run = workload.decode
 default: fail("--op must be encode or decode")
 }
 guard let seconds = Double(options["seconds"] ?? "1"), seconds >= 0 else { fail("--seconds must be a number") }
+
+// --iterations N: exactly N operations and no timing, for profilers (valgrind --tool=callgrind).
+if let text = options["iterations"] {
+    guard let n = Int(text), n > 0 else { fail("--iterations must be a positive number") }
+    run(n)
+    print("impl=\(impl.rawValue) shape=\(shape.rawValue) op=\(op) size=\(workload.encoded.count) iterations=\(n)")
+    exit(0)
+}
 
 func oneDecimal(_ value: Double) -> String {
     "\((value * 10).rounded() / 10)"

@@ -143,10 +143,17 @@ public struct WireReader: ~Copyable {
     @inlinable
     public mutating func readString(field: Int) throws(WireDecodingError) -> String {
         let count = try readLength()
-        let raw = readRawBytes(count)
-        guard let s = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else {
-            throw .invalidUTF8(field: field)
-        }
+        let raw = readRawBytes(count).bindMemory(to: UInt8.self)
+        // String(validating:as:) runs an unspecialized generic validator (runtime metadata lookups
+        // on every call). Decoding with repair is fast; it changed nothing exactly when the input
+        // was valid UTF-8, which the length and a byte comparison confirm.
+        let s = String(decoding: raw, as: UTF8.self)
+        let same =
+            s.utf8.count == count
+            && s.utf8.withContiguousStorageIfAvailable { decoded in
+                decoded.elementsEqual(raw)
+            } ?? false
+        guard same else { throw .invalidUTF8(field: field) }
         return s
     }
 

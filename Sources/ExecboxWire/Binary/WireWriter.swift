@@ -24,8 +24,20 @@ public struct WireWriter: ~Copyable {
         return p
     }
 
-    @inlinable
+    /// One byte inline (most tags, lengths and small numbers); the rest out of line.
+    @inlinable @inline(__always)
     public mutating func writeVarint(_ value: UInt64) {
+        if value < 0x80 {
+            precondition(offset < capacity, "ExecboxWire: encoded size differs from the computed size")
+            base[offset] = UInt8(truncatingIfNeeded: value)
+            offset &+= 1
+        } else {
+            writeLongVarint(value)
+        }
+    }
+
+    @usableFromInline @inline(never)
+    mutating func writeLongVarint(_ value: UInt64) {
         var v = value
         let p = reserve(Varint.size(v))
         var i = 0
@@ -43,7 +55,7 @@ public struct WireWriter: ~Copyable {
     }
 
     /// A tag precomputed by the generator, already varint-encoded into `bytes` (lowest byte first).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeRawTag(_ tag: UInt32) {
         writeVarint(UInt64(tag))
     }
@@ -92,10 +104,17 @@ public struct WireWriter: ~Copyable {
     /// Length prefix and UTF-8.
     @inlinable
     public mutating func writeString(_ string: String) {
-        var s = string
-        s.withUTF8 { utf8 in
+        // Native strings are contiguous: borrow their bytes rather than copy the string.
+        let written: Void? = string.utf8.withContiguousStorageIfAvailable { utf8 in
             writeVarint(utf8.count)
             writeRawBytes(UnsafeRawBufferPointer(utf8))
+        }
+        if written == nil {
+            var s = string
+            s.withUTF8 { utf8 in
+                writeVarint(utf8.count)
+                writeRawBytes(UnsafeRawBufferPointer(utf8))
+            }
         }
     }
 }

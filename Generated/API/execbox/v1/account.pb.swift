@@ -2609,6 +2609,7 @@ extension ListAPIKeysResponse {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.keys.isEmpty { self.keys.reserveCapacity(4) }
                 self.keys.append(try r.readMessage(APIKey.self))
             case 18:
                 var value = self.page ?? PageResponse()
@@ -4710,6 +4711,7 @@ extension GetUsageHistoryResponse {
             case 8:
                 self.granularity = UsageGranularity(rawValue: try r.readInt32())
             case 18:
+                if self.buckets.isEmpty { self.buckets.reserveCapacity(4) }
                 self.buckets.append(try r.readMessage(UsageBucket.self))
             case 26:
                 var value = self.startTime ?? Google_Protobuf_Timestamp()
@@ -5667,6 +5669,7 @@ extension ListAlertRulesResponse {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.rules.isEmpty { self.rules.reserveCapacity(4) }
                 self.rules.append(try r.readMessage(AlertRule.self))
             case 18:
                 var value = self.page ?? PageResponse()
@@ -6325,6 +6328,7 @@ extension ListWebhooksResponse {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.webhooks.isEmpty { self.webhooks.reserveCapacity(4) }
                 self.webhooks.append(try r.readMessage(Webhook.self))
             case 18:
                 var value = self.page ?? PageResponse()
@@ -6901,6 +6905,7 @@ extension ListAuditLogResponse {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.events.isEmpty { self.events.reserveCapacity(4) }
                 self.events.append(try r.readMessage(AuditEvent.self))
             case 18:
                 var value = self.page ?? PageResponse()

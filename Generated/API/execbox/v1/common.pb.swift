@@ -1065,6 +1065,7 @@ extension ErrorDetail {
             case 18:
                 self.message = try r.readString(field: 2)
             case 26:
+                if self.fieldViolations.isEmpty { self.fieldViolations.reserveCapacity(4) }
                 self.fieldViolations.append(try r.readMessage(FieldViolation.self))
             case 32:
                 self.retryAfterMs = try r.readInt64()
@@ -1895,6 +1896,7 @@ extension NetworkInfo {
             case 18:
                 self.host = try r.readString(field: 2)
             case 26:
+                if self.ports.isEmpty { self.ports.reserveCapacity(4) }
                 self.ports.append(try r.readMessage(PortBinding.self))
             default:
                 try r.skipField(tag, into: &unknownFields)

@@ -1274,6 +1274,7 @@ extension ListDirResponse {
             case 10:
                 self.path = try r.readString(field: 1)
             case 18:
+                if self.entries.isEmpty { self.entries.reserveCapacity(4) }
                 self.entries.append(try r.readMessage(FileInfo.self))
             case 26:
                 var value = self.page ?? PageResponse()

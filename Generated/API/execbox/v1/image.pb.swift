@@ -392,6 +392,7 @@ extension Image {
             case 34:
                 self.setup.append(try r.readString(field: 4))
             case 42:
+                if self.files.isEmpty { self.files.reserveCapacity(4) }
                 self.files.append(try r.readMessage(FileSummary.self))
             case 50:
                 self.reference = try r.readString(field: 6)
@@ -675,6 +676,7 @@ extension BuildImageRequest {
             case 18:
                 self.setup.append(try r.readString(field: 2))
             case 26:
+                if self.files.isEmpty { self.files.reserveCapacity(4) }
                 self.files.append(try r.readMessage(FileSpec.self))
             case 32:
                 self.noCache = try r.readBool()
@@ -1654,6 +1656,7 @@ extension ListImagesResponse {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.images.isEmpty { self.images.reserveCapacity(4) }
                 self.images.append(try r.readMessage(Image.self))
             case 18:
                 var value = self.page ?? PageResponse()

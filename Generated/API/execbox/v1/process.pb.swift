@@ -2157,6 +2157,7 @@ extension ListProcessesResponse {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.processes.isEmpty { self.processes.reserveCapacity(4) }
                 self.processes.append(try r.readMessage(ProcessInfo.self))
             default:
                 try r.skipField(tag, into: &unknownFields)

@@ -501,6 +501,7 @@ extension Session {
             case 50:
                 self.setup.append(try r.readString(field: 6))
             case 58:
+                if self.files.isEmpty { self.files.reserveCapacity(4) }
                 self.files.append(try r.readMessage(FileSummary.self))
             case 66:
                 self.setupHash = try r.readString(field: 8)
@@ -521,6 +522,7 @@ extension Session {
             case 120:
                 self.networkMode = NetworkMode(rawValue: try r.readInt32())
             case 130:
+                if self.ports.isEmpty { self.ports.reserveCapacity(4) }
                 self.ports.append(try r.readMessage(PortSpec.self))
             case 138:
                 var value = self.network ?? NetworkInfo()
@@ -1384,6 +1386,7 @@ extension CreateSessionRequest {
             case 18:
                 self.setup.append(try r.readString(field: 2))
             case 26:
+                if self.files.isEmpty { self.files.reserveCapacity(4) }
                 self.files.append(try r.readMessage(FileSpec.self))
             case 34:
                 self.command.append(try r.readString(field: 4))
@@ -1411,6 +1414,7 @@ extension CreateSessionRequest {
             case 72:
                 self.network = NetworkMode(rawValue: try r.readInt32())
             case 82:
+                if self.ports.isEmpty { self.ports.reserveCapacity(4) }
                 self.ports.append(try r.readMessage(PortSpec.self))
             case 90:
                 var key: String = ""
@@ -2068,6 +2072,7 @@ extension ListSessionsResponse {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.sessions.isEmpty { self.sessions.reserveCapacity(4) }
                 self.sessions.append(try r.readMessage(Session.self))
             case 18:
                 var value = self.page ?? PageResponse()

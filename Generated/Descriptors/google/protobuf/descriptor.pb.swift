@@ -1262,6 +1262,7 @@ extension Google_Protobuf_FileDescriptorSet {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.file.isEmpty { self.file.reserveCapacity(4) }
                 self.file.append(try r.readMessage(Google_Protobuf_FileDescriptorProto.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -1333,12 +1334,16 @@ extension Google_Protobuf_FileDescriptorProto {
             case 26:
                 self.dependency.append(try r.readString(field: 3))
             case 34:
+                if self.messageType.isEmpty { self.messageType.reserveCapacity(4) }
                 self.messageType.append(try r.readMessage(Google_Protobuf_DescriptorProto.self))
             case 42:
+                if self.enumType.isEmpty { self.enumType.reserveCapacity(4) }
                 self.enumType.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.self))
             case 50:
+                if self.service.isEmpty { self.service.reserveCapacity(4) }
                 self.service.append(try r.readMessage(Google_Protobuf_ServiceDescriptorProto.self))
             case 58:
+                if self.`extension`.isEmpty { self.`extension`.reserveCapacity(4) }
                 self.`extension`.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
             case 66:
                 var value = self.options ?? Google_Protobuf_FileOptions()
@@ -1647,22 +1652,29 @@ extension Google_Protobuf_DescriptorProto {
             case 10:
                 self.name = try r.readString(field: 1)
             case 18:
+                if self.field.isEmpty { self.field.reserveCapacity(4) }
                 self.field.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
             case 26:
+                if self.nestedType.isEmpty { self.nestedType.reserveCapacity(4) }
                 self.nestedType.append(try r.readMessage(Google_Protobuf_DescriptorProto.self))
             case 34:
+                if self.enumType.isEmpty { self.enumType.reserveCapacity(4) }
                 self.enumType.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.self))
             case 42:
+                if self.extensionRange.isEmpty { self.extensionRange.reserveCapacity(4) }
                 self.extensionRange.append(try r.readMessage(Google_Protobuf_DescriptorProto.ExtensionRange.self))
             case 50:
+                if self.`extension`.isEmpty { self.`extension`.reserveCapacity(4) }
                 self.`extension`.append(try r.readMessage(Google_Protobuf_FieldDescriptorProto.self))
             case 58:
                 var value = self.options ?? Google_Protobuf_MessageOptions()
                 try r.readMessage(into: &value)
                 self.options = value
             case 66:
+                if self.oneofDecl.isEmpty { self.oneofDecl.reserveCapacity(4) }
                 self.oneofDecl.append(try r.readMessage(Google_Protobuf_OneofDescriptorProto.self))
             case 74:
+                if self.reservedRange.isEmpty { self.reservedRange.reserveCapacity(4) }
                 self.reservedRange.append(try r.readMessage(Google_Protobuf_DescriptorProto.ReservedRange.self))
             case 82:
                 self.reservedName.append(try r.readString(field: 10))
@@ -2107,6 +2119,7 @@ extension Google_Protobuf_ExtensionRangeOptions {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -2485,12 +2498,14 @@ extension Google_Protobuf_EnumDescriptorProto {
             case 10:
                 self.name = try r.readString(field: 1)
             case 18:
+                if self.value.isEmpty { self.value.reserveCapacity(4) }
                 self.value.append(try r.readMessage(Google_Protobuf_EnumValueDescriptorProto.self))
             case 26:
                 var value = self.options ?? Google_Protobuf_EnumOptions()
                 try r.readMessage(into: &value)
                 self.options = value
             case 34:
+                if self.reservedRange.isEmpty { self.reservedRange.reserveCapacity(4) }
                 self.reservedRange.append(try r.readMessage(Google_Protobuf_EnumDescriptorProto.EnumReservedRange.self))
             case 42:
                 self.reservedName.append(try r.readString(field: 5))
@@ -2807,6 +2822,7 @@ extension Google_Protobuf_ServiceDescriptorProto {
             case 10:
                 self.name = try r.readString(field: 1)
             case 18:
+                if self.method.isEmpty { self.method.reserveCapacity(4) }
                 self.method.append(try r.readMessage(Google_Protobuf_MethodDescriptorProto.self))
             case 26:
                 var value = self.options ?? Google_Protobuf_ServiceOptions()
@@ -3099,6 +3115,7 @@ extension Google_Protobuf_FileOptions {
             case 362:
                 self.rubyPackage = try r.readString(field: 45)
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -3472,6 +3489,7 @@ extension Google_Protobuf_MessageOptions {
             case 56:
                 self.mapEntry = try r.readBool()
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -3611,6 +3629,7 @@ extension Google_Protobuf_FieldOptions {
             case 120:
                 self.unverifiedLazy = try r.readBool()
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -3781,6 +3800,7 @@ extension Google_Protobuf_OneofOptions {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -3850,6 +3870,7 @@ extension Google_Protobuf_EnumOptions {
             case 24:
                 self.deprecated = try r.readBool()
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -3947,6 +3968,7 @@ extension Google_Protobuf_EnumValueOptions {
             case 8:
                 self.deprecated = try r.readBool()
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -4029,6 +4051,7 @@ extension Google_Protobuf_ServiceOptions {
             case 264:
                 self.deprecated = try r.readBool()
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -4113,6 +4136,7 @@ extension Google_Protobuf_MethodOptions {
             case 272:
                 self.idempotencyLevel = Google_Protobuf_MethodOptions.IdempotencyLevel(rawValue: try r.readInt32())
             case 7994:
+                if self.uninterpretedOption.isEmpty { self.uninterpretedOption.reserveCapacity(4) }
                 self.uninterpretedOption.append(try r.readMessage(Google_Protobuf_UninterpretedOption.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -4208,6 +4232,7 @@ extension Google_Protobuf_UninterpretedOption {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 18:
+                if self.name.isEmpty { self.name.reserveCapacity(4) }
                 self.name.append(try r.readMessage(Google_Protobuf_UninterpretedOption.NamePart.self))
             case 26:
                 self.identifierValue = try r.readString(field: 3)
@@ -4446,6 +4471,7 @@ extension Google_Protobuf_SourceCodeInfo {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.location.isEmpty { self.location.reserveCapacity(4) }
                 self.location.append(try r.readMessage(Google_Protobuf_SourceCodeInfo.Location.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -4664,6 +4690,7 @@ extension Google_Protobuf_GeneratedCodeInfo {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.annotation.isEmpty { self.annotation.reserveCapacity(4) }
                 self.annotation.append(try r.readMessage(Google_Protobuf_GeneratedCodeInfo.Annotation.self))
             default:
                 try r.skipField(tag, into: &unknownFields)

@@ -698,6 +698,7 @@ extension Grpc_Reflection_V1_ListServiceResponse {
         while let tag = try r.nextTag() {
             switch tag.rawValue {
             case 10:
+                if self.service.isEmpty { self.service.reserveCapacity(4) }
                 self.service.append(try r.readMessage(Grpc_Reflection_V1_ServiceResponse.self))
             default:
                 try r.skipField(tag, into: &unknownFields)

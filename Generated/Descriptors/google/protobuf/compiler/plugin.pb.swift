@@ -311,6 +311,7 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
                 try r.readMessage(into: &value)
                 self.compilerVersion = value
             case 122:
+                if self.protoFile.isEmpty { self.protoFile.reserveCapacity(4) }
                 self.protoFile.append(try r.readMessage(Google_Protobuf_FileDescriptorProto.self))
             default:
                 try r.skipField(tag, into: &unknownFields)
@@ -434,6 +435,7 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
             case 16:
                 self.supportedFeatures = try r.readVarint()
             case 122:
+                if self.file.isEmpty { self.file.reserveCapacity(4) }
                 self.file.append(try r.readMessage(Google_Protobuf_Compiler_CodeGeneratorResponse.File.self))
             default:
                 try r.skipField(tag, into: &unknownFields)

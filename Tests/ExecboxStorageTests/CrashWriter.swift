@@ -49,7 +49,11 @@ struct CrashWriter {
         if let runFor {
             let deadline = ContinuousClock.now + runFor
             while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if process.isRunning {
+                // Under strace the writer is strace's child: kill it too, or it runs on detached.
+                for child in Self.descendants(of: process.processIdentifier) { kill(child, SIGKILL) }
+                kill(process.processIdentifier, SIGKILL)
+            }
         }
         let text = String(decoding: await out, as: UTF8.self)
         let errorText = String(decoding: await err, as: UTF8.self)
@@ -67,6 +71,15 @@ struct CrashWriter {
             killedBySignal: process.terminationReason == .uncaughtSignal,
             errorOutput: errorText
         )
+    }
+
+    /// Child processes, read from /proc, deepest first.
+    private static func descendants(of pid: Int32) -> [Int32] {
+        let path = "/proc/\(pid)/task/\(pid)/children"
+        let children = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: " ").compactMap {
+            Int32($0)
+        }
+        return children.flatMap { descendants(of: $0) + [$0] }
     }
 
     private static func readToEnd(_ pipe: Pipe) async -> Data {

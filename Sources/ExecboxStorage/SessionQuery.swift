@@ -22,14 +22,3 @@ public struct SessionQuery: Hashable, Sendable {
         self.page = page
     }
 }
-
-/// Counts behind GetUsage.
-public struct SessionCounts: Hashable, Sendable {
-    public var active: Int
-    public var createdSince: Int
-
-    public init(active: Int, createdSince: Int) {
-        self.active = active
-        self.createdSince = createdSince
-    }
-}

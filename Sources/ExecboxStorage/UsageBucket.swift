@@ -1,10 +1,5 @@
 public import Foundation
 
-/// Size of a usage roll-up bucket (UTC hours or UTC days).
-public enum UsageGranularity: String, Hashable, Sendable {
-    case hourly, daily
-}
-
 /// Usage of one UTC hour or day, summed over the selected keys.
 public struct UsageBucket: Hashable, Sendable {
     public var start: Date
@@ -13,24 +8,5 @@ public struct UsageBucket: Hashable, Sendable {
     public init(start: Date, measures: UsageMeasures) {
         self.start = start
         self.measures = measures
-    }
-}
-
-/// Which usage to read back.
-public struct UsageQuery: Hashable, Sendable {
-    public var accountID: String
-    /// nil means every key of the account.
-    public var apiKeyID: String?
-    public var granularity: UsageGranularity
-    /// Buckets starting at or after `from` and before `until`.
-    public var from: Date
-    public var until: Date
-
-    public init(accountID: String, apiKeyID: String? = nil, granularity: UsageGranularity, from: Date, until: Date) {
-        self.accountID = accountID
-        self.apiKeyID = apiKeyID
-        self.granularity = granularity
-        self.from = from
-        self.until = until
     }
 }

@@ -1,13 +1,3 @@
-/// Whether a unit of work writes.
-package enum TransactionKind: Sendable {
-    /// Statements run one by one, each on its own snapshot, with no explicit transaction.
-    case read
-    /// One transaction: every write in the body lands, or none does. SQLite takes the write
-    /// lock at the start (BEGIN IMMEDIATE); PostgreSQL runs READ COMMITTED and the body locks
-    /// the rows it counts on.
-    case write
-}
-
 /// A database the SQL store runs its work on. Bodies run on a dedicated thread that owns the
 /// connection, never on Swift concurrency's cooperative pool, so a slow statement blocks no task.
 package protocol SQLDatabase: Sendable {

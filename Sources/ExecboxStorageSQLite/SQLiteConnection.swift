@@ -9,7 +9,7 @@ final class SQLiteConnection: SQLConnection {
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
 
-    init(path: String, busyTimeoutMs: Int32) throws {
+    init(path: String, busyTimeoutMs: Int32, queryOnly: Bool = false) throws {
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -27,6 +27,7 @@ final class SQLiteConnection: SQLConnection {
                 throw StorageError(code: .configuration, message: "the database cannot use write-ahead logging")
             }
             try executeScript("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;")
+            if queryOnly { try executeScript("PRAGMA query_only = ON") }
         } catch {
             close()
             throw error

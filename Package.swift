@@ -22,6 +22,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The protobuf runtime: wire primitives, message protocol, proto3 JSON. No dependencies.
@@ -112,6 +113,15 @@ let package = Package(
             dependencies: ["CLibPQ", "ExecboxStorage", "ExecboxStorageSQL"],
             swiftSettings: strictSettings
         ),
+        // `execbox-import-legacy --from postgres://… --to sqlite:<path>|postgres://…` (docs/storage.md).
+        .executableTarget(
+            name: "execbox-import-legacy",
+            dependencies: [
+                "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite", "ExecboxStoragePostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Writes acknowledged records until SIGKILLed: the crash-loop test drives it (TESTPLAN 91).
         .executableTarget(
             name: "execbox-storage-crash-writer",
@@ -130,7 +140,7 @@ let package = Package(
             name: "ExecboxStorageTests",
             dependencies: [
                 "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite", "ExecboxStoragePostgres",
-                "execbox-storage-crash-writer",
+                "execbox-storage-crash-writer", "execbox-import-legacy",
             ],
             swiftSettings: strictSettings
         ),

@@ -19,13 +19,7 @@ struct CrashWriter {
 
     static func executable() throws -> String {
         if let path = ProcessInfo.processInfo.environment["EXECBOX_CRASH_WRITER"] { return path }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        for _ in 0..<4 {
-            directory.deleteLastPathComponent()
-            let candidate = directory.appendingPathComponent("execbox-storage-crash-writer").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        throw StorageError(code: .configuration, message: "execbox-storage-crash-writer is not built next to the tests")
+        return try BuiltTool.path("execbox-storage-crash-writer")
     }
 
     /// Runs the writer for `runFor`, then SIGKILLs it (or lets it die on its own first).

@@ -1,6 +1,7 @@
 import ExecboxStorage
 import ExecboxStoragePostgres
 import ExecboxStorageSQL
+import ExecboxStorageSQLite
 import Foundation
 import Testing
 
@@ -32,6 +33,34 @@ struct LegacyImportTests {
             }
         }
         await source.close()
+    }
+
+    @Test(
+        "execbox-import-legacy imports into a SQLite file and keeps its key beside it",
+        arguments: StoreBackend.postgresOnly)
+    func command(backend: StoreBackend) async throws {
+        let legacyURL = try StoreBackend.freshPostgresDatabase()
+        try Shell.run("psql", ["-q", "-v", "ON_ERROR_STOP=1", legacyURL, "-c", LegacySchema.schema])
+        try Shell.run("psql", ["-q", "-v", "ON_ERROR_STOP=1", legacyURL, "-c", LegacySchema.data])
+        let directory = try TemporaryDirectory()
+        let database = directory.path + "/execbox.db"
+        let tool = try BuiltTool.path("execbox-import-legacy")
+        let first = try Shell.run(tool, ["--from", legacyURL, "--to", "sqlite:" + database])
+        #expect(
+            first.contains(
+                "imported: 2 accounts, 3 keys, 3 sessions (1 ended on import), 2 usage rows, 2 quota requests"))
+        let second = try Shell.run(tool, ["--from", legacyURL, "--to", "sqlite:" + database])
+        #expect(second.contains("imported: 0 accounts, 0 keys, 0 sessions"))
+        let key = try StorageKey.loadOrCreate(at: directory.path + "/storage.key")
+        let store = try await SQLStore.sqlite(path: database, key: key)
+        let found = try await store.apiKey(secretHash: APIKeyHash(secret: LegacySchema.keyA), now: Date())
+        #expect(found?.id == LegacySchema.primaryA)
+        #expect(try await store.sessionEnvironment(id: "sess_0a1b2c3d4e5f") == ["TOKEN": "legacy-secret"])
+        await store.close()
+        let refused = await #expect(throws: StorageError.self) {
+            try Shell.run(tool, ["--from", legacyURL, "--to", "mysql://nope"])
+        }
+        #expect(refused?.message.contains("--to must be") == true)
     }
 
     static func check(_ store: SQLStore, now: Date) async throws {

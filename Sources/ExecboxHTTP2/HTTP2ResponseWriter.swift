@@ -10,7 +10,7 @@ public struct HTTP2ResponseWriter: Sendable {
     var eventLoop: any EventLoop { connection.eventLoop }
 
     /// Sends the response head. With `endStream` the response is complete (e.g. gRPC Trailers-Only).
-    public func writeHead(status: Int, headers: HTTP2Headers = [:], endStream: Bool = false) async throws {
+    nonisolated(nonsending) public func writeHead(status: Int, headers: HTTP2Headers = [:], endStream: Bool = false) async throws {
         var head = HTTP2Headers([(":status", String(status))])
         for field in headers.fields where !field.name.hasPrefix(":") { head.add(field.name, field.value) }
         let fields = head
@@ -19,7 +19,7 @@ public struct HTTP2ResponseWriter: Sendable {
         }
     }
 
-    public func writeBody(_ chunk: ByteBuffer) async throws {
+    nonisolated(nonsending) public func writeBody(_ chunk: ByteBuffer) async throws {
         guard chunk.readableBytes > 0 else { return }
         let drained = try await onEventLoop { [streamID] connection in
             try connection.enqueue(streamID: streamID, chunk)
@@ -28,7 +28,7 @@ public struct HTTP2ResponseWriter: Sendable {
     }
 
     /// Ends the response, with trailers if any (gRPC puts its status there).
-    public func finish(trailers: HTTP2Headers? = nil) async throws {
+    nonisolated(nonsending) public func finish(trailers: HTTP2Headers? = nil) async throws {
         try await onEventLoop { [streamID] connection in
             try connection.finish(streamID: streamID, trailers: trailers)
         }
@@ -36,7 +36,7 @@ public struct HTTP2ResponseWriter: Sendable {
 
     /// Runs `body` on the connection's event loop: directly when the handler task already runs
     /// there (the usual case, see EventLoopTaskExecutor), else through a hop.
-    private func onEventLoop<T: Sendable>(
+    nonisolated(nonsending) private func onEventLoop<T: Sendable>(
         _ body: @escaping @Sendable (HTTP2ConnectionHandler) throws -> T
     ) async throws -> T {
         if eventLoop.inEventLoop {

@@ -10,7 +10,9 @@ public struct HTTP2ResponseWriter: Sendable {
     var eventLoop: any EventLoop { connection.eventLoop }
 
     /// Sends the response head. With `endStream` the response is complete (e.g. gRPC Trailers-Only).
-    nonisolated(nonsending) public func writeHead(status: Int, headers: HTTP2Headers = [:], endStream: Bool = false) async throws {
+    nonisolated(nonsending) public func writeHead(status: Int, headers: HTTP2Headers = [:], endStream: Bool = false)
+        async throws
+    {
         var head = HTTP2Headers([(":status", String(status))])
         for field in headers.fields where !field.name.hasPrefix(":") { head.add(field.name, field.value) }
         let fields = head

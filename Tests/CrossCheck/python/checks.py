@@ -209,9 +209,17 @@ NUMBER = re.compile(rb"([0-9]+)(?:\.([0-9]*))?(?:[eE][+-]?[0-9]+)?")
 
 
 def _has_long_decimal(text):
-    """A number with a fraction or exponent and more significant digits than a double keeps."""
+    """A number with a fraction or exponent whose exact value a double cannot hold (Python reads
+    such integers through a double and rounds them)."""
+    from decimal import Decimal, InvalidOperation
     for m in NUMBER.finditer(text):
-        if m.group(0) != m.group(1) and len((m.group(1) + (m.group(2) or b"")).lstrip(b"0")) > 15:
+        if m.group(0) == m.group(1):
+            continue
+        try:
+            exact = Decimal(m.group(0).decode())
+        except InvalidOperation:
+            continue
+        if exact.is_finite() and Decimal(float(exact)) != exact:
             return True
     return False
 

@@ -12,7 +12,7 @@ struct LegacyImportTests {
         "a legacy database imports; legacy keys keep working; a second run adds nothing",
         arguments: StoreBackend.postgresOnly)
     func importLegacy(backend: StoreBackend) async throws {
-        let legacyURL = try StoreBackend.freshPostgresDatabase()
+        let legacyURL = try await Blocking.run { try StoreBackend.freshPostgresDatabase() }
         try Shell.run("psql", ["-q", "-v", "ON_ERROR_STOP=1", legacyURL, "-c", LegacySchema.schema])
         try Shell.run("psql", ["-q", "-v", "ON_ERROR_STOP=1", legacyURL, "-c", LegacySchema.data])
         let source = try await PostgresLegacySource.connect(url: legacyURL)
@@ -39,17 +39,19 @@ struct LegacyImportTests {
         "execbox-import-legacy imports into a SQLite file and keeps its key beside it",
         arguments: StoreBackend.postgresOnly)
     func command(backend: StoreBackend) async throws {
-        let legacyURL = try StoreBackend.freshPostgresDatabase()
+        let legacyURL = try await Blocking.run { try StoreBackend.freshPostgresDatabase() }
         try Shell.run("psql", ["-q", "-v", "ON_ERROR_STOP=1", legacyURL, "-c", LegacySchema.schema])
         try Shell.run("psql", ["-q", "-v", "ON_ERROR_STOP=1", legacyURL, "-c", LegacySchema.data])
         let directory = try TemporaryDirectory()
         let database = directory.path + "/execbox.db"
         let tool = try BuiltTool.path("execbox-import-legacy")
-        let first = try Shell.run(tool, ["--from", legacyURL, "--to", "sqlite:" + database])
+        let first = try await Blocking.run { try Shell.run(tool, ["--from", legacyURL, "--to", "sqlite:" + database]) }
         #expect(
             first.contains(
                 "imported: 2 accounts, 3 keys, 3 sessions (1 ended on import), 2 usage rows, 2 quota requests"))
-        let second = try Shell.run(tool, ["--from", legacyURL, "--to", "sqlite:" + database])
+        let second = try await Blocking.run {
+            try Shell.run(tool, ["--from", legacyURL, "--to", "sqlite:" + database])
+        }
         #expect(second.contains("imported: 0 accounts, 0 keys, 0 sessions"))
         let key = try StorageKey.loadOrCreate(at: directory.path + "/storage.key")
         let store = try await SQLStore.sqlite(path: database, key: key)

@@ -13,24 +13,28 @@ struct PostgresResilienceTests {
         arguments: StoreBackend.postgresOnly
     )
     func restartUnderLoad(backend: StoreBackend) async throws {
-        let server = try PrivatePostgres()
+        let server = try await Blocking.run { try PrivatePostgres() }
         let store = try await SQLStore.postgres(
             settings: PostgresSettings(url: server.url, poolSize: 4), key: .random())
         let owner = try await Fixtures.account(in: store)
         let retryable = RetryCounter()
-        let loadEnds = ContinuousClock.now + .seconds(6)
-
+        // The chaos is paced by the load, not by the clock, so that it lands while operations
+        // are in flight however slow the machine is; the load runs until the chaos is over.
         let chaos = Task {
-            try await Task.sleep(for: .seconds(1))
-            try server.killBackends()
-            try await Task.sleep(for: .seconds(1.5))
-            try server.restart()
+            for round in 1...3 {
+                await retryable.waitForCompleted(40 * round)
+                try await Blocking.run { try server.killBackends() }
+            }
+            await retryable.waitForCompleted(160)
+            try await Blocking.run { try server.restart() }
+            await retryable.waitForCompleted(retryable.completed + 40)
+            retryable.finish()
         }
         let completed = try await withThrowingTaskGroup(of: Int.self) { group in
             for worker in 0..<6 {
                 group.addTask {
                     var done = 0
-                    while ContinuousClock.now < loadEnds {
+                    while !retryable.finished {
                         let id = "sess_w\(worker)_\(done)"
                         let claim = IdempotencyClaim(key: id, requestDigest: "d", expiresAt: Fixtures.at(86_400))
                         let created = try await retryable.untilDone {
@@ -52,6 +56,7 @@ struct PostgresResilienceTests {
                         )
                         _ = try await retryable.untilDone { try await store.recordUsage(event) }
                         done += 1
+                        retryable.completedOne()
                     }
                     return done
                 }
@@ -59,6 +64,7 @@ struct PostgresResilienceTests {
             return try await group.reduce(0, +)
         }
         try await chaos.value
+        print("restart under load: \(completed) operations, \(retryable.count) retryable errors, no duplicates")
         #expect(retryable.count > 0, "the chaos should have been noticed")
         #expect(completed > 0)
 
@@ -85,7 +91,7 @@ struct PostgresResilienceTests {
 
     @Test("LISTEN/NOTIFY delivers between connections and survives a restart", arguments: StoreBackend.postgresOnly)
     func listenNotify(backend: StoreBackend) async throws {
-        let server = try PrivatePostgres()
+        let server = try await Blocking.run { try PrivatePostgres() }
         let listener = PostgresListener(settings: PostgresSettings(url: server.url))
         let sender = PostgresListener(settings: PostgresSettings(url: server.url))
         let events = try await listener.subscribe("session_events")
@@ -93,7 +99,7 @@ struct PostgresResilienceTests {
         try await sender.notify("session_events", payload: "sess_1:running")
         #expect(await iterator.next() == PostgresNotification(channel: "session_events", payload: "sess_1:running"))
 
-        try server.restart()
+        try await Blocking.run { try server.restart() }
         // The listener reconnects and listens again; keep sending until one arrives.
         let received = try await withThrowingTaskGroup(of: PostgresNotification?.self) { group in
             group.addTask {
@@ -118,11 +124,23 @@ struct PostgresResilienceTests {
     }
 }
 
-/// Counts retryable errors while repeating operations until they succeed.
+/// Counts retryable errors while repeating operations until they succeed, and completed
+/// operations, which pace the chaos.
 final class RetryCounter: Sendable {
     private let retries = Atomic<Int>(0)
+    private let done = Atomic<Int>(0)
+    private let over = Atomic<Bool>(false)
 
     var count: Int { retries.load(ordering: .relaxed) }
+    var completed: Int { done.load(ordering: .relaxed) }
+    var finished: Bool { over.load(ordering: .relaxed) }
+
+    func completedOne() { done.add(1, ordering: .relaxed) }
+    func finish() { over.store(true, ordering: .relaxed) }
+
+    func waitForCompleted(_ target: Int) async {
+        while completed < target { try? await Task.sleep(for: .milliseconds(5)) }
+    }
 
     /// Repeats one logical operation until it succeeds; only retryable errors may occur.
     func untilDone<T: Sendable>(_ operation: () async throws -> T) async throws -> T {

@@ -31,7 +31,7 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return TestStore(
                 store: try await SQLStore.sqlite(path: path, key: key), location: path, directory: directory)
         case .postgres:
-            let url = try Self.freshPostgresDatabase()
+            let url = try await Blocking.run { try Self.freshPostgresDatabase() }
             return TestStore(
                 store: try await SQLStore.postgres(settings: PostgresSettings(url: url, poolSize: poolSize), key: key),
                 location: url,

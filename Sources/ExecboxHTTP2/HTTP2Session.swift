@@ -222,31 +222,40 @@ final class HTTP2Session {
     }
 
     fileprivate func withNameValues<R>(_ headers: HTTP2Headers, _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
-        // One buffer for every name and value; nghttp2 copies them during the call.
-        var storage: [UInt8] = []
-        var ranges: [(Int, Int, Int, Int)] = []
-        for field in headers.fields {
-            let nameStart = storage.count
-            storage.append(contentsOf: field.name.utf8)
-            let valueStart = storage.count
-            storage.append(contentsOf: field.value.utf8)
-            ranges.append((nameStart, valueStart - nameStart, valueStart, storage.count - valueStart))
-        }
-        storage.append(0)
-        return storage.withUnsafeMutableBufferPointer { bytes in
-            let base = bytes.baseAddress!
-            let nva = ranges.map { range in
-                nghttp2_nv(
-                    name: base + range.0,
-                    value: base + range.2,
-                    namelen: range.1,
-                    valuelen: range.3,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
-                )
+        // Names and values are copied into one scratch buffer (on the stack when small) that
+        // outlives the call; nghttp2 copies them again into its own frame.
+        var total = 0
+        for field in headers.fields { total += field.name.utf8.count + field.value.utf8.count }
+        let count = headers.fields.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { bytes in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(count, 1)) { nva in
+                var offset = 0
+                for (i, field) in headers.fields.enumerated() {
+                    let nameStart = offset
+                    for byte in field.name.utf8 {
+                        bytes[offset] = byte
+                        offset += 1
+                    }
+                    let valueStart = offset
+                    for byte in field.value.utf8 {
+                        bytes[offset] = byte
+                        offset += 1
+                    }
+                    (nva.baseAddress! + i).initialize(
+                        to: nghttp2_nv(
+                            name: bytes.baseAddress! + nameStart,
+                            value: bytes.baseAddress! + valueStart,
+                            namelen: valueStart - nameStart,
+                            valuelen: offset - valueStart,
+                            flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                        )
+                    )
+                }
+                return body(nva.baseAddress!, count)
             }
-            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
     }
+
 }
 
 func errorString(_ code: Int32) -> String {

@@ -1545,42 +1545,46 @@ extension Account {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             size += 1 + WireSize.string(v)
         }
-        if !self.email.isEmpty {
-            let v = self.email
+        if !m.pointee.email.isEmpty {
+            let v = m.pointee.email
             size += 1 + WireSize.string(v)
         }
-        if self.tier.rawValue != 0 {
-            let v = self.tier
+        if m.pointee.tier.rawValue != 0 {
+            let v = m.pointee.tier
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.tierExpiresAt {
+        if let v = m.pointee.tierExpiresAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.tierUpdatedAt {
+        if let v = m.pointee.tierUpdatedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.primaryKeyId.isEmpty {
-            let v = self.primaryKeyId
+        if !m.pointee.primaryKeyId.isEmpty {
+            let v = m.pointee.primaryKeyId
             size += 1 + WireSize.string(v)
         }
-        if let v = self.tierLimits {
+        if let v = m.pointee.tierLimits {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1590,47 +1594,51 @@ extension Account {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.email.isEmpty {
-            let v = self.email
+        if !m.pointee.email.isEmpty {
+            let v = m.pointee.email
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.tier.rawValue != 0 {
-            let v = self.tier
+        if m.pointee.tier.rawValue != 0 {
+            let v = m.pointee.tier
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.tierExpiresAt {
+        if let v = m.pointee.tierExpiresAt {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.tierUpdatedAt {
+        if let v = m.pointee.tierUpdatedAt {
             w.writeRawTag(42)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             w.writeRawTag(50)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.primaryKeyId.isEmpty {
-            let v = self.primaryKeyId
+        if !m.pointee.primaryKeyId.isEmpty {
+            let v = m.pointee.primaryKeyId
             w.writeRawTag(58)
             w.writeString(v)
         }
-        if let v = self.tierLimits {
+        if let v = m.pointee.tierLimits {
             w.writeRawTag(66)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1731,12 +1739,20 @@ extension GetAccountRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        let size = unknownFields.count
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        let size = m.pointee.unknownFields.count
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        unknownFields.encode(to: &w)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1773,14 +1789,18 @@ extension GetAccountResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.account {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.account {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.callerKey {
+        if let v = m.pointee.callerKey {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1790,17 +1810,21 @@ extension GetAccountResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.account {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.account {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.callerKey {
+        if let v = m.pointee.callerKey {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1904,87 +1928,91 @@ extension APIKey {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             size += 1 + WireSize.string(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
-        if !self.description.isEmpty {
-            let v = self.description
+        if !m.pointee.description.isEmpty {
+            let v = m.pointee.description
             size += 1 + WireSize.string(v)
         }
-        for v in self.tags { size += 1 + WireSize.string(v) }
-        if !self.keyPreview.isEmpty {
-            let v = self.keyPreview
+        for v in m.pointee.tags { size += 1 + WireSize.string(v) }
+        if !m.pointee.keyPreview.isEmpty {
+            let v = m.pointee.keyPreview
             size += 1 + WireSize.string(v)
         }
-        if self.isActive {
+        if m.pointee.isActive {
             size += 1 + 1
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.customDailyLimit {
+        if let v = m.pointee.customDailyLimit {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.customConcurrentLimit {
+        if let v = m.pointee.customConcurrentLimit {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.lastUsedAt {
+        if let v = m.pointee.lastUsedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.isPrimary {
+        if m.pointee.isPrimary {
             size += 1 + 1
         }
-        if !self.parentKeyId.isEmpty {
-            let v = self.parentKeyId
+        if !m.pointee.parentKeyId.isEmpty {
+            let v = m.pointee.parentKeyId
             size += 1 + WireSize.string(v)
         }
-        if !self.accountId.isEmpty {
-            let v = self.accountId
+        if !m.pointee.accountId.isEmpty {
+            let v = m.pointee.accountId
             size += 1 + WireSize.string(v)
         }
-        if self.rateLimitRps != 0 {
-            let v = self.rateLimitRps
+        if m.pointee.rateLimitRps != 0 {
+            let v = m.pointee.rateLimitRps
             size += 1 + Varint.size(UInt64(v))
         }
-        if let v = self.updatedAt {
+        if let v = m.pointee.updatedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if !self.lastUpdatedBy.isEmpty {
-            let v = self.lastUpdatedBy
+        if !m.pointee.lastUpdatedBy.isEmpty {
+            let v = m.pointee.lastUpdatedBy
             size += 2 + WireSize.string(v)
         }
-        if let v = self.revokedAt {
+        if let v = m.pointee.revokedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if !self.revokeReason.isEmpty {
-            let v = self.revokeReason
+        if !m.pointee.revokeReason.isEmpty {
+            let v = m.pointee.revokeReason
             size += 2 + WireSize.string(v)
         }
-        if let v = self.previousSecretExpiresAt {
+        if let v = m.pointee.previousSecretExpiresAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1994,104 +2022,108 @@ extension APIKey {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.description.isEmpty {
-            let v = self.description
+        if !m.pointee.description.isEmpty {
+            let v = m.pointee.description
             w.writeRawTag(26)
             w.writeString(v)
         }
-        for v in self.tags {
+        for v in m.pointee.tags {
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if !self.keyPreview.isEmpty {
-            let v = self.keyPreview
+        if !m.pointee.keyPreview.isEmpty {
+            let v = m.pointee.keyPreview
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if self.isActive {
-            let v = self.isActive
+        if m.pointee.isActive {
+            let v = m.pointee.isActive
             w.writeRawTag(48)
             w.writeBool(v)
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             w.writeRawTag(58)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.customDailyLimit {
+        if let v = m.pointee.customDailyLimit {
             w.writeRawTag(64)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.customConcurrentLimit {
+        if let v = m.pointee.customConcurrentLimit {
             w.writeRawTag(72)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             w.writeRawTag(82)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.lastUsedAt {
+        if let v = m.pointee.lastUsedAt {
             w.writeRawTag(90)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.isPrimary {
-            let v = self.isPrimary
+        if m.pointee.isPrimary {
+            let v = m.pointee.isPrimary
             w.writeRawTag(96)
             w.writeBool(v)
         }
-        if !self.parentKeyId.isEmpty {
-            let v = self.parentKeyId
+        if !m.pointee.parentKeyId.isEmpty {
+            let v = m.pointee.parentKeyId
             w.writeRawTag(106)
             w.writeString(v)
         }
-        if !self.accountId.isEmpty {
-            let v = self.accountId
+        if !m.pointee.accountId.isEmpty {
+            let v = m.pointee.accountId
             w.writeRawTag(114)
             w.writeString(v)
         }
-        if self.rateLimitRps != 0 {
-            let v = self.rateLimitRps
+        if m.pointee.rateLimitRps != 0 {
+            let v = m.pointee.rateLimitRps
             w.writeRawTag(120)
             w.writeVarint(UInt64(v))
         }
-        if let v = self.updatedAt {
+        if let v = m.pointee.updatedAt {
             w.writeRawTag(130)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.lastUpdatedBy.isEmpty {
-            let v = self.lastUpdatedBy
+        if !m.pointee.lastUpdatedBy.isEmpty {
+            let v = m.pointee.lastUpdatedBy
             w.writeRawTag(138)
             w.writeString(v)
         }
-        if let v = self.revokedAt {
+        if let v = m.pointee.revokedAt {
             w.writeRawTag(146)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.revokeReason.isEmpty {
-            let v = self.revokeReason
+        if !m.pointee.revokeReason.isEmpty {
+            let v = m.pointee.revokeReason
             w.writeRawTag(154)
             w.writeString(v)
         }
-        if let v = self.previousSecretExpiresAt {
+        if let v = m.pointee.previousSecretExpiresAt {
             w.writeRawTag(162)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2314,60 +2346,68 @@ extension CreateAPIKeyRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.name.isEmpty {
-            let v = self.name
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
-        if !self.description.isEmpty {
-            let v = self.description
+        if !m.pointee.description.isEmpty {
+            let v = m.pointee.description
             size += 1 + WireSize.string(v)
         }
-        for v in self.tags { size += 1 + WireSize.string(v) }
-        if let v = self.expiresAt {
+        for v in m.pointee.tags { size += 1 + WireSize.string(v) }
+        if let v = m.pointee.expiresAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.customDailyLimit {
+        if let v = m.pointee.customDailyLimit {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.customConcurrentLimit {
+        if let v = m.pointee.customConcurrentLimit {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.name.isEmpty {
-            let v = self.name
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.description.isEmpty {
-            let v = self.description
+        if !m.pointee.description.isEmpty {
+            let v = m.pointee.description
             w.writeRawTag(18)
             w.writeString(v)
         }
-        for v in self.tags {
+        for v in m.pointee.tags {
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.customDailyLimit {
+        if let v = m.pointee.customDailyLimit {
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.customConcurrentLimit {
+        if let v = m.pointee.customConcurrentLimit {
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2460,32 +2500,40 @@ extension CreateAPIKeyResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.apiKey {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.secret.isEmpty {
-            let v = self.secret
+        if !m.pointee.secret.isEmpty {
+            let v = m.pointee.secret
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.apiKey {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.secret.isEmpty {
-            let v = self.secret
+        if !m.pointee.secret.isEmpty {
+            let v = m.pointee.secret
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2541,11 +2589,15 @@ extension ListAPIKeysRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.activeOnly {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.activeOnly {
             size += 1 + 1
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2555,17 +2607,21 @@ extension ListAPIKeysRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.activeOnly {
-            let v = self.activeOnly
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.activeOnly {
+            let v = m.pointee.activeOnly
             w.writeRawTag(8)
             w.writeBool(v)
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2622,14 +2678,20 @@ extension ListAPIKeysResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.keys {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.keys.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = APIKey._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2639,17 +2701,23 @@ extension ListAPIKeysResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.keys {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.keys.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                APIKey._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2708,21 +2776,29 @@ extension GetAPIKeyRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.keyId.isEmpty {
-            let v = self.keyId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.keyId.isEmpty {
+            let v = m.pointee.keyId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.keyId.isEmpty {
-            let v = self.keyId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.keyId.isEmpty {
+            let v = m.pointee.keyId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2766,8 +2842,12 @@ extension GetAPIKeyResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.apiKey {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2777,12 +2857,16 @@ extension GetAPIKeyResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.apiKey {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2826,17 +2910,25 @@ extension TagList {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.tags { size += 1 + WireSize.string(v) }
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        for v in m.pointee.tags { size += 1 + WireSize.string(v) }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.tags {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        for v in m.pointee.tags {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2901,79 +2993,87 @@ extension UpdateAPIKeyRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.keyId.isEmpty {
-            let v = self.keyId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.keyId.isEmpty {
+            let v = m.pointee.keyId
             size += 1 + WireSize.string(v)
         }
-        if let v = self.name {
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.description {
+        if let v = m.pointee.description {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.tags {
+        if let v = m.pointee.tags {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.clearExpiresAt {
+        if m.pointee.clearExpiresAt {
             size += 1 + 1
         }
-        if let v = self.customDailyLimit {
+        if let v = m.pointee.customDailyLimit {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.customConcurrentLimit {
+        if let v = m.pointee.customConcurrentLimit {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.keyId.isEmpty {
-            let v = self.keyId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.keyId.isEmpty {
+            let v = m.pointee.keyId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.name {
+        if let v = m.pointee.name {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.description {
+        if let v = m.pointee.description {
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if let v = self.tags {
+        if let v = m.pointee.tags {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             w.writeRawTag(42)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.clearExpiresAt {
-            let v = self.clearExpiresAt
+        if m.pointee.clearExpiresAt {
+            let v = m.pointee.clearExpiresAt
             w.writeRawTag(48)
             w.writeBool(v)
         }
-        if let v = self.customDailyLimit {
+        if let v = m.pointee.customDailyLimit {
             w.writeRawTag(56)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.customConcurrentLimit {
+        if let v = m.pointee.customConcurrentLimit {
             w.writeRawTag(64)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3077,8 +3177,12 @@ extension UpdateAPIKeyResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.apiKey {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -3088,12 +3192,16 @@ extension UpdateAPIKeyResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.apiKey {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3139,30 +3247,38 @@ extension RevokeAPIKeyRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.keyId.isEmpty {
-            let v = self.keyId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.keyId.isEmpty {
+            let v = m.pointee.keyId
             size += 1 + WireSize.string(v)
         }
-        if !self.reason.isEmpty {
-            let v = self.reason
+        if !m.pointee.reason.isEmpty {
+            let v = m.pointee.reason
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.keyId.isEmpty {
-            let v = self.keyId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.keyId.isEmpty {
+            let v = m.pointee.keyId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.reason.isEmpty {
-            let v = self.reason
+        if !m.pointee.reason.isEmpty {
+            let v = m.pointee.reason
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3214,8 +3330,12 @@ extension RevokeAPIKeyResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.apiKey {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -3225,12 +3345,16 @@ extension RevokeAPIKeyResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.apiKey {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3276,30 +3400,38 @@ extension RotateAPIKeyRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.keyId.isEmpty {
-            let v = self.keyId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.keyId.isEmpty {
+            let v = m.pointee.keyId
             size += 1 + WireSize.string(v)
         }
-        if self.gracePeriodMs != 0 {
-            let v = self.gracePeriodMs
+        if m.pointee.gracePeriodMs != 0 {
+            let v = m.pointee.gracePeriodMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.keyId.isEmpty {
-            let v = self.keyId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.keyId.isEmpty {
+            let v = m.pointee.keyId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.gracePeriodMs != 0 {
-            let v = self.gracePeriodMs
+        if m.pointee.gracePeriodMs != 0 {
+            let v = m.pointee.gracePeriodMs
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3353,32 +3485,40 @@ extension RotateAPIKeyResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.apiKey {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.secret.isEmpty {
-            let v = self.secret
+        if !m.pointee.secret.isEmpty {
+            let v = m.pointee.secret
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.apiKey {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.secret.isEmpty {
-            let v = self.secret
+        if !m.pointee.secret.isEmpty {
+            let v = m.pointee.secret
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3452,45 +3592,49 @@ extension AccountLimits {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.dailyRequestsLimit != 0 {
-            let v = self.dailyRequestsLimit
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.dailyRequestsLimit != 0 {
+            let v = m.pointee.dailyRequestsLimit
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.concurrentRequestsLimit != 0 {
-            let v = self.concurrentRequestsLimit
+        if m.pointee.concurrentRequestsLimit != 0 {
+            let v = m.pointee.concurrentRequestsLimit
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.monthlyCostLimitCents {
+        if let v = m.pointee.monthlyCostLimitCents {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.alertThreshold != 0 {
-            let v = self.alertThreshold
+        if m.pointee.alertThreshold != 0 {
+            let v = m.pointee.alertThreshold
             size += 1 + Varint.size(UInt64(v))
         }
-        if !self.billingEmail.isEmpty {
-            let v = self.billingEmail
+        if !m.pointee.billingEmail.isEmpty {
+            let v = m.pointee.billingEmail
             size += 1 + WireSize.string(v)
         }
-        if !self.timezone.isEmpty {
-            let v = self.timezone
+        if !m.pointee.timezone.isEmpty {
+            let v = m.pointee.timezone
             size += 1 + WireSize.string(v)
         }
-        if let v = self.updatedAt {
+        if let v = m.pointee.updatedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.effectiveDailyLimit != 0 {
-            let v = self.effectiveDailyLimit
+        if m.pointee.effectiveDailyLimit != 0 {
+            let v = m.pointee.effectiveDailyLimit
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.effectiveConcurrentLimit != 0 {
-            let v = self.effectiveConcurrentLimit
+        if m.pointee.effectiveConcurrentLimit != 0 {
+            let v = m.pointee.effectiveConcurrentLimit
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.tierLimits {
+        if let v = m.pointee.tierLimits {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -3500,56 +3644,60 @@ extension AccountLimits {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.dailyRequestsLimit != 0 {
-            let v = self.dailyRequestsLimit
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.dailyRequestsLimit != 0 {
+            let v = m.pointee.dailyRequestsLimit
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.concurrentRequestsLimit != 0 {
-            let v = self.concurrentRequestsLimit
+        if m.pointee.concurrentRequestsLimit != 0 {
+            let v = m.pointee.concurrentRequestsLimit
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.monthlyCostLimitCents {
+        if let v = m.pointee.monthlyCostLimitCents {
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.alertThreshold != 0 {
-            let v = self.alertThreshold
+        if m.pointee.alertThreshold != 0 {
+            let v = m.pointee.alertThreshold
             w.writeRawTag(32)
             w.writeVarint(UInt64(v))
         }
-        if !self.billingEmail.isEmpty {
-            let v = self.billingEmail
+        if !m.pointee.billingEmail.isEmpty {
+            let v = m.pointee.billingEmail
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if !self.timezone.isEmpty {
-            let v = self.timezone
+        if !m.pointee.timezone.isEmpty {
+            let v = m.pointee.timezone
             w.writeRawTag(50)
             w.writeString(v)
         }
-        if let v = self.updatedAt {
+        if let v = m.pointee.updatedAt {
             w.writeRawTag(58)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.effectiveDailyLimit != 0 {
-            let v = self.effectiveDailyLimit
+        if m.pointee.effectiveDailyLimit != 0 {
+            let v = m.pointee.effectiveDailyLimit
             w.writeRawTag(64)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.effectiveConcurrentLimit != 0 {
-            let v = self.effectiveConcurrentLimit
+        if m.pointee.effectiveConcurrentLimit != 0 {
+            let v = m.pointee.effectiveConcurrentLimit
             w.writeRawTag(72)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.tierLimits {
+        if let v = m.pointee.tierLimits {
             w.writeRawTag(82)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3662,12 +3810,20 @@ extension GetLimitsRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        let size = unknownFields.count
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        let size = m.pointee.unknownFields.count
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        unknownFields.encode(to: &w)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3700,8 +3856,12 @@ extension GetLimitsResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.limits {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.limits {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -3711,12 +3871,16 @@ extension GetLimitsResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.limits {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.limits {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3770,54 +3934,62 @@ extension UpdateLimitsRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.dailyRequestsLimit {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.dailyRequestsLimit {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.concurrentRequestsLimit {
+        if let v = m.pointee.concurrentRequestsLimit {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.monthlyCostLimitCents {
+        if let v = m.pointee.monthlyCostLimitCents {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.alertThreshold {
+        if let v = m.pointee.alertThreshold {
             size += 1 + Varint.size(UInt64(v))
         }
-        if let v = self.billingEmail {
+        if let v = m.pointee.billingEmail {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.timezone {
+        if let v = m.pointee.timezone {
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.dailyRequestsLimit {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.dailyRequestsLimit {
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.concurrentRequestsLimit {
+        if let v = m.pointee.concurrentRequestsLimit {
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.monthlyCostLimitCents {
+        if let v = m.pointee.monthlyCostLimitCents {
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.alertThreshold {
+        if let v = m.pointee.alertThreshold {
             w.writeRawTag(32)
             w.writeVarint(UInt64(v))
         }
-        if let v = self.billingEmail {
+        if let v = m.pointee.billingEmail {
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if let v = self.timezone {
+        if let v = m.pointee.timezone {
             w.writeRawTag(50)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3901,8 +4073,12 @@ extension UpdateLimitsResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.limits {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.limits {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -3912,12 +4088,16 @@ extension UpdateLimitsResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.limits {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.limits {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3961,21 +4141,29 @@ extension GetUsageRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4053,152 +4241,160 @@ extension GetUsageResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.accountId.isEmpty {
-            let v = self.accountId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.accountId.isEmpty {
+            let v = m.pointee.accountId
             size += 1 + WireSize.string(v)
         }
-        if self.tier.rawValue != 0 {
-            let v = self.tier
+        if m.pointee.tier.rawValue != 0 {
+            let v = m.pointee.tier
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.sessionsToday != 0 {
-            let v = self.sessionsToday
+        if m.pointee.sessionsToday != 0 {
+            let v = m.pointee.sessionsToday
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.activeSessions != 0 {
-            let v = self.activeSessions
+        if m.pointee.activeSessions != 0 {
+            let v = m.pointee.activeSessions
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.quotaUsed != 0 {
-            let v = self.quotaUsed
+        if m.pointee.quotaUsed != 0 {
+            let v = m.pointee.quotaUsed
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.quotaRemaining != 0 {
-            let v = self.quotaRemaining
+        if m.pointee.quotaRemaining != 0 {
+            let v = m.pointee.quotaRemaining
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.limits {
+        if let v = m.pointee.limits {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.monthlyCostLimitCents {
+        if let v = m.pointee.monthlyCostLimitCents {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.alertThreshold != 0 {
-            let v = self.alertThreshold
+        if m.pointee.alertThreshold != 0 {
+            let v = m.pointee.alertThreshold
             size += 1 + Varint.size(UInt64(v))
         }
-        if let v = self.dayStartedAt {
+        if let v = m.pointee.dayStartedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.billingPeriodStart {
+        if let v = m.pointee.billingPeriodStart {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.billingPeriodEnd {
+        if let v = m.pointee.billingPeriodEnd {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.periodExecutions != 0 {
-            let v = self.periodExecutions
+        if m.pointee.periodExecutions != 0 {
+            let v = m.pointee.periodExecutions
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.periodCostUsd.bitPattern != 0 {
+        if m.pointee.periodCostUsd.bitPattern != 0 {
             size += 1 + 8
         }
-        if self.periodCostCents != 0 {
-            let v = self.periodCostCents
+        if m.pointee.periodCostCents != 0 {
+            let v = m.pointee.periodCostCents
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.accountId.isEmpty {
-            let v = self.accountId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.accountId.isEmpty {
+            let v = m.pointee.accountId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.tier.rawValue != 0 {
-            let v = self.tier
+        if m.pointee.tier.rawValue != 0 {
+            let v = m.pointee.tier
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.sessionsToday != 0 {
-            let v = self.sessionsToday
+        if m.pointee.sessionsToday != 0 {
+            let v = m.pointee.sessionsToday
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.activeSessions != 0 {
-            let v = self.activeSessions
+        if m.pointee.activeSessions != 0 {
+            let v = m.pointee.activeSessions
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.quotaUsed != 0 {
-            let v = self.quotaUsed
+        if m.pointee.quotaUsed != 0 {
+            let v = m.pointee.quotaUsed
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.quotaRemaining != 0 {
-            let v = self.quotaRemaining
+        if m.pointee.quotaRemaining != 0 {
+            let v = m.pointee.quotaRemaining
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.limits {
+        if let v = m.pointee.limits {
             w.writeRawTag(58)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.monthlyCostLimitCents {
+        if let v = m.pointee.monthlyCostLimitCents {
             w.writeRawTag(64)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.alertThreshold != 0 {
-            let v = self.alertThreshold
+        if m.pointee.alertThreshold != 0 {
+            let v = m.pointee.alertThreshold
             w.writeRawTag(72)
             w.writeVarint(UInt64(v))
         }
-        if let v = self.dayStartedAt {
+        if let v = m.pointee.dayStartedAt {
             w.writeRawTag(82)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.billingPeriodStart {
+        if let v = m.pointee.billingPeriodStart {
             w.writeRawTag(90)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.billingPeriodEnd {
+        if let v = m.pointee.billingPeriodEnd {
             w.writeRawTag(98)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.periodExecutions != 0 {
-            let v = self.periodExecutions
+        if m.pointee.periodExecutions != 0 {
+            let v = m.pointee.periodExecutions
             w.writeRawTag(104)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.periodCostUsd.bitPattern != 0 {
-            let v = self.periodCostUsd
+        if m.pointee.periodCostUsd.bitPattern != 0 {
+            let v = m.pointee.periodCostUsd
             w.writeRawTag(113)
             w.writeDouble(v)
         }
-        if self.periodCostCents != 0 {
-            let v = self.periodCostCents
+        if m.pointee.periodCostCents != 0 {
+            let v = m.pointee.periodCostCents
             w.writeRawTag(120)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4378,94 +4574,102 @@ extension UsageBucket {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.startTime {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.startTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.date.isEmpty {
-            let v = self.date
+        if !m.pointee.date.isEmpty {
+            let v = m.pointee.date
             size += 1 + WireSize.string(v)
         }
-        if self.executions != 0 {
-            let v = self.executions
+        if m.pointee.executions != 0 {
+            let v = m.pointee.executions
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.durationMs != 0 {
-            let v = self.durationMs
+        if m.pointee.durationMs != 0 {
+            let v = m.pointee.durationMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.errors != 0 {
-            let v = self.errors
+        if m.pointee.errors != 0 {
+            let v = m.pointee.errors
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.costCents != 0 {
-            let v = self.costCents
+        if m.pointee.costCents != 0 {
+            let v = m.pointee.costCents
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.costUsd.bitPattern != 0 {
+        if m.pointee.costUsd.bitPattern != 0 {
             size += 1 + 8
         }
-        if self.cpuTimeMs != 0 {
-            let v = self.cpuTimeMs
+        if m.pointee.cpuTimeMs != 0 {
+            let v = m.pointee.cpuTimeMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.memoryMbSeconds != 0 {
-            let v = self.memoryMbSeconds
+        if m.pointee.memoryMbSeconds != 0 {
+            let v = m.pointee.memoryMbSeconds
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.startTime {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.startTime {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.date.isEmpty {
-            let v = self.date
+        if !m.pointee.date.isEmpty {
+            let v = m.pointee.date
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.executions != 0 {
-            let v = self.executions
+        if m.pointee.executions != 0 {
+            let v = m.pointee.executions
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.durationMs != 0 {
-            let v = self.durationMs
+        if m.pointee.durationMs != 0 {
+            let v = m.pointee.durationMs
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.errors != 0 {
-            let v = self.errors
+        if m.pointee.errors != 0 {
+            let v = m.pointee.errors
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.costCents != 0 {
-            let v = self.costCents
+        if m.pointee.costCents != 0 {
+            let v = m.pointee.costCents
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.costUsd.bitPattern != 0 {
-            let v = self.costUsd
+        if m.pointee.costUsd.bitPattern != 0 {
+            let v = m.pointee.costUsd
             w.writeRawTag(57)
             w.writeDouble(v)
         }
-        if self.cpuTimeMs != 0 {
-            let v = self.cpuTimeMs
+        if m.pointee.cpuTimeMs != 0 {
+            let v = m.pointee.cpuTimeMs
             w.writeRawTag(64)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.memoryMbSeconds != 0 {
-            let v = self.memoryMbSeconds
+        if m.pointee.memoryMbSeconds != 0 {
+            let v = m.pointee.memoryMbSeconds
             w.writeRawTag(72)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4585,61 +4789,69 @@ extension GetUsageHistoryRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.granularity.rawValue != 0 {
-            let v = self.granularity
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.granularity.rawValue != 0 {
+            let v = m.pointee.granularity
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.startTime {
+        if let v = m.pointee.startTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.endTime {
+        if let v = m.pointee.endTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.days != 0 {
-            let v = self.days
+        if m.pointee.days != 0 {
+            let v = m.pointee.days
             size += 1 + Varint.size(UInt64(v))
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.granularity.rawValue != 0 {
-            let v = self.granularity
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.granularity.rawValue != 0 {
+            let v = m.pointee.granularity
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.startTime {
+        if let v = m.pointee.startTime {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.endTime {
+        if let v = m.pointee.endTime {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.days != 0 {
-            let v = self.days
+        if m.pointee.days != 0 {
+            let v = m.pointee.days
             w.writeRawTag(32)
             w.writeVarint(UInt64(v))
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             w.writeRawTag(42)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4738,98 +4950,110 @@ extension GetUsageHistoryResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.granularity.rawValue != 0 {
-            let v = self.granularity
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.granularity.rawValue != 0 {
+            let v = m.pointee.granularity
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        for v in self.buckets {
+        m.pointee.buckets.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = UsageBucket._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        if let v = m.pointee.startTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.startTime {
+        if let v = m.pointee.endTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.endTime {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        if self.totalExecutions != 0 {
-            let v = self.totalExecutions
+        if m.pointee.totalExecutions != 0 {
+            let v = m.pointee.totalExecutions
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.totalDurationMs != 0 {
-            let v = self.totalDurationMs
+        if m.pointee.totalDurationMs != 0 {
+            let v = m.pointee.totalDurationMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.totalErrors != 0 {
-            let v = self.totalErrors
+        if m.pointee.totalErrors != 0 {
+            let v = m.pointee.totalErrors
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.totalCostCents != 0 {
-            let v = self.totalCostCents
+        if m.pointee.totalCostCents != 0 {
+            let v = m.pointee.totalCostCents
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.totalCostUsd.bitPattern != 0 {
+        if m.pointee.totalCostUsd.bitPattern != 0 {
             size += 1 + 8
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.granularity.rawValue != 0 {
-            let v = self.granularity
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.granularity.rawValue != 0 {
+            let v = m.pointee.granularity
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        for v in self.buckets {
-            w.writeRawTag(18)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.buckets.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(18)
+                w.writeVarint(cache.next())
+                UsageBucket._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.startTime {
+        if let v = m.pointee.startTime {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.endTime {
+        if let v = m.pointee.endTime {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.totalExecutions != 0 {
-            let v = self.totalExecutions
+        if m.pointee.totalExecutions != 0 {
+            let v = m.pointee.totalExecutions
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.totalDurationMs != 0 {
-            let v = self.totalDurationMs
+        if m.pointee.totalDurationMs != 0 {
+            let v = m.pointee.totalDurationMs
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.totalErrors != 0 {
-            let v = self.totalErrors
+        if m.pointee.totalErrors != 0 {
+            let v = m.pointee.totalErrors
             w.writeRawTag(56)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.totalCostCents != 0 {
-            let v = self.totalCostCents
+        if m.pointee.totalCostCents != 0 {
+            let v = m.pointee.totalCostCents
             w.writeRawTag(64)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.totalCostUsd.bitPattern != 0 {
-            let v = self.totalCostUsd
+        if m.pointee.totalCostUsd.bitPattern != 0 {
+            let v = m.pointee.totalCostUsd
             w.writeRawTag(73)
             w.writeDouble(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4958,61 +5182,69 @@ extension ExportUsageRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.format.rawValue != 0 {
-            let v = self.format
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.format.rawValue != 0 {
+            let v = m.pointee.format
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.days != 0 {
-            let v = self.days
+        if m.pointee.days != 0 {
+            let v = m.pointee.days
             size += 1 + Varint.size(UInt64(v))
         }
-        if let v = self.startTime {
+        if let v = m.pointee.startTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.endTime {
+        if let v = m.pointee.endTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.format.rawValue != 0 {
-            let v = self.format
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.format.rawValue != 0 {
+            let v = m.pointee.format
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.days != 0 {
-            let v = self.days
+        if m.pointee.days != 0 {
+            let v = m.pointee.days
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        if let v = self.startTime {
+        if let v = m.pointee.startTime {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.endTime {
+        if let v = m.pointee.endTime {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             w.writeRawTag(42)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5094,39 +5326,47 @@ extension ExportUsageResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.data.isEmpty {
-            let v = self.data
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.data.isEmpty {
+            let v = m.pointee.data
             size += 1 + WireSize.bytes(v)
         }
-        if !self.contentType.isEmpty {
-            let v = self.contentType
+        if !m.pointee.contentType.isEmpty {
+            let v = m.pointee.contentType
             size += 1 + WireSize.string(v)
         }
-        if !self.filename.isEmpty {
-            let v = self.filename
+        if !m.pointee.filename.isEmpty {
+            let v = m.pointee.filename
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.data.isEmpty {
-            let v = self.data
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.data.isEmpty {
+            let v = m.pointee.data
             w.writeRawTag(10)
             w.writeBytes(v)
         }
-        if !self.contentType.isEmpty {
-            let v = self.contentType
+        if !m.pointee.contentType.isEmpty {
+            let v = m.pointee.contentType
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.filename.isEmpty {
-            let v = self.filename
+        if !m.pointee.filename.isEmpty {
+            let v = m.pointee.filename
             w.writeRawTag(26)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5204,37 +5444,41 @@ extension AlertRule {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             size += 1 + WireSize.string(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
-        if self.metric.rawValue != 0 {
-            let v = self.metric
+        if m.pointee.metric.rawValue != 0 {
+            let v = m.pointee.metric
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.threshold.bitPattern != 0 {
+        if m.pointee.threshold.bitPattern != 0 {
             size += 1 + 8
         }
-        for v in self.webhookIds { size += 1 + WireSize.string(v) }
-        if self.notifyEmail {
+        for v in m.pointee.webhookIds { size += 1 + WireSize.string(v) }
+        if m.pointee.notifyEmail {
             size += 1 + 1
         }
-        if self.cooldownMs != 0 {
-            let v = self.cooldownMs
+        if m.pointee.cooldownMs != 0 {
+            let v = m.pointee.cooldownMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.lastTriggeredAt {
+        if let v = m.pointee.lastTriggeredAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -5244,51 +5488,55 @@ extension AlertRule {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.metric.rawValue != 0 {
-            let v = self.metric
+        if m.pointee.metric.rawValue != 0 {
+            let v = m.pointee.metric
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.threshold.bitPattern != 0 {
-            let v = self.threshold
+        if m.pointee.threshold.bitPattern != 0 {
+            let v = m.pointee.threshold
             w.writeRawTag(33)
             w.writeDouble(v)
         }
-        for v in self.webhookIds {
+        for v in m.pointee.webhookIds {
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if self.notifyEmail {
-            let v = self.notifyEmail
+        if m.pointee.notifyEmail {
+            let v = m.pointee.notifyEmail
             w.writeRawTag(48)
             w.writeBool(v)
         }
-        if self.cooldownMs != 0 {
-            let v = self.cooldownMs
+        if m.pointee.cooldownMs != 0 {
+            let v = m.pointee.cooldownMs
             w.writeRawTag(56)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             w.writeRawTag(66)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.lastTriggeredAt {
+        if let v = m.pointee.lastTriggeredAt {
             w.writeRawTag(74)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5413,60 +5661,68 @@ extension CreateAlertRuleRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.name.isEmpty {
-            let v = self.name
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
-        if self.metric.rawValue != 0 {
-            let v = self.metric
+        if m.pointee.metric.rawValue != 0 {
+            let v = m.pointee.metric
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.threshold.bitPattern != 0 {
+        if m.pointee.threshold.bitPattern != 0 {
             size += 1 + 8
         }
-        for v in self.webhookIds { size += 1 + WireSize.string(v) }
-        if self.notifyEmail {
+        for v in m.pointee.webhookIds { size += 1 + WireSize.string(v) }
+        if m.pointee.notifyEmail {
             size += 1 + 1
         }
-        if self.cooldownMs != 0 {
-            let v = self.cooldownMs
+        if m.pointee.cooldownMs != 0 {
+            let v = m.pointee.cooldownMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.name.isEmpty {
-            let v = self.name
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.metric.rawValue != 0 {
-            let v = self.metric
+        if m.pointee.metric.rawValue != 0 {
+            let v = m.pointee.metric
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.threshold.bitPattern != 0 {
-            let v = self.threshold
+        if m.pointee.threshold.bitPattern != 0 {
+            let v = m.pointee.threshold
             w.writeRawTag(25)
             w.writeDouble(v)
         }
-        for v in self.webhookIds {
+        for v in m.pointee.webhookIds {
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if self.notifyEmail {
-            let v = self.notifyEmail
+        if m.pointee.notifyEmail {
+            let v = m.pointee.notifyEmail
             w.writeRawTag(40)
             w.writeBool(v)
         }
-        if self.cooldownMs != 0 {
-            let v = self.cooldownMs
+        if m.pointee.cooldownMs != 0 {
+            let v = m.pointee.cooldownMs
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5555,8 +5811,12 @@ extension CreateAlertRuleResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.rule {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.rule {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -5566,12 +5826,16 @@ extension CreateAlertRuleResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.rule {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.rule {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5617,8 +5881,12 @@ extension ListAlertRulesRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.page {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -5628,12 +5896,16 @@ extension ListAlertRulesRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.page {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.page {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5682,14 +5954,20 @@ extension ListAlertRulesResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.rules {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.rules.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = AlertRule._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -5699,17 +5977,23 @@ extension ListAlertRulesResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.rules {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.rules.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                AlertRule._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5768,21 +6052,29 @@ extension DeleteAlertRuleRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.ruleId.isEmpty {
-            let v = self.ruleId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.ruleId.isEmpty {
+            let v = m.pointee.ruleId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.ruleId.isEmpty {
-            let v = self.ruleId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.ruleId.isEmpty {
+            let v = m.pointee.ruleId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5819,12 +6111,20 @@ extension DeleteAlertRuleResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        let size = unknownFields.count
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        let size = m.pointee.unknownFields.count
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        unknownFields.encode(to: &w)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -5879,100 +6179,108 @@ extension Webhook {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             size += 1 + WireSize.string(v)
         }
-        if !self.url.isEmpty {
-            let v = self.url
+        if !m.pointee.url.isEmpty {
+            let v = m.pointee.url
             size += 1 + WireSize.string(v)
         }
-        if !self.description.isEmpty {
-            let v = self.description
+        if !m.pointee.description.isEmpty {
+            let v = m.pointee.description
             size += 1 + WireSize.string(v)
         }
-        if !self.events.isEmpty {
+        if !m.pointee.events.isEmpty {
             let slot = cache.reserve()
             var n = 0
-            for v in self.events { n += Varint.size(int32: v.rawValue) }
+            for v in m.pointee.events { n += Varint.size(int32: v.rawValue) }
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.secretPreview.isEmpty {
-            let v = self.secretPreview
+        if !m.pointee.secretPreview.isEmpty {
+            let v = m.pointee.secretPreview
             size += 1 + WireSize.string(v)
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.lastDeliveryAt {
+        if let v = m.pointee.lastDeliveryAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.lastDeliveryStatus != 0 {
-            let v = self.lastDeliveryStatus
+        if m.pointee.lastDeliveryStatus != 0 {
+            let v = m.pointee.lastDeliveryStatus
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.consecutiveFailures != 0 {
-            let v = self.consecutiveFailures
+        if m.pointee.consecutiveFailures != 0 {
+            let v = m.pointee.consecutiveFailures
             size += 1 + Varint.size(UInt64(v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.url.isEmpty {
-            let v = self.url
+        if !m.pointee.url.isEmpty {
+            let v = m.pointee.url
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.description.isEmpty {
-            let v = self.description
+        if !m.pointee.description.isEmpty {
+            let v = m.pointee.description
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if !self.events.isEmpty {
+        if !m.pointee.events.isEmpty {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
-            for v in self.events { w.writeVarint(UInt64(bitPattern: Int64(v.rawValue))) }
+            for v in m.pointee.events { w.writeVarint(UInt64(bitPattern: Int64(v.rawValue))) }
         }
-        if !self.secretPreview.isEmpty {
-            let v = self.secretPreview
+        if !m.pointee.secretPreview.isEmpty {
+            let v = m.pointee.secretPreview
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             w.writeRawTag(50)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.lastDeliveryAt {
+        if let v = m.pointee.lastDeliveryAt {
             w.writeRawTag(58)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.lastDeliveryStatus != 0 {
-            let v = self.lastDeliveryStatus
+        if m.pointee.lastDeliveryStatus != 0 {
+            let v = m.pointee.lastDeliveryStatus
             w.writeRawTag(64)
             w.writeVarint(UInt64(v))
         }
-        if self.consecutiveFailures != 0 {
-            let v = self.consecutiveFailures
+        if m.pointee.consecutiveFailures != 0 {
+            let v = m.pointee.consecutiveFailures
             w.writeRawTag(72)
             w.writeVarint(UInt64(v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6095,19 +6403,23 @@ extension CreateWebhookRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.url.isEmpty {
-            let v = self.url
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.url.isEmpty {
+            let v = m.pointee.url
             size += 1 + WireSize.string(v)
         }
-        if !self.description.isEmpty {
-            let v = self.description
+        if !m.pointee.description.isEmpty {
+            let v = m.pointee.description
             size += 1 + WireSize.string(v)
         }
-        if !self.events.isEmpty {
+        if !m.pointee.events.isEmpty {
             let slot = cache.reserve()
             var n = 0
-            for v in self.events { n += Varint.size(int32: v.rawValue) }
+            for v in m.pointee.events { n += Varint.size(int32: v.rawValue) }
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
@@ -6115,22 +6427,26 @@ extension CreateWebhookRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.url.isEmpty {
-            let v = self.url
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.url.isEmpty {
+            let v = m.pointee.url
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.description.isEmpty {
-            let v = self.description
+        if !m.pointee.description.isEmpty {
+            let v = m.pointee.description
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.events.isEmpty {
+        if !m.pointee.events.isEmpty {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
-            for v in self.events { w.writeVarint(UInt64(bitPattern: Int64(v.rawValue))) }
+            for v in m.pointee.events { w.writeVarint(UInt64(bitPattern: Int64(v.rawValue))) }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6197,32 +6513,40 @@ extension CreateWebhookResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.webhook {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.webhook {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.signingSecret.isEmpty {
-            let v = self.signingSecret
+        if !m.pointee.signingSecret.isEmpty {
+            let v = m.pointee.signingSecret
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.webhook {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.webhook {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.signingSecret.isEmpty {
-            let v = self.signingSecret
+        if !m.pointee.signingSecret.isEmpty {
+            let v = m.pointee.signingSecret
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6276,8 +6600,12 @@ extension ListWebhooksRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.page {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -6287,12 +6615,16 @@ extension ListWebhooksRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.page {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.page {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6341,14 +6673,20 @@ extension ListWebhooksResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.webhooks {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.webhooks.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Webhook._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -6358,17 +6696,23 @@ extension ListWebhooksResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.webhooks {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.webhooks.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                Webhook._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6427,21 +6771,29 @@ extension DeleteWebhookRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.webhookId.isEmpty {
-            let v = self.webhookId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.webhookId.isEmpty {
+            let v = m.pointee.webhookId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.webhookId.isEmpty {
-            let v = self.webhookId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.webhookId.isEmpty {
+            let v = m.pointee.webhookId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6478,12 +6830,20 @@ extension DeleteWebhookResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        let size = unknownFields.count
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        let size = m.pointee.unknownFields.count
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        unknownFields.encode(to: &w)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6543,80 +6903,88 @@ extension AuditEvent {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.id != 0 {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.id != 0 {
+            let v = m.pointee.id
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.occurredAt {
+        if let v = m.pointee.occurredAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.action.rawValue != 0 {
-            let v = self.action
+        if m.pointee.action.rawValue != 0 {
+            let v = m.pointee.action
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.targetType.isEmpty {
-            let v = self.targetType
+        if !m.pointee.targetType.isEmpty {
+            let v = m.pointee.targetType
             size += 1 + WireSize.string(v)
         }
-        if !self.targetId.isEmpty {
-            let v = self.targetId
+        if !m.pointee.targetId.isEmpty {
+            let v = m.pointee.targetId
             size += 1 + WireSize.string(v)
         }
-        if !self.performedBy.isEmpty {
-            let v = self.performedBy
+        if !m.pointee.performedBy.isEmpty {
+            let v = m.pointee.performedBy
             size += 1 + WireSize.string(v)
         }
-        for (k, v) in self.details {
+        for (k, v) in m.pointee.details {
             let entry = 2 + WireSize.string(k) + WireSize.string(v)
             size += 1 + WireSize.lengthDelimited(entry)
         }
-        if !self.requestId.isEmpty {
-            let v = self.requestId
+        if !m.pointee.requestId.isEmpty {
+            let v = m.pointee.requestId
             size += 1 + WireSize.string(v)
         }
-        if !self.sourceIp.isEmpty {
-            let v = self.sourceIp
+        if !m.pointee.sourceIp.isEmpty {
+            let v = m.pointee.sourceIp
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.id != 0 {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.id != 0 {
+            let v = m.pointee.id
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.occurredAt {
+        if let v = m.pointee.occurredAt {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.action.rawValue != 0 {
-            let v = self.action
+        if m.pointee.action.rawValue != 0 {
+            let v = m.pointee.action
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.targetType.isEmpty {
-            let v = self.targetType
+        if !m.pointee.targetType.isEmpty {
+            let v = m.pointee.targetType
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if !self.targetId.isEmpty {
-            let v = self.targetId
+        if !m.pointee.targetId.isEmpty {
+            let v = m.pointee.targetId
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if !self.performedBy.isEmpty {
-            let v = self.performedBy
+        if !m.pointee.performedBy.isEmpty {
+            let v = m.pointee.performedBy
             w.writeRawTag(50)
             w.writeString(v)
         }
-        for (k, v) in self.details {
+        for (k, v) in m.pointee.details {
             w.writeRawTag(58)
             w.writeVarint(2 + WireSize.string(k) + WireSize.string(v))
             w.writeRawTag(10)
@@ -6624,17 +6992,17 @@ extension AuditEvent {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.requestId.isEmpty {
-            let v = self.requestId
+        if !m.pointee.requestId.isEmpty {
+            let v = m.pointee.requestId
             w.writeRawTag(66)
             w.writeString(v)
         }
-        if !self.sourceIp.isEmpty {
-            let v = self.sourceIp
+        if !m.pointee.sourceIp.isEmpty {
+            let v = m.pointee.sourceIp
             w.writeRawTag(74)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6769,31 +7137,35 @@ extension ListAuditLogRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.actions.isEmpty {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.actions.isEmpty {
             let slot = cache.reserve()
             var n = 0
-            for v in self.actions { n += Varint.size(int32: v.rawValue) }
+            for v in m.pointee.actions { n += Varint.size(int32: v.rawValue) }
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.targetId.isEmpty {
-            let v = self.targetId
+        if !m.pointee.targetId.isEmpty {
+            let v = m.pointee.targetId
             size += 1 + WireSize.string(v)
         }
-        if let v = self.startTime {
+        if let v = m.pointee.startTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.endTime {
+        if let v = m.pointee.endTime {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -6803,32 +7175,36 @@ extension ListAuditLogRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.actions.isEmpty {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.actions.isEmpty {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
-            for v in self.actions { w.writeVarint(UInt64(bitPattern: Int64(v.rawValue))) }
+            for v in m.pointee.actions { w.writeVarint(UInt64(bitPattern: Int64(v.rawValue))) }
         }
-        if !self.targetId.isEmpty {
-            let v = self.targetId
+        if !m.pointee.targetId.isEmpty {
+            let v = m.pointee.targetId
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.startTime {
+        if let v = m.pointee.startTime {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.endTime {
+        if let v = m.pointee.endTime {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(42)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -6918,14 +7294,20 @@ extension ListAuditLogResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.events {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.events.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = AuditEvent._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -6935,17 +7317,23 @@ extension ListAuditLogResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.events {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.events.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                AuditEvent._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -7030,54 +7418,58 @@ extension QuotaRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.id != 0 {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.id != 0 {
+            let v = m.pointee.id
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if !self.email.isEmpty {
-            let v = self.email
+        if !m.pointee.email.isEmpty {
+            let v = m.pointee.email
             size += 1 + WireSize.string(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
-        if !self.company.isEmpty {
-            let v = self.company
+        if !m.pointee.company.isEmpty {
+            let v = m.pointee.company
             size += 1 + WireSize.string(v)
         }
-        if !self.useCase.isEmpty {
-            let v = self.useCase
+        if !m.pointee.useCase.isEmpty {
+            let v = m.pointee.useCase
             size += 1 + WireSize.string(v)
         }
-        if !self.requestedLimits.isEmpty {
-            let v = self.requestedLimits
+        if !m.pointee.requestedLimits.isEmpty {
+            let v = m.pointee.requestedLimits
             size += 1 + WireSize.string(v)
         }
-        if !self.budget.isEmpty {
-            let v = self.budget
+        if !m.pointee.budget.isEmpty {
+            let v = m.pointee.budget
             size += 1 + WireSize.string(v)
         }
-        if self.currentTier.rawValue != 0 {
-            let v = self.currentTier
+        if m.pointee.currentTier.rawValue != 0 {
+            let v = m.pointee.currentTier
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             size += 1 + WireSize.string(v)
         }
-        if self.status.rawValue != 0 {
-            let v = self.status
+        if m.pointee.status.rawValue != 0 {
+            let v = m.pointee.status
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.respondedAt {
+        if let v = m.pointee.respondedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -7087,67 +7479,71 @@ extension QuotaRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.id != 0 {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.id != 0 {
+            let v = m.pointee.id
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if !self.email.isEmpty {
-            let v = self.email
+        if !m.pointee.email.isEmpty {
+            let v = m.pointee.email
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if !self.company.isEmpty {
-            let v = self.company
+        if !m.pointee.company.isEmpty {
+            let v = m.pointee.company
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if !self.useCase.isEmpty {
-            let v = self.useCase
+        if !m.pointee.useCase.isEmpty {
+            let v = m.pointee.useCase
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if !self.requestedLimits.isEmpty {
-            let v = self.requestedLimits
+        if !m.pointee.requestedLimits.isEmpty {
+            let v = m.pointee.requestedLimits
             w.writeRawTag(50)
             w.writeString(v)
         }
-        if !self.budget.isEmpty {
-            let v = self.budget
+        if !m.pointee.budget.isEmpty {
+            let v = m.pointee.budget
             w.writeRawTag(58)
             w.writeString(v)
         }
-        if self.currentTier.rawValue != 0 {
-            let v = self.currentTier
+        if m.pointee.currentTier.rawValue != 0 {
+            let v = m.pointee.currentTier
             w.writeRawTag(64)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             w.writeRawTag(74)
             w.writeString(v)
         }
-        if self.status.rawValue != 0 {
-            let v = self.status
+        if m.pointee.status.rawValue != 0 {
+            let v = m.pointee.status
             w.writeRawTag(80)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             w.writeRawTag(90)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.respondedAt {
+        if let v = m.pointee.respondedAt {
             w.writeRawTag(98)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -7291,66 +7687,74 @@ extension RequestQuotaRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.email.isEmpty {
-            let v = self.email
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.email.isEmpty {
+            let v = m.pointee.email
             size += 1 + WireSize.string(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
-        if !self.company.isEmpty {
-            let v = self.company
+        if !m.pointee.company.isEmpty {
+            let v = m.pointee.company
             size += 1 + WireSize.string(v)
         }
-        if !self.useCase.isEmpty {
-            let v = self.useCase
+        if !m.pointee.useCase.isEmpty {
+            let v = m.pointee.useCase
             size += 1 + WireSize.string(v)
         }
-        if !self.requestedLimits.isEmpty {
-            let v = self.requestedLimits
+        if !m.pointee.requestedLimits.isEmpty {
+            let v = m.pointee.requestedLimits
             size += 1 + WireSize.string(v)
         }
-        if !self.budget.isEmpty {
-            let v = self.budget
+        if !m.pointee.budget.isEmpty {
+            let v = m.pointee.budget
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.email.isEmpty {
-            let v = self.email
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.email.isEmpty {
+            let v = m.pointee.email
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.company.isEmpty {
-            let v = self.company
+        if !m.pointee.company.isEmpty {
+            let v = m.pointee.company
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if !self.useCase.isEmpty {
-            let v = self.useCase
+        if !m.pointee.useCase.isEmpty {
+            let v = m.pointee.useCase
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if !self.requestedLimits.isEmpty {
-            let v = self.requestedLimits
+        if !m.pointee.requestedLimits.isEmpty {
+            let v = m.pointee.requestedLimits
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if !self.budget.isEmpty {
-            let v = self.budget
+        if !m.pointee.budget.isEmpty {
+            let v = m.pointee.budget
             w.writeRawTag(50)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -7436,32 +7840,40 @@ extension RequestQuotaResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.quotaRequest {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.quotaRequest {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.quotaRequest {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.quotaRequest {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -7515,30 +7927,38 @@ extension JoinWaitlistRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.email.isEmpty {
-            let v = self.email
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.email.isEmpty {
+            let v = m.pointee.email
             size += 1 + WireSize.string(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.email.isEmpty {
-            let v = self.email
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.email.isEmpty {
+            let v = m.pointee.email
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.name.isEmpty {
-            let v = self.name
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -7596,50 +8016,58 @@ extension JoinWaitlistResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.apiKey {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.secret.isEmpty {
-            let v = self.secret
+        if !m.pointee.secret.isEmpty {
+            let v = m.pointee.secret
             size += 1 + WireSize.string(v)
         }
-        if self.tier.rawValue != 0 {
-            let v = self.tier
+        if m.pointee.tier.rawValue != 0 {
+            let v = m.pointee.tier
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.apiKey {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.apiKey {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.secret.isEmpty {
-            let v = self.secret
+        if !m.pointee.secret.isEmpty {
+            let v = m.pointee.secret
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.tier.rawValue != 0 {
-            let v = self.tier
+        if m.pointee.tier.rawValue != 0 {
+            let v = m.pointee.tier
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             w.writeRawTag(34)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

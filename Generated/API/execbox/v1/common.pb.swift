@@ -1082,70 +1082,82 @@ extension ErrorDetail {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.code.rawValue != 0 {
-            let v = self.code
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.code.rawValue != 0 {
+            let v = m.pointee.code
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             size += 1 + WireSize.string(v)
         }
-        for v in self.fieldViolations {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.fieldViolations.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = FieldViolation._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if self.retryAfterMs != 0 {
-            let v = self.retryAfterMs
+        if m.pointee.retryAfterMs != 0 {
+            let v = m.pointee.retryAfterMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.rateLimit {
+        if let v = m.pointee.rateLimit {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.requestId.isEmpty {
-            let v = self.requestId
+        if !m.pointee.requestId.isEmpty {
+            let v = m.pointee.requestId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.code.rawValue != 0 {
-            let v = self.code
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.code.rawValue != 0 {
+            let v = m.pointee.code
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             w.writeRawTag(18)
             w.writeString(v)
         }
-        for v in self.fieldViolations {
-            w.writeRawTag(26)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.fieldViolations.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(26)
+                w.writeVarint(cache.next())
+                FieldViolation._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if self.retryAfterMs != 0 {
-            let v = self.retryAfterMs
+        if m.pointee.retryAfterMs != 0 {
+            let v = m.pointee.retryAfterMs
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.rateLimit {
+        if let v = m.pointee.rateLimit {
             w.writeRawTag(42)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.requestId.isEmpty {
-            let v = self.requestId
+        if !m.pointee.requestId.isEmpty {
+            let v = m.pointee.requestId
             w.writeRawTag(50)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1240,39 +1252,47 @@ extension FieldViolation {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.location.isEmpty {
-            let v = self.location
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.location.isEmpty {
+            let v = m.pointee.location
             size += 1 + WireSize.string(v)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             size += 1 + WireSize.string(v)
         }
-        if !self.valueJson.isEmpty {
-            let v = self.valueJson
+        if !m.pointee.valueJson.isEmpty {
+            let v = m.pointee.valueJson
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.location.isEmpty {
-            let v = self.location
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.location.isEmpty {
+            let v = m.pointee.location
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.valueJson.isEmpty {
-            let v = self.valueJson
+        if !m.pointee.valueJson.isEmpty {
+            let v = m.pointee.valueJson
             w.writeRawTag(26)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1336,16 +1356,20 @@ extension RateLimitInfo {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.limit != 0 {
-            let v = self.limit
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.limit != 0 {
+            let v = m.pointee.limit
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.remaining != 0 {
-            let v = self.remaining
+        if m.pointee.remaining != 0 {
+            let v = m.pointee.remaining
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.resetAt {
+        if let v = m.pointee.resetAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1355,22 +1379,26 @@ extension RateLimitInfo {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.limit != 0 {
-            let v = self.limit
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.limit != 0 {
+            let v = m.pointee.limit
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.remaining != 0 {
-            let v = self.remaining
+        if m.pointee.remaining != 0 {
+            let v = m.pointee.remaining
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.resetAt {
+        if let v = m.pointee.resetAt {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1432,30 +1460,38 @@ extension PageRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.pageSize != 0 {
-            let v = self.pageSize
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.pageSize != 0 {
+            let v = m.pointee.pageSize
             size += 1 + Varint.size(UInt64(v))
         }
-        if !self.pageToken.isEmpty {
-            let v = self.pageToken
+        if !m.pointee.pageToken.isEmpty {
+            let v = m.pointee.pageToken
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.pageSize != 0 {
-            let v = self.pageSize
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.pageSize != 0 {
+            let v = m.pointee.pageSize
             w.writeRawTag(8)
             w.writeVarint(UInt64(v))
         }
-        if !self.pageToken.isEmpty {
-            let v = self.pageToken
+        if !m.pointee.pageToken.isEmpty {
+            let v = m.pointee.pageToken
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1505,21 +1541,29 @@ extension PageResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.nextPageToken.isEmpty {
-            let v = self.nextPageToken
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.nextPageToken.isEmpty {
+            let v = m.pointee.nextPageToken
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.nextPageToken.isEmpty {
-            let v = self.nextPageToken
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.nextPageToken.isEmpty {
+            let v = m.pointee.nextPageToken
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1571,66 +1615,74 @@ extension Resources {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.cpuMillicores != 0 {
-            let v = self.cpuMillicores
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.cpuMillicores != 0 {
+            let v = m.pointee.cpuMillicores
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.memoryMb != 0 {
-            let v = self.memoryMb
+        if m.pointee.memoryMb != 0 {
+            let v = m.pointee.memoryMb
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.pidsMax != 0 {
-            let v = self.pidsMax
+        if m.pointee.pidsMax != 0 {
+            let v = m.pointee.pidsMax
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.diskMb != 0 {
-            let v = self.diskMb
+        if m.pointee.diskMb != 0 {
+            let v = m.pointee.diskMb
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.timeoutMs != 0 {
-            let v = self.timeoutMs
+        if m.pointee.timeoutMs != 0 {
+            let v = m.pointee.timeoutMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.idleTimeoutMs != 0 {
-            let v = self.idleTimeoutMs
+        if m.pointee.idleTimeoutMs != 0 {
+            let v = m.pointee.idleTimeoutMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.cpuMillicores != 0 {
-            let v = self.cpuMillicores
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.cpuMillicores != 0 {
+            let v = m.pointee.cpuMillicores
             w.writeRawTag(8)
             w.writeVarint(UInt64(v))
         }
-        if self.memoryMb != 0 {
-            let v = self.memoryMb
+        if m.pointee.memoryMb != 0 {
+            let v = m.pointee.memoryMb
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        if self.pidsMax != 0 {
-            let v = self.pidsMax
+        if m.pointee.pidsMax != 0 {
+            let v = m.pointee.pidsMax
             w.writeRawTag(24)
             w.writeVarint(UInt64(v))
         }
-        if self.diskMb != 0 {
-            let v = self.diskMb
+        if m.pointee.diskMb != 0 {
+            let v = m.pointee.diskMb
             w.writeRawTag(32)
             w.writeVarint(UInt64(v))
         }
-        if self.timeoutMs != 0 {
-            let v = self.timeoutMs
+        if m.pointee.timeoutMs != 0 {
+            let v = m.pointee.timeoutMs
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.idleTimeoutMs != 0 {
-            let v = self.idleTimeoutMs
+        if m.pointee.idleTimeoutMs != 0 {
+            let v = m.pointee.idleTimeoutMs
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1714,30 +1766,38 @@ extension PortSpec {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.containerPort != 0 {
-            let v = self.containerPort
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.containerPort != 0 {
+            let v = m.pointee.containerPort
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.transport.rawValue != 0 {
-            let v = self.transport
+        if m.pointee.transport.rawValue != 0 {
+            let v = m.pointee.transport
             size += 1 + Varint.size(int32: v.rawValue)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.containerPort != 0 {
-            let v = self.containerPort
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.containerPort != 0 {
+            let v = m.pointee.containerPort
             w.writeRawTag(8)
             w.writeVarint(UInt64(v))
         }
-        if self.transport.rawValue != 0 {
-            let v = self.transport
+        if m.pointee.transport.rawValue != 0 {
+            let v = m.pointee.transport
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1793,48 +1853,56 @@ extension PortBinding {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.containerPort != 0 {
-            let v = self.containerPort
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.containerPort != 0 {
+            let v = m.pointee.containerPort
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.transport.rawValue != 0 {
-            let v = self.transport
+        if m.pointee.transport.rawValue != 0 {
+            let v = m.pointee.transport
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.hostPort != 0 {
-            let v = self.hostPort
+        if m.pointee.hostPort != 0 {
+            let v = m.pointee.hostPort
             size += 1 + Varint.size(UInt64(v))
         }
-        if !self.url.isEmpty {
-            let v = self.url
+        if !m.pointee.url.isEmpty {
+            let v = m.pointee.url
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.containerPort != 0 {
-            let v = self.containerPort
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.containerPort != 0 {
+            let v = m.pointee.containerPort
             w.writeRawTag(8)
             w.writeVarint(UInt64(v))
         }
-        if self.transport.rawValue != 0 {
-            let v = self.transport
+        if m.pointee.transport.rawValue != 0 {
+            let v = m.pointee.transport
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.hostPort != 0 {
-            let v = self.hostPort
+        if m.pointee.hostPort != 0 {
+            let v = m.pointee.hostPort
             w.writeRawTag(24)
             w.writeVarint(UInt64(v))
         }
-        if !self.url.isEmpty {
-            let v = self.url
+        if !m.pointee.url.isEmpty {
+            let v = m.pointee.url
             w.writeRawTag(34)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1905,41 +1973,53 @@ extension NetworkInfo {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.mode.rawValue != 0 {
-            let v = self.mode
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.mode.rawValue != 0 {
+            let v = m.pointee.mode
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.host.isEmpty {
-            let v = self.host
+        if !m.pointee.host.isEmpty {
+            let v = m.pointee.host
             size += 1 + WireSize.string(v)
         }
-        for v in self.ports {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.ports.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = PortBinding._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.mode.rawValue != 0 {
-            let v = self.mode
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.mode.rawValue != 0 {
+            let v = m.pointee.mode
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.host.isEmpty {
-            let v = self.host
+        if !m.pointee.host.isEmpty {
+            let v = m.pointee.host
             w.writeRawTag(18)
             w.writeString(v)
         }
-        for v in self.ports {
-            w.writeRawTag(26)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.ports.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(26)
+                w.writeVarint(cache.next())
+                PortBinding._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2008,39 +2088,47 @@ extension FileSpec {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.path.isEmpty {
-            let v = self.path
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if !self.content.isEmpty {
-            let v = self.content
+        if !m.pointee.content.isEmpty {
+            let v = m.pointee.content
             size += 1 + WireSize.string(v)
         }
-        if self.encoding.rawValue != 0 {
-            let v = self.encoding
+        if m.pointee.encoding.rawValue != 0 {
+            let v = m.pointee.encoding
             size += 1 + Varint.size(int32: v.rawValue)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.path.isEmpty {
-            let v = self.path
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.content.isEmpty {
-            let v = self.content
+        if !m.pointee.content.isEmpty {
+            let v = m.pointee.content
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.encoding.rawValue != 0 {
-            let v = self.encoding
+        if m.pointee.encoding.rawValue != 0 {
+            let v = m.pointee.encoding
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2104,48 +2192,56 @@ extension FileSummary {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.path.isEmpty {
-            let v = self.path
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if self.encoding.rawValue != 0 {
-            let v = self.encoding
+        if m.pointee.encoding.rawValue != 0 {
+            let v = m.pointee.encoding
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if !self.sha256.isEmpty {
-            let v = self.sha256
+        if !m.pointee.sha256.isEmpty {
+            let v = m.pointee.sha256
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.path.isEmpty {
-            let v = self.path
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.encoding.rawValue != 0 {
-            let v = self.encoding
+        if m.pointee.encoding.rawValue != 0 {
+            let v = m.pointee.encoding
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if !self.sha256.isEmpty {
-            let v = self.sha256
+        if !m.pointee.sha256.isEmpty {
+            let v = m.pointee.sha256
             w.writeRawTag(34)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2225,76 +2321,84 @@ extension ExitStatus {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.exitCode != 0 {
-            let v = self.exitCode
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.exitCode != 0 {
+            let v = m.pointee.exitCode
             size += 1 + Varint.size(int32: v)
         }
-        if self.signal != 0 {
-            let v = self.signal
+        if m.pointee.signal != 0 {
+            let v = m.pointee.signal
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.oomKilled {
+        if m.pointee.oomKilled {
             size += 1 + 1
         }
-        if self.reason.rawValue != 0 {
-            let v = self.reason
+        if m.pointee.reason.rawValue != 0 {
+            let v = m.pointee.reason
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.durationMs != 0 {
-            let v = self.durationMs
+        if m.pointee.durationMs != 0 {
+            let v = m.pointee.durationMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if let v = self.endedAt {
+        if let v = m.pointee.endedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.exitCode != 0 {
-            let v = self.exitCode
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.exitCode != 0 {
+            let v = m.pointee.exitCode
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if self.signal != 0 {
-            let v = self.signal
+        if m.pointee.signal != 0 {
+            let v = m.pointee.signal
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        if self.oomKilled {
-            let v = self.oomKilled
+        if m.pointee.oomKilled {
+            let v = m.pointee.oomKilled
             w.writeRawTag(24)
             w.writeBool(v)
         }
-        if self.reason.rawValue != 0 {
-            let v = self.reason
+        if m.pointee.reason.rawValue != 0 {
+            let v = m.pointee.reason
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.durationMs != 0 {
-            let v = self.durationMs
+        if m.pointee.durationMs != 0 {
+            let v = m.pointee.durationMs
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.endedAt {
+        if let v = m.pointee.endedAt {
             w.writeRawTag(50)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             w.writeRawTag(58)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2388,30 +2492,38 @@ extension TerminalSize {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.cols != 0 {
-            let v = self.cols
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.cols != 0 {
+            let v = m.pointee.cols
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.rows != 0 {
-            let v = self.rows
+        if m.pointee.rows != 0 {
+            let v = m.pointee.rows
             size += 1 + Varint.size(UInt64(v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.cols != 0 {
-            let v = self.cols
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.cols != 0 {
+            let v = m.pointee.cols
             w.writeRawTag(8)
             w.writeVarint(UInt64(v))
         }
-        if self.rows != 0 {
-            let v = self.rows
+        if m.pointee.rows != 0 {
+            let v = m.pointee.rows
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2473,75 +2585,83 @@ extension TierLimits {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.tier.rawValue != 0 {
-            let v = self.tier
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.tier.rawValue != 0 {
+            let v = m.pointee.tier
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.dailyLimit != 0 {
-            let v = self.dailyLimit
+        if m.pointee.dailyLimit != 0 {
+            let v = m.pointee.dailyLimit
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.concurrentLimit != 0 {
-            let v = self.concurrentLimit
+        if m.pointee.concurrentLimit != 0 {
+            let v = m.pointee.concurrentLimit
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.maxDurationMs != 0 {
-            let v = self.maxDurationMs
+        if m.pointee.maxDurationMs != 0 {
+            let v = m.pointee.maxDurationMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.maxMemoryMb != 0 {
-            let v = self.maxMemoryMb
+        if m.pointee.maxMemoryMb != 0 {
+            let v = m.pointee.maxMemoryMb
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.maxCpuMillicores != 0 {
-            let v = self.maxCpuMillicores
+        if m.pointee.maxCpuMillicores != 0 {
+            let v = m.pointee.maxCpuMillicores
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.rateLimitRps != 0 {
-            let v = self.rateLimitRps
+        if m.pointee.rateLimitRps != 0 {
+            let v = m.pointee.rateLimitRps
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.tier.rawValue != 0 {
-            let v = self.tier
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.tier.rawValue != 0 {
+            let v = m.pointee.tier
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.dailyLimit != 0 {
-            let v = self.dailyLimit
+        if m.pointee.dailyLimit != 0 {
+            let v = m.pointee.dailyLimit
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.concurrentLimit != 0 {
-            let v = self.concurrentLimit
+        if m.pointee.concurrentLimit != 0 {
+            let v = m.pointee.concurrentLimit
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.maxDurationMs != 0 {
-            let v = self.maxDurationMs
+        if m.pointee.maxDurationMs != 0 {
+            let v = m.pointee.maxDurationMs
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.maxMemoryMb != 0 {
-            let v = self.maxMemoryMb
+        if m.pointee.maxMemoryMb != 0 {
+            let v = m.pointee.maxMemoryMb
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.maxCpuMillicores != 0 {
-            let v = self.maxCpuMillicores
+        if m.pointee.maxCpuMillicores != 0 {
+            let v = m.pointee.maxCpuMillicores
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.rateLimitRps != 0 {
-            let v = self.rateLimitRps
+        if m.pointee.rateLimitRps != 0 {
+            let v = m.pointee.rateLimitRps
             w.writeRawTag(56)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

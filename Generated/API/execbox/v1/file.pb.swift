@@ -367,95 +367,103 @@ extension FileInfo {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.name.isEmpty {
-            let v = self.name
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if self.fileType.rawValue != 0 {
-            let v = self.fileType
+        if m.pointee.fileType.rawValue != 0 {
+            let v = m.pointee.fileType
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.mode != 0 {
-            let v = self.mode
+        if m.pointee.mode != 0 {
+            let v = m.pointee.mode
             size += 1 + Varint.size(UInt64(v))
         }
-        if let v = self.modifiedAt {
+        if let v = m.pointee.modifiedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.uid != 0 {
-            let v = self.uid
+        if m.pointee.uid != 0 {
+            let v = m.pointee.uid
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.gid != 0 {
-            let v = self.gid
+        if m.pointee.gid != 0 {
+            let v = m.pointee.gid
             size += 1 + Varint.size(UInt64(v))
         }
-        if !self.symlinkTarget.isEmpty {
-            let v = self.symlinkTarget
+        if !m.pointee.symlinkTarget.isEmpty {
+            let v = m.pointee.symlinkTarget
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.name.isEmpty {
-            let v = self.name
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.fileType.rawValue != 0 {
-            let v = self.fileType
+        if m.pointee.fileType.rawValue != 0 {
+            let v = m.pointee.fileType
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.mode != 0 {
-            let v = self.mode
+        if m.pointee.mode != 0 {
+            let v = m.pointee.mode
             w.writeRawTag(40)
             w.writeVarint(UInt64(v))
         }
-        if let v = self.modifiedAt {
+        if let v = m.pointee.modifiedAt {
             w.writeRawTag(50)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.uid != 0 {
-            let v = self.uid
+        if m.pointee.uid != 0 {
+            let v = m.pointee.uid
             w.writeRawTag(56)
             w.writeVarint(UInt64(v))
         }
-        if self.gid != 0 {
-            let v = self.gid
+        if m.pointee.gid != 0 {
+            let v = m.pointee.gid
             w.writeRawTag(64)
             w.writeVarint(UInt64(v))
         }
-        if !self.symlinkTarget.isEmpty {
-            let v = self.symlinkTarget
+        if !m.pointee.symlinkTarget.isEmpty {
+            let v = m.pointee.symlinkTarget
             w.writeRawTag(74)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -577,81 +585,89 @@ extension WriteFileHeader {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if self.mode != 0 {
-            let v = self.mode
+        if m.pointee.mode != 0 {
+            let v = m.pointee.mode
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.createParents {
+        if m.pointee.createParents {
             size += 1 + 1
         }
-        if self.exclusive {
+        if m.pointee.exclusive {
             size += 1 + 1
         }
-        if self.append {
+        if m.pointee.append {
             size += 1 + 1
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if !self.sha256.isEmpty {
-            let v = self.sha256
+        if !m.pointee.sha256.isEmpty {
+            let v = m.pointee.sha256
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.mode != 0 {
-            let v = self.mode
+        if m.pointee.mode != 0 {
+            let v = m.pointee.mode
             w.writeRawTag(24)
             w.writeVarint(UInt64(v))
         }
-        if self.createParents {
-            let v = self.createParents
+        if m.pointee.createParents {
+            let v = m.pointee.createParents
             w.writeRawTag(32)
             w.writeBool(v)
         }
-        if self.exclusive {
-            let v = self.exclusive
+        if m.pointee.exclusive {
+            let v = m.pointee.exclusive
             w.writeRawTag(40)
             w.writeBool(v)
         }
-        if self.append {
-            let v = self.append
+        if m.pointee.append {
+            let v = m.pointee.append
             w.writeRawTag(48)
             w.writeBool(v)
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             w.writeRawTag(56)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if !self.sha256.isEmpty {
-            let v = self.sha256
+        if !m.pointee.sha256.isEmpty {
+            let v = m.pointee.sha256
             w.writeRawTag(66)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -754,30 +770,38 @@ extension WriteFileRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if case .header(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if case .header(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .data(let v)? = self.payload {
+        if case .data(let v)? = m.pointee.payload {
             size += 1 + WireSize.bytes(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if case .header(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if case .header(let v)? = m.pointee.payload {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .data(let v)? = self.payload {
+        if case .data(let v)? = m.pointee.payload {
             w.writeRawTag(18)
             w.writeBytes(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -837,20 +861,24 @@ extension WriteFileResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.path.isEmpty {
-            let v = self.path
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if !self.sha256.isEmpty {
-            let v = self.sha256
+        if !m.pointee.sha256.isEmpty {
+            let v = m.pointee.sha256
             size += 1 + WireSize.string(v)
         }
-        if let v = self.info {
+        if let v = m.pointee.info {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -860,27 +888,31 @@ extension WriteFileResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.path.isEmpty {
-            let v = self.path
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if !self.sha256.isEmpty {
-            let v = self.sha256
+        if !m.pointee.sha256.isEmpty {
+            let v = m.pointee.sha256
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if let v = self.info {
+        if let v = m.pointee.info {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -954,48 +986,56 @@ extension ReadFileRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if self.offset != 0 {
-            let v = self.offset
+        if m.pointee.offset != 0 {
+            let v = m.pointee.offset
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.length != 0 {
-            let v = self.length
+        if m.pointee.length != 0 {
+            let v = m.pointee.length
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.offset != 0 {
-            let v = self.offset
+        if m.pointee.offset != 0 {
+            let v = m.pointee.offset
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.length != 0 {
-            let v = self.length
+        if m.pointee.length != 0 {
+            let v = m.pointee.length
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1069,50 +1109,58 @@ extension ReadFileResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.info {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.info {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.offset != 0 {
-            let v = self.offset
+        if m.pointee.offset != 0 {
+            let v = m.pointee.offset
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if !self.data.isEmpty {
-            let v = self.data
+        if !m.pointee.data.isEmpty {
+            let v = m.pointee.data
             size += 1 + WireSize.bytes(v)
         }
-        if !self.sha256.isEmpty {
-            let v = self.sha256
+        if !m.pointee.sha256.isEmpty {
+            let v = m.pointee.sha256
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.info {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.info {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.offset != 0 {
-            let v = self.offset
+        if m.pointee.offset != 0 {
+            let v = m.pointee.offset
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if !self.data.isEmpty {
-            let v = self.data
+        if !m.pointee.data.isEmpty {
+            let v = m.pointee.data
             w.writeRawTag(26)
             w.writeBytes(v)
         }
-        if !self.sha256.isEmpty {
-            let v = self.sha256
+        if !m.pointee.sha256.isEmpty {
+            let v = m.pointee.sha256
             w.writeRawTag(34)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1186,16 +1234,20 @@ extension ListDirRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1205,22 +1257,26 @@ extension ListDirRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1287,18 +1343,24 @@ extension ListDirResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.path.isEmpty {
-            let v = self.path
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        for v in self.entries {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.entries.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = FileInfo._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1308,22 +1370,28 @@ extension ListDirResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.path.isEmpty {
-            let v = self.path
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(10)
             w.writeString(v)
         }
-        for v in self.entries {
-            w.writeRawTag(18)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.entries.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(18)
+                w.writeVarint(cache.next())
+                FileInfo._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1392,30 +1460,38 @@ extension StatRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1467,8 +1543,12 @@ extension StatResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.info {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.info {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1478,12 +1558,16 @@ extension StatResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.info {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.info {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1531,38 +1615,46 @@ extension RemoveRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if self.recursive {
+        if m.pointee.recursive {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.recursive {
-            let v = self.recursive
+        if m.pointee.recursive {
+            let v = m.pointee.recursive
             w.writeRawTag(24)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1620,21 +1712,29 @@ extension RemoveResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.removedCount != 0 {
-            let v = self.removedCount
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.removedCount != 0 {
+            let v = m.pointee.removedCount
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.removedCount != 0 {
-            let v = self.removedCount
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.removedCount != 0 {
+            let v = m.pointee.removedCount
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1682,47 +1782,55 @@ extension MakeDirRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             size += 1 + WireSize.string(v)
         }
-        if self.mode != 0 {
-            let v = self.mode
+        if m.pointee.mode != 0 {
+            let v = m.pointee.mode
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.parents {
+        if m.pointee.parents {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.path.isEmpty {
-            let v = self.path
+        if !m.pointee.path.isEmpty {
+            let v = m.pointee.path
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.mode != 0 {
-            let v = self.mode
+        if m.pointee.mode != 0 {
+            let v = m.pointee.mode
             w.writeRawTag(24)
             w.writeVarint(UInt64(v))
         }
-        if self.parents {
-            let v = self.parents
+        if m.pointee.parents {
+            let v = m.pointee.parents
             w.writeRawTag(32)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1790,8 +1898,12 @@ extension MakeDirResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.info {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.info {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1801,12 +1913,16 @@ extension MakeDirResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.info {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.info {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

@@ -419,122 +419,134 @@ extension Image {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             size += 1 + WireSize.string(v)
         }
-        if !self.setupHash.isEmpty {
-            let v = self.setupHash
+        if !m.pointee.setupHash.isEmpty {
+            let v = m.pointee.setupHash
             size += 1 + WireSize.string(v)
         }
-        if !self.baseImage.isEmpty {
-            let v = self.baseImage
+        if !m.pointee.baseImage.isEmpty {
+            let v = m.pointee.baseImage
             size += 1 + WireSize.string(v)
         }
-        for v in self.setup { size += 1 + WireSize.string(v) }
-        for v in self.files {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        for v in m.pointee.setup { size += 1 + WireSize.string(v) }
+        m.pointee.files.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = FileSummary._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if !self.reference.isEmpty {
-            let v = self.reference
+        if !m.pointee.reference.isEmpty {
+            let v = m.pointee.reference
             size += 1 + WireSize.string(v)
         }
-        if self.status.rawValue != 0 {
-            let v = self.status
+        if m.pointee.status.rawValue != 0 {
+            let v = m.pointee.status
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.lastUsedAt {
+        if let v = m.pointee.lastUsedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.buildDurationMs != 0 {
-            let v = self.buildDurationMs
+        if m.pointee.buildDurationMs != 0 {
+            let v = m.pointee.buildDurationMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if !self.failureMessage.isEmpty {
-            let v = self.failureMessage
+        if !m.pointee.failureMessage.isEmpty {
+            let v = m.pointee.failureMessage
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.setupHash.isEmpty {
-            let v = self.setupHash
+        if !m.pointee.setupHash.isEmpty {
+            let v = m.pointee.setupHash
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.baseImage.isEmpty {
-            let v = self.baseImage
+        if !m.pointee.baseImage.isEmpty {
+            let v = m.pointee.baseImage
             w.writeRawTag(26)
             w.writeString(v)
         }
-        for v in self.setup {
+        for v in m.pointee.setup {
             w.writeRawTag(34)
             w.writeString(v)
         }
-        for v in self.files {
-            w.writeRawTag(42)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.files.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(42)
+                w.writeVarint(cache.next())
+                FileSummary._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if !self.reference.isEmpty {
-            let v = self.reference
+        if !m.pointee.reference.isEmpty {
+            let v = m.pointee.reference
             w.writeRawTag(50)
             w.writeString(v)
         }
-        if self.status.rawValue != 0 {
-            let v = self.status
+        if m.pointee.status.rawValue != 0 {
+            let v = m.pointee.status
             w.writeRawTag(56)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             w.writeRawTag(66)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.lastUsedAt {
+        if let v = m.pointee.lastUsedAt {
             w.writeRawTag(74)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.buildDurationMs != 0 {
-            let v = self.buildDurationMs
+        if m.pointee.buildDurationMs != 0 {
+            let v = m.pointee.buildDurationMs
             w.writeRawTag(80)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.sizeBytes != 0 {
-            let v = self.sizeBytes
+        if m.pointee.sizeBytes != 0 {
+            let v = m.pointee.sizeBytes
             w.writeRawTag(88)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if !self.failureMessage.isEmpty {
-            let v = self.failureMessage
+        if !m.pointee.failureMessage.isEmpty {
+            let v = m.pointee.failureMessage
             w.writeRawTag(98)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -687,45 +699,57 @@ extension BuildImageRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.baseImage.isEmpty {
-            let v = self.baseImage
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.baseImage.isEmpty {
+            let v = m.pointee.baseImage
             size += 1 + WireSize.string(v)
         }
-        for v in self.setup { size += 1 + WireSize.string(v) }
-        for v in self.files {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        for v in m.pointee.setup { size += 1 + WireSize.string(v) }
+        m.pointee.files.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = FileSpec._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if self.noCache {
+        if m.pointee.noCache {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.baseImage.isEmpty {
-            let v = self.baseImage
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.baseImage.isEmpty {
+            let v = m.pointee.baseImage
             w.writeRawTag(10)
             w.writeString(v)
         }
-        for v in self.setup {
+        for v in m.pointee.setup {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        for v in self.files {
-            w.writeRawTag(26)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.files.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(26)
+                w.writeVarint(cache.next())
+                FileSpec._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if self.noCache {
-            let v = self.noCache
+        if m.pointee.noCache {
+            let v = m.pointee.noCache
             w.writeRawTag(32)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -807,38 +831,46 @@ extension BuildAccepted {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.imageId.isEmpty {
-            let v = self.imageId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.imageId.isEmpty {
+            let v = m.pointee.imageId
             size += 1 + WireSize.string(v)
         }
-        if !self.setupHash.isEmpty {
-            let v = self.setupHash
+        if !m.pointee.setupHash.isEmpty {
+            let v = m.pointee.setupHash
             size += 1 + WireSize.string(v)
         }
-        if self.cacheHit {
+        if m.pointee.cacheHit {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.imageId.isEmpty {
-            let v = self.imageId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.imageId.isEmpty {
+            let v = m.pointee.imageId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.setupHash.isEmpty {
-            let v = self.setupHash
+        if !m.pointee.setupHash.isEmpty {
+            let v = m.pointee.setupHash
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.cacheHit {
-            let v = self.cacheHit
+        if m.pointee.cacheHit {
+            let v = m.pointee.cacheHit
             w.writeRawTag(24)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -904,20 +936,24 @@ extension BuildLogLine {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.step != 0 {
-            let v = self.step
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.step != 0 {
+            let v = m.pointee.step
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.stream.rawValue != 0 {
-            let v = self.stream
+        if m.pointee.stream.rawValue != 0 {
+            let v = m.pointee.stream
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.line.isEmpty {
-            let v = self.line
+        if !m.pointee.line.isEmpty {
+            let v = m.pointee.line
             size += 1 + WireSize.string(v)
         }
-        if let v = self.loggedAt {
+        if let v = m.pointee.loggedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -927,27 +963,31 @@ extension BuildLogLine {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.step != 0 {
-            let v = self.step
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.step != 0 {
+            let v = m.pointee.step
             w.writeRawTag(8)
             w.writeVarint(UInt64(v))
         }
-        if self.stream.rawValue != 0 {
-            let v = self.stream
+        if m.pointee.stream.rawValue != 0 {
+            let v = m.pointee.stream
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.line.isEmpty {
-            let v = self.line
+        if !m.pointee.line.isEmpty {
+            let v = m.pointee.line
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if let v = self.loggedAt {
+        if let v = m.pointee.loggedAt {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1025,66 +1065,74 @@ extension BuildProgress {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.phase.rawValue != 0 {
-            let v = self.phase
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.phase.rawValue != 0 {
+            let v = m.pointee.phase
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.currentStep != 0 {
-            let v = self.currentStep
+        if m.pointee.currentStep != 0 {
+            let v = m.pointee.currentStep
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.totalSteps != 0 {
-            let v = self.totalSteps
+        if m.pointee.totalSteps != 0 {
+            let v = m.pointee.totalSteps
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.bytesDone != 0 {
-            let v = self.bytesDone
+        if m.pointee.bytesDone != 0 {
+            let v = m.pointee.bytesDone
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.bytesTotal != 0 {
-            let v = self.bytesTotal
+        if m.pointee.bytesTotal != 0 {
+            let v = m.pointee.bytesTotal
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.elapsedMs != 0 {
-            let v = self.elapsedMs
+        if m.pointee.elapsedMs != 0 {
+            let v = m.pointee.elapsedMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.phase.rawValue != 0 {
-            let v = self.phase
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.phase.rawValue != 0 {
+            let v = m.pointee.phase
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.currentStep != 0 {
-            let v = self.currentStep
+        if m.pointee.currentStep != 0 {
+            let v = m.pointee.currentStep
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        if self.totalSteps != 0 {
-            let v = self.totalSteps
+        if m.pointee.totalSteps != 0 {
+            let v = m.pointee.totalSteps
             w.writeRawTag(24)
             w.writeVarint(UInt64(v))
         }
-        if self.bytesDone != 0 {
-            let v = self.bytesDone
+        if m.pointee.bytesDone != 0 {
+            let v = m.pointee.bytesDone
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.bytesTotal != 0 {
-            let v = self.bytesTotal
+        if m.pointee.bytesTotal != 0 {
+            let v = m.pointee.bytesTotal
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.elapsedMs != 0 {
-            let v = self.elapsedMs
+        if m.pointee.elapsedMs != 0 {
+            let v = m.pointee.elapsedMs
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1176,51 +1224,59 @@ extension BuildResult {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.image {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.image {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.cacheHit {
+        if m.pointee.cacheHit {
             size += 1 + 1
         }
-        if let v = self.failedStepExit {
+        if let v = m.pointee.failedStepExit {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.failedStep != 0 {
-            let v = self.failedStep
+        if m.pointee.failedStep != 0 {
+            let v = m.pointee.failedStep
             size += 1 + Varint.size(UInt64(v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.image {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.image {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.cacheHit {
-            let v = self.cacheHit
+        if m.pointee.cacheHit {
+            let v = m.pointee.cacheHit
             w.writeRawTag(16)
             w.writeBool(v)
         }
-        if let v = self.failedStepExit {
+        if let v = m.pointee.failedStepExit {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.failedStep != 0 {
-            let v = self.failedStep
+        if m.pointee.failedStep != 0 {
+            let v = m.pointee.failedStep
             w.writeRawTag(32)
             w.writeVarint(UInt64(v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1308,26 +1364,30 @@ extension BuildImageResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if case .accepted(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if case .accepted(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .log(let v)? = self.payload {
+        if case .log(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .progress(let v)? = self.payload {
+        if case .progress(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .result(let v)? = self.payload {
+        if case .result(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1337,27 +1397,31 @@ extension BuildImageResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if case .accepted(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if case .accepted(let v)? = m.pointee.payload {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .log(let v)? = self.payload {
+        if case .log(let v)? = m.pointee.payload {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .progress(let v)? = self.payload {
+        if case .progress(let v)? = m.pointee.payload {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .result(let v)? = self.payload {
+        if case .result(let v)? = m.pointee.payload {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1433,26 +1497,34 @@ extension GetImageRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if case .imageId(let v)? = self.key {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if case .imageId(let v)? = m.pointee.key {
             size += 1 + WireSize.string(v)
         }
-        if case .setupHash(let v)? = self.key {
+        if case .setupHash(let v)? = m.pointee.key {
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if case .imageId(let v)? = self.key {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if case .imageId(let v)? = m.pointee.key {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if case .setupHash(let v)? = self.key {
+        if case .setupHash(let v)? = m.pointee.key {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1504,8 +1576,12 @@ extension GetImageResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.image {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.image {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1515,12 +1591,16 @@ extension GetImageResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.image {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.image {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1570,16 +1650,20 @@ extension ListImagesRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.baseImage.isEmpty {
-            let v = self.baseImage
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.baseImage.isEmpty {
+            let v = m.pointee.baseImage
             size += 1 + WireSize.string(v)
         }
-        if self.status.rawValue != 0 {
-            let v = self.status
+        if m.pointee.status.rawValue != 0 {
+            let v = m.pointee.status
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1589,22 +1673,26 @@ extension ListImagesRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.baseImage.isEmpty {
-            let v = self.baseImage
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.baseImage.isEmpty {
+            let v = m.pointee.baseImage
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.status.rawValue != 0 {
-            let v = self.status
+        if m.pointee.status.rawValue != 0 {
+            let v = m.pointee.status
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1669,14 +1757,20 @@ extension ListImagesResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.images {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.images.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Image._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1686,17 +1780,23 @@ extension ListImagesResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.images {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.images.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                Image._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

@@ -71,39 +71,47 @@ extension GetPortURLRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if self.containerPort != 0 {
-            let v = self.containerPort
+        if m.pointee.containerPort != 0 {
+            let v = m.pointee.containerPort
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.transport.rawValue != 0 {
-            let v = self.transport
+        if m.pointee.transport.rawValue != 0 {
+            let v = m.pointee.transport
             size += 1 + Varint.size(int32: v.rawValue)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.containerPort != 0 {
-            let v = self.containerPort
+        if m.pointee.containerPort != 0 {
+            let v = m.pointee.containerPort
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        if self.transport.rawValue != 0 {
-            let v = self.transport
+        if m.pointee.transport.rawValue != 0 {
+            let v = m.pointee.transport
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -173,28 +181,32 @@ extension GetPortURLResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.containerPort != 0 {
-            let v = self.containerPort
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.containerPort != 0 {
+            let v = m.pointee.containerPort
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.hostPort != 0 {
-            let v = self.hostPort
+        if m.pointee.hostPort != 0 {
+            let v = m.pointee.hostPort
             size += 1 + Varint.size(UInt64(v))
         }
-        if !self.url.isEmpty {
-            let v = self.url
+        if !m.pointee.url.isEmpty {
+            let v = m.pointee.url
             size += 1 + WireSize.string(v)
         }
-        if self.transport.rawValue != 0 {
-            let v = self.transport
+        if m.pointee.transport.rawValue != 0 {
+            let v = m.pointee.transport
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.host.isEmpty {
-            let v = self.host
+        if !m.pointee.host.isEmpty {
+            let v = m.pointee.host
             size += 1 + WireSize.string(v)
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -204,37 +216,41 @@ extension GetPortURLResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.containerPort != 0 {
-            let v = self.containerPort
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.containerPort != 0 {
+            let v = m.pointee.containerPort
             w.writeRawTag(8)
             w.writeVarint(UInt64(v))
         }
-        if self.hostPort != 0 {
-            let v = self.hostPort
+        if m.pointee.hostPort != 0 {
+            let v = m.pointee.hostPort
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        if !self.url.isEmpty {
-            let v = self.url
+        if !m.pointee.url.isEmpty {
+            let v = m.pointee.url
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if self.transport.rawValue != 0 {
-            let v = self.transport
+        if m.pointee.transport.rawValue != 0 {
+            let v = m.pointee.transport
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.host.isEmpty {
-            let v = self.host
+        if !m.pointee.host.isEmpty {
+            let v = m.pointee.host
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             w.writeRawTag(50)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

@@ -504,39 +504,47 @@ extension OutputChunk {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.stream.rawValue != 0 {
-            let v = self.stream
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.stream.rawValue != 0 {
+            let v = m.pointee.stream
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.offset != 0 {
-            let v = self.offset
+        if m.pointee.offset != 0 {
+            let v = m.pointee.offset
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if !self.data.isEmpty {
-            let v = self.data
+        if !m.pointee.data.isEmpty {
+            let v = m.pointee.data
             size += 1 + WireSize.bytes(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.stream.rawValue != 0 {
-            let v = self.stream
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.stream.rawValue != 0 {
+            let v = m.pointee.stream
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.offset != 0 {
-            let v = self.offset
+        if m.pointee.offset != 0 {
+            let v = m.pointee.offset
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if !self.data.isEmpty {
-            let v = self.data
+        if !m.pointee.data.isEmpty {
+            let v = m.pointee.data
             w.writeRawTag(26)
             w.writeBytes(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -621,50 +629,58 @@ extension ExecStart {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        for v in self.argv { size += 1 + WireSize.string(v) }
-        for (k, v) in self.env {
+        for v in m.pointee.argv { size += 1 + WireSize.string(v) }
+        for (k, v) in m.pointee.env {
             let entry = 2 + WireSize.string(k) + WireSize.string(v)
             size += 1 + WireSize.lengthDelimited(entry)
         }
-        if !self.workDir.isEmpty {
-            let v = self.workDir
+        if !m.pointee.workDir.isEmpty {
+            let v = m.pointee.workDir
             size += 1 + WireSize.string(v)
         }
-        if self.tty {
+        if m.pointee.tty {
             size += 1 + 1
         }
-        if let v = self.terminalSize {
+        if let v = m.pointee.terminalSize {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.timeoutMs != 0 {
-            let v = self.timeoutMs
+        if m.pointee.timeoutMs != 0 {
+            let v = m.pointee.timeoutMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.background {
+        if m.pointee.background {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        for v in self.argv {
+        for v in m.pointee.argv {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        for (k, v) in self.env {
+        for (k, v) in m.pointee.env {
             w.writeRawTag(26)
             w.writeVarint(2 + WireSize.string(k) + WireSize.string(v))
             w.writeRawTag(10)
@@ -672,32 +688,32 @@ extension ExecStart {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.workDir.isEmpty {
-            let v = self.workDir
+        if !m.pointee.workDir.isEmpty {
+            let v = m.pointee.workDir
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if self.tty {
-            let v = self.tty
+        if m.pointee.tty {
+            let v = m.pointee.tty
             w.writeRawTag(40)
             w.writeBool(v)
         }
-        if let v = self.terminalSize {
+        if let v = m.pointee.terminalSize {
             w.writeRawTag(50)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.timeoutMs != 0 {
-            let v = self.timeoutMs
+        if m.pointee.timeoutMs != 0 {
+            let v = m.pointee.timeoutMs
             w.writeRawTag(56)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.background {
-            let v = self.background
+        if m.pointee.background {
+            let v = m.pointee.background
             w.writeRawTag(64)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -828,59 +844,67 @@ extension ExecRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if case .start(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if case .start(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .stdin(let v)? = self.payload {
+        if case .stdin(let v)? = m.pointee.payload {
             size += 1 + WireSize.bytes(v)
         }
-        if case .closeStdin(let v)? = self.payload {
+        if case .closeStdin(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .resize(let v)? = self.payload {
+        if case .resize(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .signal(let v)? = self.payload {
+        if case .signal(let v)? = m.pointee.payload {
             size += 1 + Varint.size(int32: v.rawValue)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if case .start(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if case .start(let v)? = m.pointee.payload {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .stdin(let v)? = self.payload {
+        if case .stdin(let v)? = m.pointee.payload {
             w.writeRawTag(18)
             w.writeBytes(v)
         }
-        if case .closeStdin(let v)? = self.payload {
+        if case .closeStdin(let v)? = m.pointee.payload {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .resize(let v)? = self.payload {
+        if case .resize(let v)? = m.pointee.payload {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .signal(let v)? = self.payload {
+        if case .signal(let v)? = m.pointee.payload {
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -968,49 +992,57 @@ extension ProcessStarted {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.processId.isEmpty {
-            let v = self.processId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.processId.isEmpty {
+            let v = m.pointee.processId
             size += 1 + WireSize.string(v)
         }
-        if self.pid != 0 {
-            let v = self.pid
+        if m.pointee.pid != 0 {
+            let v = m.pointee.pid
             size += 1 + Varint.size(UInt64(v))
         }
-        if let v = self.startedAt {
+        if let v = m.pointee.startedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.tty {
+        if m.pointee.tty {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.processId.isEmpty {
-            let v = self.processId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.processId.isEmpty {
+            let v = m.pointee.processId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.pid != 0 {
-            let v = self.pid
+        if m.pointee.pid != 0 {
+            let v = m.pointee.pid
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        if let v = self.startedAt {
+        if let v = m.pointee.startedAt {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.tty {
-            let v = self.tty
+        if m.pointee.tty {
+            let v = m.pointee.tty
             w.writeRawTag(32)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1080,30 +1112,38 @@ extension StreamError {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.code.rawValue != 0 {
-            let v = self.code
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.code.rawValue != 0 {
+            let v = m.pointee.code
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.code.rawValue != 0 {
-            let v = self.code
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.code.rawValue != 0 {
+            let v = m.pointee.code
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1171,26 +1211,30 @@ extension ExecResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if case .started(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if case .started(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .output(let v)? = self.payload {
+        if case .output(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .exit(let v)? = self.payload {
+        if case .exit(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .error(let v)? = self.payload {
+        if case .error(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1200,27 +1244,31 @@ extension ExecResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if case .started(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if case .started(let v)? = m.pointee.payload {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .output(let v)? = self.payload {
+        if case .output(let v)? = m.pointee.payload {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .exit(let v)? = self.payload {
+        if case .exit(let v)? = m.pointee.payload {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .error(let v)? = self.payload {
+        if case .error(let v)? = m.pointee.payload {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1300,48 +1348,56 @@ extension AttachStart {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if !self.processId.isEmpty {
-            let v = self.processId
+        if !m.pointee.processId.isEmpty {
+            let v = m.pointee.processId
             size += 1 + WireSize.string(v)
         }
-        if self.stdoutOffset != 0 {
-            let v = self.stdoutOffset
+        if m.pointee.stdoutOffset != 0 {
+            let v = m.pointee.stdoutOffset
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.stderrOffset != 0 {
-            let v = self.stderrOffset
+        if m.pointee.stderrOffset != 0 {
+            let v = m.pointee.stderrOffset
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.processId.isEmpty {
-            let v = self.processId
+        if !m.pointee.processId.isEmpty {
+            let v = m.pointee.processId
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if self.stdoutOffset != 0 {
-            let v = self.stdoutOffset
+        if m.pointee.stdoutOffset != 0 {
+            let v = m.pointee.stdoutOffset
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.stderrOffset != 0 {
-            let v = self.stderrOffset
+        if m.pointee.stderrOffset != 0 {
+            let v = m.pointee.stderrOffset
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1424,59 +1480,67 @@ extension AttachRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if case .start(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if case .start(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .stdin(let v)? = self.payload {
+        if case .stdin(let v)? = m.pointee.payload {
             size += 1 + WireSize.bytes(v)
         }
-        if case .closeStdin(let v)? = self.payload {
+        if case .closeStdin(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .resize(let v)? = self.payload {
+        if case .resize(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .signal(let v)? = self.payload {
+        if case .signal(let v)? = m.pointee.payload {
             size += 1 + Varint.size(int32: v.rawValue)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if case .start(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if case .start(let v)? = m.pointee.payload {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .stdin(let v)? = self.payload {
+        if case .stdin(let v)? = m.pointee.payload {
             w.writeRawTag(18)
             w.writeBytes(v)
         }
-        if case .closeStdin(let v)? = self.payload {
+        if case .closeStdin(let v)? = m.pointee.payload {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .resize(let v)? = self.payload {
+        if case .resize(let v)? = m.pointee.payload {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .signal(let v)? = self.payload {
+        if case .signal(let v)? = m.pointee.payload {
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1562,41 +1626,49 @@ extension AttachStarted {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.process {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.process {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.stdoutOffset != 0 {
-            let v = self.stdoutOffset
+        if m.pointee.stdoutOffset != 0 {
+            let v = m.pointee.stdoutOffset
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.stderrOffset != 0 {
-            let v = self.stderrOffset
+        if m.pointee.stderrOffset != 0 {
+            let v = m.pointee.stderrOffset
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.process {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.process {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.stdoutOffset != 0 {
-            let v = self.stdoutOffset
+        if m.pointee.stdoutOffset != 0 {
+            let v = m.pointee.stdoutOffset
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.stderrOffset != 0 {
-            let v = self.stderrOffset
+        if m.pointee.stderrOffset != 0 {
+            let v = m.pointee.stderrOffset
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1674,26 +1746,30 @@ extension AttachResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if case .started(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if case .started(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .output(let v)? = self.payload {
+        if case .output(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .exit(let v)? = self.payload {
+        if case .exit(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .error(let v)? = self.payload {
+        if case .error(let v)? = m.pointee.payload {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1703,27 +1779,31 @@ extension AttachResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if case .started(let v)? = self.payload {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if case .started(let v)? = m.pointee.payload {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .output(let v)? = self.payload {
+        if case .output(let v)? = m.pointee.payload {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .exit(let v)? = self.payload {
+        if case .exit(let v)? = m.pointee.payload {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .error(let v)? = self.payload {
+        if case .error(let v)? = m.pointee.payload {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1825,126 +1905,134 @@ extension ProcessInfo {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.processId.isEmpty {
-            let v = self.processId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.processId.isEmpty {
+            let v = m.pointee.processId
             size += 1 + WireSize.string(v)
         }
-        if self.pid != 0 {
-            let v = self.pid
+        if m.pointee.pid != 0 {
+            let v = m.pointee.pid
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.isMain {
+        if m.pointee.isMain {
             size += 1 + 1
         }
-        for v in self.argv { size += 1 + WireSize.string(v) }
-        if !self.workDir.isEmpty {
-            let v = self.workDir
+        for v in m.pointee.argv { size += 1 + WireSize.string(v) }
+        if !m.pointee.workDir.isEmpty {
+            let v = m.pointee.workDir
             size += 1 + WireSize.string(v)
         }
-        if self.tty {
+        if m.pointee.tty {
             size += 1 + 1
         }
-        if self.background {
+        if m.pointee.background {
             size += 1 + 1
         }
-        if self.state.rawValue != 0 {
-            let v = self.state
+        if m.pointee.state.rawValue != 0 {
+            let v = m.pointee.state
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.startedAt {
+        if let v = m.pointee.startedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.exit {
+        if let v = m.pointee.exit {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.stdoutBytes != 0 {
-            let v = self.stdoutBytes
+        if m.pointee.stdoutBytes != 0 {
+            let v = m.pointee.stdoutBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.stderrBytes != 0 {
-            let v = self.stderrBytes
+        if m.pointee.stderrBytes != 0 {
+            let v = m.pointee.stderrBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.attachedClients != 0 {
-            let v = self.attachedClients
+        if m.pointee.attachedClients != 0 {
+            let v = m.pointee.attachedClients
             size += 1 + Varint.size(UInt64(v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.processId.isEmpty {
-            let v = self.processId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.processId.isEmpty {
+            let v = m.pointee.processId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.pid != 0 {
-            let v = self.pid
+        if m.pointee.pid != 0 {
+            let v = m.pointee.pid
             w.writeRawTag(16)
             w.writeVarint(UInt64(v))
         }
-        if self.isMain {
-            let v = self.isMain
+        if m.pointee.isMain {
+            let v = m.pointee.isMain
             w.writeRawTag(24)
             w.writeBool(v)
         }
-        for v in self.argv {
+        for v in m.pointee.argv {
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if !self.workDir.isEmpty {
-            let v = self.workDir
+        if !m.pointee.workDir.isEmpty {
+            let v = m.pointee.workDir
             w.writeRawTag(42)
             w.writeString(v)
         }
-        if self.tty {
-            let v = self.tty
+        if m.pointee.tty {
+            let v = m.pointee.tty
             w.writeRawTag(48)
             w.writeBool(v)
         }
-        if self.background {
-            let v = self.background
+        if m.pointee.background {
+            let v = m.pointee.background
             w.writeRawTag(56)
             w.writeBool(v)
         }
-        if self.state.rawValue != 0 {
-            let v = self.state
+        if m.pointee.state.rawValue != 0 {
+            let v = m.pointee.state
             w.writeRawTag(64)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.startedAt {
+        if let v = m.pointee.startedAt {
             w.writeRawTag(74)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.exit {
+        if let v = m.pointee.exit {
             w.writeRawTag(82)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.stdoutBytes != 0 {
-            let v = self.stdoutBytes
+        if m.pointee.stdoutBytes != 0 {
+            let v = m.pointee.stdoutBytes
             w.writeRawTag(88)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.stderrBytes != 0 {
-            let v = self.stderrBytes
+        if m.pointee.stderrBytes != 0 {
+            let v = m.pointee.stderrBytes
             w.writeRawTag(96)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.attachedClients != 0 {
-            let v = self.attachedClients
+        if m.pointee.attachedClients != 0 {
+            let v = m.pointee.attachedClients
             w.writeRawTag(104)
             w.writeVarint(UInt64(v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2093,29 +2181,37 @@ extension ListProcessesRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if self.includeExited {
+        if m.pointee.includeExited {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.includeExited {
-            let v = self.includeExited
+        if m.pointee.includeExited {
+            let v = m.pointee.includeExited
             w.writeRawTag(16)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2166,23 +2262,35 @@ extension ListProcessesResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.processes {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.processes.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = ProcessInfo._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.processes {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.processes.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                ProcessInfo._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2239,52 +2347,60 @@ extension SignalProcessRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if case .processId(let v)? = self.target {
+        if case .processId(let v)? = m.pointee.target {
             size += 1 + WireSize.string(v)
         }
-        if case .pid(let v)? = self.target {
+        if case .pid(let v)? = m.pointee.target {
             size += 1 + Varint.size(UInt64(v))
         }
-        if self.signal.rawValue != 0 {
-            let v = self.signal
+        if m.pointee.signal.rawValue != 0 {
+            let v = m.pointee.signal
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.processGroup {
+        if m.pointee.processGroup {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if case .processId(let v)? = self.target {
+        if case .processId(let v)? = m.pointee.target {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if case .pid(let v)? = self.target {
+        if case .pid(let v)? = m.pointee.target {
             w.writeRawTag(24)
             w.writeVarint(UInt64(v))
         }
-        if self.signal.rawValue != 0 {
-            let v = self.signal
+        if m.pointee.signal.rawValue != 0 {
+            let v = m.pointee.signal
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.processGroup {
-            let v = self.processGroup
+        if m.pointee.processGroup {
+            let v = m.pointee.processGroup
             w.writeRawTag(40)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2360,8 +2476,12 @@ extension SignalProcessResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.process {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.process {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2371,12 +2491,16 @@ extension SignalProcessResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.process {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.process {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

@@ -588,229 +588,245 @@ extension Session {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             size += 1 + WireSize.string(v)
         }
-        if self.status.rawValue != 0 {
-            let v = self.status
+        if m.pointee.status.rawValue != 0 {
+            let v = m.pointee.status
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if !self.image.isEmpty {
-            let v = self.image
+        if !m.pointee.image.isEmpty {
+            let v = m.pointee.image
             size += 1 + WireSize.string(v)
         }
-        if !self.imageId.isEmpty {
-            let v = self.imageId
+        if !m.pointee.imageId.isEmpty {
+            let v = m.pointee.imageId
             size += 1 + WireSize.string(v)
         }
-        if !self.imageRef.isEmpty {
-            let v = self.imageRef
+        if !m.pointee.imageRef.isEmpty {
+            let v = m.pointee.imageRef
             size += 1 + WireSize.string(v)
         }
-        for v in self.setup { size += 1 + WireSize.string(v) }
-        for v in self.files {
+        for v in m.pointee.setup { size += 1 + WireSize.string(v) }
+        m.pointee.files.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = FileSummary._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        if !m.pointee.setupHash.isEmpty {
+            let v = m.pointee.setupHash
+            size += 1 + WireSize.string(v)
+        }
+        if m.pointee.imageCacheHit {
+            size += 1 + 1
+        }
+        for v in m.pointee.command { size += 1 + WireSize.string(v) }
+        for v in m.pointee.envKeys { size += 1 + WireSize.string(v) }
+        if !m.pointee.workDir.isEmpty {
+            let v = m.pointee.workDir
+            size += 1 + WireSize.string(v)
+        }
+        if m.pointee.tty {
+            size += 1 + 1
+        }
+        if let v = m.pointee.resources {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.setupHash.isEmpty {
-            let v = self.setupHash
-            size += 1 + WireSize.string(v)
-        }
-        if self.imageCacheHit {
-            size += 1 + 1
-        }
-        for v in self.command { size += 1 + WireSize.string(v) }
-        for v in self.envKeys { size += 1 + WireSize.string(v) }
-        if !self.workDir.isEmpty {
-            let v = self.workDir
-            size += 1 + WireSize.string(v)
-        }
-        if self.tty {
-            size += 1 + 1
-        }
-        if let v = self.resources {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        if self.networkMode.rawValue != 0 {
-            let v = self.networkMode
+        if m.pointee.networkMode.rawValue != 0 {
+            let v = m.pointee.networkMode
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        for v in self.ports {
+        m.pointee.ports.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = PortSpec._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
+        }
+        if let v = m.pointee.network {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if let v = self.network {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
-        }
-        for (k, v) in self.labels {
+        for (k, v) in m.pointee.labels {
             let entry = 2 + WireSize.string(k) + WireSize.string(v)
             size += 2 + WireSize.lengthDelimited(entry)
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if let v = self.startedAt {
+        if let v = m.pointee.startedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if let v = self.endedAt {
+        if let v = m.pointee.endedAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if let v = self.lastActivityAt {
+        if let v = m.pointee.lastActivityAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if let v = self.exit {
+        if let v = m.pointee.exit {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if !self.statusMessage.isEmpty {
-            let v = self.statusMessage
+        if !m.pointee.statusMessage.isEmpty {
+            let v = m.pointee.statusMessage
             size += 2 + WireSize.string(v)
         }
-        if let v = self.usage {
+        if let v = m.pointee.usage {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 2 + WireSize.lengthDelimited(n)
         }
-        if !self.backend.isEmpty {
-            let v = self.backend
+        if !m.pointee.backend.isEmpty {
+            let v = m.pointee.backend
             size += 2 + WireSize.string(v)
         }
-        if !self.backendId.isEmpty {
-            let v = self.backendId
+        if !m.pointee.backendId.isEmpty {
+            let v = m.pointee.backendId
             size += 2 + WireSize.string(v)
         }
-        if !self.nodeId.isEmpty {
-            let v = self.nodeId
+        if !m.pointee.nodeId.isEmpty {
+            let v = m.pointee.nodeId
             size += 2 + WireSize.string(v)
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             size += 2 + WireSize.string(v)
         }
-        if !self.accountId.isEmpty {
-            let v = self.accountId
+        if !m.pointee.accountId.isEmpty {
+            let v = m.pointee.accountId
             size += 2 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.id.isEmpty {
-            let v = self.id
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.id.isEmpty {
+            let v = m.pointee.id
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.status.rawValue != 0 {
-            let v = self.status
+        if m.pointee.status.rawValue != 0 {
+            let v = m.pointee.status
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if !self.image.isEmpty {
-            let v = self.image
+        if !m.pointee.image.isEmpty {
+            let v = m.pointee.image
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if !self.imageId.isEmpty {
-            let v = self.imageId
+        if !m.pointee.imageId.isEmpty {
+            let v = m.pointee.imageId
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if !self.imageRef.isEmpty {
-            let v = self.imageRef
+        if !m.pointee.imageRef.isEmpty {
+            let v = m.pointee.imageRef
             w.writeRawTag(42)
             w.writeString(v)
         }
-        for v in self.setup {
+        for v in m.pointee.setup {
             w.writeRawTag(50)
             w.writeString(v)
         }
-        for v in self.files {
-            w.writeRawTag(58)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.files.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(58)
+                w.writeVarint(cache.next())
+                FileSummary._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if !self.setupHash.isEmpty {
-            let v = self.setupHash
+        if !m.pointee.setupHash.isEmpty {
+            let v = m.pointee.setupHash
             w.writeRawTag(66)
             w.writeString(v)
         }
-        if self.imageCacheHit {
-            let v = self.imageCacheHit
+        if m.pointee.imageCacheHit {
+            let v = m.pointee.imageCacheHit
             w.writeRawTag(72)
             w.writeBool(v)
         }
-        for v in self.command {
+        for v in m.pointee.command {
             w.writeRawTag(82)
             w.writeString(v)
         }
-        for v in self.envKeys {
+        for v in m.pointee.envKeys {
             w.writeRawTag(90)
             w.writeString(v)
         }
-        if !self.workDir.isEmpty {
-            let v = self.workDir
+        if !m.pointee.workDir.isEmpty {
+            let v = m.pointee.workDir
             w.writeRawTag(98)
             w.writeString(v)
         }
-        if self.tty {
-            let v = self.tty
+        if m.pointee.tty {
+            let v = m.pointee.tty
             w.writeRawTag(104)
             w.writeBool(v)
         }
-        if let v = self.resources {
+        if let v = m.pointee.resources {
             w.writeRawTag(114)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.networkMode.rawValue != 0 {
-            let v = self.networkMode
+        if m.pointee.networkMode.rawValue != 0 {
+            let v = m.pointee.networkMode
             w.writeRawTag(120)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        for v in self.ports {
-            w.writeRawTag(130)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.ports.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(130)
+                w.writeVarint(cache.next())
+                PortSpec._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.network {
+        if let v = m.pointee.network {
             w.writeRawTag(138)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        for (k, v) in self.labels {
+        for (k, v) in m.pointee.labels {
             w.writeRawTag(146)
             w.writeVarint(2 + WireSize.string(k) + WireSize.string(v))
             w.writeRawTag(10)
@@ -818,72 +834,72 @@ extension Session {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.createdAt {
+        if let v = m.pointee.createdAt {
             w.writeRawTag(154)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.startedAt {
+        if let v = m.pointee.startedAt {
             w.writeRawTag(162)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.endedAt {
+        if let v = m.pointee.endedAt {
             w.writeRawTag(170)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.expiresAt {
+        if let v = m.pointee.expiresAt {
             w.writeRawTag(178)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.lastActivityAt {
+        if let v = m.pointee.lastActivityAt {
             w.writeRawTag(186)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.exit {
+        if let v = m.pointee.exit {
             w.writeRawTag(194)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.statusMessage.isEmpty {
-            let v = self.statusMessage
+        if !m.pointee.statusMessage.isEmpty {
+            let v = m.pointee.statusMessage
             w.writeRawTag(202)
             w.writeString(v)
         }
-        if let v = self.usage {
+        if let v = m.pointee.usage {
             w.writeRawTag(210)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.backend.isEmpty {
-            let v = self.backend
+        if !m.pointee.backend.isEmpty {
+            let v = m.pointee.backend
             w.writeRawTag(218)
             w.writeString(v)
         }
-        if !self.backendId.isEmpty {
-            let v = self.backendId
+        if !m.pointee.backendId.isEmpty {
+            let v = m.pointee.backendId
             w.writeRawTag(226)
             w.writeString(v)
         }
-        if !self.nodeId.isEmpty {
-            let v = self.nodeId
+        if !m.pointee.nodeId.isEmpty {
+            let v = m.pointee.nodeId
             w.writeRawTag(234)
             w.writeString(v)
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             w.writeRawTag(242)
             w.writeString(v)
         }
-        if !self.accountId.isEmpty {
-            let v = self.accountId
+        if !m.pointee.accountId.isEmpty {
+            let v = m.pointee.accountId
             w.writeRawTag(250)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1233,74 +1249,82 @@ extension SessionUsage {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.durationMs != 0 {
-            let v = self.durationMs
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.durationMs != 0 {
+            let v = m.pointee.durationMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.cpuTimeMs != 0 {
-            let v = self.cpuTimeMs
+        if m.pointee.cpuTimeMs != 0 {
+            let v = m.pointee.cpuTimeMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.memoryPeakMb != 0 {
-            let v = self.memoryPeakMb
+        if m.pointee.memoryPeakMb != 0 {
+            let v = m.pointee.memoryPeakMb
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.networkTxBytes != 0 {
-            let v = self.networkTxBytes
+        if m.pointee.networkTxBytes != 0 {
+            let v = m.pointee.networkTxBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.networkRxBytes != 0 {
-            let v = self.networkRxBytes
+        if m.pointee.networkRxBytes != 0 {
+            let v = m.pointee.networkRxBytes
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.costUsd.bitPattern != 0 {
+        if m.pointee.costUsd.bitPattern != 0 {
             size += 1 + 8
         }
-        if self.costCents != 0 {
-            let v = self.costCents
+        if m.pointee.costCents != 0 {
+            let v = m.pointee.costCents
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.durationMs != 0 {
-            let v = self.durationMs
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.durationMs != 0 {
+            let v = m.pointee.durationMs
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.cpuTimeMs != 0 {
-            let v = self.cpuTimeMs
+        if m.pointee.cpuTimeMs != 0 {
+            let v = m.pointee.cpuTimeMs
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.memoryPeakMb != 0 {
-            let v = self.memoryPeakMb
+        if m.pointee.memoryPeakMb != 0 {
+            let v = m.pointee.memoryPeakMb
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.networkTxBytes != 0 {
-            let v = self.networkTxBytes
+        if m.pointee.networkTxBytes != 0 {
+            let v = m.pointee.networkTxBytes
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.networkRxBytes != 0 {
-            let v = self.networkRxBytes
+        if m.pointee.networkRxBytes != 0 {
+            let v = m.pointee.networkRxBytes
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.costUsd.bitPattern != 0 {
-            let v = self.costUsd
+        if m.pointee.costUsd.bitPattern != 0 {
+            let v = m.pointee.costUsd
             w.writeRawTag(49)
             w.writeDouble(v)
         }
-        if self.costCents != 0 {
-            let v = self.costCents
+        if m.pointee.costCents != 0 {
+            let v = m.pointee.costCents
             w.writeRawTag(56)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1438,77 +1462,91 @@ extension CreateSessionRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.image.isEmpty {
-            let v = self.image
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.image.isEmpty {
+            let v = m.pointee.image
             size += 1 + WireSize.string(v)
         }
-        for v in self.setup { size += 1 + WireSize.string(v) }
-        for v in self.files {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        for v in m.pointee.setup { size += 1 + WireSize.string(v) }
+        m.pointee.files.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = FileSpec._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        for v in self.command { size += 1 + WireSize.string(v) }
-        for (k, v) in self.env {
+        for v in m.pointee.command { size += 1 + WireSize.string(v) }
+        for (k, v) in m.pointee.env {
             let entry = 2 + WireSize.string(k) + WireSize.string(v)
             size += 1 + WireSize.lengthDelimited(entry)
         }
-        if !self.workDir.isEmpty {
-            let v = self.workDir
+        if !m.pointee.workDir.isEmpty {
+            let v = m.pointee.workDir
             size += 1 + WireSize.string(v)
         }
-        if self.tty {
+        if m.pointee.tty {
             size += 1 + 1
         }
-        if let v = self.resources {
+        if let v = m.pointee.resources {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.network.rawValue != 0 {
-            let v = self.network
+        if m.pointee.network.rawValue != 0 {
+            let v = m.pointee.network
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        for v in self.ports {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.ports.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = PortSpec._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        for (k, v) in self.labels {
+        for (k, v) in m.pointee.labels {
             let entry = 2 + WireSize.string(k) + WireSize.string(v)
             size += 1 + WireSize.lengthDelimited(entry)
         }
-        if !self.idempotencyKey.isEmpty {
-            let v = self.idempotencyKey
+        if !m.pointee.idempotencyKey.isEmpty {
+            let v = m.pointee.idempotencyKey
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.image.isEmpty {
-            let v = self.image
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.image.isEmpty {
+            let v = m.pointee.image
             w.writeRawTag(10)
             w.writeString(v)
         }
-        for v in self.setup {
+        for v in m.pointee.setup {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        for v in self.files {
-            w.writeRawTag(26)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.files.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(26)
+                w.writeVarint(cache.next())
+                FileSpec._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.command {
+        for v in m.pointee.command {
             w.writeRawTag(34)
             w.writeString(v)
         }
-        for (k, v) in self.env {
+        for (k, v) in m.pointee.env {
             w.writeRawTag(42)
             w.writeVarint(2 + WireSize.string(k) + WireSize.string(v))
             w.writeRawTag(10)
@@ -1516,32 +1554,34 @@ extension CreateSessionRequest {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.workDir.isEmpty {
-            let v = self.workDir
+        if !m.pointee.workDir.isEmpty {
+            let v = m.pointee.workDir
             w.writeRawTag(50)
             w.writeString(v)
         }
-        if self.tty {
-            let v = self.tty
+        if m.pointee.tty {
+            let v = m.pointee.tty
             w.writeRawTag(56)
             w.writeBool(v)
         }
-        if let v = self.resources {
+        if let v = m.pointee.resources {
             w.writeRawTag(66)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.network.rawValue != 0 {
-            let v = self.network
+        if m.pointee.network.rawValue != 0 {
+            let v = m.pointee.network
             w.writeRawTag(72)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        for v in self.ports {
-            w.writeRawTag(82)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.ports.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(82)
+                w.writeVarint(cache.next())
+                PortSpec._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for (k, v) in self.labels {
+        for (k, v) in m.pointee.labels {
             w.writeRawTag(90)
             w.writeVarint(2 + WireSize.string(k) + WireSize.string(v))
             w.writeRawTag(10)
@@ -1549,12 +1589,12 @@ extension CreateSessionRequest {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.idempotencyKey.isEmpty {
-            let v = self.idempotencyKey
+        if !m.pointee.idempotencyKey.isEmpty {
+            let v = m.pointee.idempotencyKey
             w.writeRawTag(98)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1732,31 +1772,39 @@ extension CreateSessionResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.session {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.session {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.idempotentReplayed {
+        if m.pointee.idempotentReplayed {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.session {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.session {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.idempotentReplayed {
-            let v = self.idempotentReplayed
+        if m.pointee.idempotentReplayed {
+            let v = m.pointee.idempotentReplayed
             w.writeRawTag(16)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1808,21 +1856,29 @@ extension GetSessionRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1866,8 +1922,12 @@ extension GetSessionResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.session {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.session {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1877,12 +1937,16 @@ extension GetSessionResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.session {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.session {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1949,23 +2013,27 @@ extension ListSessionsRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.statuses.isEmpty {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.statuses.isEmpty {
             let slot = cache.reserve()
             var n = 0
-            for v in self.statuses { n += Varint.size(int32: v.rawValue) }
+            for v in m.pointee.statuses { n += Varint.size(int32: v.rawValue) }
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        for (k, v) in self.labels {
+        for (k, v) in m.pointee.labels {
             let entry = 2 + WireSize.string(k) + WireSize.string(v)
             size += 1 + WireSize.lengthDelimited(entry)
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             size += 1 + WireSize.string(v)
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1975,12 +2043,16 @@ extension ListSessionsRequest {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.statuses.isEmpty {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.statuses.isEmpty {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
-            for v in self.statuses { w.writeVarint(UInt64(bitPattern: Int64(v.rawValue))) }
+            for v in m.pointee.statuses { w.writeVarint(UInt64(bitPattern: Int64(v.rawValue))) }
         }
-        for (k, v) in self.labels {
+        for (k, v) in m.pointee.labels {
             w.writeRawTag(18)
             w.writeVarint(2 + WireSize.string(k) + WireSize.string(v))
             w.writeRawTag(10)
@@ -1988,17 +2060,17 @@ extension ListSessionsRequest {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if !self.apiKeyId.isEmpty {
-            let v = self.apiKeyId
+        if !m.pointee.apiKeyId.isEmpty {
+            let v = m.pointee.apiKeyId
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2085,14 +2157,20 @@ extension ListSessionsResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.sessions {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.sessions.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Session._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2102,17 +2180,23 @@ extension ListSessionsResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.sessions {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.sessions.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                Session._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.page {
+        if let v = m.pointee.page {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2173,30 +2257,38 @@ extension StopSessionRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if self.gracePeriodMs != 0 {
-            let v = self.gracePeriodMs
+        if m.pointee.gracePeriodMs != 0 {
+            let v = m.pointee.gracePeriodMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.gracePeriodMs != 0 {
-            let v = self.gracePeriodMs
+        if m.pointee.gracePeriodMs != 0 {
+            let v = m.pointee.gracePeriodMs
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2248,8 +2340,12 @@ extension StopSessionResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.session {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.session {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2259,12 +2355,16 @@ extension StopSessionResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.session {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.session {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2308,21 +2408,29 @@ extension KillSessionRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2366,8 +2474,12 @@ extension KillSessionResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.session {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.session {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2377,12 +2489,16 @@ extension KillSessionResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.session {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.session {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2426,21 +2542,29 @@ extension WatchSessionRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2496,70 +2620,78 @@ extension WatchSessionResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.type.rawValue != 0 {
-            let v = self.type
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.type.rawValue != 0 {
+            let v = m.pointee.type
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.sequence != 0 {
-            let v = self.sequence
+        if m.pointee.sequence != 0 {
+            let v = m.pointee.sequence
             size += 1 + Varint.size(v)
         }
-        if let v = self.occurredAt {
+        if let v = m.pointee.occurredAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.previousStatus.rawValue != 0 {
-            let v = self.previousStatus
+        if m.pointee.previousStatus.rawValue != 0 {
+            let v = m.pointee.previousStatus
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.session {
+        if let v = m.pointee.session {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.type.rawValue != 0 {
-            let v = self.type
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.type.rawValue != 0 {
+            let v = m.pointee.type
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if self.sequence != 0 {
-            let v = self.sequence
+        if m.pointee.sequence != 0 {
+            let v = m.pointee.sequence
             w.writeRawTag(16)
             w.writeVarint(v)
         }
-        if let v = self.occurredAt {
+        if let v = m.pointee.occurredAt {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.previousStatus.rawValue != 0 {
-            let v = self.previousStatus
+        if m.pointee.previousStatus.rawValue != 0 {
+            let v = m.pointee.previousStatus
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.session {
+        if let v = m.pointee.session {
             w.writeRawTag(42)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if !self.message.isEmpty {
-            let v = self.message
+        if !m.pointee.message.isEmpty {
+            let v = m.pointee.message
             w.writeRawTag(50)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2647,30 +2779,38 @@ extension ExtendTimeoutRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             size += 1 + WireSize.string(v)
         }
-        if self.extendByMs != 0 {
-            let v = self.extendByMs
+        if m.pointee.extendByMs != 0 {
+            let v = m.pointee.extendByMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.sessionId.isEmpty {
-            let v = self.sessionId
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.extendByMs != 0 {
-            let v = self.extendByMs
+        if m.pointee.extendByMs != 0 {
+            let v = m.pointee.extendByMs
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2724,32 +2864,40 @@ extension ExtendTimeoutResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.expiresAt {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.expiresAt {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.timeoutMs != 0 {
-            let v = self.timeoutMs
+        if m.pointee.timeoutMs != 0 {
+            let v = m.pointee.timeoutMs
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.expiresAt {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.expiresAt {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if self.timeoutMs != 0 {
-            let v = self.timeoutMs
+        if m.pointee.timeoutMs != 0 {
+            let v = m.pointee.timeoutMs
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

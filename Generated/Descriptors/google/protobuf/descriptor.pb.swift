@@ -1271,23 +1271,35 @@ extension Google_Protobuf_FileDescriptorSet {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.file {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.file.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_FileDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.file {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.file.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                Google_Protobuf_FileDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1374,114 +1386,138 @@ extension Google_Protobuf_FileDescriptorProto {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.`package` {
+        if let v = m.pointee.`package` {
             size += 1 + WireSize.string(v)
         }
-        for v in self.dependency { size += 1 + WireSize.string(v) }
-        for v in self.messageType {
+        for v in m.pointee.dependency { size += 1 + WireSize.string(v) }
+        m.pointee.messageType.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_DescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        m.pointee.enumType.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_EnumDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        m.pointee.service.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_ServiceDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        m.pointee.`extension`.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_FieldDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        for v in self.enumType {
+        if let v = m.pointee.sourceCodeInfo {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        for v in self.service {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        for v in self.`extension` {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        if let v = self.options {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        if let v = self.sourceCodeInfo {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        for v in self.publicDependency { size += 1 + Varint.size(int32: v) }
-        for v in self.weakDependency { size += 1 + Varint.size(int32: v) }
-        if let v = self.syntax {
+        for v in m.pointee.publicDependency { size += 1 + Varint.size(int32: v) }
+        for v in m.pointee.weakDependency { size += 1 + Varint.size(int32: v) }
+        if let v = m.pointee.syntax {
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.`package` {
+        if let v = m.pointee.`package` {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        for v in self.dependency {
+        for v in m.pointee.dependency {
             w.writeRawTag(26)
             w.writeString(v)
         }
-        for v in self.messageType {
-            w.writeRawTag(34)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.messageType.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(34)
+                w.writeVarint(cache.next())
+                Google_Protobuf_DescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.enumType {
-            w.writeRawTag(42)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.enumType.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(42)
+                w.writeVarint(cache.next())
+                Google_Protobuf_EnumDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.service {
-            w.writeRawTag(50)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.service.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(50)
+                w.writeVarint(cache.next())
+                Google_Protobuf_ServiceDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.`extension` {
-            w.writeRawTag(58)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.`extension`.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(58)
+                w.writeVarint(cache.next())
+                Google_Protobuf_FieldDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(66)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.sourceCodeInfo {
+        if let v = m.pointee.sourceCodeInfo {
             w.writeRawTag(74)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        for v in self.publicDependency {
+        for v in m.pointee.publicDependency {
             w.writeRawTag(80)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        for v in self.weakDependency {
+        for v in m.pointee.weakDependency {
             w.writeRawTag(88)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.syntax {
+        if let v = m.pointee.syntax {
             w.writeRawTag(98)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1685,112 +1721,148 @@ extension Google_Protobuf_DescriptorProto {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        for v in self.field {
+        m.pointee.field.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_FieldDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        m.pointee.nestedType.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_DescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        m.pointee.enumType.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_EnumDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        m.pointee.extensionRange.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_DescriptorProto.ExtensionRange._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        m.pointee.`extension`.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_FieldDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        for v in self.nestedType {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.oneofDecl.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_OneofDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        for v in self.enumType {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.reservedRange.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_DescriptorProto.ReservedRange._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        for v in self.extensionRange {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        for v in self.`extension` {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        if let v = self.options {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        for v in self.oneofDecl {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        for v in self.reservedRange {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        for v in self.reservedName { size += 1 + WireSize.string(v) }
+        for v in m.pointee.reservedName { size += 1 + WireSize.string(v) }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        for v in self.field {
-            w.writeRawTag(18)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.field.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(18)
+                w.writeVarint(cache.next())
+                Google_Protobuf_FieldDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.nestedType {
-            w.writeRawTag(26)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.nestedType.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(26)
+                w.writeVarint(cache.next())
+                Google_Protobuf_DescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.enumType {
-            w.writeRawTag(34)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.enumType.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(34)
+                w.writeVarint(cache.next())
+                Google_Protobuf_EnumDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.extensionRange {
-            w.writeRawTag(42)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.extensionRange.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(42)
+                w.writeVarint(cache.next())
+                Google_Protobuf_DescriptorProto.ExtensionRange._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.`extension` {
-            w.writeRawTag(50)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.`extension`.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(50)
+                w.writeVarint(cache.next())
+                Google_Protobuf_FieldDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(58)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        for v in self.oneofDecl {
-            w.writeRawTag(66)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.oneofDecl.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(66)
+                w.writeVarint(cache.next())
+                Google_Protobuf_OneofDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.reservedRange {
-            w.writeRawTag(74)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.reservedRange.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(74)
+                w.writeVarint(cache.next())
+                Google_Protobuf_DescriptorProto.ReservedRange._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.reservedName {
+        for v in m.pointee.reservedName {
             w.writeRawTag(82)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -1966,14 +2038,18 @@ extension Google_Protobuf_DescriptorProto.ExtensionRange {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.start {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.start {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.end {
+        if let v = m.pointee.end {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -1983,20 +2059,24 @@ extension Google_Protobuf_DescriptorProto.ExtensionRange {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.start {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.start {
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.end {
+        if let v = m.pointee.end {
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2058,26 +2138,34 @@ extension Google_Protobuf_DescriptorProto.ReservedRange {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.start {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.start {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.end {
+        if let v = m.pointee.end {
             size += 1 + Varint.size(int32: v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.start {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.start {
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.end {
+        if let v = m.pointee.end {
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2128,23 +2216,35 @@ extension Google_Protobuf_ExtensionRangeOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2215,93 +2315,101 @@ extension Google_Protobuf_FieldDescriptorProto {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.extendee {
+        if let v = m.pointee.extendee {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.number {
+        if let v = m.pointee.number {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.label {
+        if let v = m.pointee.label {
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.type {
+        if let v = m.pointee.type {
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if let v = self.typeName {
+        if let v = m.pointee.typeName {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.defaultValue {
+        if let v = m.pointee.defaultValue {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.oneofIndex {
+        if let v = m.pointee.oneofIndex {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.jsonName {
+        if let v = m.pointee.jsonName {
             size += 1 + WireSize.string(v)
         }
-        if self.proto3Optional != nil {
+        if m.pointee.proto3Optional != nil {
             size += 2 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.extendee {
+        if let v = m.pointee.extendee {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.number {
+        if let v = m.pointee.number {
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.label {
+        if let v = m.pointee.label {
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.type {
+        if let v = m.pointee.type {
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.typeName {
+        if let v = m.pointee.typeName {
             w.writeRawTag(50)
             w.writeString(v)
         }
-        if let v = self.defaultValue {
+        if let v = m.pointee.defaultValue {
             w.writeRawTag(58)
             w.writeString(v)
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(66)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.oneofIndex {
+        if let v = m.pointee.oneofIndex {
             w.writeRawTag(72)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.jsonName {
+        if let v = m.pointee.jsonName {
             w.writeRawTag(82)
             w.writeString(v)
         }
-        if let v = self.proto3Optional {
+        if let v = m.pointee.proto3Optional {
             w.writeRawTag(136)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2429,11 +2537,15 @@ extension Google_Protobuf_OneofDescriptorProto {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2443,16 +2555,20 @@ extension Google_Protobuf_OneofDescriptorProto {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2516,57 +2632,73 @@ extension Google_Protobuf_EnumDescriptorProto {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        for v in self.value {
+        m.pointee.value.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_EnumValueDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
+        }
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.options {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.reservedRange.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_EnumDescriptorProto.EnumReservedRange._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        for v in self.reservedRange {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
-        }
-        for v in self.reservedName { size += 1 + WireSize.string(v) }
+        for v in m.pointee.reservedName { size += 1 + WireSize.string(v) }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        for v in self.value {
-            w.writeRawTag(18)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.value.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(18)
+                w.writeVarint(cache.next())
+                Google_Protobuf_EnumValueDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        for v in self.reservedRange {
-            w.writeRawTag(34)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.reservedRange.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(34)
+                w.writeVarint(cache.next())
+                Google_Protobuf_EnumDescriptorProto.EnumReservedRange._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        for v in self.reservedName {
+        for v in m.pointee.reservedName {
             w.writeRawTag(42)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2663,26 +2795,34 @@ extension Google_Protobuf_EnumDescriptorProto.EnumReservedRange {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.start {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.start {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.end {
+        if let v = m.pointee.end {
             size += 1 + Varint.size(int32: v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.start {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.start {
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.end {
+        if let v = m.pointee.end {
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2738,14 +2878,18 @@ extension Google_Protobuf_EnumValueDescriptorProto {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.number {
+        if let v = m.pointee.number {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2755,20 +2899,24 @@ extension Google_Protobuf_EnumValueDescriptorProto {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.number {
+        if let v = m.pointee.number {
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2835,17 +2983,23 @@ extension Google_Protobuf_ServiceDescriptorProto {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        for v in self.method {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.method.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_MethodDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -2855,21 +3009,27 @@ extension Google_Protobuf_ServiceDescriptorProto {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        for v in self.method {
-            w.writeRawTag(18)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.method.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(18)
+                w.writeVarint(cache.next())
+                Google_Protobuf_MethodDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -2948,58 +3108,66 @@ extension Google_Protobuf_MethodDescriptorProto {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.inputType {
+        if let v = m.pointee.inputType {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.outputType {
+        if let v = m.pointee.outputType {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if self.clientStreaming != nil {
+        if m.pointee.clientStreaming != nil {
             size += 1 + 1
         }
-        if self.serverStreaming != nil {
+        if m.pointee.serverStreaming != nil {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.inputType {
+        if let v = m.pointee.inputType {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.outputType {
+        if let v = m.pointee.outputType {
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if let v = self.options {
+        if let v = m.pointee.options {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if let v = self.clientStreaming {
+        if let v = m.pointee.clientStreaming {
             w.writeRawTag(40)
             w.writeBool(v)
         }
-        if let v = self.serverStreaming {
+        if let v = m.pointee.serverStreaming {
             w.writeRawTag(48)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3124,163 +3292,175 @@ extension Google_Protobuf_FileOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.javaPackage {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.javaPackage {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.javaOuterClassname {
+        if let v = m.pointee.javaOuterClassname {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.optimizeFor {
+        if let v = m.pointee.optimizeFor {
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.javaMultipleFiles != nil {
+        if m.pointee.javaMultipleFiles != nil {
             size += 1 + 1
         }
-        if let v = self.goPackage {
+        if let v = m.pointee.goPackage {
             size += 1 + WireSize.string(v)
         }
-        if self.ccGenericServices != nil {
+        if m.pointee.ccGenericServices != nil {
             size += 2 + 1
         }
-        if self.javaGenericServices != nil {
+        if m.pointee.javaGenericServices != nil {
             size += 2 + 1
         }
-        if self.pyGenericServices != nil {
+        if m.pointee.pyGenericServices != nil {
             size += 2 + 1
         }
-        if self.javaGenerateEqualsAndHash != nil {
+        if m.pointee.javaGenerateEqualsAndHash != nil {
             size += 2 + 1
         }
-        if self.deprecated != nil {
+        if m.pointee.deprecated != nil {
             size += 2 + 1
         }
-        if self.javaStringCheckUtf8 != nil {
+        if m.pointee.javaStringCheckUtf8 != nil {
             size += 2 + 1
         }
-        if self.ccEnableArenas != nil {
+        if m.pointee.ccEnableArenas != nil {
             size += 2 + 1
         }
-        if let v = self.objcClassPrefix {
+        if let v = m.pointee.objcClassPrefix {
             size += 2 + WireSize.string(v)
         }
-        if let v = self.csharpNamespace {
+        if let v = m.pointee.csharpNamespace {
             size += 2 + WireSize.string(v)
         }
-        if let v = self.swiftPrefix {
+        if let v = m.pointee.swiftPrefix {
             size += 2 + WireSize.string(v)
         }
-        if let v = self.phpClassPrefix {
+        if let v = m.pointee.phpClassPrefix {
             size += 2 + WireSize.string(v)
         }
-        if let v = self.phpNamespace {
+        if let v = m.pointee.phpNamespace {
             size += 2 + WireSize.string(v)
         }
-        if self.phpGenericServices != nil {
+        if m.pointee.phpGenericServices != nil {
             size += 2 + 1
         }
-        if let v = self.phpMetadataNamespace {
+        if let v = m.pointee.phpMetadataNamespace {
             size += 2 + WireSize.string(v)
         }
-        if let v = self.rubyPackage {
+        if let v = m.pointee.rubyPackage {
             size += 2 + WireSize.string(v)
         }
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.javaPackage {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.javaPackage {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.javaOuterClassname {
+        if let v = m.pointee.javaOuterClassname {
             w.writeRawTag(66)
             w.writeString(v)
         }
-        if let v = self.optimizeFor {
+        if let v = m.pointee.optimizeFor {
             w.writeRawTag(72)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.javaMultipleFiles {
+        if let v = m.pointee.javaMultipleFiles {
             w.writeRawTag(80)
             w.writeBool(v)
         }
-        if let v = self.goPackage {
+        if let v = m.pointee.goPackage {
             w.writeRawTag(90)
             w.writeString(v)
         }
-        if let v = self.ccGenericServices {
+        if let v = m.pointee.ccGenericServices {
             w.writeRawTag(128)
             w.writeBool(v)
         }
-        if let v = self.javaGenericServices {
+        if let v = m.pointee.javaGenericServices {
             w.writeRawTag(136)
             w.writeBool(v)
         }
-        if let v = self.pyGenericServices {
+        if let v = m.pointee.pyGenericServices {
             w.writeRawTag(144)
             w.writeBool(v)
         }
-        if let v = self.javaGenerateEqualsAndHash {
+        if let v = m.pointee.javaGenerateEqualsAndHash {
             w.writeRawTag(160)
             w.writeBool(v)
         }
-        if let v = self.deprecated {
+        if let v = m.pointee.deprecated {
             w.writeRawTag(184)
             w.writeBool(v)
         }
-        if let v = self.javaStringCheckUtf8 {
+        if let v = m.pointee.javaStringCheckUtf8 {
             w.writeRawTag(216)
             w.writeBool(v)
         }
-        if let v = self.ccEnableArenas {
+        if let v = m.pointee.ccEnableArenas {
             w.writeRawTag(248)
             w.writeBool(v)
         }
-        if let v = self.objcClassPrefix {
+        if let v = m.pointee.objcClassPrefix {
             w.writeRawTag(290)
             w.writeString(v)
         }
-        if let v = self.csharpNamespace {
+        if let v = m.pointee.csharpNamespace {
             w.writeRawTag(298)
             w.writeString(v)
         }
-        if let v = self.swiftPrefix {
+        if let v = m.pointee.swiftPrefix {
             w.writeRawTag(314)
             w.writeString(v)
         }
-        if let v = self.phpClassPrefix {
+        if let v = m.pointee.phpClassPrefix {
             w.writeRawTag(322)
             w.writeString(v)
         }
-        if let v = self.phpNamespace {
+        if let v = m.pointee.phpNamespace {
             w.writeRawTag(330)
             w.writeString(v)
         }
-        if let v = self.phpGenericServices {
+        if let v = m.pointee.phpGenericServices {
             w.writeRawTag(336)
             w.writeBool(v)
         }
-        if let v = self.phpMetadataNamespace {
+        if let v = m.pointee.phpMetadataNamespace {
             w.writeRawTag(354)
             w.writeString(v)
         }
-        if let v = self.rubyPackage {
+        if let v = m.pointee.rubyPackage {
             w.writeRawTag(362)
             w.writeString(v)
         }
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3498,51 +3678,63 @@ extension Google_Protobuf_MessageOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.messageSetWireFormat != nil {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.messageSetWireFormat != nil {
             size += 1 + 1
         }
-        if self.noStandardDescriptorAccessor != nil {
+        if m.pointee.noStandardDescriptorAccessor != nil {
             size += 1 + 1
         }
-        if self.deprecated != nil {
+        if m.pointee.deprecated != nil {
             size += 1 + 1
         }
-        if self.mapEntry != nil {
+        if m.pointee.mapEntry != nil {
             size += 1 + 1
         }
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.messageSetWireFormat {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.messageSetWireFormat {
             w.writeRawTag(8)
             w.writeBool(v)
         }
-        if let v = self.noStandardDescriptorAccessor {
+        if let v = m.pointee.noStandardDescriptorAccessor {
             w.writeRawTag(16)
             w.writeBool(v)
         }
-        if let v = self.deprecated {
+        if let v = m.pointee.deprecated {
             w.writeRawTag(24)
             w.writeBool(v)
         }
-        if let v = self.mapEntry {
+        if let v = m.pointee.mapEntry {
             w.writeRawTag(56)
             w.writeBool(v)
         }
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3638,72 +3830,84 @@ extension Google_Protobuf_FieldOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.ctype {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.ctype {
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.packed != nil {
+        if m.pointee.packed != nil {
             size += 1 + 1
         }
-        if self.deprecated != nil {
+        if m.pointee.deprecated != nil {
             size += 1 + 1
         }
-        if self.lazy != nil {
+        if m.pointee.lazy != nil {
             size += 1 + 1
         }
-        if let v = self.jstype {
+        if let v = m.pointee.jstype {
             size += 1 + Varint.size(int32: v.rawValue)
         }
-        if self.weak != nil {
+        if m.pointee.weak != nil {
             size += 1 + 1
         }
-        if self.unverifiedLazy != nil {
+        if m.pointee.unverifiedLazy != nil {
             size += 1 + 1
         }
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.ctype {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.ctype {
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.packed {
+        if let v = m.pointee.packed {
             w.writeRawTag(16)
             w.writeBool(v)
         }
-        if let v = self.deprecated {
+        if let v = m.pointee.deprecated {
             w.writeRawTag(24)
             w.writeBool(v)
         }
-        if let v = self.lazy {
+        if let v = m.pointee.lazy {
             w.writeRawTag(40)
             w.writeBool(v)
         }
-        if let v = self.jstype {
+        if let v = m.pointee.jstype {
             w.writeRawTag(48)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        if let v = self.weak {
+        if let v = m.pointee.weak {
             w.writeRawTag(80)
             w.writeBool(v)
         }
-        if let v = self.unverifiedLazy {
+        if let v = m.pointee.unverifiedLazy {
             w.writeRawTag(120)
             w.writeBool(v)
         }
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3809,23 +4013,35 @@ extension Google_Protobuf_OneofOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3879,37 +4095,49 @@ extension Google_Protobuf_EnumOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.allowAlias != nil {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.allowAlias != nil {
             size += 1 + 1
         }
-        if self.deprecated != nil {
+        if m.pointee.deprecated != nil {
             size += 1 + 1
         }
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.allowAlias {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.allowAlias {
             w.writeRawTag(16)
             w.writeBool(v)
         }
-        if let v = self.deprecated {
+        if let v = m.pointee.deprecated {
             w.writeRawTag(24)
             w.writeBool(v)
         }
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -3977,30 +4205,42 @@ extension Google_Protobuf_EnumValueOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.deprecated != nil {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.deprecated != nil {
             size += 1 + 1
         }
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.deprecated {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.deprecated {
             w.writeRawTag(8)
             w.writeBool(v)
         }
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4060,30 +4300,42 @@ extension Google_Protobuf_ServiceOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.deprecated != nil {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.deprecated != nil {
             size += 2 + 1
         }
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.deprecated {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.deprecated {
             w.writeRawTag(264)
             w.writeBool(v)
         }
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4145,37 +4397,49 @@ extension Google_Protobuf_MethodOptions {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.deprecated != nil {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.deprecated != nil {
             size += 2 + 1
         }
-        if let v = self.idempotencyLevel {
+        if let v = m.pointee.idempotencyLevel {
             size += 2 + Varint.size(int32: v.rawValue)
         }
-        for v in self.uninterpretedOption {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 2 + WireSize.lengthDelimited(n)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 2 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.deprecated {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.deprecated {
             w.writeRawTag(264)
             w.writeBool(v)
         }
-        if let v = self.idempotencyLevel {
+        if let v = m.pointee.idempotencyLevel {
             w.writeRawTag(272)
             w.writeVarint(UInt64(bitPattern: Int64(v.rawValue)))
         }
-        for v in self.uninterpretedOption {
-            w.writeRawTag(7994)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.uninterpretedOption.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(7994)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4253,65 +4517,77 @@ extension Google_Protobuf_UninterpretedOption {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.name {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.name.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_UninterpretedOption.NamePart._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
-        if let v = self.identifierValue {
+        if let v = m.pointee.identifierValue {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.positiveIntValue {
+        if let v = m.pointee.positiveIntValue {
             size += 1 + Varint.size(v)
         }
-        if let v = self.negativeIntValue {
+        if let v = m.pointee.negativeIntValue {
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.doubleValue != nil {
+        if m.pointee.doubleValue != nil {
             size += 1 + 8
         }
-        if let v = self.stringValue {
+        if let v = m.pointee.stringValue {
             size += 1 + WireSize.bytes(v)
         }
-        if let v = self.aggregateValue {
+        if let v = m.pointee.aggregateValue {
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.name {
-            w.writeRawTag(18)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.name.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(18)
+                w.writeVarint(cache.next())
+                Google_Protobuf_UninterpretedOption.NamePart._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        if let v = self.identifierValue {
+        if let v = m.pointee.identifierValue {
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if let v = self.positiveIntValue {
+        if let v = m.pointee.positiveIntValue {
             w.writeRawTag(32)
             w.writeVarint(v)
         }
-        if let v = self.negativeIntValue {
+        if let v = m.pointee.negativeIntValue {
             w.writeRawTag(40)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if let v = self.doubleValue {
+        if let v = m.pointee.doubleValue {
             w.writeRawTag(49)
             w.writeDouble(v)
         }
-        if let v = self.stringValue {
+        if let v = m.pointee.stringValue {
             w.writeRawTag(58)
             w.writeBytes(v)
         }
-        if let v = self.aggregateValue {
+        if let v = m.pointee.aggregateValue {
             w.writeRawTag(66)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4410,26 +4686,34 @@ extension Google_Protobuf_UninterpretedOption.NamePart {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.namePart {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.namePart {
             size += 1 + WireSize.string(v)
         }
-        if self.isExtension != nil {
+        if m.pointee.isExtension != nil {
             size += 1 + 1
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.namePart {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.namePart {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.isExtension {
+        if let v = m.pointee.isExtension {
             w.writeRawTag(16)
             w.writeBool(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4480,23 +4764,35 @@ extension Google_Protobuf_SourceCodeInfo {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.location {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.location.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_SourceCodeInfo.Location._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.location {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.location.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                Google_Protobuf_SourceCodeInfo.Location._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4561,55 +4857,63 @@ extension Google_Protobuf_SourceCodeInfo.Location {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.path.isEmpty {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.path.isEmpty {
             let slot = cache.reserve()
             var n = 0
-            for v in self.path { n += Varint.size(int32: v) }
+            for v in m.pointee.path { n += Varint.size(int32: v) }
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if !self.span.isEmpty {
+        if !m.pointee.span.isEmpty {
             let slot = cache.reserve()
             var n = 0
-            for v in self.span { n += Varint.size(int32: v) }
+            for v in m.pointee.span { n += Varint.size(int32: v) }
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.leadingComments {
+        if let v = m.pointee.leadingComments {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.trailingComments {
+        if let v = m.pointee.trailingComments {
             size += 1 + WireSize.string(v)
         }
-        for v in self.leadingDetachedComments { size += 1 + WireSize.string(v) }
+        for v in m.pointee.leadingDetachedComments { size += 1 + WireSize.string(v) }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.path.isEmpty {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.path.isEmpty {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
-            for v in self.path { w.writeVarint(UInt64(bitPattern: Int64(v))) }
+            for v in m.pointee.path { w.writeVarint(UInt64(bitPattern: Int64(v))) }
         }
-        if !self.span.isEmpty {
+        if !m.pointee.span.isEmpty {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
-            for v in self.span { w.writeVarint(UInt64(bitPattern: Int64(v))) }
+            for v in m.pointee.span { w.writeVarint(UInt64(bitPattern: Int64(v))) }
         }
-        if let v = self.leadingComments {
+        if let v = m.pointee.leadingComments {
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if let v = self.trailingComments {
+        if let v = m.pointee.trailingComments {
             w.writeRawTag(34)
             w.writeString(v)
         }
-        for v in self.leadingDetachedComments {
+        for v in m.pointee.leadingDetachedComments {
             w.writeRawTag(50)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4699,23 +5003,35 @@ extension Google_Protobuf_GeneratedCodeInfo {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.annotation {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.annotation.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_GeneratedCodeInfo.Annotation._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.annotation {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.annotation.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                Google_Protobuf_GeneratedCodeInfo.Annotation._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -4774,45 +5090,53 @@ extension Google_Protobuf_GeneratedCodeInfo.Annotation {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.path.isEmpty {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.path.isEmpty {
             let slot = cache.reserve()
             var n = 0
-            for v in self.path { n += Varint.size(int32: v) }
+            for v in m.pointee.path { n += Varint.size(int32: v) }
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if let v = self.sourceFile {
+        if let v = m.pointee.sourceFile {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.begin {
+        if let v = m.pointee.begin {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.end {
+        if let v = m.pointee.end {
             size += 1 + Varint.size(int32: v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.path.isEmpty {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.path.isEmpty {
             w.writeRawTag(10)
             w.writeVarint(cache.next())
-            for v in self.path { w.writeVarint(UInt64(bitPattern: Int64(v))) }
+            for v in m.pointee.path { w.writeVarint(UInt64(bitPattern: Int64(v))) }
         }
-        if let v = self.sourceFile {
+        if let v = m.pointee.sourceFile {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.begin {
+        if let v = m.pointee.begin {
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.end {
+        if let v = m.pointee.end {
             w.writeRawTag(32)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

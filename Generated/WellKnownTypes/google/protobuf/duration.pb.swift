@@ -98,30 +98,38 @@ extension Google_Protobuf_Duration {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.seconds != 0 {
-            let v = self.seconds
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.seconds != 0 {
+            let v = m.pointee.seconds
             size += 1 + Varint.size(UInt64(bitPattern: v))
         }
-        if self.nanos != 0 {
-            let v = self.nanos
+        if m.pointee.nanos != 0 {
+            let v = m.pointee.nanos
             size += 1 + Varint.size(int32: v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.seconds != 0 {
-            let v = self.seconds
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.seconds != 0 {
+            let v = m.pointee.seconds
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: v))
         }
-        if self.nanos != 0 {
-            let v = self.nanos
+        if m.pointee.nanos != 0 {
+            let v = m.pointee.nanos
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

@@ -95,9 +95,18 @@ extension MessageRenderer {
         }
     }
 
+    // The size and write passes work through a pointer to the message (`m`): walking children
+    // by pointer, not by copying each element out of its array, keeps deep and wide messages
+    // from paying a copy of every node per pass.
+
     func renderSize(into w: inout CodeWriter) {
         w.block("public func _computeSize(_ cache: inout WireSizeCache) -> Int") { w in
-            w.line("\(message.fields.isEmpty ? "let" : "var") size = unknownFields.count")
+            w.line("withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }")
+        }
+        w.line()
+        w.block("public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int") {
+            w in
+            w.line("\(message.fields.isEmpty ? "let" : "var") size = m.pointee.unknownFields.count")
             for field in fieldsByNumber {
                 renderFieldSize(field, into: &w)
             }
@@ -107,10 +116,16 @@ extension MessageRenderer {
 
     func renderEncode(into w: inout CodeWriter) {
         w.block("public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache)") { w in
+            w.line("withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }")
+        }
+        w.line()
+        w.block(
+            "public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache)"
+        ) { w in
             for field in fieldsByNumber {
                 renderFieldWrite(field, into: &w)
             }
-            w.line("unknownFields.encode(to: &w)")
+            w.line("m.pointee.unknownFields.encode(to: &w)")
         }
     }
 
@@ -122,16 +137,18 @@ extension MessageRenderer {
     ) -> (condition: String, binding: String?)? {
         if let oneof = oneof(of: field) {
             let pattern = bindsValue ? "(let v)" : ""
-            return ("if case .\(field.swiftName)\(pattern)? = self.\(oneof.propertyName)", nil)
+            return ("if case .\(field.swiftName)\(pattern)? = m.pointee.\(oneof.propertyName)", nil)
         }
         switch field.cardinality {
         case .implicit:
             return (
-                "if \(field.type.isNonDefault("self." + field.swiftName))",
-                bindsValue ? "let v = self.\(field.swiftName)" : nil
+                "if \(field.type.isNonDefault("m.pointee." + field.swiftName))",
+                bindsValue ? "let v = m.pointee.\(field.swiftName)" : nil
             )
         case .optional:
-            return (bindsValue ? "if let v = self.\(field.swiftName)" : "if self.\(field.swiftName) != nil", nil)
+            return (
+                bindsValue ? "if let v = m.pointee.\(field.swiftName)" : "if m.pointee.\(field.swiftName) != nil", nil
+            )
         default:
             return nil
         }
@@ -154,7 +171,7 @@ extension MessageRenderer {
             }
             return
         }
-        let name = "self." + field.swiftName
+        let name = "m.pointee." + field.swiftName
         switch field.cardinality {
         case .repeated(let packed) where packed:
             w.block("if !\(name).isEmpty") { w in
@@ -169,12 +186,14 @@ extension MessageRenderer {
                 w.line("size += \(ts) + WireSize.lengthDelimited(n)")
             }
         case .repeated:
-            if case .message = type {
-                w.block("for v in \(name)") { w in
-                    w.line("let slot = cache.reserve()")
-                    w.line("let n = v._computeSize(&cache)")
-                    w.line("cache.set(slot, n)")
-                    w.line("size += \(ts) + WireSize.lengthDelimited(n)")
+            if case .message(let swiftType, _) = type {
+                w.block("\(name).withUnsafeBufferPointer", opener: "{ elements in") { w in
+                    w.block("for i in elements.indices") { w in
+                        w.line("let slot = cache.reserve()")
+                        w.line("let n = \(swiftType)._computeSize(of: elements.baseAddress! + i, &cache)")
+                        w.line("cache.set(slot, n)")
+                        w.line("size += \(ts) + WireSize.lengthDelimited(n)")
+                    }
                 }
             } else if let fixed = type.fixedSize {
                 w.line("size += \(name).count * \(ts + fixed)")
@@ -220,7 +239,7 @@ extension MessageRenderer {
             }
             return
         }
-        let name = "self." + field.swiftName
+        let name = "m.pointee." + field.swiftName
         switch field.cardinality {
         case .repeated(let packed) where packed:
             w.block("if !\(name).isEmpty") { w in
@@ -233,12 +252,17 @@ extension MessageRenderer {
                 w.line("for v in \(name) { \(type.write("v")) }")
             }
         case .repeated:
-            w.block("for v in \(name)") { w in
-                w.line("w.writeRawTag(\(t))")
-                if case .message = type {
-                    w.line("w.writeVarint(cache.next())")
-                    w.line("v._encode(to: &w, &cache)")
-                } else {
+            if case .message(let swiftType, _) = type {
+                w.block("\(name).withUnsafeBufferPointer", opener: "{ elements in") { w in
+                    w.block("for i in elements.indices") { w in
+                        w.line("w.writeRawTag(\(t))")
+                        w.line("w.writeVarint(cache.next())")
+                        w.line("\(swiftType)._encode(of: elements.baseAddress! + i, to: &w, &cache)")
+                    }
+                }
+            } else {
+                w.block("for v in \(name)") { w in
+                    w.line("w.writeRawTag(\(t))")
                     w.line(type.write("v"))
                 }
             }

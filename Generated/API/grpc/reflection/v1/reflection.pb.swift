@@ -165,60 +165,68 @@ extension Grpc_Reflection_V1_ServerReflectionRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.host.isEmpty {
-            let v = self.host
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.host.isEmpty {
+            let v = m.pointee.host
             size += 1 + WireSize.string(v)
         }
-        if case .fileByFilename(let v)? = self.messageRequest {
+        if case .fileByFilename(let v)? = m.pointee.messageRequest {
             size += 1 + WireSize.string(v)
         }
-        if case .fileContainingSymbol(let v)? = self.messageRequest {
+        if case .fileContainingSymbol(let v)? = m.pointee.messageRequest {
             size += 1 + WireSize.string(v)
         }
-        if case .fileContainingExtension(let v)? = self.messageRequest {
+        if case .fileContainingExtension(let v)? = m.pointee.messageRequest {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .allExtensionNumbersOfType(let v)? = self.messageRequest {
+        if case .allExtensionNumbersOfType(let v)? = m.pointee.messageRequest {
             size += 1 + WireSize.string(v)
         }
-        if case .listServices(let v)? = self.messageRequest {
+        if case .listServices(let v)? = m.pointee.messageRequest {
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.host.isEmpty {
-            let v = self.host
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.host.isEmpty {
+            let v = m.pointee.host
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if case .fileByFilename(let v)? = self.messageRequest {
+        if case .fileByFilename(let v)? = m.pointee.messageRequest {
             w.writeRawTag(26)
             w.writeString(v)
         }
-        if case .fileContainingSymbol(let v)? = self.messageRequest {
+        if case .fileContainingSymbol(let v)? = m.pointee.messageRequest {
             w.writeRawTag(34)
             w.writeString(v)
         }
-        if case .fileContainingExtension(let v)? = self.messageRequest {
+        if case .fileContainingExtension(let v)? = m.pointee.messageRequest {
             w.writeRawTag(42)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .allExtensionNumbersOfType(let v)? = self.messageRequest {
+        if case .allExtensionNumbersOfType(let v)? = m.pointee.messageRequest {
             w.writeRawTag(50)
             w.writeString(v)
         }
-        if case .listServices(let v)? = self.messageRequest {
+        if case .listServices(let v)? = m.pointee.messageRequest {
             w.writeRawTag(58)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -304,30 +312,38 @@ extension Grpc_Reflection_V1_ExtensionRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.containingType.isEmpty {
-            let v = self.containingType
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.containingType.isEmpty {
+            let v = m.pointee.containingType
             size += 1 + WireSize.string(v)
         }
-        if self.extensionNumber != 0 {
-            let v = self.extensionNumber
+        if m.pointee.extensionNumber != 0 {
+            let v = m.pointee.extensionNumber
             size += 1 + Varint.size(int32: v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.containingType.isEmpty {
-            let v = self.containingType
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.containingType.isEmpty {
+            let v = m.pointee.containingType
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if self.extensionNumber != 0 {
-            let v = self.extensionNumber
+        if m.pointee.extensionNumber != 0 {
+            let v = m.pointee.extensionNumber
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -401,36 +417,40 @@ extension Grpc_Reflection_V1_ServerReflectionResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.validHost.isEmpty {
-            let v = self.validHost
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.validHost.isEmpty {
+            let v = m.pointee.validHost
             size += 1 + WireSize.string(v)
         }
-        if let v = self.originalRequest {
+        if let v = m.pointee.originalRequest {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .fileDescriptorResponse(let v)? = self.messageResponse {
+        if case .fileDescriptorResponse(let v)? = m.pointee.messageResponse {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .allExtensionNumbersResponse(let v)? = self.messageResponse {
+        if case .allExtensionNumbersResponse(let v)? = m.pointee.messageResponse {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .listServicesResponse(let v)? = self.messageResponse {
+        if case .listServicesResponse(let v)? = m.pointee.messageResponse {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        if case .errorResponse(let v)? = self.messageResponse {
+        if case .errorResponse(let v)? = m.pointee.messageResponse {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -440,37 +460,41 @@ extension Grpc_Reflection_V1_ServerReflectionResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.validHost.isEmpty {
-            let v = self.validHost
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.validHost.isEmpty {
+            let v = m.pointee.validHost
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.originalRequest {
+        if let v = m.pointee.originalRequest {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .fileDescriptorResponse(let v)? = self.messageResponse {
+        if case .fileDescriptorResponse(let v)? = m.pointee.messageResponse {
             w.writeRawTag(34)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .allExtensionNumbersResponse(let v)? = self.messageResponse {
+        if case .allExtensionNumbersResponse(let v)? = m.pointee.messageResponse {
             w.writeRawTag(42)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .listServicesResponse(let v)? = self.messageResponse {
+        if case .listServicesResponse(let v)? = m.pointee.messageResponse {
             w.writeRawTag(50)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        if case .errorResponse(let v)? = self.messageResponse {
+        if case .errorResponse(let v)? = m.pointee.messageResponse {
             w.writeRawTag(58)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -562,17 +586,25 @@ extension Grpc_Reflection_V1_FileDescriptorResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.fileDescriptorProto { size += 1 + WireSize.bytes(v) }
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        for v in m.pointee.fileDescriptorProto { size += 1 + WireSize.bytes(v) }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.fileDescriptorProto {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        for v in m.pointee.fileDescriptorProto {
             w.writeRawTag(10)
             w.writeBytes(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -625,15 +657,19 @@ extension Grpc_Reflection_V1_ExtensionNumberResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.baseTypeName.isEmpty {
-            let v = self.baseTypeName
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.baseTypeName.isEmpty {
+            let v = m.pointee.baseTypeName
             size += 1 + WireSize.string(v)
         }
-        if !self.extensionNumber.isEmpty {
+        if !m.pointee.extensionNumber.isEmpty {
             let slot = cache.reserve()
             var n = 0
-            for v in self.extensionNumber { n += Varint.size(int32: v) }
+            for v in m.pointee.extensionNumber { n += Varint.size(int32: v) }
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
@@ -641,17 +677,21 @@ extension Grpc_Reflection_V1_ExtensionNumberResponse {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.baseTypeName.isEmpty {
-            let v = self.baseTypeName
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.baseTypeName.isEmpty {
+            let v = m.pointee.baseTypeName
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if !self.extensionNumber.isEmpty {
+        if !m.pointee.extensionNumber.isEmpty {
             w.writeRawTag(18)
             w.writeVarint(cache.next())
-            for v in self.extensionNumber { w.writeVarint(UInt64(bitPattern: Int64(v))) }
+            for v in m.pointee.extensionNumber { w.writeVarint(UInt64(bitPattern: Int64(v))) }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -707,23 +747,35 @@ extension Grpc_Reflection_V1_ListServiceResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.service {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        m.pointee.service.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Grpc_Reflection_V1_ServiceResponse._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.service {
-            w.writeRawTag(10)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        m.pointee.service.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(10)
+                w.writeVarint(cache.next())
+                Grpc_Reflection_V1_ServiceResponse._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -772,21 +824,29 @@ extension Grpc_Reflection_V1_ServiceResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if !self.name.isEmpty {
-            let v = self.name
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if !self.name.isEmpty {
-            let v = self.name
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.name.isEmpty {
+            let v = m.pointee.name
             w.writeRawTag(10)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -830,30 +890,38 @@ extension Grpc_Reflection_V1_ErrorResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if self.errorCode != 0 {
-            let v = self.errorCode
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if m.pointee.errorCode != 0 {
+            let v = m.pointee.errorCode
             size += 1 + Varint.size(int32: v)
         }
-        if !self.errorMessage.isEmpty {
-            let v = self.errorMessage
+        if !m.pointee.errorMessage.isEmpty {
+            let v = m.pointee.errorMessage
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if self.errorCode != 0 {
-            let v = self.errorCode
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if m.pointee.errorCode != 0 {
+            let v = m.pointee.errorCode
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if !self.errorMessage.isEmpty {
-            let v = self.errorMessage
+        if !m.pointee.errorMessage.isEmpty {
+            let v = m.pointee.errorMessage
             w.writeRawTag(18)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

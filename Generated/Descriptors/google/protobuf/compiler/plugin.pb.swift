@@ -212,40 +212,48 @@ extension Google_Protobuf_Compiler_Version {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.major {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.major {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.minor {
+        if let v = m.pointee.minor {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.patch {
+        if let v = m.pointee.patch {
             size += 1 + Varint.size(int32: v)
         }
-        if let v = self.suffix {
+        if let v = m.pointee.suffix {
             size += 1 + WireSize.string(v)
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.major {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.major {
             w.writeRawTag(8)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.minor {
+        if let v = m.pointee.minor {
             w.writeRawTag(16)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.patch {
+        if let v = m.pointee.patch {
             w.writeRawTag(24)
             w.writeVarint(UInt64(bitPattern: Int64(v)))
         }
-        if let v = self.suffix {
+        if let v = m.pointee.suffix {
             w.writeRawTag(34)
             w.writeString(v)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -320,46 +328,58 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        for v in self.fileToGenerate { size += 1 + WireSize.string(v) }
-        if let v = self.parameter {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        for v in m.pointee.fileToGenerate { size += 1 + WireSize.string(v) }
+        if let v = m.pointee.parameter {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.compilerVersion {
+        if let v = m.pointee.compilerVersion {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
             size += 1 + WireSize.lengthDelimited(n)
         }
-        for v in self.protoFile {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.protoFile.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_FileDescriptorProto._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        for v in self.fileToGenerate {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        for v in m.pointee.fileToGenerate {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.parameter {
+        if let v = m.pointee.parameter {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.compilerVersion {
+        if let v = m.pointee.compilerVersion {
             w.writeRawTag(26)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        for v in self.protoFile {
-            w.writeRawTag(122)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.protoFile.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(122)
+                w.writeVarint(cache.next())
+                Google_Protobuf_FileDescriptorProto._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -444,37 +464,49 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.error {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.error {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.supportedFeatures {
+        if let v = m.pointee.supportedFeatures {
             size += 1 + Varint.size(v)
         }
-        for v in self.file {
-            let slot = cache.reserve()
-            let n = v._computeSize(&cache)
-            cache.set(slot, n)
-            size += 1 + WireSize.lengthDelimited(n)
+        m.pointee.file.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                let slot = cache.reserve()
+                let n = Google_Protobuf_Compiler_CodeGeneratorResponse.File._computeSize(of: elements.baseAddress! + i, &cache)
+                cache.set(slot, n)
+                size += 1 + WireSize.lengthDelimited(n)
+            }
         }
         return size
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.error {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.error {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.supportedFeatures {
+        if let v = m.pointee.supportedFeatures {
             w.writeRawTag(16)
             w.writeVarint(v)
         }
-        for v in self.file {
-            w.writeRawTag(122)
-            w.writeVarint(cache.next())
-            v._encode(to: &w, &cache)
+        m.pointee.file.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                w.writeRawTag(122)
+                w.writeVarint(cache.next())
+                Google_Protobuf_Compiler_CodeGeneratorResponse.File._encode(of: elements.baseAddress! + i, to: &w, &cache)
+            }
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {
@@ -547,17 +579,21 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse.File {
     }
 
     public func _computeSize(_ cache: inout WireSizeCache) -> Int {
-        var size = unknownFields.count
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.name {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.insertionPoint {
+        if let v = m.pointee.insertionPoint {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.content {
+        if let v = m.pointee.content {
             size += 1 + WireSize.string(v)
         }
-        if let v = self.generatedCodeInfo {
+        if let v = m.pointee.generatedCodeInfo {
             let slot = cache.reserve()
             let n = v._computeSize(&cache)
             cache.set(slot, n)
@@ -567,24 +603,28 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse.File {
     }
 
     public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
-        if let v = self.name {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.name {
             w.writeRawTag(10)
             w.writeString(v)
         }
-        if let v = self.insertionPoint {
+        if let v = m.pointee.insertionPoint {
             w.writeRawTag(18)
             w.writeString(v)
         }
-        if let v = self.content {
+        if let v = m.pointee.content {
             w.writeRawTag(122)
             w.writeString(v)
         }
-        if let v = self.generatedCodeInfo {
+        if let v = m.pointee.generatedCodeInfo {
             w.writeRawTag(130)
             w.writeVarint(cache.next())
             v._encode(to: &w, &cache)
         }
-        unknownFields.encode(to: &w)
+        m.pointee.unknownFields.encode(to: &w)
     }
 
     public func encodeJSON(to w: inout JSONWriter) {

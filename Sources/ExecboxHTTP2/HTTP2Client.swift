@@ -1,32 +1,57 @@
 public import NIOCore
 public import NIOPosix
 
-/// One client connection (cleartext HTTP/2 by prior knowledge) carrying many concurrent streams.
+/// One client connection (cleartext HTTP/2 by prior knowledge, or TLS with ALPN h2) carrying many
+/// concurrent streams.
 public final class HTTP2ClientConnection: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<HTTP2ConnectionHandler>
+    let scheme: String
 
-    private init(channel: any Channel, handler: NIOLoopBound<HTTP2ConnectionHandler>) {
+    private init(channel: any Channel, handler: NIOLoopBound<HTTP2ConnectionHandler>, scheme: String) {
         self.channel = channel
         self.handler = handler
+        self.scheme = scheme
     }
 
+    /// With `tls`, the connection is TLS (ALPN must choose h2) and the server's certificate is
+    /// verified against `host` unless `tls.insecureSkipVerify`; a failed handshake throws.
     public static func connect(
         host: String,
         port: Int,
         configuration: HTTP2Configuration = HTTP2Configuration(),
+        tls: TLSConfiguration? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> HTTP2ClientConnection {
+        let tlsContext = try tls.map { try TLSContext(configuration: $0) }
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port)
             .get()
-        let handler = try await channel.eventLoop.submit {
+        let (handler, handshake) = try await channel.eventLoop.submit {
+            var handshake: EventLoopFuture<String?>?
+            if let tlsContext {
+                let promise = channel.eventLoop.makePromise(of: String?.self)
+                handshake = promise.futureResult
+                try channel.pipeline.syncOperations.addHandler(
+                    TLSHandler(tls: tlsContext, serverName: host, handshakePromise: promise))
+            }
             let handler = HTTP2ConnectionHandler(configuration: configuration, mode: .client)
             try channel.pipeline.syncOperations.addHandler(handler)
-            return NIOLoopBound(handler, eventLoop: channel.eventLoop)
+            return (NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake)
         }.get()
-        return HTTP2ClientConnection(channel: channel, handler: handler)
+        if let handshake {
+            do {
+                let alpn = try await handshake.get()
+                guard alpn == "h2" else {
+                    throw TLSError(.handshake, "the server did not choose h2 by ALPN (\(alpn ?? "none"))")
+                }
+            } catch {
+                try? await channel.close()
+                throw error
+            }
+        }
+        return HTTP2ClientConnection(channel: channel, handler: handler, scheme: tls == nil ? "http" : "https")
     }
 
     /// False once the connection closed or the server sent GOAWAY: open a new one.
@@ -45,7 +70,7 @@ public final class HTTP2ClientConnection: Sendable {
         endStream: Bool = false
     ) async throws -> HTTP2ClientStream {
         var fields = HTTP2Headers([
-            (":method", method), (":scheme", "http"), (":path", path),
+            (":method", method), (":scheme", scheme), (":path", path),
             (
                 ":authority",
                 channel.remoteAddress.map { "\($0.ipAddress ?? "localhost"):\($0.port ?? 0)" } ?? "localhost"

@@ -3,8 +3,9 @@ import NIOHTTP1
 public import NIOPosix
 
 /// The listener: cleartext HTTP/2 by prior knowledge and HTTP/1.1 on one port (the protocol is
-/// chosen by the connection preface). Each connection is a child task, each stream a child task
-/// of its connection; cancelling `run` closes the listener and every connection.
+/// chosen by the connection preface), or, with a certificate, TLS only (ALPN chooses). Each
+/// connection is a child task, each stream a child task of its connection; cancelling `run`
+/// closes the listener and every connection.
 public final class HTTP2Server: Sendable {
     /// Serves one request stream. Throwing resets the stream with INTERNAL_ERROR.
     public typealias Handler = @Sendable (HTTP2ServerRequest, HTTP2ResponseWriter) async throws -> Void
@@ -14,6 +15,8 @@ public final class HTTP2Server: Sendable {
 
     private let serverChannel: NIOAsyncChannel<EventLoopFuture<AcceptedConnection>, Never>
     private let registry: ConnectionRegistry
+    /// The listener's certificate and key, when it serves TLS.
+    public let tls: TLSContext?
 
     /// The bound address (with the real port when bound to port 0).
     public let localAddress: SocketAddress
@@ -21,11 +24,19 @@ public final class HTTP2Server: Sendable {
     private init(
         serverChannel: NIOAsyncChannel<EventLoopFuture<AcceptedConnection>, Never>,
         registry: ConnectionRegistry,
+        tls: TLSContext?,
         localAddress: SocketAddress
     ) {
         self.serverChannel = serverChannel
         self.registry = registry
+        self.tls = tls
         self.localAddress = localAddress
+    }
+
+    /// Re-reads the certificate chain and key; new connections use them, open ones keep theirs.
+    /// On failure (the files are missing, unreadable or do not match) the old pair stays in use.
+    public func reloadTLS() throws {
+        try tls?.reload()
     }
 
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight streams finish for up to
@@ -45,8 +56,11 @@ public final class HTTP2Server: Sendable {
         configuration: HTTP2Configuration = HTTP2Configuration(),
         serverConfiguration: HTTP2ServerConfiguration = HTTP2ServerConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        http1: HTTP1Initializer? = nil
+        http1: HTTP1Initializer? = nil,
+        tls: TLSConfiguration? = nil
     ) async throws -> HTTP2Server {
+        // Bad certificate or key files fail here, before the port is bound.
+        let tlsContext = try tls.map { try TLSContext(configuration: $0) }
         let http1 =
             http1 ?? { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -72,6 +86,18 @@ public final class HTTP2Server: Sendable {
                         channel.eventLoop.makeSucceededFuture(AcceptedConnection.closed))
                 }
                 channel.closeFuture.whenComplete { _ in registry.release(ip: ip) }
+                if let tlsContext {
+                    return channel.eventLoop.makeSucceededFuture(
+                        ALPNProtocolSelector.install(
+                            on: channel,
+                            tls: tlsContext,
+                            configuration: configuration,
+                            serverConfiguration: serverConfiguration,
+                            registry: registry,
+                            http1: http1
+                        )
+                    )
+                }
                 return channel.eventLoop.makeSucceededFuture(
                     ProtocolDetector.install(
                         on: channel,
@@ -85,7 +111,7 @@ public final class HTTP2Server: Sendable {
         guard let address = channel.channel.localAddress else {
             throw HTTP2Error(.invalidState, "the listener has no local address")
         }
-        return HTTP2Server(serverChannel: channel, registry: registry, localAddress: address)
+        return HTTP2Server(serverChannel: channel, registry: registry, tls: tlsContext, localAddress: address)
     }
 
     /// Serves until cancelled.

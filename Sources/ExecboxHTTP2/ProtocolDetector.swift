@@ -33,27 +33,14 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     ) -> EventLoopFuture<AcceptedConnection> {
         let promise = channel.eventLoop.makePromise(of: AcceptedConnection.self)
         let detector = ProtocolDetector(decided: promise) { context, isHTTP2 in
-            let channel = context.channel
-            if isHTTP2 {
-                return channel.eventLoop.makeCompletedFuture {
-                    let handler = HTTP2ConnectionHandler(configuration: configuration)
-                    let id = ObjectIdentifier(handler)
-                    registry.add(NIOLoopBound(handler, eventLoop: channel.eventLoop), id: id)
-                    handler.onRemoved = { registry.remove(id: id) }
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    let async = try NIOAsyncChannel<HTTP2ServerStream, Never>(wrappingChannelSynchronously: channel)
-                    return .http2(async)
-                }
-            }
-            return channel.pipeline.configureHTTPServerPipeline().flatMap {
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        HTTP1RequestHeadTimeout(timeout: serverConfiguration.http1RequestHeadTimeout)
-                    )
-                }
-            }.flatMap {
-                http1(channel)
-            }.map { .http1(channel) }
+            configurePipeline(
+                channel: context.channel,
+                isHTTP2: isHTTP2,
+                configuration: configuration,
+                serverConfiguration: serverConfiguration,
+                registry: registry,
+                http1: http1
+            )
         }
         do {
             try channel.pipeline.syncOperations.addHandler(detector)
@@ -68,6 +55,38 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
             channel.close(promise: nil)
         }
         return promise.futureResult
+    }
+
+    /// Sets the pipeline up for the chosen protocol (shared by the cleartext detector and the
+    /// TLS ALPN selector).
+    static func configurePipeline(
+        channel: any Channel,
+        isHTTP2: Bool,
+        configuration: HTTP2Configuration,
+        serverConfiguration: HTTP2ServerConfiguration,
+        registry: ConnectionRegistry,
+        http1: @escaping HTTP2Server.HTTP1Initializer
+    ) -> EventLoopFuture<AcceptedConnection> {
+        if isHTTP2 {
+            return channel.eventLoop.makeCompletedFuture {
+                let handler = HTTP2ConnectionHandler(configuration: configuration)
+                let id = ObjectIdentifier(handler)
+                registry.add(NIOLoopBound(handler, eventLoop: channel.eventLoop), id: id)
+                handler.onRemoved = { registry.remove(id: id) }
+                try channel.pipeline.syncOperations.addHandler(handler)
+                let async = try NIOAsyncChannel<HTTP2ServerStream, Never>(wrappingChannelSynchronously: channel)
+                return .http2(async)
+            }
+        }
+        return channel.pipeline.configureHTTPServerPipeline().flatMap {
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    HTTP1RequestHeadTimeout(timeout: serverConfiguration.http1RequestHeadTimeout)
+                )
+            }
+        }.flatMap {
+            http1(channel)
+        }.map { .http1(channel) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -7,12 +7,15 @@
   and the server's log, and a fresh server is started for the rest of the module).
 - Every test has a time limit (SIGALRM; 60 s unless marked `time_limit(seconds)`).
 - $HTTP2_BACKPRESSURE_BYTES: the size of the backpressure download (default 1 GiB).
+- `tls_server`: a second server per module started with --tls-cert/--tls-key on a self-signed
+  pair (`tls_pair`) made with the openssl CLI.
 
-Needs: pip install h2 hyperframe hpack pytest
+Needs: pip install h2 hyperframe hpack pytest (and sslyze for the TLS scan)
 """
 
 import pathlib
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -27,6 +30,35 @@ DEFAULT_TIME_LIMIT = 60
 @pytest.fixture(scope="module")
 def server():
     process = h2util.ServerProcess(h2util.find_server_binary()).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_pair(tmp_path_factory):
+    """A self-signed P-256 certificate for localhost and 127.0.0.1 (openssl CLI): (cert, key)."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-days", "1", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.fixture(scope="module")
+def tls_server(tls_pair):
+    """The test server with --tls-cert/--tls-key: a TLS-only listener."""
+    cert, key = tls_pair
+    process = h2util.ServerProcess(
+        h2util.find_server_binary(), extra_args=("--tls-cert", cert, "--tls-key", key)
+    ).start()
     yield process
     process.stop()
 
@@ -50,8 +82,10 @@ def _time_limit_and_server_check(request):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-    if "server" in request.fixturenames:
-        process = request.getfixturevalue("server")
+    for name in ("server", "tls_server"):
+        if name not in request.fixturenames:
+            continue
+        process = request.getfixturevalue(name)
         if not process.alive():
             code, log = process.returncode(), process.log_tail()
             process.stop()

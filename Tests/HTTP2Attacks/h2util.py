@@ -124,8 +124,9 @@ def find_server_binary() -> str:
 
 
 class ServerProcess:
-    def __init__(self, binary: str):
+    def __init__(self, binary: str, extra_args: tuple[str, ...] = ()):
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.proc = None
         self.port = None
         self.log = None
@@ -134,7 +135,7 @@ class ServerProcess:
     def start(self, timeout=20.0):
         self.log = tempfile.NamedTemporaryFile(prefix="execbox-h2-server-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [self.binary, "--port", "0"],
+            [self.binary, "--port", "0", *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=self.log,
             stdin=subprocess.DEVNULL,

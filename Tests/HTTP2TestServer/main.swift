@@ -1,5 +1,6 @@
 // execbox-http2-testserver: the HTTP/2 listener with test routes, for the real-peer tests
-// (curl, nghttp, h2load, Python h2). Prints `listening on PORT` once bound.
+// (curl, nghttp, h2load, Python h2). Prints `listening on PORT` once bound. With
+// `--tls-cert FILE --tls-key FILE` it serves TLS only (ALPN h2 or http/1.1).
 //
 //   GET  /hello            200 "hello\n"
 //   POST /echo             the request body back, with trailer x-body-bytes
@@ -11,16 +12,24 @@ import ExecboxHTTP2
 import NIOCore
 
 var port = 0
+var certificate: String?
+var key: String?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
-    if argument == "--port", let value = arguments.next(), let number = Int(value) { port = number }
+    switch argument {
+    case "--port": if let value = arguments.next(), let number = Int(value) { port = number }
+    case "--tls-cert": certificate = arguments.next()
+    case "--tls-key": key = arguments.next()
+    default: break
+    }
 }
 
 struct Failure: Error {}
 
 let pattern = ByteBuffer(bytes: (0..<(251 * 261)).map { UInt8($0 % 251) })
 
-let server = try await HTTP2Server.bind(host: "127.0.0.1", port: port)
+let tls = certificate.map { TLSConfiguration.server(certificateChainFile: $0, privateKeyFile: key ?? $0) }
+let server = try await HTTP2Server.bind(host: "127.0.0.1", port: port, tls: tls)
 print("listening on \(server.localAddress.port ?? 0)")
 fflushStandardOutput()
 

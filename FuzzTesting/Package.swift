@@ -4,23 +4,23 @@ import PackageDescription
 // libFuzzer targets for the parsers. Build and run with scripts/fuzz (see docs/fuzzing.md).
 let package = Package(
     name: "ExecboxFuzzTesting",
-    dependencies: [.package(path: "..")],
+    dependencies: [.package(name: "Execbox", path: "..")],
     targets: [
         .executableTarget(
             name: "FuzzWireDecode",
             dependencies: [
-                .product(name: "ExecboxWire", package: "main"),
-                .product(name: "ExecboxAPI", package: "main"),
-                .product(name: "ExecboxFixtures", package: "main"),
+                .product(name: "ExecboxWire", package: "Execbox"),
+                .product(name: "ExecboxAPI", package: "Execbox"),
+                .product(name: "ExecboxFixtures", package: "Execbox"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
             name: "FuzzJSONDecode",
             dependencies: [
-                .product(name: "ExecboxWire", package: "main"),
-                .product(name: "ExecboxAPI", package: "main"),
-                .product(name: "ExecboxFixtures", package: "main"),
+                .product(name: "ExecboxWire", package: "Execbox"),
+                .product(name: "ExecboxAPI", package: "Execbox"),
+                .product(name: "ExecboxFixtures", package: "Execbox"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -42,13 +42,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         do {
             let session = try HTTP2Session(mode: mode, configuration: configuration)
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let eventLoop = context.eventLoop
             session.makeStream = { id in
                 HTTP2StreamState(
                     id: id,
-                    inbound: HTTP2InboundBody { bytes in
-                        eventLoop.execute { loopBound.value.consume(streamID: id, bytes: bytes) }
-                    }
+                    inbound: HTTP2InboundBody(connection: loopBound, streamID: id)
                 )
             }
             self.session = session
@@ -246,9 +243,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         let head = eventLoop.makePromise(of: HTTP2Headers.self)
         var body: HTTP2InboundBody?
         let id = try session.submitRequest(headers: headers, endStream: endStream) { id in
-            let inbound = HTTP2InboundBody { bytes in
-                eventLoop.execute { loopBound.value.consume(streamID: id, bytes: bytes) }
-            }
+            let inbound = HTTP2InboundBody(connection: loopBound, streamID: id)
             body = inbound
             let state = HTTP2StreamState(id: id, inbound: inbound)
             state.responseHead = head

@@ -9,7 +9,8 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
     public typealias Failure = any Error
 
     private struct State {
-        var chunks = CircularBuffer<ByteBuffer>()
+        // Most bodies are empty or one chunk: start small.
+        var chunks = CircularBuffer<ByteBuffer>(initialCapacity: 2)
         var finished = false
         var failure: HTTP2Error?
         var waiter: CheckedContinuation<ByteBuffer?, any Error>?
@@ -19,10 +20,21 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let onConsume: @Sendable (Int) -> Void
+    /// Where consumed bytes are credited back: the stream's connection, on its event loop.
+    private let connection: NIOLoopBound<HTTP2ConnectionHandler>
+    private let streamID: Int32
 
-    init(onConsume: @escaping @Sendable (Int) -> Void) {
-        self.onConsume = onConsume
+    init(connection: NIOLoopBound<HTTP2ConnectionHandler>, streamID: Int32) {
+        self.connection = connection
+        self.streamID = streamID
+    }
+
+    /// Reopens the flow-control windows by `bytes` (always through the event loop's queue: this
+    /// may run inside an nghttp2 callback, where the session must not be re-entered).
+    private func onConsume(_ bytes: Int) {
+        let connection = self.connection
+        let streamID = self.streamID
+        connection.eventLoop.execute { connection.value.consume(streamID: streamID, bytes: bytes) }
     }
 
     // MARK: producer side (event loop)

@@ -9,9 +9,10 @@ public import NIOPosix
 public final class HTTP2Server: Sendable {
     /// Serves one request stream. Throwing resets the stream with INTERNAL_ERROR.
     /// Runs on the stream task's executor (the connection's event loop), with no hop to start.
-    public typealias Handler = nonisolated(nonsending) @Sendable (
-        HTTP2ServerRequest, HTTP2ResponseWriter
-    ) async throws -> Void
+    public typealias Handler =
+        nonisolated(nonsending) @Sendable (
+            HTTP2ServerRequest, HTTP2ResponseWriter
+        ) async throws -> Void
     /// Installs the HTTP/1.1 side (after NIOHTTP1's codec) for a connection that did not open
     /// with the HTTP/2 preface.
     public typealias HTTP1Initializer = @Sendable (any Channel) -> EventLoopFuture<Void>

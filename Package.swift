@@ -93,6 +93,25 @@ let package = Package(
             path: "Tests/HTTP2TestServer",
             swiftSettings: strictSettings
         ),
+        // gRPC over ExecboxHTTP2: framing, status, deadlines, metadata.
+        .target(
+            name: "ExecboxGRPC",
+            dependencies: [
+                "ExecboxRPC", "ExecboxHTTP2", "ExecboxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "execbox-grpc-testserver",
+            dependencies: [
+                "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxFixtures", "ExecboxWellKnownTypes", "ExecboxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/GRPCTestServer",
+            swiftSettings: strictSettings
+        ),
         // MARK: end HTTP/2
 
         // MARK: Storage (issue 5)

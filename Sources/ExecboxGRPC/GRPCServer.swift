@@ -1,0 +1,116 @@
+public import ExecboxHTTP2
+public import ExecboxRPC
+internal import ExecboxWire
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Serves an ``RPCRouter`` as gRPC over ExecboxHTTP2: length-prefixed messages, status in
+/// trailers (or Trailers-Only), `grpc-timeout` deadlines, custom and `-bin` metadata.
+/// Compression is not negotiated yet: `grpc-accept-encoding` says `identity`.
+public struct GRPCServer: Sendable {
+    public let router: RPCRouter
+    /// Largest request message accepted; larger ones fail the call with RESOURCE_EXHAUSTED.
+    public let maxReceiveMessageBytes: Int
+
+    public init(router: RPCRouter, maxReceiveMessageBytes: Int = 4 << 20) {
+        self.router = router
+        self.maxReceiveMessageBytes = maxReceiveMessageBytes
+    }
+
+    /// The HTTP/2 handler: pass this to `HTTP2Server.run(handler:)`.
+    public var handler: HTTP2Server.Handler {
+        { request, response in try await serve(request, response) }
+    }
+
+    func serve(_ request: HTTP2ServerRequest, _ response: HTTP2ResponseWriter) async throws {
+        let contentType = request.headers["content-type"] ?? ""
+        guard
+            contentType == "application/grpc" || contentType.hasPrefix("application/grpc+")
+                || contentType.hasPrefix("application/grpc;")
+        else {
+            // PROTOCOL-HTTP2: a non-gRPC content type gets HTTP 415.
+            try await response.writeHead(status: 415, headers: ["content-type": "text/plain"], endStream: true)
+            return
+        }
+        let call = GRPCCallWriter(response: response)
+        guard request.method == "POST" else {
+            try await call.finish(RPCError(code: .unimplemented, message: "gRPC calls use POST"))
+            return
+        }
+        guard let route = router.route(forPath: request.path) else {
+            try await call.finish(RPCError(code: .unimplemented, message: "method \(request.path) not found"))
+            return
+        }
+        if let encoding = request.headers["grpc-encoding"], encoding != "identity" {
+            try await call.finish(
+                RPCError(code: .unimplemented, message: "grpc-encoding \(encoding) is not supported; use identity")
+            )
+            return
+        }
+        var timeout: Duration?
+        if let value = request.headers["grpc-timeout"] {
+            guard let parsed = GRPCStatusEncoding.parseTimeout(value) else {
+                try await call.finish(RPCError(code: .invalidArgument, message: "malformed grpc-timeout"))
+                return
+            }
+            timeout = parsed
+        }
+        let context = ServerContext(method: route.method, metadata: Self.metadata(request.headers), peer: request.peer)
+        let requests = RPCAsyncSequence(
+            GRPCRequestMessages(body: request.body, maxMessageBytes: maxReceiveMessageBytes))
+        let outcome = await Self.run(timeout: timeout) {
+            try await route.handler(requests, call.messageWriter, context)
+        }
+        try await call.finish(outcome)
+    }
+
+    /// Runs the handler, bounded by the deadline; any failure becomes an RPCError.
+    private static func run(
+        timeout: Duration?,
+        _ body: @escaping @Sendable () async throws -> Void
+    ) async -> RPCError? {
+        do {
+            if let timeout {
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask {
+                        try await body()
+                        return true
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: timeout)
+                        return false
+                    }
+                    let finished = try await group.next() ?? false
+                    group.cancelAll()
+                    if !finished { throw RPCError(code: .deadlineExceeded, message: "deadline exceeded") }
+                }
+            } else {
+                try await body()
+            }
+            return nil
+        } catch let error as RPCError {
+            return error
+        } catch is CancellationError {
+            return RPCError(code: .cancelled, message: "call cancelled")
+        } catch {
+            return RPCError(code: .unknown, message: "handler failed", cause: error)
+        }
+    }
+
+    /// Request headers minus pseudo-headers and reserved names; `-bin` values base64-decoded.
+    static func metadata(_ headers: HTTP2Headers) -> Metadata {
+        var metadata = Metadata()
+        for field in headers.fields {
+            let name = field.name
+            if name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "te" || name == "content-type" {
+                continue
+            }
+            if name.hasSuffix("-bin") {
+                if let bytes = Base64.decode(field.value) { metadata.add(name, .binary(bytes)) }
+            } else {
+                metadata.add(name, .string(field.value))
+            }
+        }
+        return metadata
+    }
+}

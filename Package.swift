@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "execbox-grpc-testserver",
             dependencies: [
-                "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxFixtures", "ExecboxWellKnownTypes", "ExecboxWire",
+                "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/GRPCTestServer",
@@ -169,7 +169,11 @@ let package = Package(
         // MARK: end Storage (issue 5)
 
         // Test helpers: in-process RPC transport.
-        .target(name: "ExecboxTesting", dependencies: ["ExecboxRPC"], swiftSettings: strictSettings),
+        .target(
+            name: "ExecboxTesting",
+            dependencies: ["ExecboxRPC", "ExecboxFixtures", "ExecboxWellKnownTypes", "ExecboxWire"],
+            swiftSettings: strictSettings
+        ),
 
         // The protoc plugin: descriptors → model → Swift renderer, behind a thin @main.
         .target(
@@ -196,6 +200,14 @@ let package = Package(
         .testTarget(
             name: "ExecboxWireTests",
             dependencies: ["ExecboxWire", "ExecboxFixtures", "ExecboxWellKnownTypes", "ExecboxAPI"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxGRPCTests",
+            dependencies: [
+                "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxTesting", "ExecboxFixtures", "ExecboxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

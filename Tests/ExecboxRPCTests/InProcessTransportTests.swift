@@ -7,47 +7,9 @@ import Testing
 
 typealias Nested = Execbox_Fixtures_V1_Nested
 
-/// Serves the fixture service: echoes, sums and counts, so each call kind has a checkable answer.
-struct FeatureService: Execbox_Fixtures_V1_FeatureServiceProtocol {
-    func unary(request: Nested, context: ServerContext) async throws -> Nested {
-        if request.name == "fail" {
-            throw RPCError(code: .failedPrecondition, message: "asked to fail")
-        }
-        if request.name == "crash" {
-            struct Internal: Error {}
-            throw Internal()
-        }
-        return Nested.with {
-            $0.id = request.id + 1
-            $0.name = context.metadata.first("x-greeting") ?? "none"
-        }
-    }
-
-    func clientStream(requests: RPCAsyncSequence<Nested>, context: ServerContext) async throws -> Nested {
-        var sum: Int32 = 0
-        for try await request in requests { sum += request.id }
-        return Nested.with { $0.id = sum }
-    }
-
-    func serverStream(request: Nested, responses: RPCWriter<Nested>, context: ServerContext) async throws {
-        for i in 0..<request.id {
-            try await responses.write(Nested.with { $0.id = i })
-        }
-    }
-
-    func bidi(requests: RPCAsyncSequence<Nested>, responses: RPCWriter<Nested>, context: ServerContext) async throws {
-        for try await request in requests {
-            try await responses.write(Nested.with { $0.id = request.id * 2 })
-        }
-    }
-
-    func ping(request: Google_Protobuf_Empty, context: ServerContext) async throws -> Google_Protobuf_Empty {
-        request
-    }
-}
-
 @Suite struct InProcessTransportTests {
-    let client = Execbox_Fixtures_V1_FeatureServiceClient(transport: InProcessTransport(services: [FeatureService()]))
+    let client = Execbox_Fixtures_V1_FeatureServiceClient(
+        transport: InProcessTransport(services: [FixtureFeatureService()]))
 
     @Test func unaryWithMetadata() async throws {
         var metadata = Metadata()
@@ -88,7 +50,7 @@ struct FeatureService: Execbox_Fixtures_V1_FeatureServiceProtocol {
     }
 
     @Test func errorsCarryTheirStatus() async throws {
-        await #expect(throws: RPCError(code: .failedPrecondition, message: "asked to fail")) {
+        await #expect(throws: RPCError(code: .failedPrecondition, message: FixtureFeatureService.failureMessage)) {
             try await client.unary(Nested.with { $0.name = "fail" })
         }
     }
@@ -109,7 +71,7 @@ struct FeatureService: Execbox_Fixtures_V1_FeatureServiceProtocol {
     }
 
     @Test func undecodableRequestIsAnError() async throws {
-        let transport = InProcessTransport(services: [FeatureService()])
+        let transport = InProcessTransport(services: [FixtureFeatureService()])
         let error = await #expect(throws: RPCError.self) {
             try await transport.call(
                 Execbox_Fixtures_V1_FeatureServiceMethods.unary,
@@ -129,7 +91,7 @@ struct FeatureService: Execbox_Fixtures_V1_FeatureServiceProtocol {
         #expect(Execbox_Fixtures_V1_FeatureServiceMethods.bidi.path == "/execbox.fixtures.v1.FeatureService/Bidi")
         #expect(Execbox_Fixtures_V1_FeatureServiceMethods.bidi.kind == .bidirectionalStreaming)
         #expect(Execbox_Fixtures_V1_FeatureServiceMethods.all.count == 5)
-        let router = RPCRouter(services: [FeatureService()])
+        let router = RPCRouter(services: [FixtureFeatureService()])
         #expect(router.serviceNames == ["execbox.fixtures.v1.FeatureService"])
     }
 }

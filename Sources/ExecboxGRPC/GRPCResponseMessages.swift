@@ -1,0 +1,102 @@
+import ExecboxHTTP2
+import ExecboxRPC
+import NIOCore
+
+/// The response messages of a call; ends normally on `grpc-status: 0` and throws the status as
+/// an ``RPCError`` otherwise (from the trailers, or from a Trailers-Only head).
+struct GRPCResponseMessages: AsyncSequence, Sendable {
+    typealias Element = [UInt8]
+    typealias Failure = any Error
+
+    let stream: HTTP2ClientStream
+    let maxMessageBytes: Int
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(stream: stream, decoder: GRPCFrameDecoder(maxMessageBytes: maxMessageBytes))
+    }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let stream: HTTP2ClientStream
+        var decoder: GRPCFrameDecoder
+        var body: HTTP2InboundBody.AsyncIterator?
+        var done = false
+
+        mutating func next() async throws -> [UInt8]? {
+            guard !done else { return nil }
+            if body == nil {
+                let head = try await Self.mapped { try await stream.response() }
+                if let status = head["grpc-status"] {
+                    // Trailers-Only: the status is in the head and no body follows.
+                    done = true
+                    try Self.check(status: status, message: head["grpc-message"])
+                    return nil
+                }
+                guard head[":status"] == "200" else {
+                    done = true
+                    throw RPCError(
+                        code: Self.code(httpStatus: head[":status"]),
+                        message: "HTTP status \(head[":status"] ?? "none")")
+                }
+                body = stream.body.makeAsyncIterator()
+            }
+            while true {
+                if let message = try decoder.next() { return message }
+                guard let chunk = try await Self.mapped({ try await body!.next() }) else {
+                    done = true
+                    guard !decoder.hasPartialMessage else {
+                        throw RPCError(code: .internal, message: "the response ended inside a message")
+                    }
+                    let trailers = stream.body.trailers
+                    guard let status = trailers?["grpc-status"] else {
+                        throw RPCError(code: .internal, message: "the response ended without grpc-status")
+                    }
+                    try Self.check(status: status, message: trailers?["grpc-message"])
+                    return nil
+                }
+                decoder.append(chunk)
+            }
+        }
+
+        private static func check(status: String, message: String?) throws {
+            guard let code = Int(status) else { throw RPCError(code: .internal, message: "malformed grpc-status") }
+            guard code != 0 else { return }
+            throw RPCError(code: RPCError.Code(rawValue: code), message: percentDecode(message ?? ""))
+        }
+
+        /// Stream failures (a reset, a dropped connection) become UNAVAILABLE.
+        private static func mapped<T>(_ body: () async throws -> T) async throws -> T {
+            do {
+                return try await body()
+            } catch let error as HTTP2Error {
+                throw RPCError(code: .unavailable, message: error.message, cause: error)
+            }
+        }
+
+        /// PROTOCOL-HTTP2's mapping for responses that are not gRPC.
+        private static func code(httpStatus: String?) -> RPCError.Code {
+            switch httpStatus {
+            case "400": .internal
+            case "401": .unauthenticated
+            case "403": .permissionDenied
+            case "404": .unimplemented
+            case "429", "502", "503", "504": .unavailable
+            default: .unknown
+            }
+        }
+
+        private static func percentDecode(_ text: String) -> String {
+            var bytes: [UInt8] = []
+            var iterator = Array(text.utf8).makeIterator()
+            while let byte = iterator.next() {
+                if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                {
+                    bytes.append(value)
+                } else {
+                    bytes.append(byte)
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+}

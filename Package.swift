@@ -112,6 +112,12 @@ let package = Package(
             path: "Tests/GRPCTestServer",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "execbox-grpc-testclient",
+            dependencies: ["ExecboxGRPC", "ExecboxRPC", "ExecboxFixtures", "ExecboxWire"],
+            path: "Tests/GRPCTestClient",
+            swiftSettings: strictSettings
+        ),
         // MARK: end HTTP/2
 
         // MARK: Storage (issue 5)

@@ -114,7 +114,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "execbox-grpc-testclient",
-            dependencies: ["ExecboxGRPC", "ExecboxRPC", "ExecboxFixtures", "ExecboxWire"],
+            dependencies: ["ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxFixtures", "ExecboxWire"],
             path: "Tests/GRPCTestClient",
             swiftSettings: strictSettings
         ),

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
 
@@ -24,22 +25,31 @@ public final class HTTP2ClientConnection: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> HTTP2ClientConnection {
         let tlsContext = try tls.map { try TLSContext(configuration: $0) }
+        // The handlers go in before the connection reads anything: a server may send its
+        // SETTINGS the moment it accepts (grpc-core does), and nghttp2 must see that frame first.
+        let installed = NIOLockedValueBox<(NIOLoopBound<HTTP2ConnectionHandler>, EventLoopFuture<String?>?)?>(nil)
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    var handshake: EventLoopFuture<String?>?
+                    if let tlsContext {
+                        let promise = channel.eventLoop.makePromise(of: String?.self)
+                        handshake = promise.futureResult
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSHandler(tls: tlsContext, serverName: host, handshakePromise: promise))
+                    }
+                    let handler = HTTP2ConnectionHandler(configuration: configuration, mode: .client)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    installed.withLockedValue { $0 = (NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake) }
+                }
+            }
             .connect(host: host, port: port)
             .get()
-        let (handler, handshake) = try await channel.eventLoop.submit {
-            var handshake: EventLoopFuture<String?>?
-            if let tlsContext {
-                let promise = channel.eventLoop.makePromise(of: String?.self)
-                handshake = promise.futureResult
-                try channel.pipeline.syncOperations.addHandler(
-                    TLSHandler(tls: tlsContext, serverName: host, handshakePromise: promise))
-            }
-            let handler = HTTP2ConnectionHandler(configuration: configuration, mode: .client)
-            try channel.pipeline.syncOperations.addHandler(handler)
-            return (NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake)
-        }.get()
+        guard let (handler, handshake) = installed.withLockedValue({ $0 }) else {
+            try? await channel.close()
+            throw HTTP2Error(.connectionClosed, "the connection could not be set up")
+        }
         if let handshake {
             do {
                 let alpn = try await handshake.get()

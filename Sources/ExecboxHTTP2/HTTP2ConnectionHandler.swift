@@ -290,6 +290,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             guard buffer.readableBytes > 0 else { break }
             context.write(wrapOutboundOut(buffer), promise: nil)
             wrote = true
+            // The first output carried the preface and SETTINGS; now the window may grow.
+            try? session.openConnectionWindow()
         }
         if wrote { context.flush() }
         if closeWhenIdle && session.streams.isEmpty && !session.wantsWrite {

@@ -18,6 +18,7 @@ final class HTTP2Session {
     /// Glitches the peer caused; when spent, the connection goes away.
     var glitches: GlitchBudget
     var glitchBudgetExhausted = false
+    private var connectionWindowOpened = false
     /// The peer sent GOAWAY: no new streams on this connection.
     var receivedGoAway = false
     /// Creates the state of a stream the peer opens.
@@ -84,11 +85,18 @@ final class HTTP2Session {
             settings
             .filter { mode == .server || $0.0 != NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS }
             .map { nghttp2_settings_entry(settings_id: Int32($0.0.rawValue), value: UInt32($0.1)) }
-        var rc = entries.withUnsafeBufferPointer {
+        let rc = entries.withUnsafeBufferPointer {
             nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0.baseAddress, $0.count)
         }
         guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "nghttp2: cannot submit SETTINGS") }
-        rc = nghttp2_session_set_local_window_size(
+    }
+
+    /// Widens the connection's receive window. Called once the preface and SETTINGS are on the
+    /// wire: the WINDOW_UPDATE it queues must not precede them (grpc-core rejects that).
+    func openConnectionWindow() throws {
+        guard !connectionWindowOpened else { return }
+        connectionWindowOpened = true
+        let rc = nghttp2_session_set_local_window_size(
             session,
             UInt8(NGHTTP2_FLAG_NONE.rawValue),
             0,

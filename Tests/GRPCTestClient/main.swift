@@ -3,6 +3,7 @@
 // Prints one line per check, `name key=value…`, for the caller to assert on.
 import ExecboxFixtures
 import ExecboxGRPC
+import ExecboxHTTP2
 import ExecboxRPC
 import ExecboxWire
 

@@ -60,7 +60,8 @@ struct GRPCResponseMessages: AsyncSequence, Sendable {
         private static func check(status: String, message: String?) throws {
             guard let code = Int(status) else { throw RPCError(code: .internal, message: "malformed grpc-status") }
             guard code != 0 else { return }
-            throw RPCError(code: RPCError.Code(rawValue: code), message: percentDecode(message ?? ""))
+            let text = GRPCStatusEncoding.percentDecode(message ?? "")
+            throw RPCError(code: RPCError.Code(rawValue: code), message: text)
         }
 
         /// Stream failures (a reset, a dropped connection) become UNAVAILABLE.
@@ -82,21 +83,6 @@ struct GRPCResponseMessages: AsyncSequence, Sendable {
             case "429", "502", "503", "504": .unavailable
             default: .unknown
             }
-        }
-
-        private static func percentDecode(_ text: String) -> String {
-            var bytes: [UInt8] = []
-            var iterator = Array(text.utf8).makeIterator()
-            while let byte = iterator.next() {
-                if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                {
-                    bytes.append(value)
-                } else {
-                    bytes.append(byte)
-                }
-            }
-            return String(decoding: bytes, as: UTF8.self)
         }
     }
 }

@@ -16,6 +16,22 @@ enum GRPCStatusEncoding {
         return out
     }
 
+    /// The inverse of ``percentEncode(_:)``, for `grpc-message` received by a client.
+    static func percentDecode(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// `grpc-timeout`: an integer of at most 8 digits and a unit (H, M, S, m, u, n).
     static func parseTimeout(_ value: String) -> Duration? {
         guard let unit = value.last, value.count >= 2, value.count <= 9,

@@ -4,9 +4,17 @@ public struct CallOptions: Sendable, Hashable {
     public var timeout: Duration?
     /// Largest response message accepted; larger ones fail the call with RESOURCE_EXHAUSTED.
     public var maxResponseMessageBytes: Int
+    /// Compresses the request messages (`grpc-encoding`); nil sends them uncompressed. Responses
+    /// are decompressed whatever this says.
+    public var compression: CompressionAlgorithm?
 
-    public init(timeout: Duration? = nil, maxResponseMessageBytes: Int = 4 << 20) {
+    public init(
+        timeout: Duration? = nil,
+        maxResponseMessageBytes: Int = 4 << 20,
+        compression: CompressionAlgorithm? = nil
+    ) {
         self.timeout = timeout
         self.maxResponseMessageBytes = maxResponseMessageBytes
+        self.compression = compression
     }
 }

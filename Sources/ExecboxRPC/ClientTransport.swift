@@ -28,11 +28,28 @@ public struct RPCOutbound: Sendable {
     }
 }
 
-/// What the server sends back: encoded messages, ending normally on an OK status.
+/// What the server sends back: its response metadata and encoded messages, ending normally on
+/// an OK status.
 public struct RPCInbound: Sendable {
     public let messages: RPCAsyncSequence<[UInt8]>
+    private let initial: @Sendable () async throws -> Metadata
+    private let trailing: @Sendable () -> Metadata
 
-    public init(messages: RPCAsyncSequence<[UInt8]>) {
+    public init(
+        messages: RPCAsyncSequence<[UInt8]>,
+        initialMetadata: @escaping @Sendable () async throws -> Metadata = { Metadata() },
+        trailingMetadata: @escaping @Sendable () -> Metadata = { Metadata() }
+    ) {
         self.messages = messages
+        self.initial = initialMetadata
+        self.trailing = trailingMetadata
     }
+
+    /// The metadata of the response headers; waits for them to arrive.
+    public func initialMetadata() async throws -> Metadata {
+        try await initial()
+    }
+
+    /// The metadata sent with the status; complete once `messages` has ended (normally or not).
+    public var trailingMetadata: Metadata { trailing() }
 }

@@ -25,17 +25,18 @@ public enum RPCCodec {
         writer.map { message in message.serializedBytes() }
     }
 
-    /// Exactly one message, as a unary side of a call must send.
+    /// Exactly one message, as a unary side of a call must send; another count is a cardinality
+    /// violation, UNIMPLEMENTED by gRPC's status-code table.
     public static func single<M: WireMessage>(
         _ type: M.Type,
         from messages: RPCAsyncSequence<[UInt8]>
     ) async throws -> M {
         var iterator = messages.makeAsyncIterator()
         guard let first = try await iterator.next() else {
-            throw RPCError(code: .internal, message: "expected one \(M.protoMessageName), received none")
+            throw RPCError(code: .unimplemented, message: "expected one \(M.protoMessageName), received none")
         }
         guard try await iterator.next() == nil else {
-            throw RPCError(code: .internal, message: "expected one \(M.protoMessageName), received more")
+            throw RPCError(code: .unimplemented, message: "expected one \(M.protoMessageName), received more")
         }
         return try decode(M.self, first)
     }

@@ -17,11 +17,30 @@ public struct RPCRouter: Sendable {
     }
 
     public private(set) var routes: [String: Route] = [:]
+    /// Run around every handler, first one outermost; routes registered later are wrapped too.
+    public private(set) var interceptors: [any ServerInterceptor] = []
 
     public init() {}
 
-    public init(services: [any RPCService]) {
+    public init(services: [any RPCService], interceptors: [any ServerInterceptor] = []) {
+        self.interceptors = interceptors
         for service in services { service.registerMethods(with: &self) }
+    }
+
+    /// Adds interceptors inside the ones already present, around every route.
+    public mutating func intercept(with added: [any ServerInterceptor]) {
+        routes = routes.mapValues { route in
+            Route(method: route.method, handler: Self.wrap(route.handler, in: added))
+        }
+        interceptors += added
+    }
+
+    private static func wrap(_ handler: @escaping Handler, in interceptors: [any ServerInterceptor]) -> Handler {
+        interceptors.reversed().reduce(handler) { next, interceptor in
+            { requests, responses, context in
+                try await interceptor.intercept(requests: requests, responses: responses, context: context, next: next)
+            }
+        }
     }
 
     public func route(forPath path: String) -> Route? {
@@ -34,7 +53,7 @@ public struct RPCRouter: Sendable {
     }
 
     public mutating func register(_ method: MethodDescriptor, handler: @escaping Handler) {
-        routes[method.path] = Route(method: method, handler: handler)
+        routes[method.path] = Route(method: method, handler: Self.wrap(handler, in: interceptors))
     }
 
     public mutating func registerUnary<Request: WireMessage, Response: WireMessage>(

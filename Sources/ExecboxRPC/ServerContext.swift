@@ -5,10 +5,13 @@ public struct ServerContext: Sendable {
     public let metadata: Metadata
     /// The peer's address, for logs.
     public let peer: String
+    /// Response metadata and compression, changeable while the call runs.
+    public let call: ServerCallState
 
-    public init(method: MethodDescriptor, metadata: Metadata, peer: String) {
+    public init(method: MethodDescriptor, metadata: Metadata, peer: String, call: ServerCallState = ServerCallState()) {
         self.method = method
         self.metadata = metadata
         self.peer = peer
+        self.call = call
     }
 }

@@ -223,7 +223,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExecboxCodeGenTests",
-            dependencies: ["ExecboxCodeGen", "ExecboxDescriptors", "ExecboxWire"],
+            dependencies: ["ExecboxCodeGen", "ExecboxDescriptors", "ExecboxFixtures", "ExecboxWire"],
             path: "codegen/Tests/ExecboxCodeGenTests",
             exclude: ["Golden"],
             swiftSettings: strictSettings

@@ -5,7 +5,8 @@
 /// - `Module.<file.proto>=<Module>`: types of that file live in another Swift module, which a
 ///   generated file imports when it uses them (repeatable).
 /// - `Registry=<Name>`: also write `<Name>.pb.swift`, listing every message type generated in
-///   the run (for tools that pick a type by its `.proto` name).
+///   the run (for tools that pick a type by its `.proto` name) and every file's descriptor (for
+///   server reflection).
 package struct GeneratorOptions: Hashable, Sendable {
     package var registry: String?
     package var prefixes: [String: String] = [:]

@@ -1,4 +1,5 @@
 package import ExecboxDescriptors
+internal import ExecboxWire
 
 /// Stage one of the generator: descriptors in, ``FileModel`` out.
 package struct ModelBuilder {
@@ -21,7 +22,9 @@ package struct ModelBuilder {
             protoPath: name,
             package: package,
             isProto3: file.syntax == "proto3",
-            imports: importedModules(of: file)
+            imports: importedModules(of: file),
+            dependencies: file.dependency,
+            descriptor: Self.embeddedDescriptor(file)
         )
         // Top-level types carry the package prefix in their declared name.
         for (i, message) in file.messageType.enumerated() {
@@ -44,6 +47,13 @@ package struct ModelBuilder {
             )
         }
         return model
+    }
+
+    /// The descriptor as reflection serves it: everything protoc said but comments and spans.
+    static func embeddedDescriptor(_ file: Google_Protobuf_FileDescriptorProto) -> [UInt8] {
+        var file = file
+        file.sourceCodeInfo = nil
+        return file.serializedBytes()
     }
 
     private func buildMessage(

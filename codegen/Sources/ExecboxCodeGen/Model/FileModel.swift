@@ -9,10 +9,16 @@ package struct FileModel: Hashable, Sendable {
     package var messages: [MessageModel]
     package var enums: [EnumModel]
     package var services: [ServiceModel]
+    /// The files this one imports, by `.proto` path.
+    package var dependencies: [String]
+    /// The file's `FileDescriptorProto` without source info, encoded: embedded in the registry
+    /// for server reflection (comments stay out, so editing them does not change it).
+    package var descriptor: [UInt8]
 
     package init(
         protoPath: String, package: String, isProto3: Bool, imports: [String] = [],
-        messages: [MessageModel] = [], enums: [EnumModel] = [], services: [ServiceModel] = []
+        messages: [MessageModel] = [], enums: [EnumModel] = [], services: [ServiceModel] = [],
+        dependencies: [String] = [], descriptor: [UInt8] = []
     ) {
         self.protoPath = protoPath
         self.package = package
@@ -21,5 +27,7 @@ package struct FileModel: Hashable, Sendable {
         self.messages = messages
         self.enums = enums
         self.services = services
+        self.dependencies = dependencies
+        self.descriptor = descriptor
     }
 }

@@ -93,11 +93,13 @@ let package = Package(
             path: "Tests/HTTP2TestServer",
             swiftSettings: strictSettings
         ),
-        // gRPC over ExecboxHTTP2: framing, status, deadlines, metadata.
+        // zlib for gRPC's gzip and deflate message compression.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // gRPC over ExecboxHTTP2: framing, status, deadlines, metadata, compression.
         .target(
             name: "ExecboxGRPC",
             dependencies: [
-                "ExecboxRPC", "ExecboxHTTP2", "ExecboxWire",
+                "CZlib", "ExecboxRPC", "ExecboxHTTP2", "ExecboxWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

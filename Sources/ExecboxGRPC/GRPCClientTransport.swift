@@ -23,34 +23,37 @@ public final class GRPCClientTransport: ClientTransport {
         options: CallOptions,
         _ body: @Sendable (RPCOutbound, RPCInbound) async throws -> Result
     ) async throws -> Result {
-        var headers: HTTP2Headers = ["content-type": "application/grpc", "te": "trailers"]
+        var headers: HTTP2Headers = [
+            "content-type": "application/grpc", "te": "trailers",
+            "grpc-accept-encoding": CompressionAlgorithm.acceptEncoding,
+        ]
+        if let compression = options.compression { headers.add("grpc-encoding", compression.rawValue) }
         if let timeout = options.timeout {
             // grpc-timeout takes at most eight digits: milliseconds cover ~27 hours.
             let ms = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
             headers.add("grpc-timeout", "\(min(ms, 99_999_999))m")
         }
-        for entry in metadata {
-            switch entry.value {
-            case .string(let value): headers.add(entry.key, value)
-            case .binary(let bytes): headers.add(entry.key, Base64.encode(bytes))
-            }
-        }
+        GRPCCallWriter.add(metadata, to: &headers)
         let stream = try await connection.openStream(method: "POST", path: method.path, headers: headers)
         let outbound = RPCOutbound(
-            messages: RPCWriter { message in
-                var frame = ByteBuffer()
-                frame.reserveCapacity(5 + message.count)
-                frame.writeInteger(UInt8(0))
-                frame.writeInteger(UInt32(message.count))
-                frame.writeBytes(message)
-                try await stream.writeBody(frame)
+            messages: RPCWriter { [compression = options.compression] message in
+                try await stream.writeBody(GRPCFrameDecoder.frame(message, compression: compression))
             },
             finish: { try await stream.finish() }
         )
+        let trailing = NIOLockedValueBox(Metadata())
         let inbound = RPCInbound(
             messages: RPCAsyncSequence(
-                GRPCResponseMessages(stream: stream, maxMessageBytes: options.maxResponseMessageBytes)
-            )
+                GRPCResponseMessages(
+                    stream: stream,
+                    maxMessageBytes: options.maxResponseMessageBytes,
+                    trailingMetadata: trailing
+                )
+            ),
+            initialMetadata: {
+                GRPCServer.metadata(try await GRPCResponseMessages.mapped { try await stream.response() })
+            },
+            trailingMetadata: { trailing.withLockedValue { $0 } }
         )
         guard let timeout = options.timeout else {
             return try await Self.resettingOnFailure(stream) { try await body(outbound, inbound) }

@@ -1,5 +1,6 @@
 import ExecboxHTTP2
 import ExecboxRPC
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The response messages of a call; ends normally on `grpc-status: 0` and throws the status as
@@ -10,24 +11,41 @@ struct GRPCResponseMessages: AsyncSequence, Sendable {
 
     let stream: HTTP2ClientStream
     let maxMessageBytes: Int
+    /// Set when the status arrives: the metadata sent with it (trailers, or a Trailers-Only head).
+    let trailingMetadata: NIOLockedValueBox<Metadata>
+
+    /// Stream failures (a reset, a dropped connection) become UNAVAILABLE.
+    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as HTTP2Error {
+            throw RPCError(code: .unavailable, message: error.message, cause: error)
+        }
+    }
 
     func makeAsyncIterator() -> Iterator {
-        Iterator(stream: stream, decoder: GRPCFrameDecoder(maxMessageBytes: maxMessageBytes))
+        Iterator(
+            stream: stream,
+            decoder: GRPCFrameDecoder(maxMessageBytes: maxMessageBytes),
+            trailingMetadata: trailingMetadata
+        )
     }
 
     struct Iterator: AsyncIteratorProtocol {
         let stream: HTTP2ClientStream
         var decoder: GRPCFrameDecoder
+        let trailingMetadata: NIOLockedValueBox<Metadata>
         var body: HTTP2InboundBody.AsyncIterator?
         var done = false
 
         mutating func next() async throws -> [UInt8]? {
             guard !done else { return nil }
             if body == nil {
-                let head = try await Self.mapped { try await stream.response() }
+                let head = try await GRPCResponseMessages.mapped { try await stream.response() }
                 if let status = head["grpc-status"] {
                     // Trailers-Only: the status is in the head and no body follows.
                     done = true
+                    trailingMetadata.withLockedValue { $0 = GRPCServer.metadata(head) }
                     try Self.check(status: status, message: head["grpc-message"])
                     return nil
                 }
@@ -37,16 +55,24 @@ struct GRPCResponseMessages: AsyncSequence, Sendable {
                         code: Self.code(httpStatus: head[":status"]),
                         message: "HTTP status \(head[":status"] ?? "none")")
                 }
+                if let encoding = head["grpc-encoding"], encoding != "identity" {
+                    guard let known = CompressionAlgorithm(encoding: encoding) else {
+                        done = true
+                        throw RPCError(code: .internal, message: "the server used unknown grpc-encoding \(encoding)")
+                    }
+                    decoder.encoding = known
+                }
                 body = stream.body.makeAsyncIterator()
             }
             while true {
-                if let message = try decoder.next() { return message }
-                guard let chunk = try await Self.mapped({ try await body!.next() }) else {
+                if let message = try decoder.next() { return message.bytes }
+                guard let chunk = try await GRPCResponseMessages.mapped({ try await body!.next() }) else {
                     done = true
                     guard !decoder.hasPartialMessage else {
                         throw RPCError(code: .internal, message: "the response ended inside a message")
                     }
                     let trailers = stream.body.trailers
+                    if let trailers { trailingMetadata.withLockedValue { $0 = GRPCServer.metadata(trailers) } }
                     guard let status = trailers?["grpc-status"] else {
                         throw RPCError(code: .internal, message: "the response ended without grpc-status")
                     }
@@ -62,15 +88,6 @@ struct GRPCResponseMessages: AsyncSequence, Sendable {
             guard code != 0 else { return }
             let text = GRPCStatusEncoding.percentDecode(message ?? "")
             throw RPCError(code: RPCError.Code(rawValue: code), message: text)
-        }
-
-        /// Stream failures (a reset, a dropped connection) become UNAVAILABLE.
-        private static func mapped<T>(_ body: () async throws -> T) async throws -> T {
-            do {
-                return try await body()
-            } catch let error as HTTP2Error {
-                throw RPCError(code: .unavailable, message: error.message, cause: error)
-            }
         }
 
         /// PROTOCOL-HTTP2's mapping for responses that are not gRPC.

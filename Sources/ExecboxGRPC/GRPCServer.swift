@@ -6,7 +6,8 @@ import NIOCore
 
 /// Serves an ``RPCRouter`` as gRPC over ExecboxHTTP2: length-prefixed messages, status in
 /// trailers (or Trailers-Only), `grpc-timeout` deadlines, custom and `-bin` metadata.
-/// Compression is not negotiated yet: `grpc-accept-encoding` says `identity`.
+/// Requests may be gzip- or deflate-compressed; responses are when the handler asks and the
+/// client accepts (``ServerCallState/compressResponses(with:)``).
 public struct GRPCServer: Sendable {
     public let router: RPCRouter
     /// Largest request message accepted; larger ones fail the call with RESOURCE_EXHAUSTED.
@@ -32,19 +33,29 @@ public struct GRPCServer: Sendable {
             try await response.writeHead(status: 415, headers: ["content-type": "text/plain"], endStream: true)
             return
         }
-        let call = GRPCCallWriter(response: response)
+        // grpc-encoding: identity or absent means uncompressed; an unknown one is UNIMPLEMENTED,
+        // and the response names the ones supported (PROTOCOL-HTTP2).
+        var requestEncoding: CompressionAlgorithm?
+        if let encoding = request.headers["grpc-encoding"], encoding != "identity" {
+            guard let known = CompressionAlgorithm(encoding: encoding) else {
+                try await GRPCCallWriter(response: response, call: ServerCallState()).finish(
+                    RPCError(code: .unimplemented, message: "grpc-encoding \(encoding) is not supported")
+                )
+                return
+            }
+            requestEncoding = known
+        }
+        let state = ServerCallState(
+            requestEncoding: requestEncoding,
+            acceptedEncodings: Self.acceptedEncodings(request.headers["grpc-accept-encoding"])
+        )
+        let call = GRPCCallWriter(response: response, call: state)
         guard request.method == "POST" else {
             try await call.finish(RPCError(code: .unimplemented, message: "gRPC calls use POST"))
             return
         }
         guard let route = router.route(forPath: request.path) else {
             try await call.finish(RPCError(code: .unimplemented, message: "method \(request.path) not found"))
-            return
-        }
-        if let encoding = request.headers["grpc-encoding"], encoding != "identity" {
-            try await call.finish(
-                RPCError(code: .unimplemented, message: "grpc-encoding \(encoding) is not supported; use identity")
-            )
             return
         }
         var timeout: Duration?
@@ -55,9 +66,15 @@ public struct GRPCServer: Sendable {
             }
             timeout = parsed
         }
-        let context = ServerContext(method: route.method, metadata: Self.metadata(request.headers), peer: request.peer)
+        let context = ServerContext(
+            method: route.method,
+            metadata: Self.metadata(request.headers),
+            peer: request.peer,
+            call: state
+        )
         let requests = RPCAsyncSequence(
-            GRPCRequestMessages(body: request.body, maxMessageBytes: maxReceiveMessageBytes))
+            GRPCRequestMessages(body: request.body, maxMessageBytes: maxReceiveMessageBytes, call: state)
+        )
         let outcome = await Self.run(timeout: timeout) {
             try await route.handler(requests, call.messageWriter, context)
         }
@@ -97,14 +114,31 @@ public struct GRPCServer: Sendable {
         }
     }
 
-    /// Request headers minus pseudo-headers and reserved names; `-bin` values base64-decoded.
+    /// Header names that are not metadata: pseudo-headers, `grpc-*`, and HTTP's own.
+    static func isReserved(_ name: String) -> Bool {
+        name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "te" || name == "content-type"
+    }
+
+    /// The algorithms named in `grpc-accept-encoding` that this side supports.
+    static func acceptedEncodings(_ value: String?) -> Set<CompressionAlgorithm> {
+        guard let value else { return [] }
+        var accepted = Set<CompressionAlgorithm>()
+        for name in value.split(separator: ",") {
+            let trimmed = name.trimmingPrefix(while: { $0 == " " })
+            if let algorithm = CompressionAlgorithm(encoding: String(trimmed.prefix { $0 != " " })) {
+                accepted.insert(algorithm)
+            }
+        }
+        return accepted
+    }
+
+    /// Request headers minus reserved names; `-bin` values base64-decoded (an undecodable one is
+    /// dropped rather than failing the call).
     static func metadata(_ headers: HTTP2Headers) -> Metadata {
         var metadata = Metadata()
         for field in headers.fields {
             let name = field.name
-            if name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "te" || name == "content-type" {
-                continue
-            }
+            if isReserved(name) { continue }
             if name.hasSuffix("-bin") {
                 if let bytes = Base64.decode(field.value) { metadata.add(name, .binary(bytes)) }
             } else {

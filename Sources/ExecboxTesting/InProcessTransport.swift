@@ -29,13 +29,18 @@ public struct InProcessTransport: ClientTransport {
             },
             finish: { requestSink.finish() }
         )
-        let inbound = RPCInbound(messages: RPCAsyncSequence(responses))
+        let call = ServerCallState(requestEncoding: options.compression, acceptedEncodings: [])
+        let inbound = RPCInbound(
+            messages: RPCAsyncSequence(responses),
+            initialMetadata: { call.takeInitialMetadata() },
+            trailingMetadata: { call.trailingMetadata }
+        )
 
         guard let route = router.route(forPath: method.path) else {
             responseSink.finish(throwing: RPCError(code: .unimplemented, message: "method \(method.path) not found"))
             return try await body(outbound, inbound)
         }
-        let context = ServerContext(method: route.method, metadata: metadata, peer: "in-process")
+        let context = ServerContext(method: route.method, metadata: metadata, peer: "in-process", call: call)
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -1,11 +1,12 @@
 import ExecboxFixtures
-import ExecboxGRPC
 import ExecboxHTTP2
 import ExecboxRPC
 import ExecboxTesting
 import ExecboxWire
 import NIOCore
 import Testing
+
+@testable import ExecboxGRPC
 
 typealias Nested = Execbox_Fixtures_V1_Nested
 
@@ -98,5 +99,107 @@ typealias Nested = Execbox_Fixtures_V1_Nested
             try await transport.connection.close()
             group.cancelAll()
         }
+    }
+}
+
+extension GRPCEndToEndTests {
+    @Test(arguments: [CompressionAlgorithm.gzip, .deflate])
+    func compressedRequestsAndResponses(algorithm: CompressionAlgorithm) async throws {
+        try await withClient { (client) async throws in
+            let options = CallOptions(compression: algorithm)
+            let seen = try await client.unary(Nested.with { $0.name = "compressed?" }, options: options)
+            #expect(seen.name == "true")
+            let plain = try await client.unary(Nested.with { $0.name = "compressed?" })
+            #expect(plain.name == "false")
+            // Compressed both ways on a stream, with a compressible payload.
+            var metadata = Metadata()
+            metadata.add("x-compress-response", algorithm.rawValue)
+            let doubled = try await client.bidi(metadata: metadata, options: options) { writer in
+                for i in 0..<50 { try await writer.write(Nested.with { $0.id = Int32(i) }) }
+            } onResponse: { responses in
+                var ids: [Int32] = []
+                for try await response in responses { ids.append(response.id) }
+                return ids
+            }
+            #expect(doubled == (0..<50).map { Int32($0 * 2) })
+        }
+    }
+
+    @Test func responseMetadataReachesTheClient() async throws {
+        try await withClient { (client) async throws in
+            var metadata = Metadata()
+            metadata.add("x-echo-initial", "initial value")
+            metadata.add("x-echo-trailing-bin", .binary([0xAB, 0xAB, 0xAB]))
+            let (initial, trailing) = try await client.transport.call(
+                Execbox_Fixtures_V1_FeatureServiceMethods.unary,
+                metadata: metadata,
+                options: CallOptions()
+            ) { outbound, inbound in
+                try await outbound.messages.write(Nested.with { $0.id = 1 }.serializedBytes())
+                try await outbound.finish()
+                let initial = try await inbound.initialMetadata()
+                for try await _ in inbound.messages {}
+                return (initial, inbound.trailingMetadata)
+            }
+            #expect(initial.first("x-echo-initial") == "initial value")
+            #expect(
+                Array(trailing).contains { $0.key == "x-echo-trailing-bin" && $0.value == .binary([0xAB, 0xAB, 0xAB]) })
+        }
+    }
+}
+
+@Suite struct GRPCFramingTests {
+    @Test(arguments: [nil, CompressionAlgorithm.gzip, .deflate])
+    func framesRoundTrip(compression: CompressionAlgorithm?) throws {
+        let message = Array(repeating: UInt8(ascii: "a"), count: 10_000) + [1, 2, 3]
+        let frame = GRPCFrameDecoder.frame(message, compression: compression)
+        #expect(frame.getInteger(at: 0, as: UInt8.self) == (compression == nil ? 0 : 1))
+        if compression != nil { #expect(frame.readableBytes < 200) }
+        var decoder = GRPCFrameDecoder(maxMessageBytes: 1 << 20, encoding: compression)
+        // Split at every byte boundary of the header and somewhere in the body.
+        var remaining = frame
+        while let byte = remaining.readSlice(length: min(3, remaining.readableBytes)), byte.readableBytes > 0 {
+            decoder.append(byte)
+        }
+        let decoded = try #require(try decoder.next())
+        #expect(decoded.bytes == message)
+        #expect(decoded.compressed == (compression != nil))
+        #expect(try decoder.next() == nil)
+        #expect(!decoder.hasPartialMessage)
+    }
+
+    @Test func decompressionIsBoundedByTheDecompressedSize() throws {
+        // 64 MiB of zeros compresses to ~64 KiB: the limit must stop it at 4 MiB.
+        let bomb = GRPCFrameDecoder.frame([UInt8](repeating: 0, count: 64 << 20), compression: .gzip)
+        #expect(bomb.readableBytes < 100_000)
+        var decoder = GRPCFrameDecoder(maxMessageBytes: 4 << 20, encoding: .gzip)
+        decoder.append(bomb)
+        let error = #expect(throws: RPCError.self) { try decoder.next() }
+        #expect(error?.code == .resourceExhausted)
+    }
+
+    @Test func corruptOrUnnegotiatedCompressionIsInternal() throws {
+        var corrupt = ByteBuffer()
+        corrupt.writeInteger(UInt8(1))
+        corrupt.writeInteger(UInt32(4))
+        corrupt.writeBytes([1, 2, 3, 4])
+        var decoder = GRPCFrameDecoder(maxMessageBytes: 1024, encoding: .deflate)
+        decoder.append(corrupt)
+        #expect(throws: RPCError.self) { try decoder.next() }
+        var identity = GRPCFrameDecoder(maxMessageBytes: 1024, encoding: nil)
+        identity.append(corrupt)
+        let error = #expect(throws: RPCError.self) { try identity.next() }
+        #expect(error?.code == .internal)
+    }
+
+    @Test func hugeLengthPrefixFailsBeforeBuffering() throws {
+        var frame = ByteBuffer()
+        frame.writeInteger(UInt8(0))
+        frame.writeInteger(UInt32.max)
+        frame.writeBytes([UInt8](repeating: 7, count: 10))
+        var decoder = GRPCFrameDecoder(maxMessageBytes: 4 << 20)
+        decoder.append(frame)
+        let error = #expect(throws: RPCError.self) { try decoder.next() }
+        #expect(error?.code == .resourceExhausted)
     }
 }

@@ -176,6 +176,23 @@ let package = Package(
         ),
         // MARK: end Storage (issue 5)
 
+        // MARK: Standard services (issue 4)
+        // grpc.health.v1 and grpc.reflection.v1 (+ v1alpha) over RPCRouter, transport-agnostic.
+        .target(
+            name: "ExecboxStandardServices",
+            dependencies: ["ExecboxRPC", "ExecboxAPI", "ExecboxDescriptors", "ExecboxWellKnownTypes", "ExecboxWire"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxStandardServicesTests",
+            dependencies: [
+                "ExecboxStandardServices", "ExecboxAPI", "ExecboxDescriptors", "ExecboxRPC", "ExecboxTesting",
+                "ExecboxWellKnownTypes", "ExecboxWire",
+            ],
+            swiftSettings: strictSettings
+        ),
+        // MARK: end Standard services
+
         // Test helpers: in-process RPC transport.
         .target(
             name: "ExecboxTesting",

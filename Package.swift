@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .library(name: "ExecboxWire", targets: ["ExecboxWire"]),
         .library(name: "ExecboxRPC", targets: ["ExecboxRPC"]),
+        .library(name: "ExecboxHTTP2", targets: ["ExecboxHTTP2"]),
+        .library(name: "ExecboxGRPC", targets: ["ExecboxGRPC"]),
         .library(name: "ExecboxAPI", targets: ["ExecboxAPI"]),
         .library(name: "ExecboxFixtures", targets: ["ExecboxFixtures"]),
         .library(name: "ExecboxTesting", targets: ["ExecboxTesting"]),

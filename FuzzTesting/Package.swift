@@ -4,7 +4,10 @@ import PackageDescription
 // libFuzzer targets for the parsers. Build and run with scripts/fuzz (see docs/fuzzing.md).
 let package = Package(
     name: "ExecboxFuzzTesting",
-    dependencies: [.package(name: "Execbox", path: "..")],
+    dependencies: [
+        .package(name: "Execbox", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+    ],
     targets: [
         .executableTarget(
             name: "FuzzWireDecode",
@@ -21,6 +24,24 @@ let package = Package(
                 .product(name: "ExecboxWire", package: "Execbox"),
                 .product(name: "ExecboxAPI", package: "Execbox"),
                 .product(name: "ExecboxFixtures", package: "Execbox"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "FuzzGRPCFraming",
+            dependencies: [
+                .product(name: "ExecboxGRPC", package: "Execbox"),
+                .product(name: "ExecboxRPC", package: "Execbox"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "FuzzGRPCMetadata",
+            dependencies: [
+                .product(name: "ExecboxGRPC", package: "Execbox"),
+                .product(name: "ExecboxRPC", package: "Execbox"),
+                .product(name: "ExecboxHTTP2", package: "Execbox"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

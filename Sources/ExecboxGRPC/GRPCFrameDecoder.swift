@@ -1,34 +1,34 @@
-import ExecboxRPC
-import NIOCore
+public import ExecboxRPC
+public import NIOCore
 
 /// Splits a gRPC body into messages: each is a 1-byte compressed flag, a 4-byte big-endian
 /// length, then the bytes. Messages may be split across DATA frames at any point. A length over
 /// the limit fails before any of its bytes are buffered; a compressed message is inflated with
 /// the call's `grpc-encoding`, bounded by the same limit.
-struct GRPCFrameDecoder {
-    struct Message {
-        var bytes: [UInt8]
+public struct GRPCFrameDecoder: Sendable {
+    public struct Message: Sendable, Hashable {
+        public var bytes: [UInt8]
         /// The message arrived with the compressed flag set.
-        var compressed: Bool
+        public var compressed: Bool
     }
 
-    let maxMessageBytes: Int
+    public let maxMessageBytes: Int
     /// The peer's `grpc-encoding`; nil for identity.
-    var encoding: CompressionAlgorithm?
+    public var encoding: CompressionAlgorithm?
     private var buffer = ByteBuffer()
 
-    init(maxMessageBytes: Int, encoding: CompressionAlgorithm? = nil) {
+    public init(maxMessageBytes: Int, encoding: CompressionAlgorithm? = nil) {
         self.maxMessageBytes = maxMessageBytes
         self.encoding = encoding
     }
 
-    mutating func append(_ chunk: ByteBuffer) {
+    public mutating func append(_ chunk: ByteBuffer) {
         var chunk = chunk
         buffer.writeBuffer(&chunk)
     }
 
     /// The next complete message, nil if more bytes are needed.
-    mutating func next() throws(RPCError) -> Message? {
+    public mutating func next() throws(RPCError) -> Message? {
         guard buffer.readableBytes >= 5,
             let flag = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
             let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self)
@@ -58,10 +58,10 @@ struct GRPCFrameDecoder {
     }
 
     /// Bytes of a message cut short when the body ended.
-    var hasPartialMessage: Bool { buffer.readableBytes > 0 }
+    public var hasPartialMessage: Bool { buffer.readableBytes > 0 }
 
     /// One message framed for the wire, compressed when `compression` is set.
-    static func frame(_ message: [UInt8], compression: CompressionAlgorithm?) -> ByteBuffer {
+    public static func frame(_ message: [UInt8], compression: CompressionAlgorithm?) -> ByteBuffer {
         let payload = compression.map { GRPCCompression.compress(message, with: $0) } ?? message
         var frame = ByteBuffer()
         frame.reserveCapacity(5 + payload.count)

@@ -115,12 +115,12 @@ public struct GRPCServer: Sendable {
     }
 
     /// Header names that are not metadata: pseudo-headers, `grpc-*`, and HTTP's own.
-    static func isReserved(_ name: String) -> Bool {
+    public static func isReserved(_ name: String) -> Bool {
         name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "te" || name == "content-type"
     }
 
     /// The algorithms named in `grpc-accept-encoding` that this side supports.
-    static func acceptedEncodings(_ value: String?) -> Set<CompressionAlgorithm> {
+    public static func acceptedEncodings(_ value: String?) -> Set<CompressionAlgorithm> {
         guard let value else { return [] }
         var accepted = Set<CompressionAlgorithm>()
         for name in value.split(separator: ",") {
@@ -134,7 +134,7 @@ public struct GRPCServer: Sendable {
 
     /// Request headers minus reserved names; `-bin` values base64-decoded (an undecodable one is
     /// dropped rather than failing the call).
-    static func metadata(_ headers: HTTP2Headers) -> Metadata {
+    public static func metadata(_ headers: HTTP2Headers) -> Metadata {
         var metadata = Metadata()
         for field in headers.fields {
             let name = field.name

@@ -1,7 +1,7 @@
 /// `grpc-message` is percent-encoded: bytes outside printable ASCII (0x20–0x7E) and `%` become
 /// `%XX` (gRPC PROTOCOL-HTTP2).
-enum GRPCStatusEncoding {
-    static func percentEncode(_ message: String) -> String {
+public enum GRPCStatusEncoding {
+    public static func percentEncode(_ message: String) -> String {
         var out = ""
         for byte in message.utf8 {
             if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
@@ -16,24 +16,38 @@ enum GRPCStatusEncoding {
         return out
     }
 
-    /// The inverse of ``percentEncode(_:)``, for `grpc-message` received by a client.
-    static func percentDecode(_ text: String) -> String {
+    /// The inverse of ``percentEncode(_:)``, for `grpc-message` received by a client. A `%` not
+    /// followed by two hex digits is kept as it is, as the gRPC spec asks of receivers.
+    public static func percentDecode(_ text: String) -> String {
+        let input = Array(text.utf8)
         var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+        bytes.reserveCapacity(input.count)
+        var i = 0
+        while i < input.count {
+            if input[i] == UInt8(ascii: "%"), i + 2 < input.count, let high = hexValue(input[i + 1]),
+                let low = hexValue(input[i + 2])
             {
-                bytes.append(value)
+                bytes.append(high << 4 | low)
+                i += 3
             } else {
-                bytes.append(byte)
+                bytes.append(input[i])
+                i += 1
             }
         }
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     /// `grpc-timeout`: an integer of at most 8 digits and a unit (H, M, S, m, u, n).
-    static func parseTimeout(_ value: String) -> Duration? {
+    public static func parseTimeout(_ value: String) -> Duration? {
         guard let unit = value.last, value.count >= 2, value.count <= 9,
             let amount = Int64(value.dropLast()), amount >= 0
         else { return nil }

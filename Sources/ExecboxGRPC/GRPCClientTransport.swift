@@ -13,8 +13,11 @@ public final class GRPCClientTransport: ClientTransport {
         self.connection = connection
     }
 
-    public static func connect(host: String, port: Int) async throws -> GRPCClientTransport {
-        GRPCClientTransport(connection: try await HTTP2ClientConnection.connect(host: host, port: port))
+    /// Connects in cleartext (h2c by prior knowledge), or with `tls` over TLS with ALPN h2.
+    public static func connect(host: String, port: Int, tls: TLSConfiguration? = nil) async throws
+        -> GRPCClientTransport
+    {
+        GRPCClientTransport(connection: try await HTTP2ClientConnection.connect(host: host, port: port, tls: tls))
     }
 
     public func call<Result: Sendable>(

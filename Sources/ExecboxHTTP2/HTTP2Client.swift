@@ -8,11 +8,20 @@ public final class HTTP2ClientConnection: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<HTTP2ConnectionHandler>
     let scheme: String
+    /// `:authority` of every request: the host and port as the caller named them (the name the
+    /// TLS certificate was checked against, not the resolved address).
+    let authority: String
 
-    private init(channel: any Channel, handler: NIOLoopBound<HTTP2ConnectionHandler>, scheme: String) {
+    private init(
+        channel: any Channel,
+        handler: NIOLoopBound<HTTP2ConnectionHandler>,
+        scheme: String,
+        authority: String
+    ) {
         self.channel = channel
         self.handler = handler
         self.scheme = scheme
+        self.authority = authority
     }
 
     /// With `tls`, the connection is TLS (ALPN must choose h2) and the server's certificate is
@@ -61,7 +70,12 @@ public final class HTTP2ClientConnection: Sendable {
                 throw error
             }
         }
-        return HTTP2ClientConnection(channel: channel, handler: handler, scheme: tls == nil ? "http" : "https")
+        return HTTP2ClientConnection(
+            channel: channel,
+            handler: handler,
+            scheme: tls == nil ? "http" : "https",
+            authority: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        )
     }
 
     /// False once the connection closed or the server sent GOAWAY: open a new one.
@@ -80,11 +94,7 @@ public final class HTTP2ClientConnection: Sendable {
         endStream: Bool = false
     ) async throws -> HTTP2ClientStream {
         var fields = HTTP2Headers([
-            (":method", method), (":scheme", scheme), (":path", path),
-            (
-                ":authority",
-                channel.remoteAddress.map { "\($0.ipAddress ?? "localhost"):\($0.port ?? 0)" } ?? "localhost"
-            ),
+            (":method", method), (":scheme", scheme), (":path", path), (":authority", authority),
         ])
         for field in headers.fields where !field.name.hasPrefix(":") { fields.add(field.name, field.value) }
         let request = fields

@@ -10,12 +10,21 @@ import ExecboxWire
 typealias Nested = Execbox_Fixtures_V1_Nested
 
 var port = 0
+var host = "127.0.0.1"
+var trustRoots: String?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
-    if argument == "--port", let value = arguments.next(), let number = Int(value) { port = number }
+    switch argument {
+    case "--port": if let value = arguments.next(), let number = Int(value) { port = number }
+    case "--host": host = arguments.next() ?? host
+    case "--tls-ca": trustRoots = arguments.next()
+    default: break
+    }
 }
 
-let transport = try await GRPCClientTransport.connect(host: "127.0.0.1", port: port)
+// With --tls-ca the server's certificate is verified against that root and `host`.
+let tls = trustRoots.map { TLSConfiguration.client(trustRootsFile: $0) }
+let transport = try await GRPCClientTransport.connect(host: host, port: port, tls: tls)
 let client = Execbox_Fixtures_V1_FeatureServiceClient(transport: transport)
 
 var metadata = Metadata()

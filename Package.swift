@@ -20,11 +20,14 @@ let package = Package(
         .library(name: "ExecboxFixtures", targets: ["ExecboxFixtures"]),
         .library(name: "ExecboxTesting", targets: ["ExecboxTesting"]),
         .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),
+        .executable(name: "execbox-server", targets: ["execbox-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The protobuf runtime: wire primitives, message protocol, proto3 JSON. No dependencies.
@@ -190,6 +193,27 @@ let package = Package(
             dependencies: [
                 "ExecboxStandardServices", "ExecboxAPI", "ExecboxDescriptors", "ExecboxRPC", "ExecboxTesting",
                 "ExecboxWellKnownTypes", "ExecboxWire",
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `execbox-server serve`: the listener in a ServiceGroup; Execbox services UNIMPLEMENTED until issue 7.
+        .executableTarget(
+            name: "execbox-server",
+            dependencies: [
+                "ExecboxAPI", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxStandardServices",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxServerTests",
+            dependencies: [
+                "execbox-server", "ExecboxHTTP2",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `execbox-server`: the server process. `serve` runs it; `admin …` arrives with the service layer.
+@main
+struct ExecboxServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "execbox-server",
+        abstract: "The Execbox server.",
+        subcommands: [ServeCommand.self]
+    )
+}

@@ -1,0 +1,31 @@
+import ExecboxHTTP2
+import ExecboxStandardServices
+import Foundation
+import NIOCore
+import ServiceLifecycle
+
+/// The listener as a long-lived service: binds, says where, serves until graceful shutdown,
+/// which first turns health NOT_SERVING (ending Watch streams) and then drains connections.
+struct ListenerService: Service {
+    let address: ListenAddress
+    let tls: TLSConfiguration?
+    let handler: HTTP2Server.Handler
+    let health: HealthService
+    /// How long in-flight calls may take to finish once shutdown starts.
+    let gracePeriod: TimeAmount
+
+    func run() async throws {
+        let server = try await HTTP2Server.bind(host: address.host, port: address.port, tls: tls)
+        let bound = ListenAddress(
+            host: server.localAddress.ipAddress ?? address.host, port: server.localAddress.port ?? address.port)
+        // Scripts and tests wait for this line.
+        print("listening on \(bound)")
+        fflush(nil)
+        try await withGracefulShutdownHandler {
+            try await server.run(handler: handler)
+        } onGracefulShutdown: {
+            health.shutdown()
+            server.shutdownGracefully(gracePeriod: gracePeriod)
+        }
+    }
+}

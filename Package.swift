@@ -61,6 +61,13 @@ let package = Package(
             path: "Generated/Fixtures",
             swiftSettings: strictSettings
         ),
+        // gRPC's interop TestService (grpc.testing), for the interop executables only.
+        .target(
+            name: "ExecboxInterop",
+            dependencies: ["ExecboxWire", "ExecboxRPC"],
+            path: "Generated/Interop",
+            swiftSettings: strictSettings
+        ),
 
         // MARK: HTTP/2
         // nghttp2 does the protocol, SwiftNIO the sockets and event loops.

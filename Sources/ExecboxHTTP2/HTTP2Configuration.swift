@@ -33,6 +33,10 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// Bytes written to a response stream that are not yet sent before `write` suspends.
     public var streamOutboundHighWatermark: Int = 256 << 10
     public var streamOutboundLowWatermark: Int = 64 << 10
+    /// A stream with response bytes queued that the peer's flow-control window has kept from
+    /// moving for this long is reset (CANCEL): a reader that never opens its window cannot hold a
+    /// handler, its buffer and a stream slot forever. Checked once a second.
+    public var sendStallTimeout: TimeAmount = .seconds(60)
     /// A connection with no open stream for this long gets GOAWAY and is closed.
     public var idleTimeout: TimeAmount = .seconds(300)
 

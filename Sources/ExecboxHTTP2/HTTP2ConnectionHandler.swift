@@ -214,13 +214,36 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private func startIdleCheck(context: ChannelHandlerContext) {
         let timeout = configuration.idleTimeout
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: timeout, delay: .seconds(1)) { _ in
+        idleCheck = context.eventLoop.scheduleRepeatedTask(
+            initialDelay: min(timeout, .seconds(1)),
+            delay: .seconds(1)
+        ) { _ in
             loopBound.value.checkIdle()
         }
     }
 
+    /// Once a second: resets streams stalled by a closed peer window past `sendStallTimeout`, and
+    /// closes a connection idle past `idleTimeout`.
     private func checkIdle() {
         guard let session, !closed else { return }
+        let now = NIODeadline.now()
+        let blocked = Set(session.streamsBlockedByFlowControl())
+        var stalled = false
+        for stream in session.streams.values {
+            let moved = stream.sentBytes != stream.sentBytesAtCheck
+            stream.sentBytesAtCheck = stream.sentBytes
+            guard blocked.contains(stream.id), !moved else {
+                stream.blockedSince = nil
+                continue
+            }
+            let since = stream.blockedSince ?? now
+            stream.blockedSince = since
+            if now - since >= configuration.sendStallTimeout {
+                session.reset(streamID: stream.id, errorCode: NGHTTP2_CANCEL.rawValue)
+                stalled = true
+            }
+        }
+        if stalled { flush() }
         if !session.streams.isEmpty {
             lastStreamActivity = .now()
         } else if NIODeadline.now() - lastStreamActivity >= configuration.idleTimeout {

@@ -201,6 +201,15 @@ final class HTTP2Session {
         nghttp2_session_resume_data(session, stream.id)
     }
 
+    /// Streams whose queued response bytes cannot move because the peer's flow-control window
+    /// (the stream's or the connection's) is closed.
+    func streamsBlockedByFlowControl() -> [Int32] {
+        streams.values.compactMap { stream in
+            guard stream.outboundBytes > 0 else { return nil }
+            return nghttp2_session_get_stream_remote_window_size(session, stream.id) <= 0 ? stream.id : nil
+        }
+    }
+
     func reset(streamID: Int32, errorCode: UInt32) {
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
     }
@@ -426,6 +435,7 @@ private let readData: nghttp2_data_source_read_callback = {
         }
     }
     stream.outboundBytes -= written
+    stream.sentBytes &+= written
     if let drained = stream.drained, stream.outboundBytes <= session.configuration.streamOutboundLowWatermark {
         stream.drained = nil
         drained.succeed(())

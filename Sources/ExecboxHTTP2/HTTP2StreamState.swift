@@ -24,6 +24,11 @@ final class HTTP2StreamState {
     var handlerTask: UnsafeCurrentTask?
     /// The stream closed before its handler registered: the handler starts cancelled.
     var resetBeforeHandler = false
+    /// Body bytes handed to nghttp2 so far, and their count when the stall check last saw them.
+    var sentBytes = 0
+    var sentBytesAtCheck = 0
+    /// Since when the peer's closed flow-control window has kept queued bytes from moving.
+    var blockedSince: NIODeadline?
     /// Client side: completed with the response head, or failed if the stream ends first.
     var responseHead: EventLoopPromise<HTTP2Headers>?
 

@@ -204,3 +204,41 @@ def test_backpressure_paused_reader_then_every_byte_intact(server):
     assert checker.mismatch_at is None, f"first wrong byte at offset {checker.mismatch_at}"
     assert checker.sha.hexdigest() == expected_sha256(n)
     assert_served(server)
+
+
+@pytest.fixture(scope="module")
+def stall_server():
+    """A server whose send-stall timeout is 1.5 s instead of 60 s."""
+    from h2util import ServerProcess, find_server_binary
+
+    process = ServerProcess(find_server_binary(), extra_args=("--send-stall-timeout-ms", "1500")).start()
+    yield process
+    process.stop()
+
+
+@pytest.mark.time_limit(30)
+def test_43_a_reader_that_never_opens_its_window_is_reset(stall_server):
+    """Zero window, GET 1 GiB, never a WINDOW_UPDATE: the stream stays open while the timeout runs,
+    then the server resets it with CANCEL (freeing the handler and the slot) and keeps serving; a
+    stream that makes progress through a small window is not reset."""
+    from h2util import RST_STREAM
+
+    with RawConn(stall_server.port) as conn:
+        conn.handshake([(SETTINGS_INITIAL_WINDOW_SIZE, 0)])
+        sid = conn.request(f"/bytes?n={GiB}")
+        assert conn.stream_reaction(sid, 3) == ("response", 200), conn.describe()
+        conn.read_frames(0.5)
+        assert sid not in conn.resets, "reset before the stall timeout"
+        started = time.monotonic()
+        conn.read_until(lambda f: f.type == RST_STREAM and f.stream_id == sid, 6.0)
+        assert conn.resets.get(sid) == CANCEL, f"a stalled stream was not reset with CANCEL: {conn.describe()}"
+        waited = time.monotonic() - started
+        # A stream whose reader keeps opening its window (slowly) moves, so it is not reset.
+        slow = conn.request("/bytes?n=4000")
+        deadline = time.monotonic() + 4.0
+        while time.monotonic() < deadline:
+            conn.send(window_update_frame(slow, 100) + window_update_frame(0, 100))
+            conn.read_frames(0.2)
+        assert slow not in conn.resets, "a slow but moving stream was reset"
+    print(f"stalled stream reset after a further {waited:.1f} s")
+    assert_served(stall_server)

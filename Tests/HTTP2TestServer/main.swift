@@ -1,6 +1,7 @@
 // execbox-http2-testserver: the HTTP/2 listener with test routes, for the real-peer tests
 // (curl, nghttp, h2load, Python h2). Prints `listening on PORT` once bound. With
-// `--tls-cert FILE --tls-key FILE` it serves TLS only (ALPN h2 or http/1.1).
+// `--tls-cert FILE --tls-key FILE` it serves TLS only (ALPN h2 or http/1.1); `--send-stall-timeout-ms N`
+// shortens HTTP2Configuration.sendStallTimeout for the stalled-reader test.
 //
 //   GET  /hello            200 "hello\n"
 //   POST /echo             the request body back, with trailer x-body-bytes
@@ -14,12 +15,15 @@ import NIOCore
 var port = 0
 var certificate: String?
 var key: String?
+var configuration = HTTP2Configuration()
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--port": if let value = arguments.next(), let number = Int(value) { port = number }
     case "--tls-cert": certificate = arguments.next()
     case "--tls-key": key = arguments.next()
+    case "--send-stall-timeout-ms":
+        if let value = arguments.next(), let ms = Int64(value) { configuration.sendStallTimeout = .milliseconds(ms) }
     default: break
     }
 }
@@ -29,7 +33,7 @@ struct Failure: Error {}
 let pattern = ByteBuffer(bytes: (0..<(251 * 261)).map { UInt8($0 % 251) })
 
 let tls = certificate.map { TLSConfiguration.server(certificateChainFile: $0, privateKeyFile: key ?? $0) }
-let server = try await HTTP2Server.bind(host: "127.0.0.1", port: port, tls: tls)
+let server = try await HTTP2Server.bind(host: "127.0.0.1", port: port, configuration: configuration, tls: tls)
 print("listening on \(server.localAddress.port ?? 0)")
 fflushStandardOutput()
 

@@ -226,6 +226,26 @@ let package = Package(
         ),
         // MARK: end Standard services
 
+        // MARK: Sandbox (issue 6)
+        // The backend protocol, value types and session state machine (no I/O), and the runc backend:
+        // OCI bundles with a seccomp profile, runc create/start/exec/kill/delete, pull-driven output.
+        .target(name: "ExecboxSandbox", swiftSettings: strictSettings),
+        .target(
+            name: "ExecboxSandboxRunc",
+            dependencies: ["ExecboxSandbox", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxSandboxTests",
+            dependencies: [
+                "ExecboxSandbox", "ExecboxSandboxRunc",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // MARK: end Sandbox (issue 6)
+
         // Test helpers: in-process RPC transport.
         .target(
             name: "ExecboxTesting",

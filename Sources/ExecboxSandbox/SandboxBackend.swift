@@ -1,0 +1,57 @@
+/// What every sandbox backend offers (runc locally; Docker, Kubernetes, Fly or a microVM later). The
+/// service layer talks to this protocol only and never knows which backend runs a session.
+///
+/// Every method throws `SandboxError`. Calls on one sandbox may run concurrently; a backend serialises
+/// what must be serialised (its `SandboxStateMachine`).
+public protocol SandboxBackend: Sendable {
+    /// Creates and starts a sandbox; returns once its main process runs (state `running`).
+    func create(_ id: SandboxID, _ spec: SandboxSpec) async throws -> SandboxInfo
+
+    func get(_ id: SandboxID) async throws -> SandboxInfo
+
+    /// Every sandbox the backend knows, live and recently ended, ordered by id.
+    func list() async throws -> [SandboxInfo]
+
+    /// SIGTERM to the main process, SIGKILL to everything after `grace`, then destroy. Returns the
+    /// terminal info; stopping an ended sandbox returns its info unchanged.
+    func stop(_ id: SandboxID, grace: Duration) async throws -> SandboxInfo
+
+    /// SIGKILL to every process now, then destroy. Idempotent.
+    func kill(_ id: SandboxID) async throws -> SandboxInfo
+
+    /// Forgets an ended sandbox (its info stops being listed). Kills it first if it still runs.
+    func remove(_ id: SandboxID) async throws
+
+    /// Runs a process in the sandbox for the duration of `body`. Output reaches `body` through
+    /// `ExecProcess.events`; a process still running when `body` returns or throws is killed and
+    /// reaped before `exec` returns, so nothing outlives the call.
+    func exec<Result: Sendable>(
+        _ id: SandboxID,
+        _ spec: ExecSpec,
+        _ body: (any ExecProcess) async throws -> Result
+    ) async throws -> Result
+
+    /// Attaches to the main process's output (and stdin) for the duration of `body`; detaching does
+    /// not stop it.
+    func attach<Result: Sendable>(
+        _ id: SandboxID,
+        _ body: (any ExecProcess) async throws -> Result
+    ) async throws -> Result
+
+    /// Up to `length` bytes of a file inside the sandbox starting at `offset`; fewer at its end.
+    func readFile(_ id: SandboxID, path: String, offset: Int, length: Int) async throws -> [UInt8]
+
+    /// Writes a whole file inside the sandbox (created or replaced), with `mode` and, if asked, its
+    /// missing parent directories.
+    func writeFile(_ id: SandboxID, path: String, contents: [UInt8], mode: UInt32, createParents: Bool)
+        async throws -> SandboxFileInfo
+
+    func stat(_ id: SandboxID, path: String) async throws -> SandboxFileInfo
+
+    /// The URL at which a declared port of an `exposed` sandbox is reachable.
+    func portURL(_ id: SandboxID, port: Int) async throws -> String
+
+    func stats(_ id: SandboxID) async throws -> SandboxStats
+
+    func health() async -> BackendHealth
+}

@@ -1,0 +1,60 @@
+/// What a sandbox should be: the image, the limits, the network and the main process.
+public struct SandboxSpec: Hashable, Sendable {
+    /// The image name; empty means `SandboxSpec.defaultImage`. A name the backend does not have is an
+    /// invalid argument, never a pull.
+    public var image: String
+    public var limits: SandboxLimits
+    public var network: NetworkMode
+    /// Environment of the main process and the base of every exec's environment.
+    public var environment: [String: String]
+    /// The main process; empty means an idle init that waits to be stopped.
+    public var command: [String]
+    /// Absolute working directory of the main process and the default of execs.
+    public var workingDirectory: String
+    /// Host name inside the sandbox; empty means one derived from the id.
+    public var hostname: String
+    public var labels: [String: String]
+
+    /// The image used when a request names none.
+    public static let defaultImage = "default"
+
+    public init(
+        image: String = "",
+        limits: SandboxLimits = SandboxLimits(),
+        network: NetworkMode = .none,
+        environment: [String: String] = [:],
+        command: [String] = [],
+        workingDirectory: String = "/workspace",
+        hostname: String = "",
+        labels: [String: String] = [:]
+    ) {
+        self.image = image
+        self.limits = limits
+        self.network = network
+        self.environment = environment
+        self.command = command
+        self.workingDirectory = workingDirectory
+        self.hostname = hostname
+        self.labels = labels
+    }
+
+    public var imageName: String { image.isEmpty ? Self.defaultImage : image }
+
+    /// Checks what every backend must refuse; backends add their own checks (images, network modes).
+    public func validate() throws(SandboxError) {
+        try EnvironmentCheck.validate(environment)
+        try PathCheck.validateWorkingDirectory(workingDirectory)
+        if command.contains(where: { $0.utf8.contains(0) }) {
+            throw .invalidArgument("command arguments must not contain NUL bytes")
+        }
+        if !hostname.isEmpty {
+            let ok =
+                hostname.utf8.count <= 63
+                && hostname.utf8.allSatisfy { byte in
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+                }
+            guard ok else { throw .invalidArgument("hostname must be up to 63 characters of [a-z0-9-]") }
+        }
+    }
+}

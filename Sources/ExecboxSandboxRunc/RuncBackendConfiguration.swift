@@ -1,0 +1,46 @@
+public import ExecboxSandbox
+
+/// Where the runc backend keeps its state and which runtime binary it drives.
+public struct RuncBackendConfiguration: Sendable {
+    /// The runc binary (Debian's is `/usr/sbin/runc`).
+    public var runtimePath: String
+    /// runc's `--root`: the backend's own container state, apart from any other runc user.
+    public var stateDirectory: String
+    /// One directory per sandbox: the OCI bundle (config.json, the generated rootfs).
+    public var sandboxDirectory: String
+    /// Limits applied where a spec leaves them at zero, and the largest allowed.
+    public var defaultLimits: SandboxLimits
+    public var maximumLimits: SandboxLimits
+    /// The first host uid/gid of the user-namespace ranges; sandbox n maps its 0…65535 to
+    /// `idMapBase + n * 65536`, so no two live sandboxes share a host uid.
+    public var idMapBase: UInt32
+    /// How many sandboxes may exist at once (bounds the id ranges too).
+    public var maxSandboxes: Int
+    /// Whether sandboxes get a user namespace (root inside is an unprivileged uid outside).
+    public var userNamespace: Bool
+    /// After an exec's process ended, how long its output pipes may stay open (held by a background
+    /// child) with nothing to read before the exit is reported anyway.
+    public var outputDrainGrace: Duration
+
+    public init(
+        runtimePath: String = "/usr/sbin/runc",
+        stateDirectory: String = "/run/execbox/runc",
+        sandboxDirectory: String = "/run/execbox/sandboxes",
+        defaultLimits: SandboxLimits = .defaults,
+        maximumLimits: SandboxLimits = .maximum,
+        idMapBase: UInt32 = 1 << 20,
+        maxSandboxes: Int = 1024,
+        userNamespace: Bool = true,
+        outputDrainGrace: Duration = .seconds(2)
+    ) {
+        self.runtimePath = runtimePath
+        self.stateDirectory = stateDirectory
+        self.sandboxDirectory = sandboxDirectory
+        self.defaultLimits = defaultLimits
+        self.maximumLimits = maximumLimits
+        self.idMapBase = idMapBase
+        self.maxSandboxes = maxSandboxes
+        self.userNamespace = userNamespace
+        self.outputDrainGrace = outputDrainGrace
+    }
+}

@@ -1,0 +1,178 @@
+import ExecboxSandbox
+
+/// Turns a validated spec into the `config.json` runc runs. Pure: the same input gives the same
+/// config, which `OCIConfigBuilderTests` checks against the invariants of TESTPLAN 108.
+struct OCIConfigBuilder: Sendable {
+    struct Input: Sendable {
+        var id: SandboxID
+        var spec: SandboxSpec
+        /// Already resolved (no zeros).
+        var limits: SandboxLimits
+        var image: SandboxImage
+        /// The first host id of the sandbox's user-namespace range; nil runs without a user namespace.
+        var idMapHostBase: UInt32?
+    }
+
+    /// The capabilities root inside a sandbox keeps: enough to own and chmod its files and to run
+    /// servers on low ports; none of SYS_ADMIN, NET_RAW, NET_ADMIN, SYS_PTRACE, DAC_READ_SEARCH,
+    /// SYS_MODULE, MKNOD, SYS_RAWIO, SYS_CHROOT, SETFCAP or AUDIT_WRITE.
+    static let capabilities = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
+        "CAP_NET_BIND_SERVICE",
+    ]
+
+    /// runc's defaults (`runc spec`) plus the other kernel-information files Docker and gVisor hide.
+    static let maskedPaths = [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+        "/proc/kallsyms", "/proc/kmsg", "/proc/key-users", "/proc/vmallocinfo", "/proc/pagetypeinfo",
+        "/proc/slabinfo", "/sys/kernel/debug", "/sys/kernel/security", "/sys/devices/virtual/powercap",
+    ]
+
+    /// runc's defaults.
+    static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+    static let rlimits = [
+        OCIConfig.Rlimit(type: "RLIMIT_NOFILE", hard: 4096, soft: 4096),
+        OCIConfig.Rlimit(type: "RLIMIT_CORE", hard: 0, soft: 0),
+        OCIConfig.Rlimit(type: "RLIMIT_MEMLOCK", hard: 64 << 10, soft: 64 << 10),
+    ]
+
+    static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    /// Size of the user-namespace range of one sandbox.
+    static let idRangeSize: UInt32 = 65536
+    static let cpuPeriod: UInt64 = 100_000
+
+    static func hostname(for input: Input) -> String {
+        input.spec.hostname.isEmpty ? String(input.id.rawValue.prefix(63)) : input.spec.hostname
+    }
+
+    static func environment(_ base: [String: String], overrides: [String: String] = [:]) -> [String] {
+        var merged = ["PATH": path, "HOME": "/workspace", "LANG": "C.UTF-8"]
+        merged.merge(base) { $1 }
+        merged.merge(overrides) { $1 }
+        return merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
+
+    static func make(_ input: Input) -> OCIConfig {
+        let limits = input.limits
+        let args =
+            input.spec.command.isEmpty
+            ? [input.image.initPath, "-P"] : [input.image.initPath, "--"] + input.spec.command
+        let capabilities = OCIConfig.Capabilities(
+            bounding: Self.capabilities,
+            effective: Self.capabilities,
+            inheritable: [],
+            permitted: Self.capabilities,
+            ambient: []
+        )
+        let process = OCIConfig.Process(
+            terminal: false,
+            user: OCIConfig.User(uid: 0, gid: 0),
+            args: args,
+            env: environment(input.spec.environment),
+            cwd: input.spec.workingDirectory,
+            capabilities: capabilities,
+            rlimits: rlimits,
+            noNewPrivileges: true
+        )
+        var namespaces = ["pid", "ipc", "uts", "mount", "network", "cgroup"]
+        var uidMappings: [OCIConfig.IDMapping]?
+        if let base = input.idMapHostBase {
+            namespaces.append("user")
+            uidMappings = [OCIConfig.IDMapping(containerID: 0, hostID: base, size: idRangeSize)]
+        }
+        let memory = Int64(limits.memoryBytes)
+        let linux = OCIConfig.Linux(
+            uidMappings: uidMappings,
+            gidMappings: uidMappings,
+            namespaces: namespaces.map { OCIConfig.Namespace(type: $0) },
+            resources: OCIConfig.Resources(
+                devices: [OCIConfig.DeviceRule(allow: false, access: "rwm")],
+                memory: OCIConfig.Memory(limit: memory, swap: memory),
+                cpu: OCIConfig.CPU(quota: Int64(limits.cpuMillicores) * Int64(cpuPeriod) / 1000, period: cpuPeriod),
+                pids: OCIConfig.Pids(limit: Int64(limits.pids))
+            ),
+            cgroupsPath: "/execbox/\(input.id.rawValue)",
+            maskedPaths: maskedPaths,
+            readonlyPaths: readonlyPaths,
+            seccomp: SeccompProfile.make()
+        )
+        return OCIConfig(
+            process: process,
+            root: OCIConfig.Root(path: "rootfs", readonly: true),
+            hostname: hostname(for: input),
+            mounts: mounts(input),
+            linux: linux
+        )
+    }
+
+    static func mounts(_ input: Input) -> [OCIConfig.Mount] {
+        typealias Mount = OCIConfig.Mount
+        let limits = input.limits
+        let shm = min(64 << 20, limits.memoryBytes)
+        let tmpBytes = max(1 << 20, limits.diskBytes / 4)
+        let tmpInodes = max(64, limits.diskInodes / 4)
+        var mounts = [
+            Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
+            Mount(
+                destination: "/dev",
+                type: "tmpfs",
+                source: "tmpfs",
+                options: ["nosuid", "strictatime", "mode=755", "size=65536k"]
+            ),
+            Mount(
+                destination: "/dev/pts",
+                type: "devpts",
+                source: "devpts",
+                options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]
+            ),
+            Mount(
+                destination: "/dev/shm",
+                type: "tmpfs",
+                source: "shm",
+                options: ["nosuid", "noexec", "nodev", "mode=1777", "size=\(shm)"]
+            ),
+            Mount(
+                destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+            Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
+        ]
+        for bind in input.image.bindMounts {
+            mounts.append(
+                Mount(
+                    destination: bind.destination,
+                    type: "bind",
+                    source: bind.source,
+                    options: ["rbind", "ro", "nosuid", "nodev"]
+                )
+            )
+        }
+        mounts.append(
+            Mount(
+                destination: "/tmp",
+                type: "tmpfs",
+                source: "tmpfs",
+                options: ["nosuid", "nodev", "mode=1777", "size=\(tmpBytes)", "nr_inodes=\(tmpInodes)"]
+            )
+        )
+        mounts.append(
+            Mount(
+                destination: "/run",
+                type: "tmpfs",
+                source: "tmpfs",
+                options: ["nosuid", "nodev", "noexec", "mode=755", "size=1048576", "nr_inodes=256"]
+            )
+        )
+        mounts.append(
+            Mount(
+                destination: "/workspace",
+                type: "tmpfs",
+                source: "tmpfs",
+                options: [
+                    "nosuid", "nodev", "mode=755", "size=\(limits.diskBytes)", "nr_inodes=\(limits.diskInodes)",
+                ]
+            )
+        )
+        return mounts
+    }
+}

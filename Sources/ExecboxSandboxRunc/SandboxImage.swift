@@ -1,0 +1,67 @@
+/// A root filesystem the runc backend can give a sandbox: read-only host directories bind-mounted in,
+/// plus files and symlinks written into each sandbox's own small rootfs. Only images Execbox itself
+/// produced and checked are ever used (the 2025 runc CVEs need a hostile image).
+struct SandboxImage: Hashable, Sendable {
+    struct BindMount: Hashable, Sendable {
+        var source: String
+        var destination: String
+    }
+
+    struct Symlink: Hashable, Sendable {
+        /// Relative to the rootfs, no leading slash.
+        var path: String
+        var target: String
+    }
+
+    var name: String
+    /// Mounted read-only, nosuid, nodev.
+    var bindMounts: [BindMount]
+    /// Directories, then symlinks, then files, created in each sandbox's rootfs.
+    var directories: [String]
+    var symlinks: [Symlink]
+    var files: [String: [UInt8]]
+    /// The container's init (pid 1): reaps orphans and forwards signals. `-P` alone waits for a
+    /// signal; `--` and a command runs it and exits with its status.
+    var initPath: String
+}
+
+extension SandboxImage {
+    /// The built-in `default` image: the host's `/usr` read-only with a minimal generated `/etc`, so
+    /// `sh`, `python3` and coreutils work with no download. Reads the host's `/etc/ld.so.cache` and
+    /// `/etc/alternatives` once, so each sandbox gets a copy rather than a mount.
+    static func hostUsr(name: String = "default") -> SandboxImage {
+        var directories = ["usr", "etc", "etc/alternatives", "tmp", "proc", "dev", "sys", "workspace", "run"]
+        directories.sort()
+        var symlinks = [
+            Symlink(path: "bin", target: "usr/bin"),
+            Symlink(path: "lib", target: "usr/lib"),
+            Symlink(path: "lib64", target: "usr/lib64"),
+            Symlink(path: "sbin", target: "usr/sbin"),
+            Symlink(path: "etc/os-release", target: "../usr/lib/os-release"),
+            Symlink(path: "etc/mtab", target: "../proc/self/mounts"),
+        ]
+        for entry in HostFiles.symlinks(in: "/etc/alternatives") where entry.target.hasPrefix("/usr/") {
+            symlinks.append(Symlink(path: "etc/alternatives/\(entry.name)", target: entry.target))
+        }
+        var files: [String: [UInt8]] = [
+            "etc/passwd": Array(
+                """
+                root:x:0:0:root:/workspace:/bin/sh
+                nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+
+                """.utf8),
+            "etc/group": Array("root:x:0:\ntty:x:5:\nnogroup:x:65534:\n".utf8),
+            "etc/nsswitch.conf": Array("passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n".utf8),
+            "etc/shells": Array("/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n".utf8),
+        ]
+        if let cache = HostFiles.read("/etc/ld.so.cache", limit: 16 << 20) { files["etc/ld.so.cache"] = cache }
+        return SandboxImage(
+            name: name,
+            bindMounts: [BindMount(source: "/usr", destination: "/usr")],
+            directories: directories,
+            symlinks: symlinks,
+            files: files,
+            initPath: "/usr/bin/catatonit"
+        )
+    }
+}

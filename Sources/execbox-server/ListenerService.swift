@@ -15,7 +15,12 @@ struct ListenerService: Service {
     let gracePeriod: TimeAmount
 
     func run() async throws {
-        let server = try await HTTP2Server.bind(host: address.host, port: address.port, tls: tls)
+        let server: HTTP2Server
+        do {
+            server = try await HTTP2Server.bind(host: address.host, port: address.port, tls: tls)
+        } catch {
+            throw BindError(address: address, cause: error)
+        }
         let bound = ListenAddress(
             host: server.localAddress.ipAddress ?? address.host, port: server.localAddress.port ?? address.port)
         // Scripts and tests wait for this line.
@@ -27,5 +32,12 @@ struct ListenerService: Service {
             health.shutdown()
             server.shutdownGracefully(gracePeriod: gracePeriod)
         }
+    }
+
+    struct BindError: Error, CustomStringConvertible {
+        let address: ListenAddress
+        let cause: any Error
+
+        var description: String { "cannot listen on \(address): \(cause)" }
     }
 }

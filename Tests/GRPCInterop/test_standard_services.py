@@ -34,7 +34,7 @@ def _binary():
 class Server:
     """One `execbox-server serve` on a free loopback port, with its own data directory."""
 
-    def __init__(self, *flags, env=None):
+    def __init__(self, *flags, env=None, credentials=None):
         self.data_dir = tempfile.mkdtemp(prefix="execbox-server-")
         command = [_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir + "/data", *flags]
         self.proc = subprocess.Popen(
@@ -43,7 +43,10 @@ class Server:
         line = self.proc.stdout.readline()
         assert line.startswith("listening on 127.0.0.1:"), (line, self.proc.stderr.read() if not line else "")
         self.address = line.split()[-1]
-        self.channel = grpc.insecure_channel(self.address)
+        if credentials is None:
+            self.channel = grpc.insecure_channel(self.address)
+        else:
+            self.channel = grpc.secure_channel("localhost:" + self.address.split(":")[-1], credentials)
 
     def stop(self):
         self.channel.close()
@@ -201,6 +204,7 @@ def test_bad_settings_fail_before_binding():
         ([], {"EXECBOX_LISTEN": "127.0.0.1:70000"}, "EXECBOX_LISTEN"),
         (["--tls-cert", "/nonexistent.pem"], {}, "--tls-key"),
         (["--reflection", "sometimes"], {}, "reflection"),
+        (["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/none.key"], {}, "nonexistent"),
     ]:
         result = subprocess.run(
             [_binary(), "serve", "--data-dir", tempfile.mkdtemp() + "/d", *flags],
@@ -208,3 +212,22 @@ def test_bad_settings_fail_before_binding():
         assert result.returncode != 0, flags
         assert message in result.stderr, (flags, result.stderr)
         assert "listening on" not in result.stdout
+
+
+def test_tls_from_the_environment(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+    server = Server(env={"EXECBOX_TLS_CERT": str(cert), "EXECBOX_TLS_KEY": str(key)}, credentials=credentials)
+    try:
+        health = health_pb2_grpc.HealthStub(server.channel)
+        assert health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10).status == SERVING
+        with grpc.insecure_channel(server.address) as plain:
+            with pytest.raises(grpc.RpcError):
+                health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    finally:
+        assert server.stop() == 0

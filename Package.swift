@@ -232,7 +232,11 @@ let package = Package(
         .target(name: "ExecboxSandbox", swiftSettings: strictSettings),
         .target(
             name: "ExecboxSandboxRunc",
-            dependencies: ["ExecboxSandbox", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ExecboxSandbox",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -35,4 +35,19 @@ enum HostFiles {
         }
         return result.sorted { $0.0 < $1.0 }
     }
+
+    /// Names in a directory (without `.` and `..`), with whether each is a directory.
+    static func entries(in directory: String) -> [(name: String, isDirectory: Bool)] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var result: [(String, Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name != ".", name != ".." else { continue }
+            result.append((name, entry.pointee.d_type == UInt8(DT_DIR)))
+        }
+        return result.sorted { $0.0 < $1.0 }
+    }
 }

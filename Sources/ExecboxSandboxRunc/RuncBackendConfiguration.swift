@@ -21,6 +21,9 @@ public struct RuncBackendConfiguration: Sendable {
     /// After an exec's process ended, how long its output pipes may stay open (held by a background
     /// child) with nothing to read before the exit is reported anyway.
     public var outputDrainGrace: Duration
+    /// At start-up, delete every container in `stateDirectory` and every bundle in
+    /// `sandboxDirectory` (a previous run's leftovers; nothing can be adopted yet).
+    public var cleanUpOnStart: Bool
 
     public init(
         runtimePath: String = "/usr/sbin/runc",
@@ -31,7 +34,8 @@ public struct RuncBackendConfiguration: Sendable {
         idMapBase: UInt32 = 1 << 20,
         maxSandboxes: Int = 1024,
         userNamespace: Bool = true,
-        outputDrainGrace: Duration = .seconds(2)
+        outputDrainGrace: Duration = .seconds(2),
+        cleanUpOnStart: Bool = true
     ) {
         self.runtimePath = runtimePath
         self.stateDirectory = stateDirectory
@@ -42,5 +46,6 @@ public struct RuncBackendConfiguration: Sendable {
         self.maxSandboxes = maxSandboxes
         self.userNamespace = userNamespace
         self.outputDrainGrace = outputDrainGrace
+        self.cleanUpOnStart = cleanUpOnStart
     }
 }

@@ -1,0 +1,50 @@
+import ExecboxSandbox
+import Glibc
+
+/// Reads a sandbox's cgroup v1 files (this host runs v1 hybrid; runc puts each sandbox at
+/// `/sys/fs/cgroup/<controller>/execbox/<id>`).
+struct CgroupV1: Sendable {
+    var root = "/sys/fs/cgroup"
+    var path: String
+
+    init(id: SandboxID, root: String = "/sys/fs/cgroup") {
+        self.root = root
+        self.path = "execbox/\(id.rawValue)"
+    }
+
+    func directory(_ controller: String) -> String { "\(root)/\(controller)/\(path)" }
+
+    func read(_ controller: String, _ file: String) -> String? {
+        HostFiles.read("\(directory(controller))/\(file)", limit: 1 << 16).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func number(_ controller: String, _ file: String) -> UInt64? {
+        read(controller, file).flatMap { UInt64($0.filter { !$0.isWhitespace }) }
+    }
+
+    /// How often the OOM killer fired in the sandbox (`oom_kill` in `memory.oom_control`, kernel ≥ 4.13).
+    var oomKills: Int {
+        guard let text = read("memory", "memory.oom_control") else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
+            return Int(line.dropFirst("oom_kill ".count)) ?? 0
+        }
+        return 0
+    }
+
+    var stats: SandboxStats {
+        SandboxStats(
+            cpuNanoseconds: number("cpuacct", "cpuacct.usage") ?? 0,
+            memoryBytes: number("memory", "memory.usage_in_bytes") ?? 0,
+            memoryPeakBytes: number("memory", "memory.max_usage_in_bytes") ?? 0,
+            pids: Int(number("pids", "pids.current") ?? 0),
+            oomKills: oomKills
+        )
+    }
+
+    /// Whether any of the sandbox's cgroup directories still exists (a leak after destroy).
+    var exists: Bool {
+        ["memory", "pids", "cpu", "cpuacct", "devices", "freezer", "blkio", "cpuset"].contains { controller in
+            access(directory(controller), F_OK) == 0
+        }
+    }
+}

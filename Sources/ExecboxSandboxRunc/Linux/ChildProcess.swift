@@ -1,0 +1,120 @@
+import Glibc
+import Synchronization
+
+/// How a process ended, as `waitid` reports it.
+enum WaitStatus: Hashable, Sendable {
+    case exited(Int32)
+    case signaled(Int32)
+}
+
+/// A child of this process (spawned, or adopted after its parent exited because this process is a
+/// child subreaper), held through a pidfd: signals and the wait can never reach a recycled pid.
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    let pidfd: Int32
+    private let status = Mutex<WaitStatus?>(nil)
+
+    /// Takes `pid`, which must be a child of this process not yet reaped (a zombie is fine).
+    init(adopting pid: pid_t) throws(SystemError) {
+        let pidfd = LinuxCalls.pidfdOpen(pid)
+        guard pidfd >= 0 else { throw SystemError("pidfd_open(\(pid))") }
+        do {
+            try FileDescriptorPoller.shared.register(pidfd, for: .read)
+        } catch {
+            close(pidfd)
+            throw error
+        }
+        self.pid = pid
+        self.pidfd = pidfd
+    }
+
+    deinit {
+        FileDescriptorPoller.shared.deregister(pidfd)
+        close(pidfd)
+    }
+
+    /// Starts `arguments[0]` (an absolute path) with the given descriptors as its stdin, stdout and
+    /// stderr and nothing else open, default signal handling, an empty signal mask and its own session.
+    static func spawn(
+        _ arguments: [String],
+        environment: [String],
+        stdin: Int32,
+        stdout: Int32,
+        stderr: Int32
+    ) throws(SystemError) -> ChildProcess {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        guard LinuxCalls.addCloseFrom(&actions, 3) else {
+            throw SystemError("posix_spawn_file_actions_addclosefrom_np")
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (glibc 2.26)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+        guard result == 0 else { throw SystemError("posix_spawn \(arguments[0])", errno: result) }
+        do {
+            return try ChildProcess(adopting: pid)
+        } catch {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            throw error
+        }
+    }
+
+    /// The exit status if the process ended (reaping it then), nil while it runs.
+    func poll() -> WaitStatus? {
+        status.withLock { status in
+            if let status { return status }
+            var info = siginfo_t()
+            let result = waitid(LinuxCalls.pidfdType, id_t(pidfd), &info, WEXITED | WNOHANG)
+            guard result == 0, info._sifields._sigchld.si_pid != 0 else { return nil }
+            let value = info._sifields._sigchld.si_status
+            status = info.si_code == 1 ? .exited(value) : .signaled(value)  // CLD_EXITED, else KILLED/DUMPED
+            return status
+        }
+    }
+
+    /// Waits for the process to end and reaps it. Only one task may wait at a time.
+    func wait() async throws -> WaitStatus {
+        while true {
+            if let status = poll() { return status }
+            _ = try await FileDescriptorPoller.shared.wait([pidfd])
+        }
+    }
+
+    /// Like `wait`, but cancellation does not interrupt it.
+    func waitIgnoringCancellation() async throws -> WaitStatus {
+        while true {
+            if let status = poll() { return status }
+            _ = try await FileDescriptorPoller.shared.waitIgnoringCancellation([pidfd])
+        }
+    }
+
+    /// False once the process is gone.
+    @discardableResult
+    func signal(_ signal: Int32) -> Bool {
+        status.withLock { $0 == nil } && LinuxCalls.pidfdSendSignal(pidfd, signal) == 0
+    }
+}

@@ -1,0 +1,127 @@
+import Glibc
+
+/// Linux calls the Swift Glibc module does not import: `prctl` is variadic, the pidfd wrappers and
+/// `posix_spawn_file_actions_addclosefrom_np` are newer than its module map. They are looked up in
+/// the running libc once. Calling the variadic `prctl` through a fixed-arity pointer is sound on the
+/// x86_64 and arm64 Linux ABIs, where variadic integer arguments travel exactly like fixed ones.
+enum LinuxCalls {
+    private typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+    private typealias PidfdOpen = @convention(c) (pid_t, UInt32) -> Int32
+    private typealias PidfdSendSignal = @convention(c) (Int32, Int32, UnsafeMutableRawPointer?, UInt32) -> Int32
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    private static func symbol<T>(_ name: String, as type: T.Type) -> T? {
+        guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, name) else { return nil }
+        return unsafeBitCast(pointer, to: type)
+    }
+
+    private static let prctlFunction = symbol("prctl", as: Prctl.self)
+    private static let pidfdOpenFunction = symbol("pidfd_open", as: PidfdOpen.self)
+    private static let pidfdSendSignalFunction = symbol("pidfd_send_signal", as: PidfdSendSignal.self)
+    private static let addCloseFromFunction = symbol("posix_spawn_file_actions_addclosefrom_np", as: AddCloseFrom.self)
+
+    static let prSetChildSubreaper: Int32 = 36
+
+    /// Makes orphaned descendants (a container's init once `runc create` exits, a detached exec's
+    /// process) children of this process, so it can wait for them.
+    static func becomeChildSubreaper() -> Bool {
+        prctlFunction?(prSetChildSubreaper, 1, 0, 0, 0) == 0
+    }
+
+    /// A descriptor that refers to `pid` for as long as it is open: signals and waits through it can
+    /// never hit a recycled pid.
+    static func pidfdOpen(_ pid: pid_t) -> Int32 {
+        guard let function = pidfdOpenFunction else {
+            errno = ENOSYS
+            return -1
+        }
+        return function(pid, 0)
+    }
+
+    static func pidfdSendSignal(_ pidfd: Int32, _ signal: Int32) -> Int32 {
+        guard let function = pidfdSendSignalFunction else {
+            errno = ENOSYS
+            return -1
+        }
+        return function(pidfd, signal, nil, 0)
+    }
+
+    /// Closes every descriptor from `lowest` up in the spawned child (nothing of the server leaks).
+    static func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32) -> Bool {
+        addCloseFromFunction?(actions, lowest) == 0
+    }
+
+    private typealias EpollCreate1 = @convention(c) (Int32) -> Int32
+    private typealias EpollCtl = @convention(c) (Int32, Int32, Int32, UnsafeMutableRawPointer?) -> Int32
+    private typealias EpollWait = @convention(c) (Int32, UnsafeMutableRawPointer?, Int32, Int32) -> Int32
+
+    private static let epollCreate1Function = symbol("epoll_create1", as: EpollCreate1.self)
+    private static let epollCtlFunction = symbol("epoll_ctl", as: EpollCtl.self)
+    private static let epollWaitFunction = symbol("epoll_wait", as: EpollWait.self)
+
+    static let epollIn: UInt32 = 0x1
+    static let epollOut: UInt32 = 0x4
+    static let epollRdHup: UInt32 = 0x2000
+    static let epollEdgeTriggered: UInt32 = 1 << 31
+    static let epollCtlAdd: Int32 = 1
+    static let epollCtlDel: Int32 = 2
+    /// `struct epoll_event` is packed (12 bytes) on x86_64 and 16 bytes elsewhere: events (u32), then
+    /// data (u64), in which the descriptor is stored.
+    #if arch(x86_64)
+        static let epollEventSize = 12
+        static let epollDataOffset = 4
+    #else
+        static let epollEventSize = 16
+        static let epollDataOffset = 8
+    #endif
+
+    static func epollCreate() -> Int32 {
+        epollCreate1Function?(O_CLOEXEC) ?? -1
+    }
+
+    static func epollAdd(_ epollFD: Int32, _ fd: Int32, events: UInt32) -> Int32 {
+        guard let function = epollCtlFunction else { return -1 }
+        var buffer = [UInt8](repeating: 0, count: epollEventSize)
+        return buffer.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: events, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: UInt64(UInt32(bitPattern: fd)), toByteOffset: epollDataOffset, as: UInt64.self)
+            return function(epollFD, epollCtlAdd, fd, raw.baseAddress)
+        }
+    }
+
+    static func epollDelete(_ epollFD: Int32, _ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: epollEventSize)
+        _ = buffer.withUnsafeMutableBytes { epollCtlFunction?(epollFD, epollCtlDel, fd, $0.baseAddress) }
+    }
+
+    /// Blocks until descriptors are ready; returns them (empty after EINTR).
+    static func epollWait(_ epollFD: Int32, into buffer: inout [UInt8]) -> [Int32] {
+        guard let function = epollWaitFunction else { fatalError("epoll_wait is missing") }
+        let capacity = buffer.count / epollEventSize
+        return buffer.withUnsafeMutableBytes { raw -> [Int32] in
+            let count = function(epollFD, raw.baseAddress, Int32(capacity), -1)
+            if count < 0 {
+                precondition(errno == EINTR, "epoll_wait failed: \(errno)")
+                return []
+            }
+            return (0..<Int(count)).map { index in
+                let data = raw.loadUnaligned(fromByteOffset: index * epollEventSize + epollDataOffset, as: UInt64.self)
+                return Int32(bitPattern: UInt32(truncatingIfNeeded: data))
+            }
+        }
+    }
+
+    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    private static let pipe2Function = symbol("pipe2", as: Pipe2.self)
+
+    /// `pipe2(fds, flags)`: both ends created with `flags` (O_CLOEXEC) atomically.
+    static func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32 {
+        guard let function = pipe2Function else {
+            errno = ENOSYS
+            return -1
+        }
+        return function(fds, flags)
+    }
+
+    static let pidfdType: idtype_t = idtype_t(rawValue: 3)  // P_PIDFD
+}

@@ -1,0 +1,408 @@
+public import ExecboxSandbox
+import FoundationEssentials
+import Glibc
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// The local sandbox backend: one runc container per sandbox.
+///
+/// `runc create` gets the sandbox's stdio, then `runc start`; this process is a child subreaper, so
+/// the container's init (and every `runc exec --detach` process) becomes its child once runc exits,
+/// and is waited for through a pidfd. A supervisor task per sandbox, run by `run()`, owns the
+/// sandbox's state machine: it starts the container, fires timeouts, and destroys it when its init
+/// ends. `run()` must be running for sandboxes to be created; ending it kills every sandbox (they
+/// cannot outlive the server until the monitor process arrives).
+public final class RuncBackend: SandboxBackend, Service, Sendable {
+    public let configuration: RuncBackendConfiguration
+    /// nil when runc is missing or did not answer `--version`.
+    public let version: RuncVersion?
+    let logger: Logger
+    let runtime: RuncRuntime
+    let catalog: ImageCatalog
+    private let jobs = Inbox<(@Sendable () async -> Void)?>()
+
+    private struct State {
+        var sandboxes: [SandboxID: RuncSandbox] = [:]
+        var usedSlots: Set<Int> = []
+        var running = false
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Prepares the directories, becomes a child subreaper, reads runc's version (logging what fixes
+    /// it lacks) and, with `cleanUpOnStart`, deletes every container and bundle a previous run left.
+    public static func make(configuration: RuncBackendConfiguration, logger: Logger) async throws -> RuncBackend {
+        signal(SIGPIPE, SIG_IGN)
+        guard LinuxCalls.becomeChildSubreaper() else {
+            throw SandboxError(
+                code: .unavailable, message: "cannot become a child subreaper", cause: SystemError("prctl"))
+        }
+        for directory in [configuration.stateDirectory, configuration.sandboxDirectory] {
+            try makeDirectories(directory)
+        }
+        let runtime = RuncRuntime(path: configuration.runtimePath, stateDirectory: configuration.stateDirectory)
+        var version: RuncVersion?
+        if access(configuration.runtimePath, X_OK) == 0 {
+            version = try? await runtime.version()
+        }
+        if let version {
+            if let warning = version.warning { logger.warning("\(warning)") }
+            if version.isRefused {
+                logger.error("\(version) lacks the CVE-2024-21626 fix; the runc backend refuses to use it")
+            }
+        } else {
+            logger.error("runc is not usable at \(configuration.runtimePath); sandboxes cannot be created")
+        }
+        let backend = RuncBackend(
+            configuration: configuration,
+            version: version,
+            logger: logger,
+            runtime: runtime,
+            catalog: .builtIn()
+        )
+        if configuration.cleanUpOnStart, version != nil { await backend.cleanUpLeftovers() }
+        return backend
+    }
+
+    init(
+        configuration: RuncBackendConfiguration,
+        version: RuncVersion?,
+        logger: Logger,
+        runtime: RuncRuntime,
+        catalog: ImageCatalog
+    ) {
+        self.configuration = configuration
+        self.version = version
+        self.logger = logger
+        self.runtime = runtime
+        self.catalog = catalog
+    }
+
+    static func makeDirectories(_ path: String) throws {
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/\(component)"
+            if mkdir(current, 0o711) != 0, errno != EEXIST {
+                throw SandboxError(code: .unavailable, message: "cannot create \(path)", cause: SystemError("mkdir"))
+            }
+        }
+    }
+
+    private func cleanUpLeftovers() async {
+        for name in (try? await runtime.list()) ?? [] {
+            logger.notice("deleting leftover container \(name)")
+            _ = try? await runtime.run(["delete", "--force", name])
+        }
+        for (name, _) in HostFiles.entries(in: configuration.sandboxDirectory) {
+            BundleWriter.remove("\(configuration.sandboxDirectory)/\(name)")
+        }
+    }
+
+    // MARK: Service
+
+    /// Runs the sandboxes' supervisors until cancelled or gracefully shut down, then kills every
+    /// sandbox and returns once all are destroyed.
+    public func run() async throws {
+        state.withLock { $0.running = true }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withGracefulShutdownHandler {
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                } onGracefulShutdown: {
+                    self.jobs.send(nil)
+                }
+                self.jobs.send(nil)
+            }
+            while let job = await jobs.next() {
+                group.addTask(operation: job)
+            }
+            let live = state.withLock { state in
+                state.running = false
+                state.stopped = true
+                return Array(state.sandboxes.values)
+            }
+            for sandbox in live where !sandbox.info.state.isTerminal { sandbox.inbox.send(.shutdown) }
+            group.cancelAll()
+        }
+    }
+
+    // MARK: SandboxBackend
+
+    public func create(_ id: SandboxID, _ spec: SandboxSpec) async throws -> SandboxInfo {
+        try spec.validate()
+        guard spec.network == .none else {
+            throw SandboxError(
+                code: .unimplemented, message: "network mode \(spec.network.rawValue) is not available yet")
+        }
+        let limits = try spec.limits.resolved(
+            defaults: configuration.defaultLimits, maximum: configuration.maximumLimits)
+        let image = try catalog.resolve(spec.imageName)
+        guard let version, !version.isRefused else {
+            throw SandboxError(code: .unavailable, message: "the sandbox runtime is not available")
+        }
+        let bundle = "\(configuration.sandboxDirectory)/\(id.rawValue)"
+        let slot = try reserve(id)
+        let input = OCIConfigBuilder.Input(
+            id: id,
+            spec: spec,
+            limits: limits,
+            image: image,
+            idMapHostBase: configuration.userNamespace
+                ? configuration.idMapBase + UInt32(slot) * OCIConfigBuilder.idRangeSize : nil
+        )
+        let config = OCIConfigBuilder.make(input)
+        let sandbox = RuncSandbox(
+            id: id,
+            spec: spec,
+            limits: limits,
+            bundle: bundle,
+            slot: slot,
+            baseProcess: config.process
+        )
+        state.withLock { $0.sandboxes[id] = sandbox }
+        do {
+            try BundleWriter.write(bundle: bundle, config: config, image: image, network: spec.network)
+            let initPid = try await createContainer(sandbox)
+            sandbox.initProcess = try ChildProcess(adopting: initPid)
+        } catch {
+            logger.error("creating sandbox \(id) failed: \(error)")
+            _ = try? sandbox.apply(.createFailed("the runtime could not create the sandbox"))
+            await destroy(sandbox)
+            if let error = error as? SandboxError { throw error }
+            throw SandboxError(code: .unavailable, message: "the runtime could not create the sandbox", cause: error)
+        }
+        jobs.send { await self.supervise(sandbox) }
+        sandbox.inbox.send(.event(.created))
+        return await sandbox.wait { $0.state != .creating }
+    }
+
+    /// Takes the id and a user-namespace slot, or throws.
+    private func reserve(_ id: SandboxID) throws(SandboxError) -> Int {
+        try state.withLock { state throws(SandboxError) -> Int in
+            guard state.running, !state.stopped else {
+                throw SandboxError(code: .unavailable, message: "the sandbox backend is not running")
+            }
+            guard state.sandboxes[id] == nil else {
+                throw SandboxError(code: .alreadyExists, message: "sandbox \(id) already exists")
+            }
+            guard let slot = (0..<configuration.maxSandboxes).first(where: { !state.usedSlots.contains($0) }) else {
+                throw SandboxError(code: .resourceExhausted, message: "too many sandboxes on this host")
+            }
+            state.usedSlots.insert(slot)
+            return slot
+        }
+    }
+
+    /// `runc create` with /dev/null as the container's stdio (its main process is reached through
+    /// execs; attach arrives with the monitor). Returns the init's pid.
+    private func createContainer(_ sandbox: RuncSandbox) async throws -> pid_t {
+        let pidFile = "\(sandbox.bundle)/init.pid"
+        let log = "\(sandbox.bundle)/runc.log"
+        let status = try await runtime.runHandingOver(
+            ["create", "--bundle", sandbox.bundle, "--pid-file", pidFile, sandbox.id.rawValue],
+            log: log,
+            stdin: DevNull.fd,
+            stdout: DevNull.fd,
+            stderr: DevNull.fd
+        )
+        guard status == .exited(0) else {
+            throw SandboxError(
+                code: .unavailable,
+                message: "the runtime could not create the sandbox",
+                cause: RuntimeFailure(message: RuncRuntime.lastError(inLog: log) ?? "runc create: \(status)")
+            )
+        }
+        guard let pid = Self.readPid(pidFile) else {
+            throw SandboxError(code: .internal, message: "the runtime did not report the sandbox's init")
+        }
+        return pid
+    }
+
+    static func readPid(_ path: String) -> pid_t? {
+        HostFiles.read(path, limit: 64).flatMap { pid_t(String(decoding: $0, as: UTF8.self).filter(\.isNumber)) }
+    }
+
+    public func get(_ id: SandboxID) async throws -> SandboxInfo {
+        try lookup(id).info
+    }
+
+    func lookup(_ id: SandboxID) throws(SandboxError) -> RuncSandbox {
+        guard let sandbox = state.withLock({ $0.sandboxes[id] }) else { throw SandboxError.notFound(id) }
+        return sandbox
+    }
+
+    public func list() async throws -> [SandboxInfo] {
+        state.withLock { Array($0.sandboxes.values) }.map(\.info).sorted { $0.id < $1.id }
+    }
+
+    public func stop(_ id: SandboxID, grace: Duration) async throws -> SandboxInfo {
+        let sandbox = try lookup(id)
+        sandbox.inbox.send(.event(.stopRequested(grace: grace)))
+        return await sandbox.wait { $0.state.isTerminal }
+    }
+
+    public func kill(_ id: SandboxID) async throws -> SandboxInfo {
+        let sandbox = try lookup(id)
+        sandbox.inbox.send(.event(.killRequested))
+        return await sandbox.wait { $0.state.isTerminal }
+    }
+
+    public func remove(_ id: SandboxID) async throws {
+        let sandbox = try lookup(id)
+        if !sandbox.info.state.isTerminal || !sandbox.isDestroyed { _ = try await kill(id) }
+        state.withLock { state in
+            if state.sandboxes[id] === sandbox { state.sandboxes[id] = nil }
+        }
+    }
+
+    public func attach<Result: Sendable>(_ id: SandboxID, _ body: (any ExecProcess) async throws -> Result)
+        async throws -> Result
+    {
+        _ = try lookup(id)
+        throw SandboxError(code: .unimplemented, message: "attach needs the sandbox monitor, which is not built yet")
+    }
+
+    public func readFile(_ id: SandboxID, path: String, offset: Int, length: Int) async throws -> [UInt8] {
+        _ = try lookup(id)
+        throw SandboxError(code: .unimplemented, message: "file access is not built yet")
+    }
+
+    public func writeFile(_ id: SandboxID, path: String, contents: [UInt8], mode: UInt32, createParents: Bool)
+        async throws -> SandboxFileInfo
+    {
+        _ = try lookup(id)
+        throw SandboxError(code: .unimplemented, message: "file access is not built yet")
+    }
+
+    public func stat(_ id: SandboxID, path: String) async throws -> SandboxFileInfo {
+        _ = try lookup(id)
+        throw SandboxError(code: .unimplemented, message: "file access is not built yet")
+    }
+
+    public func portURL(_ id: SandboxID, port: Int) async throws -> String {
+        _ = try lookup(id)
+        throw SandboxError(code: .failedPrecondition, message: "the sandbox exposes no ports (network mode none)")
+    }
+
+    public func stats(_ id: SandboxID) async throws -> SandboxStats {
+        try lookup(id).cgroup.stats
+    }
+
+    public func health() async -> BackendHealth {
+        let (count, running) = state.withLock { ($0.sandboxes.count, $0.running) }
+        guard let version else {
+            return BackendHealth(status: .notServing, runtime: "runc (missing)", sandboxes: count)
+        }
+        var warnings: [String] = []
+        if let warning = version.warning { warnings.append(warning) }
+        if version.isRefused { warnings.append("\(version) lacks the CVE-2024-21626 fix and is refused") }
+        let serving = running && !version.isRefused
+        return BackendHealth(
+            status: serving ? .serving : .notServing,
+            runtime: version.description,
+            warnings: warnings,
+            sandboxes: count
+        )
+    }
+
+    // MARK: Supervision
+
+    /// Owns one sandbox's state machine from `created` to its destroy.
+    func supervise(_ sandbox: RuncSandbox) async {
+        guard let initProcess = sandbox.initProcess else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let status = try? await initProcess.waitIgnoringCancellation()
+                sandbox.inbox.send(.event(.mainExited(Self.mainExit(status, oomKills: sandbox.cgroup.oomKills))))
+            }
+            loop: while true {
+                let event: SandboxStateMachine.Event =
+                    switch await sandbox.inbox.next() {
+                    case .event(let event): event
+                    case .shutdown: .killRequested
+                    }
+                let action: SandboxStateMachine.Action
+                do {
+                    action = try sandbox.apply(event)
+                } catch {
+                    logger.error("sandbox \(sandbox.id): \(error)")
+                    continue
+                }
+                switch action {
+                case .none:
+                    break
+                case .start:
+                    let output = try? await runtime.run(
+                        ["start", sandbox.id.rawValue],
+                        log: "\(sandbox.bundle)/runc.log"
+                    )
+                    if output?.succeeded == true {
+                        sandbox.inbox.send(.event(.started))
+                    } else {
+                        logger.error("runc start \(sandbox.id) failed: \(output?.stderrText ?? "")")
+                        sandbox.inbox.send(.event(.createFailed("the runtime could not start the sandbox")))
+                    }
+                case .armTimers:
+                    if let timeout = sandbox.limits.timeout {
+                        group.addTask { await Self.fire(.timeoutFired, after: timeout, into: sandbox) }
+                    }
+                case .terminate(let grace):
+                    initProcess.signal(SIGTERM)
+                    group.addTask { await Self.fire(.graceExpired, after: grace, into: sandbox) }
+                case .killAll:
+                    initProcess.signal(SIGKILL)
+                case .destroy:
+                    await destroy(sandbox)
+                    break loop
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private static func fire(_ event: SandboxStateMachine.Event, after delay: Duration, into sandbox: RuncSandbox) async
+    {
+        guard (try? await Task.sleep(for: delay)) != nil else { return }
+        sandbox.inbox.send(.event(event))
+    }
+
+    /// The init's exit as the sandbox reports it: catatonit passes on its child's status; an OOM kill
+    /// shows as SIGKILL or 137 with the memory cgroup's `oom_kill` count above zero.
+    static func mainExit(_ status: WaitStatus?, oomKills: Int) -> ProcessExit {
+        switch status {
+        case nil: return ProcessExit(reason: .lost, code: 255)
+        case .exited(let code):
+            return code == 137 && oomKills > 0 ? ProcessExit(reason: .oomKilled, code: 137) : .exited(code)
+        case .signaled(let signal):
+            return signal == SIGKILL && oomKills > 0
+                ? ProcessExit(reason: .oomKilled, code: 137, signal: signal) : .signaled(signal)
+        }
+    }
+
+    /// Kills whatever still runs, deletes the container (its cgroups and runc state), removes the
+    /// bundle and frees the slot. Never interrupted by cancellation.
+    func destroy(_ sandbox: RuncSandbox) async {
+        if let initProcess = sandbox.initProcess {
+            initProcess.signal(SIGKILL)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while initProcess.poll() == nil, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        let output = try? await runtime.run(["delete", "--force", sandbox.id.rawValue])
+        if let output, !output.succeeded, !output.stderrText.contains("does not exist") {
+            logger.warning("runc delete \(sandbox.id) failed: \(output.stderrText)")
+        }
+        BundleWriter.remove(sandbox.bundle)
+        state.withLock { _ = $0.usedSlots.remove(sandbox.slot) }
+        sandbox.markDestroyed()
+    }
+}
+
+/// A runtime's own error text, kept as a cause for logs (clients get the curated message).
+struct RuntimeFailure: Error, Sendable, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

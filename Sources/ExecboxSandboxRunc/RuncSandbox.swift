@@ -1,0 +1,127 @@
+import ExecboxSandbox
+import Synchronization
+
+/// What the runc backend keeps for one sandbox. Its state machine is driven only by its supervisor
+/// (and by `create` before the supervisor starts); everyone else reads snapshots and waits for states.
+final class RuncSandbox: Sendable {
+    enum Input: Sendable {
+        case event(SandboxStateMachine.Event)
+        /// The backend is shutting down: kill and destroy.
+        case shutdown
+    }
+
+    let id: SandboxID
+    let spec: SandboxSpec
+    let limits: SandboxLimits
+    let bundle: String
+    let slot: Int
+    let baseProcess: OCIConfig.Process
+    let cgroup: CgroupV1
+    let inbox = Inbox<Input>()
+
+    private struct State {
+        var machine = SandboxStateMachine()
+        var initProcess: ChildProcess?
+        var waiters:
+            [(predicate: @Sendable (SandboxInfo) -> Bool, continuation: CheckedContinuation<SandboxInfo, Never>)] =
+                []
+        var execCounter = 0
+        var destroyed = false
+    }
+
+    private let state = Mutex(State())
+
+    init(
+        id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, slot: Int,
+        baseProcess: OCIConfig.Process
+    ) {
+        self.id = id
+        self.spec = spec
+        self.limits = limits
+        self.bundle = bundle
+        self.slot = slot
+        self.baseProcess = baseProcess
+        self.cgroup = CgroupV1(id: id)
+    }
+
+    var info: SandboxInfo {
+        state.withLock { Self.info(of: $0, id: id, spec: spec, limits: limits) }
+    }
+
+    private static func info(of state: State, id: SandboxID, spec: SandboxSpec, limits: SandboxLimits) -> SandboxInfo {
+        SandboxInfo(
+            id: id,
+            state: state.machine.state,
+            spec: spec,
+            limits: limits,
+            exit: state.machine.exit,
+            failure: state.machine.failure
+        )
+    }
+
+    var initProcess: ChildProcess? {
+        get { state.withLock { $0.initProcess } }
+        set { state.withLock { $0.initProcess = newValue } }
+    }
+
+    /// A fresh number for an exec's files in the bundle.
+    func nextExecNumber() -> Int {
+        state.withLock { state in
+            state.execCounter += 1
+            return state.execCounter
+        }
+    }
+
+    /// Feeds the machine; wakes waiters whose condition now holds.
+    func apply(_ event: SandboxStateMachine.Event) throws(SandboxStateMachine.IllegalTransition)
+        -> SandboxStateMachine.Action
+    {
+        let (action, wake) = try state.withLock {
+            state throws(SandboxStateMachine.IllegalTransition) -> (
+                SandboxStateMachine.Action, [(CheckedContinuation<SandboxInfo, Never>, SandboxInfo)]
+            ) in
+            let action = try state.machine.event(event)
+            return (action, Self.takeSatisfied(&state, id: id, spec: spec, limits: limits))
+        }
+        for (continuation, info) in wake { continuation.resume(returning: info) }
+        return action
+    }
+
+    /// Marks the destroy finished (terminal info is final) and wakes everyone waiting for it.
+    func markDestroyed() {
+        let wake = state.withLock { state in
+            state.destroyed = true
+            return Self.takeSatisfied(&state, id: id, spec: spec, limits: limits)
+        }
+        for (continuation, info) in wake { continuation.resume(returning: info) }
+    }
+
+    var isDestroyed: Bool { state.withLock { $0.destroyed } }
+
+    private static func takeSatisfied(_ state: inout State, id: SandboxID, spec: SandboxSpec, limits: SandboxLimits)
+        -> [(CheckedContinuation<SandboxInfo, Never>, SandboxInfo)]
+    {
+        let info = info(of: state, id: id, spec: spec, limits: limits)
+        var satisfied: [(CheckedContinuation<SandboxInfo, Never>, SandboxInfo)] = []
+        state.waiters.removeAll { waiter in
+            let done = (!info.state.isTerminal || state.destroyed) && waiter.predicate(info)
+            if done { satisfied.append((waiter.continuation, info)) }
+            return done
+        }
+        return satisfied
+    }
+
+    /// Waits until `predicate` holds; a terminal state counts only once its destroy finished, so the
+    /// caller never sees a terminal sandbox whose processes or files still exist.
+    func wait(until predicate: @escaping @Sendable (SandboxInfo) -> Bool) async -> SandboxInfo {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> SandboxInfo? in
+                let info = Self.info(of: state, id: id, spec: spec, limits: limits)
+                if (!info.state.isTerminal || state.destroyed) && predicate(info) { return info }
+                state.waiters.append((predicate, continuation))
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ExecboxSandbox
+import ExecboxSandboxRunc
+import Glibc
+import Logging
+import Testing
+
+/// Runs real runc sandboxes for the tests: each backend gets its own state and bundle directories
+/// under /run/execbox-test, so suites never see each other's containers.
+enum RuncTestSupport {
+    static let runcPath = "/usr/sbin/runc"
+    static var isRoot: Bool { getuid() == 0 }
+    static var hasRunc: Bool { access(runcPath, X_OK) == 0 }
+    static var isCI: Bool { getenv("CI").map { String(cString: $0) } == "true" }
+
+    /// Skip only when not root, or when runc is missing outside CI; under `CI=true` a missing runc
+    /// runs the tests, which then fail.
+    static var enabled: Bool { isRoot && (hasRunc || isCI) }
+
+    struct Output: Sendable {
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var exit: ProcessExit?
+        var events = 0
+
+        var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+        var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    }
+
+    static func withBackend(
+        _ configure: (inout RuncBackendConfiguration) -> Void = { _ in },
+        _ body: (RuncBackend) async throws -> Void
+    ) async throws {
+        #expect(hasRunc, "runc is missing at \(runcPath) (CI=true requires it)")
+        guard hasRunc else { return }
+        let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
+        var configuration = RuncBackendConfiguration(
+            stateDirectory: "\(root)/runc",
+            sandboxDirectory: "\(root)/sandboxes"
+        )
+        configure(&configuration)
+        var logger = Logger(label: "execbox.sandbox.test")
+        logger.logLevel = .warning
+        let backend = try await RuncBackend.make(configuration: configuration, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await backend.run() }
+            while await backend.health().status != .serving { try await Task.sleep(for: .milliseconds(1)) }
+            do {
+                try await body(backend)
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+        }
+        rmdir("\(root)/runc")
+        rmdir("\(root)/sandboxes")
+        rmdir(root)
+    }
+
+    static func run(
+        _ backend: RuncBackend,
+        _ id: SandboxID,
+        _ argv: [String],
+        stdin: [UInt8] = [],
+        spec: (inout ExecSpec) -> Void = { _ in }
+    ) async throws -> Output {
+        var execSpec = ExecSpec(argv: argv)
+        spec(&execSpec)
+        return try await backend.exec(id, execSpec) { process in
+            if !stdin.isEmpty { try await process.writeStdin(stdin) }
+            try await process.closeStdin()
+            var output = Output()
+            for try await event in process.events {
+                #expect(output.exit == nil, "nothing may follow the exit")
+                output.events += 1
+                switch event {
+                case .stdout(let bytes): output.stdout += bytes
+                case .stderr(let bytes): output.stderr += bytes
+                case .exit(let exit): output.exit = exit
+                }
+            }
+            return output
+        }
+    }
+
+    static func sh(_ backend: RuncBackend, _ id: SandboxID, _ script: String) async throws -> Output {
+        try await run(backend, id, ["sh", "-c", script])
+    }
+}

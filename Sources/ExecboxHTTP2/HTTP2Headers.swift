@@ -5,11 +5,18 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
     public init() {}
 
     public init(dictionaryLiteral elements: (String, String)...) {
+        fields.reserveCapacity(elements.count)
         for (name, value) in elements { add(name, value) }
     }
 
     public init(_ fields: [(String, String)]) {
+        self.fields.reserveCapacity(fields.count)
         for (name, value) in fields { add(name, value) }
+    }
+
+    /// Room for `count` fields, so building a head appends without regrowing.
+    public mutating func reserveCapacity(_ count: Int) {
+        fields.reserveCapacity(count)
     }
 
     public mutating func add(_ name: String, _ value: String) {

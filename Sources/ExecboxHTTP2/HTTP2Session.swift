@@ -290,7 +290,10 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
     let header = frame!.pointee.hd
     guard header.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
     if session.mode == .server && frame!.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
-        session.streams[header.stream_id] = session.makeStream(header.stream_id)
+        let stream = session.makeStream(header.stream_id)
+        // Room for a typical request head (pseudo-headers plus a few), so it is not regrown.
+        stream.headers.reserveCapacity(12)
+        session.streams[header.stream_id] = stream
     }
     return 0
 }
@@ -382,17 +385,25 @@ private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID,
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
     let session = owner(userData)
     guard let stream = session.streams.removeValue(forKey: streamID) else { return 0 }
-    let error = HTTP2Error(.streamClosed(errorCode: errorCode), "stream \(streamID) was reset (error \(errorCode))")
+    // The error (and its message) is built only when something will carry it: a normal close of
+    // a finished stream, the common case, allocates nothing here.
+    var closeError: HTTP2Error?
+    func error() -> HTTP2Error {
+        if let closeError { return closeError }
+        let made = HTTP2Error(.streamClosed(errorCode: errorCode), "stream \(streamID) was reset (error \(errorCode))")
+        closeError = made
+        return made
+    }
     if errorCode == 0 {
         stream.inbound.finish()
     } else {
-        stream.inbound.fail(error)
+        stream.inbound.fail(error())
     }
     // Bytes received but not yet read stay readable; they return their connection-window
     // credit when read, or when the body is dropped unread (HTTP2InboundBody.deinit).
-    stream.drained?.fail(error)
+    stream.drained?.fail(error())
     stream.drained = nil
-    stream.responseHead?.fail(error)
+    stream.responseHead?.fail(error())
     stream.responseHead = nil
     if errorCode != 0 {
         // The peer reset the stream (or it failed): the work for it stops.
@@ -431,7 +442,7 @@ private let readData: nghttp2_data_source_read_callback = {
         if chunk.readableBytes == 0 {
             stream.outbound.removeFirst()
         } else {
-            stream.outbound[stream.outbound.startIndex] = chunk
+            stream.outbound.replaceFirst(with: chunk)
         }
     }
     stream.outboundBytes -= written

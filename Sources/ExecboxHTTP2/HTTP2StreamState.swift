@@ -8,7 +8,7 @@ final class HTTP2StreamState {
     var headerBytes = 0
     let inbound: HTTP2InboundBody
 
-    var outbound = CircularBuffer<ByteBuffer>(initialCapacity: 2)
+    var outbound = ChunkQueue()
     var outboundBytes = 0
     /// The local side has written everything; `trailers`, if any, follow the body.
     var outboundFinished = false

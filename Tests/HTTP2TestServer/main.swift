@@ -30,6 +30,7 @@ while let argument = arguments.next() {
 
 struct Failure: Error {}
 
+let hello = ByteBuffer(string: "hello\n")
 let pattern = ByteBuffer(bytes: (0..<(251 * 261)).map { UInt8($0 % 251) })
 
 let tls = certificate.map { TLSConfiguration.server(certificateChainFile: $0, privateKeyFile: key ?? $0) }
@@ -39,10 +40,10 @@ fflushStandardOutput()
 
 try await server.run { request, response in
     let path = request.path.split(separator: "?", maxSplits: 1)
-    switch (request.method, path.first.map(String.init) ?? "") {
+    switch (request.method, path.first ?? "") {
     case ("GET", "/hello"):
         try await response.writeHead(status: 200, headers: ["content-type": "text/plain"])
-        try await response.writeBody(ByteBuffer(string: "hello\n"))
+        try await response.writeBody(hello)
         try await response.finish()
     case ("POST", "/echo"):
         try await response.writeHead(status: 200, headers: ["content-type": "application/octet-stream"])

@@ -289,6 +289,7 @@ let package = Package(
             dependencies: [
                 "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxTesting", "ExecboxFixtures", "ExecboxWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

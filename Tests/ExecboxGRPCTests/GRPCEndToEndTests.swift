@@ -4,6 +4,7 @@ import ExecboxRPC
 import ExecboxTesting
 import ExecboxWire
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import ExecboxGRPC
@@ -201,5 +202,34 @@ extension GRPCEndToEndTests {
         decoder.append(frame)
         let error = #expect(throws: RPCError.self) { try decoder.next() }
         #expect(error?.code == .resourceExhausted)
+    }
+}
+
+/// Handlers run on their connection's event loop (issue 4, item 7): a call that never suspends
+/// on anything else costs no hop to Swift's global executor.
+@Suite struct GRPCExecutorTests {
+    @Test func handlersRunOnTheConnectionsEventLoop() async throws {
+        let method = MethodDescriptor(service: "execbox.test.Probe", method: "WhereAmI", kind: .unary)
+        var router = RPCRouter()
+        router.register(method) { requests, responses, _ in
+            for try await _ in requests {}
+            let onLoop = MultiThreadedEventLoopGroup.currentEventLoop != nil
+            try await responses.write(Array((onLoop ? "event-loop" : "elsewhere").utf8))
+        }
+        let grpc = GRPCServer(router: router)
+        let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run(handler: grpc.handler) }
+            let transport = try await GRPCClientTransport.connect(host: "127.0.0.1", port: server.localAddress.port!)
+            let answer = try await transport.call(method, metadata: [], options: CallOptions()) { outbound, inbound in
+                try await outbound.messages.write([])
+                try await outbound.finish()
+                var iterator = inbound.messages.makeAsyncIterator()
+                return try await iterator.next().map { String(decoding: $0, as: UTF8.self) }
+            }
+            #expect(answer == "event-loop")
+            try await transport.connection.close()
+            group.cancelAll()
+        }
     }
 }

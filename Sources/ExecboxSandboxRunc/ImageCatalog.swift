@@ -5,8 +5,9 @@ import ExecboxSandbox
 struct ImageCatalog: Sendable {
     var images: [String: SandboxImage]
 
-    static func builtIn() -> ImageCatalog {
-        ImageCatalog(images: [SandboxSpec.defaultImage: .hostUsr()])
+    /// The built-in images, with their prepared files under `directory`.
+    static func builtIn(preparedIn directory: String?) throws -> ImageCatalog {
+        ImageCatalog(images: [SandboxSpec.defaultImage: try .hostUsr(preparedDirectory: directory)])
     }
 
     func resolve(_ name: String) throws(SandboxError) -> SandboxImage {

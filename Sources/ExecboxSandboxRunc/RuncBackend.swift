@@ -39,7 +39,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             throw SandboxError(
                 code: .unavailable, message: "cannot become a child subreaper", cause: SystemError("prctl"))
         }
-        for directory in [configuration.stateDirectory, configuration.sandboxDirectory] {
+        let directories = [configuration.stateDirectory, configuration.sandboxDirectory, configuration.imageDirectory]
+        for directory in directories {
             try makeDirectories(directory)
         }
         let runtime = RuncRuntime(path: configuration.runtimePath, stateDirectory: configuration.stateDirectory)
@@ -60,7 +61,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             version: version,
             logger: logger,
             runtime: runtime,
-            catalog: .builtIn()
+            catalog: try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory)
         )
         if configuration.cleanUpOnStart, version != nil { await backend.cleanUpLeftovers() }
         return backend
@@ -162,10 +163,14 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             baseProcess: config.process
         )
         state.withLock { $0.sandboxes[id] = sandbox }
+        let clock = ContinuousClock()
+        let start = clock.now
         do {
             try BundleWriter.write(bundle: bundle, config: config, image: image, network: spec.network)
+            let written = clock.now
             let initPid = try await createContainer(sandbox)
             sandbox.initProcess = try ChildProcess(adopting: initPid)
+            logger.debug("sandbox \(id): bundle \(written - start), runc create \(clock.now - written)")
         } catch {
             logger.error("creating sandbox \(id) failed: \(error)")
             _ = try? sandbox.apply(.createFailed("the runtime could not create the sandbox"))
@@ -339,6 +344,10 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                         log: "\(sandbox.bundle)/runc.log"
                     )
                     if output?.succeeded == true {
+                        // pid 1 of a pid namespace drops signals it has no handler for; catatonit
+                        // blocks them (reading a signalfd) a moment after exec. Until then a stop's
+                        // SIGTERM would be lost, so the sandbox counts as started once it blocks them.
+                        await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid)
                         sandbox.inbox.send(.event(.started))
                     } else {
                         logger.error("runc start \(sandbox.id) failed: \(output?.stderrText ?? "")")
@@ -359,6 +368,20 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 }
             }
             group.cancelAll()
+        }
+    }
+
+    static func waitUntilBlocking(_ signal: Int32, pid: pid_t) async {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline {
+            guard let status = HostFiles.read("/proc/\(pid)/status", limit: 1 << 16) else { return }
+            let line = String(decoding: status, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("SigBlk:") }
+            if let mask = line.flatMap({ UInt64($0.dropFirst("SigBlk:".count).filter(\.isHexDigit), radix: 16) }),
+                mask & (1 << UInt64(signal - 1)) != 0
+            {
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
@@ -405,4 +428,11 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
 struct RuntimeFailure: Error, Sendable, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+extension RuncBackend {
+    /// Removes what `make` prepared in the image directory (tests, uninstall).
+    public static func removeImageFiles(_ configuration: RuncBackendConfiguration) {
+        BundleWriter.remove(configuration.imageDirectory)
+    }
 }

@@ -8,6 +8,8 @@ public struct RuncBackendConfiguration: Sendable {
     public var stateDirectory: String
     /// One directory per sandbox: the OCI bundle (config.json, the generated rootfs).
     public var sandboxDirectory: String
+    /// Files the built-in images share read-only between sandboxes (rebuilt at start-up).
+    public var imageDirectory: String
     /// Limits applied where a spec leaves them at zero, and the largest allowed.
     public var defaultLimits: SandboxLimits
     public var maximumLimits: SandboxLimits
@@ -29,6 +31,7 @@ public struct RuncBackendConfiguration: Sendable {
         runtimePath: String = "/usr/sbin/runc",
         stateDirectory: String = "/run/execbox/runc",
         sandboxDirectory: String = "/run/execbox/sandboxes",
+        imageDirectory: String = "/run/execbox/images",
         defaultLimits: SandboxLimits = .defaults,
         maximumLimits: SandboxLimits = .maximum,
         idMapBase: UInt32 = 1 << 20,
@@ -40,6 +43,7 @@ public struct RuncBackendConfiguration: Sendable {
         self.runtimePath = runtimePath
         self.stateDirectory = stateDirectory
         self.sandboxDirectory = sandboxDirectory
+        self.imageDirectory = imageDirectory
         self.defaultLimits = defaultLimits
         self.maximumLimits = maximumLimits
         self.idMapBase = idMapBase

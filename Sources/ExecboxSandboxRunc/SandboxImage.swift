@@ -1,3 +1,5 @@
+import Glibc
+
 /// A root filesystem the runc backend can give a sandbox: read-only host directories bind-mounted in,
 /// plus files and symlinks written into each sandbox's own small rootfs. Only images Execbox itself
 /// produced and checked are ever used (the 2025 runc CVEs need a hostile image).
@@ -27,12 +29,15 @@ struct SandboxImage: Hashable, Sendable {
 
 extension SandboxImage {
     /// The built-in `default` image: the host's `/usr` read-only with a minimal generated `/etc`, so
-    /// `sh`, `python3` and coreutils work with no download. Reads the host's `/etc/ld.so.cache` and
-    /// `/etc/alternatives` once, so each sandbox gets a copy rather than a mount.
-    static func hostUsr(name: String = "default") -> SandboxImage {
+    /// `sh`, `python3` and coreutils work with no download. The host's `/etc/ld.so.cache` is copied
+    /// into each sandbox; its `/etc/alternatives` symlinks (those into `/usr` only) are copied once
+    /// into `preparedDirectory` and mounted read-only, since creating a few hundred symlinks per
+    /// sandbox costs more than the rest of its bundle. Without a prepared directory (unit tests) the
+    /// alternatives are left out.
+    static func hostUsr(name: String = "default", preparedDirectory: String? = nil) throws -> SandboxImage {
         var directories = ["usr", "etc", "etc/alternatives", "tmp", "proc", "dev", "sys", "workspace", "run"]
         directories.sort()
-        var symlinks = [
+        let symlinks = [
             Symlink(path: "bin", target: "usr/bin"),
             Symlink(path: "lib", target: "usr/lib"),
             Symlink(path: "lib64", target: "usr/lib64"),
@@ -40,8 +45,17 @@ extension SandboxImage {
             Symlink(path: "etc/os-release", target: "../usr/lib/os-release"),
             Symlink(path: "etc/mtab", target: "../proc/self/mounts"),
         ]
-        for entry in HostFiles.symlinks(in: "/etc/alternatives") where entry.target.hasPrefix("/usr/") {
-            symlinks.append(Symlink(path: "etc/alternatives/\(entry.name)", target: entry.target))
+        var bindMounts = [BindMount(source: "/usr", destination: "/usr")]
+        if let preparedDirectory {
+            let alternatives = "\(preparedDirectory)/etc-alternatives"
+            BundleWriter.remove(alternatives)
+            try BundleWriter.makeDirectory(alternatives, mode: 0o755)
+            for entry in HostFiles.symlinks(in: "/etc/alternatives") where entry.target.hasPrefix("/usr/") {
+                guard Glibc.symlink(entry.target, "\(alternatives)/\(entry.name)") == 0 else {
+                    throw BundleWriter.Failure(path: entry.name, operation: "symlink", errno: errno)
+                }
+            }
+            bindMounts.append(BindMount(source: alternatives, destination: "/etc/alternatives"))
         }
         var files: [String: [UInt8]] = [
             "etc/passwd": Array(
@@ -57,7 +71,7 @@ extension SandboxImage {
         if let cache = HostFiles.read("/etc/ld.so.cache", limit: 16 << 20) { files["etc/ld.so.cache"] = cache }
         return SandboxImage(
             name: name,
-            bindMounts: [BindMount(source: "/usr", destination: "/usr")],
+            bindMounts: bindMounts,
             directories: directories,
             symlinks: symlinks,
             files: files,

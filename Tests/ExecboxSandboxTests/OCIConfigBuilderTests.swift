@@ -24,7 +24,7 @@ import Testing
         "settimeofday", "clock_settime", "syslog",
     ]
 
-    static let image = SandboxImage.hostUsr()
+    static let image = try! SandboxImage.hostUsr(preparedDirectory: nil)
 
     static func randomInput(_ generator: inout SeededGenerator) throws -> OCIConfigBuilder.Input {
         func random(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
@@ -166,8 +166,8 @@ import Testing
         #expect(Set(personalities) == [0, 8, 0x20000, 0x20008, 0xffff_ffff])
     }
 
-    @Test func unknownImageIsAnInvalidArgument() {
-        let catalog = ImageCatalog.builtIn()
+    @Test func unknownImageIsAnInvalidArgument() throws {
+        let catalog = try ImageCatalog.builtIn(preparedIn: nil)
         #expect(throws: SandboxError.self) { try catalog.resolve("python:3.12") }
         do {
             _ = try catalog.resolve("ubuntu")

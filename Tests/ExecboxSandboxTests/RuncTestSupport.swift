@@ -35,11 +35,12 @@ enum RuncTestSupport {
         let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
         var configuration = RuncBackendConfiguration(
             stateDirectory: "\(root)/runc",
-            sandboxDirectory: "\(root)/sandboxes"
+            sandboxDirectory: "\(root)/sandboxes",
+            imageDirectory: "\(root)/images"
         )
         configure(&configuration)
         var logger = Logger(label: "execbox.sandbox.test")
-        logger.logLevel = .warning
+        logger.logLevel = getenv("EXECBOX_SANDBOX_DEBUG") == nil ? .warning : .debug
         let backend = try await RuncBackend.make(configuration: configuration, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await backend.run() }
@@ -53,6 +54,7 @@ enum RuncTestSupport {
             group.cancelAll()
         }
         rmdir("\(root)/runc")
+        RuncBackend.removeImageFiles(backend.configuration)
         rmdir("\(root)/sandboxes")
         rmdir(root)
     }

@@ -1,0 +1,183 @@
+import ExecboxSandbox
+import ExecboxSandboxRunc
+import Glibc
+import Testing
+
+/// Limits and isolation against real runc: memory and pids limits, read-only root, seccomp and
+/// capabilities, no network in `none` mode (a first slice of TESTPLAN §A).
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized)
+struct RuncIsolationTests {
+    typealias Support = RuncTestSupport
+
+    @Test func memoryLimitEndsInAnOOMKill() async throws {
+        let spec = SandboxSpec(limits: SandboxLimits(memoryBytes: 64 << 20))
+        try await RuncExecTests.withSandbox(spec) { backend, id in
+            let output = try await Support.run(backend, id, ["python3", "-c", "a = b'x' * (256 << 20)"])
+            #expect(output.exit == ProcessExit(reason: .oomKilled, code: 137, signal: SIGKILL))
+            #expect(try await backend.stats(id).oomKills >= 1)
+            #expect(try await backend.get(id).state == .running, "an exec's OOM kill leaves the sandbox running")
+        }
+    }
+
+    @Test func pidsLimitContainsAForkBomb() async throws {
+        let spec = SandboxSpec(limits: SandboxLimits(pids: 32))
+        try await RuncExecTests.withSandbox(spec) { backend, id in
+            let script = """
+                import os, time
+                n = 0
+                try:
+                    while True:
+                        if os.fork() == 0:
+                            time.sleep(30)
+                            os._exit(0)
+                        n += 1
+                except OSError as e:
+                    print(n, e.errno)
+                """
+            let output = try await Support.run(backend, id, ["python3", "-c", script])
+            let fields = output.stdoutText.split(separator: " ")
+            #expect(fields.count == 2)
+            #expect((Int(fields.first ?? "") ?? 99) < 32)
+            #expect(fields.last == "11\n", "fork fails with EAGAIN")
+            #expect(try await backend.stats(id).pids <= 32)
+            let start = ContinuousClock.now
+            #expect(try await backend.kill(id).state == .killed)
+            #expect(ContinuousClock.now - start < .seconds(5))
+        }
+    }
+
+    @Test func rootIsReadOnlyWorkspaceAndTmpAreWritable() async throws {
+        try await RuncExecTests.withSandbox { backend, id in
+            let root = try await Support.sh(backend, id, "touch /x")
+            #expect(root.exit == .exited(1))
+            #expect(root.stderrText.contains("Read-only file system"))
+            #expect(try await Support.sh(backend, id, "touch /usr/x").exit == .exited(1))
+            #expect(try await Support.sh(backend, id, "touch /etc/passwd").exit == .exited(1))
+            let writable = try await Support.sh(
+                backend,
+                id,
+                "echo a > /workspace/f && echo b > /tmp/f && cat /workspace/f /tmp/f && pwd"
+            )
+            #expect(writable.stdoutText == "a\nb\n/workspace\n")
+        }
+    }
+
+    @Test func workspaceIsSizeLimited() async throws {
+        let spec = SandboxSpec(limits: SandboxLimits(diskBytes: 4 << 20, diskInodes: 100))
+        try await RuncExecTests.withSandbox(spec) { backend, id in
+            let fill = try await Support.sh(backend, id, "head -c 8000000 /dev/zero > /workspace/big")
+            #expect(fill.exit == .exited(1))
+            #expect(fill.stderrText.contains("No space left on device"))
+            let inodes = try await Support.sh(
+                backend, id, "i=0; while touch /workspace/f$i 2>/dev/null; do i=$((i+1)); done; echo $i")
+            #expect((Int(inodes.stdoutText.filter(\.isNumber)) ?? 1000) < 100)
+        }
+    }
+
+    @Test func seccompAndCapabilitiesRefuseTheKernelSurface() async throws {
+        try await RuncExecTests.withSandbox { backend, id in
+            let script = """
+                import ctypes, socket
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.syscall.restype = ctypes.c_long
+                def call(name, number, *args):
+                    ctypes.set_errno(0)
+                    result = libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) for a in args])
+                    print(name, result, ctypes.get_errno())
+                call("mount", 165, 0, 0, 0, 0, 0)
+                call("umount2", 166, 0, 0)
+                call("unshare", 272, 0x10000000)
+                call("unshare_net", 272, 0x40000000)
+                call("setns", 308, 0, 0)
+                call("keyctl", 250, 1, 0, 0, 0, 0)
+                call("add_key", 248, 0, 0, 0, 0, 0)
+                call("bpf", 321, 0, 0, 0)
+                call("perf_event_open", 298, 0, 0, -1, -1, 0)
+                call("userfaultfd", 323, 0)
+                call("io_uring_setup", 425, 1, 0)
+                call("ptrace", 101, 16, 1, 0, 0)
+                call("clone_newuser", 56, 0x10000000 | 17, 0, 0, 0, 0)
+                call("personality_norandom", 135, 0x0040000)
+                for family, name in [(38, "AF_ALG"), (17, "AF_PACKET"), (40, "AF_VSOCK")]:
+                    try:
+                        socket.socket(family, socket.SOCK_RAW if family == 17 else 5, 0)
+                        print(name, "ok")
+                    except OSError as e:
+                        print(name, e.errno)
+                try:
+                    socket.socket(socket.AF_INET, socket.SOCK_RAW, 1)
+                    print("SOCK_RAW ok")
+                except OSError as e:
+                    print("SOCK_RAW", e.errno)
+                """
+            let output = try await Support.run(backend, id, ["python3", "-c", script])
+            #expect(output.exit == .exited(0), "\(output.stderrText)")
+            let lines = Dictionary(
+                uniqueKeysWithValues: output.stdoutText.split(separator: "\n").map { line -> (String, String) in
+                    let parts = line.split(separator: " ", maxSplits: 1)
+                    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+                }
+            )
+            for name in [
+                "mount", "umount2", "unshare", "unshare_net", "setns", "keyctl", "add_key", "bpf", "perf_event_open",
+                "userfaultfd", "ptrace", "clone_newuser", "personality_norandom",
+            ] {
+                #expect(lines[name] == "-1 1", "\(name) must fail with EPERM: \(lines[name] ?? "missing")")
+            }
+            #expect(lines["io_uring_setup"] == "-1 38", "io_uring must fail with ENOSYS")
+            #expect(lines["AF_ALG"] == "97" && lines["AF_PACKET"] == "97" && lines["AF_VSOCK"] == "97")
+            #expect(lines["SOCK_RAW"] == "1")
+
+            let status = try await Support.sh(
+                backend, id, "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status")
+            #expect(status.stdoutText.contains("NoNewPrivs:\t1"))
+            #expect(status.stdoutText.contains("Seccomp:\t2"))
+            // CHOWN 0, DAC_OVERRIDE 1, FOWNER 3, FSETID 4, KILL 5, SETGID 6, SETUID 7, NET_BIND_SERVICE 10.
+            #expect(status.stdoutText.contains("CapEff:\t00000000000004fb"))
+            #expect(status.stdoutText.contains("CapBnd:\t00000000000004fb"))
+            // Masked paths read empty (or are absent from this kernel).
+            let paths = ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/kallsyms"]
+            let probe = paths.map { "if [ -e \($0) ]; then wc -c < \($0); else echo 0; fi" }.joined(separator: "; ")
+            let masked = try await Support.sh(backend, id, probe)
+            #expect(masked.stdoutText == String(repeating: "0\n", count: paths.count), "\(masked.stderrText)")
+        }
+    }
+
+    @Test func noNetworkInNoneMode() async throws {
+        try await RuncExecTests.withSandbox { backend, id in
+            let script = """
+                import socket
+                try:
+                    socket.create_connection(("1.1.1.1", 80), timeout=2)
+                    print("connected")
+                except OSError as e:
+                    print("refused", e.errno)
+                try:
+                    socket.getaddrinfo("example.com", 80)
+                    print("resolved")
+                except OSError:
+                    print("no dns")
+                """
+            let output = try await Support.run(backend, id, ["python3", "-c", script])
+            #expect(output.stdoutText == "refused 101\nno dns\n")
+            let interfaces = try await Support.sh(backend, id, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")
+            #expect(interfaces.stdoutText == "lo\n")
+        }
+    }
+
+    @Test func sandboxesAreDistinct() async throws {
+        try await Support.withBackend { backend in
+            var seen: Set<String> = []
+            for _ in 0..<3 {
+                let id = SandboxID.random()
+                _ = try await backend.create(id, SandboxSpec())
+                let output = try await Support.sh(
+                    backend, id, "cat /etc/machine-id; hostname; id -u; cat /proc/self/uid_map")
+                #expect(output.exit == .exited(0))
+                #expect(seen.insert(output.stdoutText).inserted)
+                #expect(output.stdoutText.contains("\n0\n"), "root inside")
+                _ = try await backend.kill(id)
+            }
+        }
+    }
+}

@@ -132,6 +132,25 @@ let package = Package(
             path: "Tests/GRPCTestClient",
             swiftSettings: strictSettings
         ),
+        // The standard gRPC interop TestService, served (`--port N`) and called (`--test-case NAME`).
+        .executableTarget(
+            name: "execbox-interop-server",
+            dependencies: [
+                "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxInterop", "ExecboxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/InteropServer",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "execbox-interop-client",
+            dependencies: [
+                "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxInterop", "ExecboxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/InteropClient",
+            swiftSettings: strictSettings
+        ),
         // MARK: end HTTP/2
 
         // MARK: Storage (issue 5)

@@ -20,7 +20,8 @@ extension RuncBackend {
         guard sandbox.info.state == .running else {
             throw SandboxError(code: .failedPrecondition, message: "sandbox \(id) is not running")
         }
-        let process = try await startExec(spec, in: sandbox)
+        let (process, number) = try await startExec(spec, in: sandbox)
+        defer { sandbox.untrack(exec: number) }
         do {
             let result = try await withThrowingTaskGroup(of: Void.self) { group in
                 if let timeout = spec.timeout {
@@ -40,7 +41,7 @@ extension RuncBackend {
         }
     }
 
-    private func startExec(_ spec: ExecSpec, in sandbox: RuncSandbox) async throws -> RuncExecProcess {
+    private func startExec(_ spec: ExecSpec, in sandbox: RuncSandbox) async throws -> (RuncExecProcess, Int) {
         let number = sandbox.nextExecNumber()
         let prefix = "\(sandbox.bundle)/exec-\(number)"
         var processSpec = sandbox.baseProcess
@@ -72,7 +73,9 @@ extension RuncBackend {
         var child: ChildProcess?
         var startFailure: ProcessExit?
         if status == .exited(0), let pid = Self.readPid("\(prefix).pid") {
-            child = try ChildProcess(adopting: pid)
+            let adopted = try ChildProcess(adopting: pid)
+            sandbox.track(exec: number, adopted)
+            child = adopted
         } else {
             let message = RuncRuntime.lastError(inLog: "\(prefix).log") ?? ""
             logger.debug("exec in \(sandbox.id) did not start: \(message)")
@@ -80,7 +83,7 @@ extension RuncBackend {
             let notExecutable = message.contains("permission denied") || message.contains("is a directory")
             startFailure = ProcessExit(reason: .startFailed, code: notExecutable ? 126 : 127)
         }
-        return try RuncExecProcess(
+        let process = try RuncExecProcess(
             child: child,
             startFailure: startFailure,
             stdout: stdout.takeLocal(),
@@ -90,5 +93,6 @@ extension RuncBackend {
             oomKillsAtStart: oomKills,
             drainGrace: configuration.outputDrainGrace
         )
+        return (process, number)
     }
 }

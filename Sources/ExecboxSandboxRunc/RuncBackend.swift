@@ -350,7 +350,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                         await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid)
                         sandbox.inbox.send(.event(.started))
                     } else {
-                        logger.error("runc start \(sandbox.id) failed: \(output?.stderrText ?? "")")
+                        let reason =
+                            RuncRuntime.lastError(inLog: "\(sandbox.bundle)/runc.log") ?? output?.stderrText ?? ""
+                        logger.error("runc start \(sandbox.id) failed: \(reason)")
                         sandbox.inbox.send(.event(.createFailed("the runtime could not start the sandbox")))
                     }
                 case .armTimers:
@@ -360,14 +362,25 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 case .terminate(let grace):
                     initProcess.signal(SIGTERM)
                     group.addTask { await Self.fire(.graceExpired, after: grace, into: sandbox) }
+                    group.addTask { await Self.reapExecs(of: sandbox, until: initProcess) }
                 case .killAll:
                     initProcess.signal(SIGKILL)
+                    group.addTask { await Self.reapExecs(of: sandbox, until: initProcess) }
                 case .destroy:
                     await destroy(sandbox)
                     break loop
                 }
             }
             group.cancelAll()
+        }
+    }
+
+    /// Reaps the sandbox's exec processes while its init is dying (see `RuncSandbox.track`).
+    static func reapExecs(of sandbox: RuncSandbox, until initProcess: ChildProcess) async {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while initProcess.poll() == nil, ContinuousClock.now < deadline {
+            sandbox.reapExecZombies()
+            try? await Task.sleep(for: .milliseconds(2))
         }
     }
 
@@ -411,6 +424,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             initProcess.signal(SIGKILL)
             let deadline = ContinuousClock.now + .seconds(10)
             while initProcess.poll() == nil, ContinuousClock.now < deadline {
+                sandbox.reapExecZombies()
                 try? await Task.sleep(for: .milliseconds(2))
             }
         }

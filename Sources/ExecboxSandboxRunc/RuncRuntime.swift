@@ -30,8 +30,8 @@ struct RuncRuntime: Sendable {
 
     /// Runs a runc command with stdin from /dev/null and collects its output (at most 1 MiB each).
     func run(_ command: [String], log: String? = nil) async throws -> Output {
-        var stdout = try Pipe(.fromChild)
-        var stderr = try Pipe(.fromChild)
+        let stdout = try Pipe(.fromChild)
+        let stderr = try Pipe(.fromChild)
         let child = try ChildProcess.spawn(
             arguments(command, log: log),
             environment: Self.environment,
@@ -39,9 +39,12 @@ struct RuncRuntime: Sendable {
             stdout: stdout.remote,
             stderr: stderr.remote
         )
-        stdout.closeRemote()
-        stderr.closeRemote()
-        let collected = try await OutputCollector.collect(stdout: stdout.local, stderr: stderr.local, limit: 1 << 20)
+        // The collector owns (and closes) the local ends from here on.
+        let collected = try await OutputCollector.collect(
+            stdout: stdout.takeLocal(),
+            stderr: stderr.takeLocal(),
+            limit: 1 << 20
+        )
         let status = try await child.waitIgnoringCancellation()
         return Output(status: status, stdout: collected.stdout, stderr: collected.stderr)
     }

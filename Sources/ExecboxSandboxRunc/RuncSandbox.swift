@@ -26,6 +26,7 @@ final class RuncSandbox: Sendable {
             [(predicate: @Sendable (SandboxInfo) -> Bool, continuation: CheckedContinuation<SandboxInfo, Never>)] =
                 []
         var execCounter = 0
+        var execChildren: [Int: ChildProcess] = [:]
         var destroyed = false
     }
 
@@ -70,6 +71,21 @@ final class RuncSandbox: Sendable {
             state.execCounter += 1
             return state.execCounter
         }
+    }
+
+    /// Exec processes are this process's children: while the sandbox dies they must be reaped,
+    /// or its init waits for them forever (a pid namespace's init exits only once every process in
+    /// it is gone), even when no consumer reads their exec.
+    func track(exec number: Int, _ child: ChildProcess) {
+        state.withLock { $0.execChildren[number] = child }
+    }
+
+    func untrack(exec number: Int) {
+        state.withLock { _ = $0.execChildren.removeValue(forKey: number) }
+    }
+
+    func reapExecZombies() {
+        for child in state.withLock({ Array($0.execChildren.values) }) { _ = child.poll() }
     }
 
     /// Feeds the machine; wakes waiters whose condition now holds.

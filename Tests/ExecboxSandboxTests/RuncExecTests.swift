@@ -158,6 +158,24 @@ struct RuncExecTests {
         }
     }
 
+    /// A sandbox killed while an exec's consumer is not reading: the exec's process is a zombie child
+    /// of the backend, which must reap it or the sandbox's init never finishes exiting.
+    @Test func killWhileAnExecIsNotReading() async throws {
+        try await Support.withBackend { backend in
+            let id = SandboxID.random()
+            _ = try await backend.create(id, SandboxSpec())
+            let start = ContinuousClock.now
+            let exit = try await backend.exec(id, ExecSpec(argv: ["sleep", "30"])) { process in
+                #expect(try await backend.kill(id).state == .killed)
+                var exit: ProcessExit?
+                for try await event in process.events { if case .exit(let status) = event { exit = status } }
+                return exit
+            }
+            #expect(exit?.signal == SIGKILL)
+            #expect(ContinuousClock.now - start < .seconds(5))
+        }
+    }
+
     @Test func bodyReturningEarlyKillsTheProcess() async throws {
         try await Self.withSandbox { backend, id in
             let pid = try await backend.exec(id, ExecSpec(argv: ["sleep", "30"])) { process in process.pid }

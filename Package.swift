@@ -222,11 +222,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // `execbox-server serve`: the listener in a ServiceGroup; Execbox services UNIMPLEMENTED until issue 7.
+        // `execbox-server serve` and `admin …`: the listener and the store in a ServiceGroup, AccountService
+        // served for real, the other Execbox services UNIMPLEMENTED until the sandbox backend is wired.
         .executableTarget(
             name: "execbox-server",
             dependencies: [
-                "ExecboxAPI", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxStandardServices",
+                "ExecboxAPI", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxStandardServices", "ExecboxService",
+                "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite", "ExecboxStoragePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -244,6 +246,28 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // MARK: end Standard services
+
+        // MARK: Service (issue 7)
+        // The service layer over the store: auth and rate-limit interceptors, the tier table, AccountService,
+        // account administration (bootstrap admin, `execbox-server admin …`).
+        .target(
+            name: "ExecboxService",
+            dependencies: [
+                "ExecboxAPI", "ExecboxRPC", "ExecboxStorage", "ExecboxWellKnownTypes", "ExecboxWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxServiceTests",
+            dependencies: [
+                "ExecboxService", "ExecboxAPI", "ExecboxRPC", "ExecboxStorage", "ExecboxStorageSQL",
+                "ExecboxStorageSQLite", "ExecboxTesting", "ExecboxWellKnownTypes", "ExecboxWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // MARK: end Service (issue 7)
 
         // MARK: Sandbox (issue 6)
         // The backend protocol, value types and session state machine (no I/O), and the runc backend:

@@ -269,23 +269,6 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         throw SandboxError(code: .unimplemented, message: "attach needs the sandbox monitor, which is not built yet")
     }
 
-    public func readFile(_ id: SandboxID, path: String, offset: Int, length: Int) async throws -> [UInt8] {
-        _ = try lookup(id)
-        throw SandboxError(code: .unimplemented, message: "file access is not built yet")
-    }
-
-    public func writeFile(_ id: SandboxID, path: String, contents: [UInt8], mode: UInt32, createParents: Bool)
-        async throws -> SandboxFileInfo
-    {
-        _ = try lookup(id)
-        throw SandboxError(code: .unimplemented, message: "file access is not built yet")
-    }
-
-    public func stat(_ id: SandboxID, path: String) async throws -> SandboxFileInfo {
-        _ = try lookup(id)
-        throw SandboxError(code: .unimplemented, message: "file access is not built yet")
-    }
-
     public func portURL(_ id: SandboxID, port: Int) async throws -> String {
         _ = try lookup(id)
         throw SandboxError(code: .failedPrecondition, message: "the sandbox exposes no ports (network mode none)")

@@ -123,5 +123,23 @@ enum LinuxCalls {
         return function(fds, flags)
     }
 
+    private typealias SetFSID = @convention(c) (UInt32) -> Int32
+    private static let setfsuidFunction = symbol("setfsuid", as: SetFSID.self)
+    private static let setfsgidFunction = symbol("setfsgid", as: SetFSID.self)
+
+    /// Runs `body` on this thread with filesystem uid and gid `id` (files it creates belong to `id`,
+    /// and permission checks are made as `id`, without root's file capabilities), then restores 0.
+    /// `body` must not suspend: the ids belong to the thread, not the task.
+    static func withFilesystemIdentity<T, E: Error>(_ id: UInt32, _ body: () throws(E) -> T) throws(E) -> T {
+        guard id != 0, let setfsuid = setfsuidFunction, let setfsgid = setfsgidFunction else { return try body() }
+        _ = setfsgid(id)
+        _ = setfsuid(id)
+        defer {
+            _ = setfsuid(0)
+            _ = setfsgid(0)
+        }
+        return try body()
+    }
+
     static let pidfdType: idtype_t = idtype_t(rawValue: 3)  // P_PIDFD
 }

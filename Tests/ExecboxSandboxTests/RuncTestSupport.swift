@@ -42,6 +42,12 @@ enum RuncTestSupport {
         var logger = Logger(label: "execbox.sandbox.test")
         logger.logLevel = getenv("EXECBOX_SANDBOX_DEBUG") == nil ? .warning : .debug
         let backend = try await RuncBackend.make(configuration: configuration, logger: logger)
+        defer {
+            rmdir("\(root)/runc")
+            rmdir("\(root)/sandboxes")
+            RuncBackend.removeImageFiles(backend.configuration)
+            rmdir(root)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await backend.run() }
             while await backend.health().status != .serving { try await Task.sleep(for: .milliseconds(1)) }
@@ -51,12 +57,9 @@ enum RuncTestSupport {
                 group.cancelAll()
                 throw error
             }
+            // Ending run() kills and destroys whatever the test left running.
             group.cancelAll()
         }
-        rmdir("\(root)/runc")
-        RuncBackend.removeImageFiles(backend.configuration)
-        rmdir("\(root)/sandboxes")
-        rmdir(root)
     }
 
     static func run(

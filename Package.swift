@@ -240,8 +240,9 @@ let package = Package(
         .testTarget(
             name: "ExecboxServerTests",
             dependencies: [
-                "execbox-server", "ExecboxHTTP2",
+                "execbox-server", "ExecboxHTTP2", "ExecboxService", "ExecboxStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -43,15 +43,17 @@ public struct RequestInterceptor: ServerInterceptor {
             metadata["account_id"] = "\(principal.accountID)"
             metadata["key_id"] = "\(principal.keyID)"
         }
+        // Health checks and reflection are frequent and uninteresting.
+        let level: Logger.Level = context.method.service.hasPrefix("grpc.") ? .debug : .info
         guard let failure else {
-            logger.info("call finished", metadata: metadata)
+            logger.log(level: level, "call finished", metadata: metadata)
             return
         }
         if failure.code == .internal || failure.code == .unknown, let cause = failure.cause {
             metadata["cause"] = "\(cause)"
             logger.error("call failed", metadata: metadata)
         } else {
-            logger.info("call failed", metadata: metadata)
+            logger.log(level: level, "call failed", metadata: metadata)
         }
         ErrorDetails.add(for: failure, requestID: info.requestID, to: context.call)
         throw failure

@@ -1,11 +1,11 @@
 import ArgumentParser
 
-/// `execbox-server`: the server process. `serve` runs it; `admin …` arrives with the service layer.
+/// `execbox-server`: the server process. `serve` runs it; `admin …` changes accounts in its store.
 @main
 struct ExecboxServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "execbox-server",
         abstract: "The Execbox server.",
-        subcommands: [ServeCommand.self]
+        subcommands: [ServeCommand.self, AdminCommand.self]
     )
 }

@@ -2,7 +2,10 @@ import ArgumentParser
 import ExecboxAPI
 import ExecboxGRPC
 import ExecboxRPC
+import ExecboxService
 import ExecboxStandardServices
+import ExecboxStorage
+import ExecboxStorageSQL
 import Foundation
 import Logging
 import NIOCore
@@ -17,11 +20,14 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the Execbox API over gRPC.",
         discussion: """
             Each option can also be set with the EXECBOX_… environment variable named in its help; \
-            a flag wins over its variable. Serves grpc.health.v1.Health and, per --reflection, \
-            grpc.reflection.v1 and v1alpha. The Execbox services (SessionService, ProcessService, \
-            FileService, NetworkService, ImageService, AccountService) answer UNIMPLEMENTED until \
-            the service layer lands. Prints "listening on HOST:PORT" once bound. SIGTERM or SIGINT \
-            shut down gracefully: health turns NOT_SERVING, then in-flight calls get 10 seconds.
+            a flag wins over its variable. The first start on an empty database creates an admin \
+            account, prints its API key once and writes it to the bootstrap key file. Every call \
+            needs 'authorization: Bearer <key>' except health, reflection, JoinWaitlist and \
+            RequestQuota. Serves grpc.health.v1.Health, per --reflection grpc.reflection.v1 and \
+            v1alpha, and AccountService; SessionService, ProcessService, FileService, NetworkService \
+            and ImageService answer UNIMPLEMENTED until the sandbox backend is wired. Prints \
+            "listening on HOST:PORT" once bound. SIGTERM or SIGINT shut down gracefully: health turns \
+            NOT_SERVING, then in-flight calls get 10 seconds.
             """
     )
 
@@ -33,19 +39,13 @@ struct ServeCommand: AsyncParsableCommand {
             """, valueName: "host:port"))
     var listen: String?
 
-    @Option(
-        help: ArgumentHelp(
-            """
-            Directory of the server's state, created with mode 0700 if missing. [EXECBOX_DATA_DIR] \
-            (default: ./execbox-data)
-            """, valueName: "dir"))
-    var dataDir: String?
+    @OptionGroup var store: StoreOptions
 
     @Option(
         help: ArgumentHelp(
             """
-            Where the first start writes the admin API key. The service layer creates that key; this \
-            build only checks the path. [EXECBOX_BOOTSTRAP_KEY_FILE] (default: DIR/bootstrap-admin.key)
+            Where the first start writes the admin API key (one line, mode 0600). \
+            [EXECBOX_BOOTSTRAP_KEY_FILE] (default: DIR/bootstrap-admin.key)
             """, valueName: "file"))
     var bootstrapKeyFile: String?
 
@@ -66,17 +66,54 @@ struct ServeCommand: AsyncParsableCommand {
             """, valueName: "mode"))
     var reflection: ReflectionMode?
 
+    @Option(
+        help: ArgumentHelp(
+            """
+            JSON file overriding the tier table (limits and request rates, docs/service.md). \
+            [EXECBOX_TIERS] (default: the built-in table)
+            """, valueName: "file"))
+    var tiers: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "trace, debug, info, notice, warning, error or critical. [EXECBOX_LOG_LEVEL] (default: info)",
+            valueName: "level"))
+    var logLevel: String?
+
     func run() async throws {
         let settings = try ServeSettings(self, environment: ProcessInfo.processInfo.environment)
         try settings.prepareDataDirectory()
         try settings.checkBootstrapKeyFile()
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
         let logger = Logger(label: "execbox-server")
 
+        let store = try await settings.store.openStore()
+        logger.info("database open", metadata: ["database": "\(settings.store.database)"])
+        let stack = ServiceStack(store: store, tiers: settings.tiers, logger: Logger(label: "execbox"))
+        do {
+            if let minted = try await BootstrapAdmin(administration: stack.administration).run(
+                keyFile: settings.bootstrapKeyFile)
+            {
+                Self.announce(minted, keyFile: settings.bootstrapKeyFile)
+                logger.notice(
+                    "created the bootstrap admin account",
+                    metadata: ["account_id": "\(minted.account.id)", "key_id": "\(minted.key.id)"])
+            }
+        } catch {
+            await store.close()
+            throw error
+        }
+
         let health = HealthService()
-        var router = RPCRouter(services: [health])
+        var router = stack.router()
+        health.registerMethods(with: &router)
         PlaceholderServices.register(with: &router)
-        var serving = [Grpc_Health_V1_HealthMethods.check.service]
+        var serving = [Grpc_Health_V1_HealthMethods.check.service, AccountServiceMethods.getAccount.service]
         if settings.reflectionEnabled {
             let reflection = try ReflectionService(serving: router)
             reflection.registerMethods(with: &router)
@@ -88,9 +125,25 @@ struct ServeCommand: AsyncParsableCommand {
         let listener = ListenerService(
             address: settings.listen, tls: settings.tls, handler: GRPCServer(router: router).handler, health: health,
             gracePeriod: .seconds(10))
+        let monitor = DatabaseHealthMonitor(
+            store: store, health: health, services: [AccountServiceMethods.getAccount.service],
+            interval: .seconds(5), logger: logger)
         var configuration = ServiceGroupConfiguration(
-            services: [listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [StoreService(store: store), monitor, listener], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(15)
         try await ServiceGroup(configuration: configuration).run()
+    }
+
+    /// The only place a key is ever printed: once, on the first start, with the key alone on its line.
+    static func announce(_ minted: AccountAdministration.MintedKey, keyFile: String) {
+        print(
+            """
+            execbox-server: first start: created the admin account \(minted.account.id) \
+            (tier \(minted.account.tier.rawValue)).
+            Its API key follows, shown only this once; it is also in \(keyFile) (mode 0600):
+            \(minted.secret)
+            """)
+        fflush(nil)
     }
 }

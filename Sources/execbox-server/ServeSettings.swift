@@ -1,20 +1,25 @@
 import ArgumentParser
 import ExecboxHTTP2
+import ExecboxService
 import Foundation
+import Logging
 
 /// What `serve` runs with: each setting from its flag, else its `EXECBOX_…` variable, else the
 /// default; checked before anything is bound.
 struct ServeSettings: Sendable {
     static let defaultListen = ListenAddress(host: "127.0.0.1", port: 8080)
-    static let defaultDataDirectory = "./execbox-data"
+    static let defaultDataDirectory = StoreSettings.defaultDataDirectory
     static let bootstrapKeyFileName = "bootstrap-admin.key"
 
     var listen: ListenAddress
-    var dataDirectory: String
+    var store: StoreSettings
     var bootstrapKeyFile: String
     var tls: TLSConfiguration?
     var reflection: ReflectionMode
+    var tiers: TierTable
+    var logLevel: Logger.Level
 
+    var dataDirectory: String { store.dataDirectory }
     var reflectionEnabled: Bool { reflection.isEnabled(listeningOn: listen) }
 
     init(_ command: ServeCommand, environment: [String: String]) throws {
@@ -31,10 +36,10 @@ struct ServeSettings: Sendable {
         } else {
             listen = Self.defaultListen
         }
-        dataDirectory = value(command.dataDir, "EXECBOX_DATA_DIR")?.text ?? Self.defaultDataDirectory
+        store = try StoreSettings(command.store, environment: environment)
         bootstrapKeyFile =
             value(command.bootstrapKeyFile, "EXECBOX_BOOTSTRAP_KEY_FILE")?.text
-            ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent(Self.bootstrapKeyFileName).path
+            ?? URL(fileURLWithPath: store.dataDirectory).appendingPathComponent(Self.bootstrapKeyFileName).path
         switch (value(command.tlsCert, "EXECBOX_TLS_CERT"), value(command.tlsKey, "EXECBOX_TLS_KEY")) {
         case (nil, nil):
             tls = nil
@@ -51,6 +56,24 @@ struct ServeSettings: Sendable {
         } else {
             reflection = .auto
         }
+        if let (path, source) = value(command.tiers, "EXECBOX_TIERS") {
+            do {
+                tiers = try TierTable(json: Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                throw ValidationError("\(source): cannot use the tier table \(path): \(error)")
+            }
+        } else {
+            tiers = .defaults
+        }
+        if let (text, source) = value(command.logLevel, "EXECBOX_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: text) else {
+                let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("\(source): expected one of \(levels), got '\(text)'")
+            }
+            logLevel = level
+        } else {
+            logLevel = .info
+        }
     }
 
     /// `EXECBOX_DATA_DIR` → `data-dir`.
@@ -60,19 +83,11 @@ struct ServeSettings: Sendable {
 
     /// Creates the data directory (mode 0700) if it is missing; refuses a file in its place.
     func prepareDataDirectory() throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw ValidationError("data directory \(dataDirectory) exists and is not a directory")
-            }
-            return
-        }
-        try FileManager.default.createDirectory(
-            atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try store.prepareDataDirectory()
     }
 
-    /// The service layer writes the first admin key there; until then the path is only checked:
-    /// its directory must exist, and an existing file must be a regular file only its owner can read.
+    /// The first start writes the admin key there: its directory must exist, and an existing file
+    /// must be a regular file only its owner can read.
     func checkBootstrapKeyFile() throws {
         let url = URL(fileURLWithPath: bootstrapKeyFile)
         var isDirectory: ObjCBool = false

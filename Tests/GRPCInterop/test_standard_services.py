@@ -1,6 +1,7 @@
 """Stock gRPC tooling against `execbox-server serve`: grpcio's health client (Check, List, Watch
 across a SIGTERM), grpcio's reflection client resolving the API into Python message classes, the
-Execbox services answering UNIMPLEMENTED, and reflection switched off (TESTPLAN 55)."""
+Execbox services still without a backend answering UNIMPLEMENTED (AccountService is served; see
+test_service_accounts.py), and reflection switched off (TESTPLAN 55)."""
 import os
 import pathlib
 import signal
@@ -22,6 +23,7 @@ EXECBOX_SERVICES = [
     "execbox.v1.SessionService", "execbox.v1.ProcessService", "execbox.v1.FileService",
     "execbox.v1.NetworkService", "execbox.v1.ImageService", "execbox.v1.AccountService",
 ]
+NOT_SERVED_YET = [service for service in EXECBOX_SERVICES if service != "execbox.v1.AccountService"]
 
 
 def _binary():
@@ -40,7 +42,13 @@ class Server:
         self.proc = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {})})
-        line = self.proc.stdout.readline()
+        # The first start announces the bootstrap admin key (the last line before `listening on`).
+        self.key = None
+        while True:
+            line = self.proc.stdout.readline()
+            if not line or line.startswith("listening on "):
+                break
+            self.key = line.strip() if line.startswith("ebx_") else self.key
         assert line.startswith("listening on 127.0.0.1:"), (line, self.proc.stderr.read() if not line else "")
         self.address = line.split()[-1]
         if credentials is None:
@@ -84,8 +92,10 @@ def test_check_unknown_service_is_not_found(health):
 
 
 def test_execbox_services_are_reported_not_serving_yet(health):
-    for service in EXECBOX_SERVICES:
+    for service in NOT_SERVED_YET:
         assert health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status == NOT_SERVING
+    account = health.Check(health_pb2.HealthCheckRequest(service="execbox.v1.AccountService"), timeout=10)
+    assert account.status == SERVING
 
 
 def test_list(health):
@@ -172,8 +182,9 @@ def test_execbox_methods_are_unimplemented(execbox_server):
     call = execbox_server.channel.unary_unary(
         "/execbox.v1.SessionService/CreateSession", request_serializer=request_type.SerializeToString,
         response_deserializer=lambda b: b)
+    auth = (("authorization", f"Bearer {execbox_server.key}"),)
     with pytest.raises(grpc.RpcError) as error:
-        call(request_type(image="python:3.12"), timeout=10)
+        call(request_type(image="python:3.12"), metadata=auth, timeout=10)
     assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert "not served yet" in error.value.details()
 
@@ -181,7 +192,7 @@ def test_execbox_methods_are_unimplemented(execbox_server):
     exec_call = execbox_server.channel.stream_stream(
         "/execbox.v1.ProcessService/Exec", request_serializer=lambda b: b, response_deserializer=lambda b: b)
     with pytest.raises(grpc.RpcError) as error:
-        list(exec_call(iter([b""]), timeout=10))
+        list(exec_call(iter([b""]), metadata=auth, timeout=10))
     assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 

@@ -40,9 +40,11 @@ public final class GRPCClientTransport: ClientTransport {
         let stream = try await connection.openStream(method: "POST", path: method.path, headers: headers)
         let outbound = RPCOutbound(
             messages: RPCWriter { [compression = options.compression] message in
-                try await stream.writeBody(GRPCFrameDecoder.frame(message, compression: compression))
+                try await Self.closedMapped {
+                    try await stream.writeBody(GRPCFrameDecoder.frame(message, compression: compression))
+                }
             },
-            finish: { try await stream.finish() }
+            finish: { try await Self.closedMapped { try await stream.finish() } }
         )
         let trailing = NIOLockedValueBox(Metadata())
         let inbound = RPCInbound(
@@ -78,6 +80,19 @@ public final class GRPCClientTransport: ClientTransport {
                     throw RPCError(code: .deadlineExceeded, message: "deadline exceeded")
                 }
                 throw error
+            }
+        }
+    }
+
+    /// Writing to a stream the server has closed throws ``OutboundClosedError``: the response
+    /// side then reports the call's outcome.
+    private static func closedMapped(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as HTTP2Error {
+            switch error.code {
+            case .streamClosed, .connectionClosed: throw OutboundClosedError()
+            case .protocolError, .invalidState: throw error
             }
         }
     }

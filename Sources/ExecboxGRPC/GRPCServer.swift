@@ -64,6 +64,11 @@ public struct GRPCServer: Sendable {
                 try await call.finish(RPCError(code: .invalidArgument, message: "malformed grpc-timeout"))
                 return
             }
+            guard parsed > .zero else {
+                // A deadline already passed: the handler does not run (no race with a zero sleep).
+                try await call.finish(RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+                return
+            }
             timeout = parsed
         }
         let context = ServerContext(

@@ -17,6 +17,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// A read was asked for while the channel was not writable: resume it when it is.
     private var readPending = false
     private var flushing = false
+    private var flushAgain = false
     private var flushScheduled = false
     private var closed = false
     /// GOAWAY sent for a graceful shutdown: close once the last stream ends.
@@ -131,10 +132,13 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Stops reading while the outbound queue is over its bound, so a peer that sends but never
-    /// reads cannot grow our buffers.
+    /// Server side: stops reading while the outbound queue is over its bound, so a peer that sends
+    /// but never reads cannot grow our buffers. A client always reads: if both ends stopped reading
+    /// while their sends were blocked (a client uploading requests while downloading responses),
+    /// neither would see the other's WINDOW_UPDATEs or data again — a deadlock. The client's own
+    /// memory is bounded by the windows it advertises.
     public func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if mode == .client || context.channel.isWritable {
             context.read()
         } else {
             readPending = true
@@ -296,27 +300,36 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Writes whatever nghttp2 has ready, while the channel accepts more.
+    /// Writes whatever nghttp2 has ready, while the channel accepts more. A flush asked for while
+    /// one runs (the channel turning writable again inside `context.flush()`, say) is not dropped:
+    /// the running one goes round again, or output could stall with nghttp2 still holding data.
     private func flush() {
-        guard !flushing, !closed, let session, let context, context.channel.isActive else { return }
+        guard !closed, let session, let context, context.channel.isActive else { return }
+        if flushing {
+            flushAgain = true
+            return
+        }
         flushing = true
         defer { flushing = false }
-        var wrote = false
-        while context.channel.isWritable {
-            var buffer = context.channel.allocator.buffer(capacity: 1024)
-            do {
-                try session.drainOutput(into: &buffer)
-            } catch {
-                context.close(promise: nil)
-                return
+        repeat {
+            flushAgain = false
+            var wrote = false
+            while context.channel.isWritable {
+                var buffer = context.channel.allocator.buffer(capacity: 1024)
+                do {
+                    try session.drainOutput(into: &buffer)
+                } catch {
+                    context.close(promise: nil)
+                    return
+                }
+                guard buffer.readableBytes > 0 else { break }
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                wrote = true
+                // The first output carried the preface and SETTINGS; now the window may grow.
+                try? session.openConnectionWindow()
             }
-            guard buffer.readableBytes > 0 else { break }
-            context.write(wrapOutboundOut(buffer), promise: nil)
-            wrote = true
-            // The first output carried the preface and SETTINGS; now the window may grow.
-            try? session.openConnectionWindow()
-        }
-        if wrote { context.flush() }
+            if wrote { context.flush() }
+        } while flushAgain && !closed && context.channel.isActive
         if closeWhenIdle && session.streams.isEmpty && !session.wantsWrite {
             closed = true
             context.close(promise: nil)

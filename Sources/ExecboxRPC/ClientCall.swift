@@ -10,9 +10,19 @@ public enum ClientCall {
         options: CallOptions
     ) async throws -> Response {
         try await transport.call(method, metadata: metadata, options: options) { outbound, inbound in
-            try await outbound.messages.write(request.serializedBytes())
-            try await outbound.finish()
+            try await send(outbound) { try await outbound.messages.write(request.serializedBytes()) }
             return try await RPCCodec.single(Response.self, from: inbound.messages)
+        }
+    }
+
+    /// Sends the requests and half-closes. A stream the server closed first ends the sending
+    /// quietly: what the server answered (read next) decides the call.
+    private static func send(_ outbound: RPCOutbound, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+            try await outbound.finish()
+        } catch is OutboundClosedError {
+            return
         }
     }
 
@@ -24,8 +34,7 @@ public enum ClientCall {
         requests: @escaping @Sendable (RPCWriter<Request>) async throws -> Void
     ) async throws -> Response {
         try await transport.call(method, metadata: metadata, options: options) { outbound, inbound in
-            try await requests(RPCCodec.encoding(Request.self, outbound.messages))
-            try await outbound.finish()
+            try await send(outbound) { try await requests(RPCCodec.encoding(Request.self, outbound.messages)) }
             return try await RPCCodec.single(Response.self, from: inbound.messages)
         }
     }
@@ -39,8 +48,7 @@ public enum ClientCall {
         onResponse: @escaping @Sendable (RPCAsyncSequence<Response>) async throws -> Result
     ) async throws -> Result {
         try await transport.call(method, metadata: metadata, options: options) { outbound, inbound in
-            try await outbound.messages.write(request.serializedBytes())
-            try await outbound.finish()
+            try await send(outbound) { try await outbound.messages.write(request.serializedBytes()) }
             return try await onResponse(RPCCodec.decoding(Response.self, inbound.messages))
         }
     }
@@ -58,8 +66,7 @@ public enum ClientCall {
         try await transport.call(method, metadata: metadata, options: options) { outbound, inbound in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    try await requests(RPCCodec.encoding(Request.self, outbound.messages))
-                    try await outbound.finish()
+                    try await send(outbound) { try await requests(RPCCodec.encoding(Request.self, outbound.messages)) }
                 }
                 let result = try await onResponse(RPCCodec.decoding(Response.self, inbound.messages))
                 try await group.waitForAll()

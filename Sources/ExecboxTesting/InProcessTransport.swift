@@ -23,9 +23,7 @@ public struct InProcessTransport: ClientTransport {
         let (responses, responseSink) = AsyncThrowingStream.makeStream(of: [UInt8].self)
         let outbound = RPCOutbound(
             messages: RPCWriter { bytes in
-                if case .terminated = requestSink.yield(bytes) {
-                    throw RPCError(code: .cancelled, message: "the server has finished the call")
-                }
+                if case .terminated = requestSink.yield(bytes) { throw OutboundClosedError() }
             },
             finish: { requestSink.finish() }
         )

@@ -114,7 +114,8 @@ class RawResponse:
 
 class RawConnection:
     """A client HTTP/2 connection on `h2`, for what grpcio will not send. `window` sets the
-    stream window we advertise (and opens the connection window as wide)."""
+    stream window we advertise and opens the connection window to 16 MiB (as our own client does),
+    and then no WINDOW_UPDATE is sent."""
 
     def __init__(self, server, window=None):
         self.sock = socket.create_connection((server.host, server.port), timeout=10)
@@ -125,7 +126,7 @@ class RawConnection:
                 client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
         self.conn.initiate_connection()
         if window:
-            self.conn.increment_flow_control_window(window)
+            self.conn.increment_flow_control_window(16 * MiB - 65535)
         self.acknowledge = window is None
         self.responses = {}
         self.flush()
@@ -624,7 +625,8 @@ def test_wide_window_client_gets_every_large_response(interop_server, pb):
             for stream in streams:
                 response = connection.response(stream, timeout=10)
                 assert response.status == 0
-                assert [len(body) for _, body in response.messages] == [314164]
+                # SimpleResponse{payload{body: 314159 bytes}}: 1 + 3 + (1 + 3 + 314159) bytes.
+                assert [len(body) for _, body in response.messages] == [314167]
         finally:
             connection.close()
 

@@ -38,13 +38,16 @@ public final class GRPCClientTransport: ClientTransport {
         }
         GRPCCallWriter.add(metadata, to: &headers)
         let stream = try await connection.openStream(method: "POST", path: method.path, headers: headers)
+        let compressing = NIOLockedValueBox(true)
         let outbound = RPCOutbound(
             messages: RPCWriter { [compression = options.compression] message in
+                let compression = compressing.withLockedValue { $0 } ? compression : nil
                 try await Self.closedMapped {
                     try await stream.writeBody(GRPCFrameDecoder.frame(message, compression: compression))
                 }
             },
-            finish: { try await Self.closedMapped { try await stream.finish() } }
+            finish: { try await Self.closedMapped { try await stream.finish() } },
+            setMessageCompression: { enabled in compressing.withLockedValue { $0 = enabled } }
         )
         let trailing = NIOLockedValueBox(Metadata())
         let inbound = RPCInbound(

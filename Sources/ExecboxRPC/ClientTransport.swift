@@ -16,10 +16,23 @@ public protocol ClientTransport: Sendable {
 public struct RPCOutbound: Sendable {
     public let messages: RPCWriter<[UInt8]>
     private let finishSending: @Sendable () async throws -> Void
+    private let compressionSwitch: @Sendable (Bool) -> Void
 
-    public init(messages: RPCWriter<[UInt8]>, finish: @escaping @Sendable () async throws -> Void) {
+    public init(
+        messages: RPCWriter<[UInt8]>,
+        finish: @escaping @Sendable () async throws -> Void,
+        setMessageCompression: @escaping @Sendable (Bool) -> Void = { _ in }
+    ) {
         self.messages = messages
         self.finishSending = finish
+        self.compressionSwitch = setMessageCompression
+    }
+
+    /// With `CallOptions.compression` set, whether the messages written from now on are
+    /// compressed (the default) or sent plain; the call's `grpc-encoding` stays what it was.
+    /// Without it, nothing is compressed either way.
+    public func setMessageCompression(_ enabled: Bool) {
+        compressionSwitch(enabled)
     }
 
     /// Half-closes the call: the server sees the end of its request stream.

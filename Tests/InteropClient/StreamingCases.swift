@@ -19,9 +19,9 @@ enum StreamingCases {
             "client_streaming: aggregated_payload_size \(response.aggregatedPayloadSize), expected 74922")
     }
 
-    /// Our client compresses a whole call or none of it, so the second call sends both messages
-    /// compressed (and says so in `expect_compressed`) where upstream sends the second one
-    /// uncompressed: the per-message switch cannot be exercised from this client.
+    /// The probe (an uncompressed message that expects compression) must fail INVALID_ARGUMENT;
+    /// then a call with gzip sends 27182 bytes compressed and 45904 bytes uncompressed (the
+    /// per-message switch of `RPCOutbound`), each saying so in `expect_compressed`.
     static func clientCompressedStreaming(_ context: InteropContext) async throws {
         try await expectStatus(.invalidArgument, "client_compressed_streaming probe (uncompressed)") {
             _ = try await context.client.streamingInputCall { requests in
@@ -32,15 +32,21 @@ enum StreamingCases {
                     })
             }
         }
-        let response = try await context.client.streamingInputCall(options: CallOptions(compression: .gzip)) {
-            requests in
-            for size in [27_182, 45_904] {
-                try await requests.write(
-                    .with {
-                        $0.expectCompressed = InteropContext.bool(true)
-                        $0.payload = InteropContext.zeros(size)
-                    })
+        let response = try await context.transport.call(
+            Grpc_Testing_TestServiceMethods.streamingInputCall,
+            metadata: [],
+            options: CallOptions(compression: .gzip)
+        ) { outbound, inbound in
+            for (size, compressed) in [(27_182, true), (45_904, false)] {
+                outbound.setMessageCompression(compressed)
+                let request = Grpc_Testing_StreamingInputCallRequest.with {
+                    $0.expectCompressed = InteropContext.bool(compressed)
+                    $0.payload = InteropContext.zeros(size)
+                }
+                try await outbound.messages.write(request.serializedBytes())
             }
+            try await outbound.finish()
+            return try await RPCCodec.single(Grpc_Testing_StreamingInputCallResponse.self, from: inbound.messages)
         }
         try expect(
             response.aggregatedPayloadSize == 73_086,

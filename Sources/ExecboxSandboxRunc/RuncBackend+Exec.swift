@@ -13,9 +13,6 @@ extension RuncBackend {
         _ body: (any ExecProcess) async throws -> Result
     ) async throws -> Result {
         try spec.validate()
-        guard !spec.tty else {
-            throw SandboxError(code: .unimplemented, message: "TTY execs are not available yet")
-        }
         let sandbox = try lookup(id)
         guard sandbox.info.state == .running else {
             throw SandboxError(code: .failedPrecondition, message: "sandbox \(id) is not running")
@@ -48,31 +45,28 @@ extension RuncBackend {
         processSpec.args = spec.argv
         processSpec.env = OCIConfigBuilder.environment(sandbox.spec.environment, overrides: spec.environment)
         processSpec.cwd = spec.workingDirectory.isEmpty ? sandbox.spec.workingDirectory : spec.workingDirectory
+        if spec.tty {
+            processSpec.terminal = true
+            let size = spec.terminalSize ?? TerminalSize(columns: 80, rows: 24)
+            processSpec.consoleSize = OCIConfig.ConsoleSize(height: size.rows, width: size.columns)
+        }
         defer {
-            for suffix in [".json", ".pid", ".log"] { unlink(prefix + suffix) }
+            for suffix in [".json", ".pid", ".log", ".sock"] { unlink(prefix + suffix) }
         }
         do {
             try BundleWriter.writeFile("\(prefix).json", Array(try JSONEncoder().encode(processSpec)), mode: 0o600)
         } catch {
             throw SandboxError(code: .internal, message: "cannot prepare the process", cause: error)
         }
-        let stdin = try Pipe(.toChild)
-        let stdout = try Pipe(.fromChild)
-        let stderr = try Pipe(.fromChild)
         let oomKills = sandbox.cgroup.oomKills
-        let status = try await runtime.runHandingOver(
-            [
-                "exec", "--detach", "--process", "\(prefix).json", "--pid-file", "\(prefix).pid",
-                sandbox.id.rawValue,
-            ],
-            log: "\(prefix).log",
-            stdin: stdin.remote,
-            stdout: stdout.remote,
-            stderr: stderr.remote
-        )
+        let command = ["exec", "--detach", "--process", "\(prefix).json", "--pid-file", "\(prefix).pid"]
+        let launch =
+            spec.tty
+            ? try await launchWithTerminal(command, sandbox: sandbox, prefix: prefix)
+            : try await launchWithPipes(command, sandbox: sandbox, prefix: prefix)
         var child: ChildProcess?
         var startFailure: ProcessExit?
-        if status == .exited(0), let pid = Self.readPid("\(prefix).pid") {
+        if launch.started, let pid = Self.readPid("\(prefix).pid") {
             let adopted = try ChildProcess(adopting: pid)
             sandbox.track(exec: number, adopted)
             child = adopted
@@ -86,13 +80,80 @@ extension RuncBackend {
         let process = try RuncExecProcess(
             child: child,
             startFailure: startFailure,
-            stdout: stdout.takeLocal(),
-            stderr: stderr.takeLocal(),
-            stdin: stdin.takeLocal(),
+            output: launch.output,
+            stdin: launch.stdin,
+            terminal: launch.terminal,
             cgroup: sandbox.cgroup,
             oomKillsAtStart: oomKills,
             drainGrace: configuration.outputDrainGrace
         )
         return (process, number)
+    }
+
+    /// What `runc exec --detach` left this process: whether it started the process, and the
+    /// descriptors of its stdio.
+    struct Launch {
+        var started: Bool
+        var output: [(fd: Int32, isStdout: Bool)]
+        var stdin: Int32
+        var terminal: Bool
+    }
+
+    private func launchWithPipes(_ command: [String], sandbox: RuncSandbox, prefix: String) async throws -> Launch {
+        let stdin = try Pipe(.toChild)
+        let stdout = try Pipe(.fromChild)
+        let stderr = try Pipe(.fromChild)
+        let status = try await runtime.runHandingOver(
+            command + [sandbox.id.rawValue],
+            log: "\(prefix).log",
+            stdin: stdin.remote,
+            stdout: stdout.remote,
+            stderr: stderr.remote
+        )
+        return Launch(
+            started: status == .exited(0),
+            output: [(stdout.takeLocal(), true), (stderr.takeLocal(), false)],
+            stdin: stdin.takeLocal(),
+            terminal: false
+        )
+    }
+
+    /// runc makes a pty whose slave becomes the process's stdio and sends its master over the console
+    /// socket; runc itself gets /dev/null. The master is the output (as stdout) and, duplicated, stdin.
+    private func launchWithTerminal(_ command: [String], sandbox: RuncSandbox, prefix: String) async throws
+        -> Launch
+    {
+        let console: ConsoleSocket
+        do {
+            console = try ConsoleSocket(path: "\(prefix).sock")
+        } catch {
+            throw SandboxError(code: .internal, message: "cannot prepare the terminal", cause: error)
+        }
+        let status = try await runtime.runHandingOver(
+            command + ["--tty", "--console-socket", console.path, sandbox.id.rawValue],
+            log: "\(prefix).log",
+            stdin: DevNull.fd,
+            stdout: DevNull.fd,
+            stderr: DevNull.fd
+        )
+        guard let master = try console.receiveMaster() else {
+            // A process that never started still gets descriptors that read end of file at once.
+            return Launch(
+                started: false,
+                output: [(Self.closedPipeEnd(keeping: 0), true)],
+                stdin: Self.closedPipeEnd(keeping: 1),
+                terminal: false
+            )
+        }
+        return Launch(started: status == .exited(0), output: [(master, true)], stdin: dup(master), terminal: true)
+    }
+
+    /// One end (0 read, 1 write) of a pipe whose other end is closed: reads end of file, writes fail
+    /// with EPIPE. For the stdio of a process that never started.
+    static func closedPipeEnd(keeping end: Int) -> Int32 {
+        var fds: [Int32] = [-1, -1]
+        guard LinuxCalls.pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else { return -1 }
+        close(fds[1 - end])
+        return fds[end]
     }
 }

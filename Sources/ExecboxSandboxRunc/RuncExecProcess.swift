@@ -16,6 +16,7 @@ final class RuncExecProcess: ExecProcess, Sendable {
     private struct State {
         var open: [(fd: Int32, isStdout: Bool)]
         var stdin: Int32?
+        var stdinClosed = false
         var exitDelivered = false
         var ending = Ending.none
         var nextFirst = 0
@@ -28,14 +29,19 @@ final class RuncExecProcess: ExecProcess, Sendable {
     private let oomKillsAtStart: Int
     private let cgroup: CgroupV1
     private let drainGrace: Duration
+    /// A TTY exec: its output arrives as stdout, `stdin` is a duplicate of the pty master (and
+    /// the descriptor resizes go to).
+    private let terminal: Bool
     private let state: Mutex<State>
 
+    /// `output` are the stdout and stderr pipes, or the pty master alone (as stdout) for a TTY exec,
+    /// with a duplicate of it as `stdin`.
     init(
         child: ChildProcess?,
         startFailure: ProcessExit?,
-        stdout: Int32,
-        stderr: Int32,
+        output: [(fd: Int32, isStdout: Bool)],
         stdin: Int32,
+        terminal: Bool,
         cgroup: CgroupV1,
         oomKillsAtStart: Int,
         drainGrace: Duration
@@ -45,11 +51,11 @@ final class RuncExecProcess: ExecProcess, Sendable {
         self.cgroup = cgroup
         self.oomKillsAtStart = oomKillsAtStart
         self.drainGrace = drainGrace
+        self.terminal = terminal
         self.pid = child.flatMap { Self.namespacePid(of: $0.pid) }
-        self.state = Mutex(State(open: [(stdout, true), (stderr, false)], stdin: stdin))
+        self.state = Mutex(State(open: output, stdin: stdin))
         let poller = FileDescriptorPoller.shared
-        try poller.register(stdout, for: .read)
-        try poller.register(stderr, for: .read)
+        for (fd, _) in output { try poller.register(fd, for: .read) }
         try poller.register(stdin, for: .write)
     }
 
@@ -76,6 +82,7 @@ final class RuncExecProcess: ExecProcess, Sendable {
                     let chunk = Array(buffer[0..<count])
                     return isStdout ? .stdout(chunk) : .stderr(chunk)
                 }
+                // A pty master answers EIO once every slave descriptor is closed: its end of file.
                 if count == 0 || (errno != EAGAIN && errno != EINTR) { closeOutput(fd) }
             }
             let stillOpen = state.withLock { $0.open.map(\.fd) }
@@ -146,28 +153,49 @@ final class RuncExecProcess: ExecProcess, Sendable {
     }
 
     func writeStdin(_ bytes: [UInt8]) async throws {
+        guard let fd = state.withLock({ $0.stdinClosed ? nil : $0.stdin }) else {
+            throw SandboxError(code: .failedPrecondition, message: "stdin is closed")
+        }
+        try await writeAll(bytes, to: fd)
+    }
+
+    private func writeAll(_ bytes: [UInt8], to fd: Int32) async throws {
         var offset = 0
         while offset < bytes.count {
-            guard let fd = state.withLock({ $0.stdin }) else {
-                throw SandboxError(code: .failedPrecondition, message: "stdin is closed")
-            }
             let written = bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress! + offset, raw.count - offset) }
             if written > 0 {
                 offset += written
             } else if errno == EAGAIN {
                 _ = try await FileDescriptorPoller.shared.wait([fd])
-            } else if errno == EPIPE {
-                return  // the process stopped reading; like a shell, drop the rest
+            } else if errno == EPIPE || errno == EIO {
+                return  // the process stopped reading (or its terminal closed); like a shell, drop the rest
             } else if errno != EINTR {
                 throw SandboxError(code: .internal, message: "writing stdin failed", cause: SystemError("write"))
             }
         }
     }
 
+    /// A pipe is closed. A terminal cannot be closed without hanging up its session, so it gets its
+    /// end-of-file character (^D), as typed at a keyboard (after a partial line, a second one is needed).
     func closeStdin() async throws {
+        guard terminal else {
+            closeStdinDescriptor()
+            return
+        }
+        let fd = state.withLock { state -> Int32? in
+            defer { state.stdinClosed = true }
+            return state.stdinClosed ? nil : state.stdin
+        }
+        if let fd { try await writeAll([0x04], to: fd) }
+    }
+
+    private func closeStdinDescriptor() {
         guard
             let fd = state.withLock({ state -> Int32? in
-                defer { state.stdin = nil }
+                defer {
+                    state.stdin = nil
+                    state.stdinClosed = true
+                }
                 return state.stdin
             })
         else { return }
@@ -181,7 +209,13 @@ final class RuncExecProcess: ExecProcess, Sendable {
     }
 
     func resize(_ size: TerminalSize) async throws {
-        throw SandboxError(code: .failedPrecondition, message: "the process has no terminal")
+        guard terminal, let fd = state.withLock({ $0.stdin }) else {
+            throw SandboxError(code: .failedPrecondition, message: "the process has no terminal")
+        }
+        guard size.rows > 0, size.columns > 0 else { throw SandboxError.invalidArgument("empty terminal size") }
+        guard LinuxCalls.setWindowSize(fd, rows: size.rows, columns: size.columns) == 0 else {
+            throw SandboxError(code: .failedPrecondition, message: "the terminal is gone", cause: SystemError("ioctl"))
+        }
     }
 
     /// Kills the process for a timeout; its exit then reports `timeout`.
@@ -197,7 +231,7 @@ final class RuncExecProcess: ExecProcess, Sendable {
             child.signal(SIGKILL)
             _ = try? await child.waitIgnoringCancellation()
         }
-        try? await closeStdin()
+        closeStdinDescriptor()
         for fd in state.withLock({ $0.open.map(\.fd) }) { closeOutput(fd) }
     }
 }

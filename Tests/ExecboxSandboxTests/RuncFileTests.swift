@@ -22,7 +22,8 @@ struct RuncFileTests {
             let inside = try await Support.sh(
                 backend,
                 id,
-                "cat /workspace/a/b/c.txt; stat -c '%U %a' /workspace/a/b/c.txt /workspace/a; echo more >> /workspace/a/b/c.txt"
+                "cat /workspace/a/b/c.txt; stat -c '%U %a' /workspace/a/b/c.txt /workspace/a; "
+                    + "echo more >> /workspace/a/b/c.txt"
             )
             #expect(inside.stdoutText == "hello from the host\nroot 640\nroot 755\n", "\(inside.stderrText)")
             let read = try await backend.readFile(id, path: "/workspace/a/b/c.txt", offset: 6, length: 100)

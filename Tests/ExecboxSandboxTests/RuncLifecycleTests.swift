@@ -126,7 +126,8 @@ struct RuncLifecycleTests {
             let started = try await Support.sh(
                 backend,
                 id,
-                "for i in 1 2 3; do setsid sleep 1000 >/dev/null 2>&1 & done; nohup sleep 1000 >/dev/null 2>&1 & echo ok"
+                "for i in 1 2 3; do setsid sleep 1000 >/dev/null 2>&1 & done; "
+                    + "nohup sleep 1000 >/dev/null 2>&1 & echo ok"
             )
             #expect(started.stdoutText == "ok\n")
             let pids = Self.cgroupProcesses(id)

@@ -141,5 +141,19 @@ enum LinuxCalls {
         return try body()
     }
 
+    private typealias Ioctl = @convention(c) (Int32, UInt, UnsafeMutableRawPointer?) -> Int32
+    private static let ioctlFunction = symbol("ioctl", as: Ioctl.self)
+    static let tiocswinsz: UInt = 0x5414
+
+    /// `ioctl(fd, TIOCSWINSZ)`: the pty's size; the kernel sends SIGWINCH to its foreground group.
+    static func setWindowSize(_ fd: Int32, rows: UInt16, columns: UInt16) -> Int32 {
+        guard let function = ioctlFunction else {
+            errno = ENOSYS
+            return -1
+        }
+        var size = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+        return withUnsafeMutablePointer(to: &size) { function(fd, tiocswinsz, $0) }
+    }
+
     static let pidfdType: idtype_t = idtype_t(rawValue: 3)  // P_PIDFD
 }

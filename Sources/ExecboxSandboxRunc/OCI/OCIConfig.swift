@@ -23,6 +23,13 @@ struct OCIConfig: Codable, Hashable, Sendable {
         var rlimits: [Rlimit]
         var noNewPrivileges: Bool
         var oomScoreAdj: Int?
+        /// The initial size of a `terminal` process's pty (runc sets it before the process starts).
+        var consoleSize: ConsoleSize?
+    }
+
+    struct ConsoleSize: Codable, Hashable, Sendable {
+        var height: UInt16
+        var width: UInt16
     }
 
     struct User: Codable, Hashable, Sendable {

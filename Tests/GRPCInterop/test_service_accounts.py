@@ -55,7 +55,7 @@ class Server:
     """One `execbox-server serve` on a free loopback port. stdout is read up to the `listening on`
     line (the bootstrap announcement comes before it); stderr (the log) goes to a file."""
 
-    def __init__(self, data_dir=None, tiers=None, extra=()):
+    def __init__(self, data_dir=None, tiers=None, extra=(), env=None):
         self.root = data_dir or tempfile.mkdtemp(prefix="execbox-accounts-")
         self.data_dir = os.path.join(self.root, "data")
         flags = ["--listen", "127.0.0.1:0", "--data-dir", self.data_dir, *extra]
@@ -66,7 +66,9 @@ class Server:
             flags += ["--tiers", tiers_file]
         self.log_path = os.path.join(self.root, f"server-{time.monotonic_ns()}.log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([_binary(), "serve", *flags], stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = subprocess.Popen(
+            [_binary(), "serve", *flags], stdout=subprocess.PIPE, stderr=self.log, text=True,
+            env={**os.environ, **(env or {})})
         self.stdout_lines = []
         while True:
             line = self.proc.stdout.readline()
@@ -193,6 +195,59 @@ def test_bootstrap_key_file_flag_and_bad_database_url():
         capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "--database-url" in result.stderr and "hunter2" not in result.stderr
+
+
+def test_postgres_bootstraps_once_per_database_and_health_follows_it(api):
+    """Two servers with their own data directories on one PostgreSQL: only the first start of the
+    database mints the admin key. Stopping PostgreSQL turns health NOT_SERVING and calls UNAVAILABLE;
+    starting it again brings both back."""
+    if not list(pathlib.Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.skip("PostgreSQL is not installed")
+    started = subprocess.run([str(ROOT / "scripts" / "with-postgres"), "--start"], capture_output=True, text=True,
+                             check=True, timeout=120)
+    pg = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
+    port = pg["URL"].rsplit(":", 1)[1].split("/")[0]
+    env = {"EXECBOX_DATABASE_URL": pg["URL"], "EXECBOX_STORAGE_KEY": "A" * 43 + "="}
+    servers = []
+    try:
+        servers.append(Server(env=env))
+        servers.append(Server(env=env))
+        assert len(servers[0].printed_keys) == 1 and servers[1].printed_keys == []
+        key = servers[0].printed_keys[0]
+        pb = api.account_pb2
+        for server in servers:
+            stub = api.account_pb2_grpc.AccountServiceStub(server.channel)
+            assert stub.GetAccount(pb.GetAccountRequest(), metadata=bearer(key), timeout=10).account.tier == \
+                api.common_pb2.TIER_ENTERPRISE
+        assert "postgres://" not in servers[0].log_text()
+
+        health = health_pb2_grpc.HealthStub(servers[0].channel)
+        stub = api.account_pb2_grpc.AccountServiceStub(servers[0].channel)
+
+        def wait_for(status, service=""):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status == status:
+                    return
+                time.sleep(0.25)
+            raise AssertionError(f"health of {service!r} never became {status}")
+
+        subprocess.run([pg["CTL"], "stop", "-m", "immediate"], capture_output=True, check=True, timeout=60)
+        wait_for(health_pb2.HealthCheckResponse.NOT_SERVING)
+        wait_for(health_pb2.HealthCheckResponse.NOT_SERVING, "execbox.v1.AccountService")
+        down = code_of(lambda: stub.GetAccount(pb.GetAccountRequest(), metadata=bearer(key), timeout=10))
+        assert down.code() == grpc.StatusCode.UNAVAILABLE
+        assert down.details() == "the database is unavailable; retry later"
+        subprocess.run(
+            [pg["CTL"], "start", "-o", f"-p {port} -k {pg['DIR']} -c listen_addresses=127.0.0.1"],
+            capture_output=True, check=True, timeout=60)
+        wait_for(health_pb2.HealthCheckResponse.SERVING)
+        assert stub.GetAccount(pb.GetAccountRequest(), metadata=bearer(key), timeout=10).caller_key.is_primary
+    finally:
+        for server in servers:
+            server.stop()
+        subprocess.run([pg["CTL"], "stop", "-m", "immediate"], capture_output=True, timeout=60)
+        subprocess.run(["rm", "-rf", pg["DIR"]], timeout=60)
 
 
 # MARK: authentication

@@ -18,6 +18,9 @@ struct BidiLoad: Sendable {
     var warmup: Duration = .seconds(1)
     var duration: Duration = .seconds(5)
     var stallLimit: Duration = .seconds(20)
+    /// Messages handed to the connection in one write (fewer hops to its event loop; the bytes on
+    /// the wire are the same).
+    var messagesPerWrite = 1
 
     struct Count: Sendable {
         /// Inside the timed window.
@@ -33,9 +36,11 @@ struct BidiLoad: Sendable {
         }
         let encoded = message.serializedBytes()
         var buffer = ByteBuffer()
-        buffer.writeInteger(UInt8(0))
-        buffer.writeInteger(UInt32(encoded.count))
-        buffer.writeBytes(encoded)
+        for _ in 0..<max(1, messagesPerWrite) {
+            buffer.writeInteger(UInt8(0))
+            buffer.writeInteger(UInt32(encoded.count))
+            buffer.writeBytes(encoded)
+        }
         let frame = buffer
         let messageBytes = encoded.count
 

@@ -32,6 +32,7 @@ while let argument = arguments.next() {
     case "--streams": load.streamsPerConnection = Int(value) ?? 1
     case "--message-bytes": load.payloadBytes = Int(value) ?? 0
     case "--warmup": load.warmup = .milliseconds(Int((Double(value) ?? 0) * 1000))
+    case "--messages-per-write": load.messagesPerWrite = Int(value) ?? 1
     case "--seconds": load.duration = .milliseconds(Int((Double(value) ?? 1) * 1000))
     default: fatalError("unknown argument \(argument)")
     }

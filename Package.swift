@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "ExecboxAPI", targets: ["ExecboxAPI"]),
         .library(name: "ExecboxFixtures", targets: ["ExecboxFixtures"]),
         .library(name: "ExecboxTesting", targets: ["ExecboxTesting"]),
+        .library(name: "ExecboxSandbox", targets: ["ExecboxSandbox"]),
+        .library(name: "ExecboxSandboxRunc", targets: ["ExecboxSandboxRunc"]),
         .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),
         .executable(name: "execbox-server", targets: ["execbox-server"]),
     ],

@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The construction rules of the four message shapes as plain values (no protobuf types), so
@@ -101,6 +102,19 @@ let package = Package(
                 .product(name: "ExecboxRPC", package: "Execbox"),
                 .product(name: "ExecboxWire", package: "Execbox"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: settings
+        ),
+
+        // MARK: Sandbox (scripts/bench-sandbox)
+        // `execbox-bench-sandbox --podman-rootfs DIR`: the runc backend through its public API against
+        // `podman run --rm --runtime runc`, `runc exec` and a plain pipe, alternately.
+        .executableTarget(
+            name: "execbox-bench-sandbox",
+            dependencies: [
+                .product(name: "ExecboxSandbox", package: "Execbox"),
+                .product(name: "ExecboxSandboxRunc", package: "Execbox"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: settings
         ),

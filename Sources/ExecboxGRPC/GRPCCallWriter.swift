@@ -23,11 +23,13 @@ final class GRPCCallWriter: Sendable {
     }
 
     private func head(encoding: CompressionAlgorithm?) -> HTTP2Headers {
-        var head: HTTP2Headers = [
-            "content-type": "application/grpc", "grpc-accept-encoding": CompressionAlgorithm.acceptEncoding,
-        ]
-        if let encoding { head.add("grpc-encoding", encoding.rawValue) }
-        Self.add(call.takeInitialMetadata(), to: &head)
+        let metadata = call.takeInitialMetadata()
+        var head = HTTP2Headers()
+        head.reserveCapacity(3 + metadata.entries.count + 3)  // room for a Trailers-Only status
+        head.addLowercased("content-type", "application/grpc")
+        head.addLowercased("grpc-accept-encoding", CompressionAlgorithm.acceptEncoding)
+        if let encoding { head.addLowercased("grpc-encoding", encoding.rawValue) }
+        Self.add(metadata, to: &head)
         return head
     }
 
@@ -46,12 +48,14 @@ final class GRPCCallWriter: Sendable {
 
     /// Ends the call with OK (nil) or the error's status.
     func finish(_ error: RPCError?) async throws {
+        let trailing = call.trailingMetadata
         var status = HTTP2Headers()
-        status.add("grpc-status", String(error?.code.rawValue ?? 0))
+        status.reserveCapacity(2 + trailing.entries.count)
+        status.addLowercased("grpc-status", String(error?.code.rawValue ?? 0))
         if let error, !error.message.isEmpty {
-            status.add("grpc-message", GRPCStatusEncoding.percentEncode(error.message))
+            status.addLowercased("grpc-message", GRPCStatusEncoding.percentEncode(error.message))
         }
-        Self.add(call.trailingMetadata, to: &status)
+        Self.add(trailing, to: &status)
         let sent = sentEncoding.withLockedValue { $0 != nil }
         if sent {
             try await response.finish(trailers: status)

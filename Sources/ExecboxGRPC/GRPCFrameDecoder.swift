@@ -23,6 +23,12 @@ public struct GRPCFrameDecoder: Sendable {
     }
 
     public mutating func append(_ chunk: ByteBuffer) {
+        // Nothing pending (the usual case: messages arrive whole): take the chunk as it is,
+        // without copying it.
+        if buffer.readableBytes == 0 {
+            buffer = chunk
+            return
+        }
         var chunk = chunk
         buffer.writeBuffer(&chunk)
     }

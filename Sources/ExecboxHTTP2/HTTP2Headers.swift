@@ -25,13 +25,16 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
         fields.append((isLower ? name : name.lowercased(), value))
     }
 
-    /// For names already lower-case (nghttp2 rejects others on input).
-    mutating func addLowercased(_ name: String, _ value: String) {
+    /// For names already lower-case (nghttp2 rejects others on input, and literals in this
+    /// package are written so).
+    package mutating func addLowercased(_ name: String, _ value: String) {
         fields.append((name, value))
     }
 
     public subscript(_ name: String) -> String? {
-        let name = name.lowercased()
+        // Lookups run several times per request, nearly always with lower-case literals.
+        let isLower = name.utf8.allSatisfy { $0 < UInt8(ascii: "A") || $0 > UInt8(ascii: "Z") }
+        let name = isLower ? name : name.lowercased()
         return fields.first { $0.name == name }?.value
     }
 

@@ -306,8 +306,8 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
     if stream.headerBytes > session.configuration.maxHeaderListSize {
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
     }
-    let nameString = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
-    let valueString = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
+    let nameString = headerString(name, nameLength)
+    let valueString = headerString(value, valueLength)
     if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
         var trailers = stream.trailers ?? HTTP2Headers()
         trailers.addLowercased(nameString, valueString)
@@ -316,6 +316,23 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
         stream.headers.addLowercased(nameString, valueString)
     }
     return 0
+}
+
+/// Header names and values longer than Swift's 15-byte small-string form cost an allocation each;
+/// the few long ones every gRPC call carries come from literals instead.
+private let internedHeaderStrings: [String] = [
+    "application/grpc", "application/grpc+proto", "grpc-accept-encoding", "identity,deflate,gzip",
+    "identity, deflate, gzip", "grpc-previous-rpc-attempts",
+]
+
+private func headerString(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String {
+    let buffer = UnsafeBufferPointer(start: bytes, count: count)
+    if count > 15 {
+        for candidate in internedHeaderStrings where candidate.utf8.count == count {
+            if candidate.utf8.elementsEqual(buffer) { return candidate }
+        }
+    }
+    return String(decoding: buffer, as: UTF8.self)
 }
 
 private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in

@@ -1,0 +1,71 @@
+import Glibc
+
+enum Log {
+    /// A progress line on stderr (stdout carries only the BENCH lines).
+    static func progress(_ message: String) {
+        _ = try? Spawn.writeAll(2, Array("bench-sandbox: \(message)\n".utf8))
+    }
+}
+
+enum Stats {
+    /// Nearest-rank percentile (`p` in 0…1) of a non-empty sample.
+    static func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.sorted()
+        let rank = min(sorted.count, max(1, Int((p * Double(sorted.count)).rounded(.up))))
+        return sorted[rank - 1]
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+
+    /// `value` with `digits` decimals (no Foundation formatting on Linux without Foundation).
+    static func fixed(_ value: Double, _ digits: Int) -> String {
+        guard value.isFinite else { return "\(value)" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = Int64((abs(value) * scale).rounded())
+        let integer = scaled / Int64(scale)
+        var fraction = String(scaled % Int64(scale))
+        while fraction.count < digits { fraction = "0" + fraction }
+        let sign = value < 0 && scaled != 0 ? "-" : ""
+        return digits == 0 ? "\(sign)\(integer)" : "\(sign)\(integer).\(fraction)"
+    }
+
+    /// `sorted p50/p90/p99` summary for progress lines.
+    static func summary(_ values: [Double], unit: String = "ms") -> String {
+        "p50 \(fixed(percentile(values, 0.5), 1)) p90 \(fixed(percentile(values, 0.9), 1)) "
+            + "p99 \(fixed(percentile(values, 0.99), 1)) max \(fixed(values.max() ?? 0, 1)) \(unit) (n=\(values.count))"
+    }
+}
+
+/// One comparison: `BENCH <name> ours=<value> peer=<value> unit=<unit> better=<x>`.
+struct Comparison {
+    var name: String
+    var ours: Double
+    var peer: Double
+    var unit: String
+    /// Throughput (ours/peer) rather than time (peer/ours).
+    var higherIsBetter: Bool
+
+    var line: String {
+        let better = higherIsBetter ? ours / peer : peer / ours
+        let digits = unit == "MB/s" ? 0 : 2
+        return "BENCH \(name) ours=\(Stats.fixed(ours, digits)) peer=\(Stats.fixed(peer, digits)) unit=\(unit) "
+            + "better=\(Stats.fixed(better, 2))"
+    }
+}
+
+/// A target from issue 6, checked against a measured value.
+struct Target {
+    var what: String
+    var met: Bool
+    var measured: String
+}

@@ -7,6 +7,10 @@ public protocol ExecProcess: Sendable {
     /// The process id inside the sandbox's pid namespace, when the backend knows it.
     var pid: Int32? { get }
 
+    /// The exec's id, by which a client can re-attach (`SandboxBackend.attachExec`); nil for a
+    /// backend without re-attach.
+    var execID: ExecID? { get }
+
     /// The next output chunk, then the exit, then nil.
     func nextEvent() async throws -> ExecEvent?
 
@@ -19,6 +23,8 @@ public protocol ExecProcess: Sendable {
 }
 
 extension ExecProcess {
+    public var execID: ExecID? { nil }
+
     /// The events as an `AsyncSequence`; iterate it from one task only.
     public var events: ExecEvents { ExecEvents(process: self) }
 }

@@ -31,6 +31,27 @@ public protocol SandboxBackend: Sendable {
         _ body: (any ExecProcess) async throws -> Result
     ) async throws -> Result
 
+    /// Starts a process that runs with no client attached (a background exec). Its output is kept in
+    /// a bounded spool; clients attach and detach with `attachExec` and read its exit with `execInfo`,
+    /// during its run and after it.
+    func startExec(_ id: SandboxID, _ spec: ExecSpec) async throws -> ExecInfo
+
+    /// Attaches to an exec, running or ended, for the duration of `body`: its events are the output
+    /// from `offset` (bytes of stdout and stderr together) — what the spool kept, then live output —
+    /// then the exit. Returning from `body` detaches and never stops the process. While a client is
+    /// attached and does not read, the process blocks on its output (backpressure).
+    func attachExec<Result: Sendable>(
+        _ id: SandboxID,
+        _ exec: ExecID,
+        from offset: UInt64,
+        _ body: (any ExecProcess) async throws -> Result
+    ) async throws -> Result
+
+    func execInfo(_ id: SandboxID, _ exec: ExecID) async throws -> ExecInfo
+
+    /// The sandbox's running execs and its recently ended ones, oldest first.
+    func listExecs(_ id: SandboxID) async throws -> [ExecInfo]
+
     /// Attaches to the main process's output (and stdin) for the duration of `body`; detaching does
     /// not stop it.
     func attach<Result: Sendable>(
@@ -54,4 +75,27 @@ public protocol SandboxBackend: Sendable {
     func stats(_ id: SandboxID) async throws -> SandboxStats
 
     func health() async -> BackendHealth
+}
+
+extension SandboxBackend {
+    public func startExec(_ id: SandboxID, _ spec: ExecSpec) async throws -> ExecInfo {
+        throw SandboxError(code: .unimplemented, message: "this backend has no background execs")
+    }
+
+    public func attachExec<Result: Sendable>(
+        _ id: SandboxID,
+        _ exec: ExecID,
+        from offset: UInt64,
+        _ body: (any ExecProcess) async throws -> Result
+    ) async throws -> Result {
+        throw SandboxError(code: .unimplemented, message: "this backend cannot re-attach to execs")
+    }
+
+    public func execInfo(_ id: SandboxID, _ exec: ExecID) async throws -> ExecInfo {
+        throw SandboxError(code: .unimplemented, message: "this backend keeps no exec records")
+    }
+
+    public func listExecs(_ id: SandboxID) async throws -> [ExecInfo] {
+        throw SandboxError(code: .unimplemented, message: "this backend keeps no exec records")
+    }
 }

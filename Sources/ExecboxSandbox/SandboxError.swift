@@ -51,6 +51,9 @@ extension SandboxError {
             rawValue: "failed_precondition",
             grpcStatusName: "FAILED_PRECONDITION"
         )
+        /// An offset outside what is kept: before the first retained byte of an exec's output, or
+        /// beyond its end.
+        public static let outOfRange = Code(rawValue: "out_of_range", grpcStatusName: "OUT_OF_RANGE")
         /// A host-wide limit is reached (too many sandboxes, no free user-id range).
         public static let resourceExhausted = Code(
             rawValue: "resource_exhausted",
@@ -79,5 +82,9 @@ extension SandboxError {
 
     public static func notFound(_ id: SandboxID) -> SandboxError {
         SandboxError(code: .notFound, message: "sandbox \(id) not found")
+    }
+
+    public static func notFound(_ id: ExecID, in sandbox: SandboxID) -> SandboxError {
+        SandboxError(code: .notFound, message: "exec \(id) not found in sandbox \(sandbox)")
     }
 }

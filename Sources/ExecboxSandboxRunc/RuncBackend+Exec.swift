@@ -4,43 +4,93 @@ import Glibc
 import Logging
 
 extension RuncBackend {
-    /// `runc exec --detach` with the exec's own pipes as its stdio; the process becomes this process's
-    /// child once runc exits and is waited for through a pidfd, so its exit status is exact (a signal
-    /// death is not folded into 128+n as `runc exec` would).
+    /// `runc exec --detach` with the exec's own pipes (or a pty) as its stdio; the process becomes
+    /// this process's child once runc exits and is waited for through a pidfd, so its exit status is
+    /// exact (a signal death is not folded into 128+n as `runc exec` would). The exec's pump runs in
+    /// this call's task group; `body` is the exec's first client, attached from offset 0.
     public func exec<Result: Sendable>(
         _ id: SandboxID,
         _ spec: ExecSpec,
         _ body: (any ExecProcess) async throws -> Result
     ) async throws -> Result {
         try spec.validate()
+        let sandbox = try runningSandbox(id)
+        let exec = try await launch(spec, in: sandbox)
+        let attachment: RuncExecAttachment
+        do {
+            attachment = try RuncExecAttachment(exec, from: 0)
+        } catch {
+            exec.kill(for: .killed)
+            await exec.pump()
+            throw error
+        }
+        let outcome = await withTaskGroup(of: Void.self) { group -> Swift.Result<Result, any Error> in
+            group.addTask { await exec.pump() }
+            let outcome: Swift.Result<Result, any Error>
+            do {
+                outcome = .success(try await body(attachment))
+            } catch {
+                outcome = .failure(error)
+            }
+            attachment.detach()
+            // Still running when the body is done: killed and reaped before `exec` returns.
+            exec.kill(for: .killed)
+            await group.waitForAll()
+            return outcome
+        }
+        sandbox.ended(exec)
+        return try outcome.get()
+    }
+
+    public func startExec(_ id: SandboxID, _ spec: ExecSpec) async throws -> ExecInfo {
+        try spec.validate()
+        let sandbox = try runningSandbox(id)
+        let exec = try await launch(spec, in: sandbox)
+        runJob {
+            await exec.pump()
+            sandbox.ended(exec)
+        }
+        return exec.info
+    }
+
+    public func attachExec<Result: Sendable>(
+        _ id: SandboxID,
+        _ execID: ExecID,
+        from offset: UInt64,
+        _ body: (any ExecProcess) async throws -> Result
+    ) async throws -> Result {
+        let sandbox = try lookup(id)
+        guard let exec = sandbox.exec(execID) else { throw SandboxError.notFound(execID, in: id) }
+        let attachment = try RuncExecAttachment(exec, from: offset)
+        defer { attachment.detach() }
+        return try await body(attachment)
+    }
+
+    public func execInfo(_ id: SandboxID, _ execID: ExecID) async throws -> ExecInfo {
+        let sandbox = try lookup(id)
+        guard let exec = sandbox.exec(execID) else { throw SandboxError.notFound(execID, in: id) }
+        return exec.info
+    }
+
+    public func listExecs(_ id: SandboxID) async throws -> [ExecInfo] {
+        try lookup(id).execs.map(\.info)
+    }
+
+    private func runningSandbox(_ id: SandboxID) throws(SandboxError) -> RuncSandbox {
         let sandbox = try lookup(id)
         guard sandbox.info.state == .running else {
             throw SandboxError(code: .failedPrecondition, message: "sandbox \(id) is not running")
         }
-        let (process, number) = try await startExec(spec, in: sandbox)
-        defer { sandbox.untrack(exec: number) }
-        do {
-            let result = try await withThrowingTaskGroup(of: Void.self) { group in
-                if let timeout = spec.timeout {
-                    group.addTask {
-                        try await Task.sleep(for: timeout)
-                        process.killForTimeout()
-                    }
-                }
-                defer { group.cancelAll() }
-                return try await body(process)
-            }
-            await process.finish()
-            return result
-        } catch {
-            await process.finish()
-            throw error
-        }
+        return sandbox
     }
 
-    private func startExec(_ spec: ExecSpec, in sandbox: RuncSandbox) async throws -> (RuncExecProcess, Int) {
-        let number = sandbox.nextExecNumber()
-        let prefix = "\(sandbox.bundle)/exec-\(number)"
+    /// Starts the process and registers the exec with its sandbox; its pump is the caller's to run.
+    private func launch(_ spec: ExecSpec, in sandbox: RuncSandbox) async throws -> RuncExec {
+        let execID = ExecID.random()
+        try sandbox.reserveExec(limit: configuration.maxRunningExecs)
+        var registered = false
+        defer { if !registered { sandbox.releaseExec() } }
+        let prefix = "\(sandbox.bundle)/\(execID.rawValue)"
         var processSpec = sandbox.baseProcess
         processSpec.args = spec.argv
         processSpec.env = OCIConfigBuilder.environment(sandbox.spec.environment, overrides: spec.environment)
@@ -67,9 +117,7 @@ extension RuncBackend {
         var child: ChildProcess?
         var startFailure: ProcessExit?
         if launch.started, let pid = Self.readPid("\(prefix).pid") {
-            let adopted = try ChildProcess(adopting: pid)
-            sandbox.track(exec: number, adopted)
-            child = adopted
+            child = try ChildProcess(adopting: pid)
         } else {
             let message = RuncRuntime.lastError(inLog: "\(prefix).log") ?? ""
             logger.debug("exec in \(sandbox.id) did not start: \(message)")
@@ -77,17 +125,25 @@ extension RuncBackend {
             let notExecutable = message.contains("permission denied") || message.contains("is a directory")
             startFailure = ProcessExit(reason: .startFailed, code: notExecutable ? 126 : 127)
         }
-        let process = try RuncExecProcess(
+        let exec = try RuncExec(
+            id: execID,
+            sandboxID: sandbox.id,
+            spec: spec,
             child: child,
             startFailure: startFailure,
-            output: launch.output,
-            stdin: launch.stdin,
-            terminal: launch.terminal,
+            launch: launch,
             cgroup: sandbox.cgroup,
             oomKillsAtStart: oomKills,
-            drainGrace: configuration.outputDrainGrace
+            settings: RuncExec.Settings(
+                spoolPath: "\(sandbox.spoolDirectory)/\(execID.rawValue)",
+                spoolLimit: configuration.execSpoolLimit,
+                window: configuration.execReadWindow,
+                drainGrace: configuration.outputDrainGrace
+            )
         )
-        return (process, number)
+        sandbox.register(exec)
+        registered = true
+        return exec
     }
 
     /// What `runc exec --detach` left this process: whether it started the process, and the

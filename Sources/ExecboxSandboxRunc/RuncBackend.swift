@@ -39,7 +39,10 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             throw SandboxError(
                 code: .unavailable, message: "cannot become a child subreaper", cause: SystemError("prctl"))
         }
-        let directories = [configuration.stateDirectory, configuration.sandboxDirectory, configuration.imageDirectory]
+        let directories = [
+            configuration.stateDirectory, configuration.sandboxDirectory, configuration.imageDirectory,
+            configuration.spoolDirectory,
+        ]
         for directory in directories {
             try makeDirectories(directory)
         }
@@ -96,8 +99,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             logger.notice("deleting leftover container \(name)")
             _ = try? await runtime.run(["delete", "--force", name])
         }
-        for (name, _) in HostFiles.entries(in: configuration.sandboxDirectory) {
-            BundleWriter.remove("\(configuration.sandboxDirectory)/\(name)")
+        for directory in [configuration.sandboxDirectory, configuration.spoolDirectory] {
+            for (name, _) in HostFiles.entries(in: directory) { BundleWriter.remove("\(directory)/\(name)") }
         }
     }
 
@@ -127,6 +130,11 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             for sandbox in live where !sandbox.info.state.isTerminal { sandbox.inbox.send(.shutdown) }
             group.cancelAll()
         }
+    }
+
+    /// Runs `job` as a child task of `run()` (a background exec's pump).
+    func runJob(_ job: @escaping @Sendable () async -> Void) {
+        jobs.send(job)
     }
 
     // MARK: SandboxBackend
@@ -159,14 +167,17 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             spec: spec,
             limits: limits,
             bundle: bundle,
+            spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
             slot: slot,
-            baseProcess: config.process
+            baseProcess: config.process,
+            retainedExecs: configuration.retainedExecs
         )
         state.withLock { $0.sandboxes[id] = sandbox }
         let clock = ContinuousClock()
         let start = clock.now
         do {
             try BundleWriter.write(bundle: bundle, config: config, image: image, network: spec.network)
+            try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
             let written = clock.now
             let initPid = try await createContainer(sandbox)
             sandbox.initProcess = try ChildProcess(adopting: initPid)
@@ -257,9 +268,12 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     public func remove(_ id: SandboxID) async throws {
         let sandbox = try lookup(id)
         if !sandbox.info.state.isTerminal || !sandbox.isDestroyed { _ = try await kill(id) }
-        state.withLock { state in
-            if state.sandboxes[id] === sandbox { state.sandboxes[id] = nil }
+        let removed = state.withLock { state in
+            guard state.sandboxes[id] === sandbox else { return false }
+            state.sandboxes[id] = nil
+            return true
         }
+        if removed { sandbox.removeSpools() }
     }
 
     public func attach<Result: Sendable>(_ id: SandboxID, _ body: (any ExecProcess) async throws -> Result)
@@ -431,5 +445,10 @@ extension RuncBackend {
     /// Removes what `make` prepared in the image directory (tests, uninstall).
     public static func removeImageFiles(_ configuration: RuncBackendConfiguration) {
         BundleWriter.remove(configuration.imageDirectory)
+    }
+
+    /// Removes every exec spool left in the spool directory, and the directory (tests, uninstall).
+    public static func removeSpoolFiles(_ configuration: RuncBackendConfiguration) {
+        BundleWriter.remove(configuration.spoolDirectory)
     }
 }

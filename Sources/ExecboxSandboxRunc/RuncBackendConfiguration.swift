@@ -8,6 +8,9 @@ public struct RuncBackendConfiguration: Sendable {
     public var stateDirectory: String
     /// One directory per sandbox: the OCI bundle (config.json, the generated rootfs).
     public var sandboxDirectory: String
+    /// One directory per sandbox with its execs' output spools; kept after the sandbox ended, until
+    /// it is removed.
+    public var spoolDirectory: String
     /// Files the built-in images share read-only between sandboxes (rebuilt at start-up).
     public var imageDirectory: String
     /// Limits applied where a spec leaves them at zero, and the largest allowed.
@@ -23,6 +26,15 @@ public struct RuncBackendConfiguration: Sendable {
     /// After an exec's process ended, how long its output pipes may stay open (held by a background
     /// child) with nothing to read before the exit is reported anyway.
     public var outputDrainGrace: Duration
+    /// The most output one exec's spool keeps on disk (older output is dropped, in quarters).
+    public var execSpoolLimit: Int
+    /// How far an attached client may fall behind before the process blocks on its output (also the
+    /// output kept in memory per exec).
+    public var execReadWindow: Int
+    /// Ended execs remembered per sandbox (exit status and spool), oldest forgotten first.
+    public var retainedExecs: Int
+    /// Execs running at once in one sandbox.
+    public var maxRunningExecs: Int
     /// At start-up, delete every container in `stateDirectory` and every bundle in
     /// `sandboxDirectory` (a previous run's leftovers; nothing can be adopted yet).
     public var cleanUpOnStart: Bool
@@ -32,24 +44,34 @@ public struct RuncBackendConfiguration: Sendable {
         stateDirectory: String = "/run/execbox/runc",
         sandboxDirectory: String = "/run/execbox/sandboxes",
         imageDirectory: String = "/run/execbox/images",
+        spoolDirectory: String = "/run/execbox/spool",
         defaultLimits: SandboxLimits = .defaults,
         maximumLimits: SandboxLimits = .maximum,
         idMapBase: UInt32 = 1 << 20,
         maxSandboxes: Int = 1024,
         userNamespace: Bool = true,
         outputDrainGrace: Duration = .seconds(2),
+        execSpoolLimit: Int = 4 << 20,
+        execReadWindow: Int = 512 << 10,
+        retainedExecs: Int = 16,
+        maxRunningExecs: Int = 64,
         cleanUpOnStart: Bool = true
     ) {
         self.runtimePath = runtimePath
         self.stateDirectory = stateDirectory
         self.sandboxDirectory = sandboxDirectory
         self.imageDirectory = imageDirectory
+        self.spoolDirectory = spoolDirectory
         self.defaultLimits = defaultLimits
         self.maximumLimits = maximumLimits
         self.idMapBase = idMapBase
         self.maxSandboxes = maxSandboxes
         self.userNamespace = userNamespace
         self.outputDrainGrace = outputDrainGrace
+        self.execSpoolLimit = execSpoolLimit
+        self.execReadWindow = execReadWindow
+        self.retainedExecs = retainedExecs
+        self.maxRunningExecs = maxRunningExecs
         self.cleanUpOnStart = cleanUpOnStart
     }
 }

@@ -14,10 +14,14 @@ final class RuncSandbox: Sendable {
     let spec: SandboxSpec
     let limits: SandboxLimits
     let bundle: String
+    /// Where the execs' output spools live; it outlives the bundle until the sandbox is removed.
+    let spoolDirectory: String
     let slot: Int
     let baseProcess: OCIConfig.Process
     let cgroup: CgroupV1
     let inbox = Inbox<Input>()
+    /// How many ended execs are remembered (with their spools) before the oldest is forgotten.
+    let retainedExecs: Int
 
     private struct State {
         var machine = SandboxStateMachine()
@@ -25,21 +29,25 @@ final class RuncSandbox: Sendable {
         var waiters:
             [(predicate: @Sendable (SandboxInfo) -> Bool, continuation: CheckedContinuation<SandboxInfo, Never>)] =
                 []
-        var execCounter = 0
-        var execChildren: [Int: ChildProcess] = [:]
+        /// Every exec still remembered, running or ended, in start order.
+        var execs: [RuncExec] = []
+        /// Running execs and launches in progress (bounded by `maxRunningExecs`).
+        var runningExecs = 0
         var destroyed = false
     }
 
     private let state = Mutex(State())
 
     init(
-        id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, slot: Int,
-        baseProcess: OCIConfig.Process
+        id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, spoolDirectory: String,
+        slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int
     ) {
         self.id = id
         self.spec = spec
         self.limits = limits
         self.bundle = bundle
+        self.spoolDirectory = spoolDirectory
+        self.retainedExecs = retainedExecs
         self.slot = slot
         self.baseProcess = baseProcess
         self.cgroup = CgroupV1(id: id)
@@ -65,27 +73,57 @@ final class RuncSandbox: Sendable {
         set { state.withLock { $0.initProcess = newValue } }
     }
 
-    /// A fresh number for an exec's files in the bundle.
-    func nextExecNumber() -> Int {
-        state.withLock { state in
-            state.execCounter += 1
-            return state.execCounter
+    /// Takes a running-exec slot before a launch, or throws when the sandbox runs `limit` already.
+    func reserveExec(limit: Int) throws(SandboxError) {
+        try state.withLock { state throws(SandboxError) in
+            guard state.runningExecs < limit else {
+                throw SandboxError(code: .resourceExhausted, message: "sandbox \(id) runs \(limit) execs already")
+            }
+            state.runningExecs += 1
         }
     }
 
+    /// Gives back the slot of a launch that failed.
+    func releaseExec() {
+        state.withLock { $0.runningExecs -= 1 }
+    }
+
+    func register(_ exec: RuncExec) {
+        state.withLock { $0.execs.append(exec) }
+    }
+
+    /// An exec's pump finished: its slot is free, and the oldest ended execs beyond
+    /// `retainedExecs` are forgotten along with their spools.
+    func ended(_ exec: RuncExec) {
+        let forgotten = state.withLock { state -> [RuncExec] in
+            state.runningExecs -= 1
+            var ended = state.execs.filter(\.hasEnded)
+            guard ended.count > retainedExecs else { return [] }
+            ended.removeLast(retainedExecs)
+            let dropped = Set(ended.map(\.id))
+            state.execs.removeAll { dropped.contains($0.id) }
+            return ended
+        }
+        for exec in forgotten { exec.removeSpool() }
+    }
+
+    func exec(_ id: ExecID) -> RuncExec? {
+        state.withLock { state in state.execs.first { $0.id == id } }
+    }
+
+    var execs: [RuncExec] { state.withLock { $0.execs } }
+
     /// Exec processes are this process's children: while the sandbox dies they must be reaped,
     /// or its init waits for them forever (a pid namespace's init exits only once every process in
-    /// it is gone), even when no consumer reads their exec.
-    func track(exec number: Int, _ child: ChildProcess) {
-        state.withLock { $0.execChildren[number] = child }
-    }
-
-    func untrack(exec number: Int) {
-        state.withLock { _ = $0.execChildren.removeValue(forKey: number) }
-    }
-
+    /// it is gone), even when no pump reads their output.
     func reapExecZombies() {
-        for child in state.withLock({ Array($0.execChildren.values) }) { _ = child.poll() }
+        for exec in state.withLock({ $0.execs }) where !exec.hasEnded { _ = exec.child?.poll() }
+    }
+
+    /// Forgets every exec's spool (the sandbox is removed).
+    func removeSpools() {
+        for exec in execs { exec.removeSpool() }
+        BundleWriter.remove(spoolDirectory)
     }
 
     /// Feeds the machine; wakes waiters whose condition now holds.

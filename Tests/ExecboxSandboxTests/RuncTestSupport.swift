@@ -36,7 +36,8 @@ enum RuncTestSupport {
         var configuration = RuncBackendConfiguration(
             stateDirectory: "\(root)/runc",
             sandboxDirectory: "\(root)/sandboxes",
-            imageDirectory: "\(root)/images"
+            imageDirectory: "\(root)/images",
+            spoolDirectory: "\(root)/spool"
         )
         configure(&configuration)
         var logger = Logger(label: "execbox.sandbox.test")
@@ -45,6 +46,7 @@ enum RuncTestSupport {
         defer {
             rmdir("\(root)/runc")
             rmdir("\(root)/sandboxes")
+            RuncBackend.removeSpoolFiles(backend.configuration)
             RuncBackend.removeImageFiles(backend.configuration)
             rmdir(root)
         }

@@ -76,7 +76,8 @@ final class FileDescriptorPoller: Sendable {
         }
     }
 
-    /// Stops watching `fd`; call before closing it. A task waiting on it gets `CancellationError`.
+    /// Stops watching `fd`; call before closing it. A task waiting on it, or starting to wait on it
+    /// later, gets `CancellationError`.
     func deregister(_ fd: Int32) {
         LinuxCalls.epollDelete(epollFD, fd)
         let orphan = state.withLock { state -> CheckedContinuation<Int32, any Error>? in
@@ -120,6 +121,8 @@ final class FileDescriptorPoller: Sendable {
             }
             let outcome = state.withLock { state -> Outcome in
                 if cancellable && Task.isCancelled { return .cancelled }
+                // A descriptor deregistered meanwhile would never be signalled.
+                if fds.contains(where: { state.ready[$0] == nil }) { return .cancelled }
                 for fd in fds where state.ready[fd] == true {
                     state.ready[fd] = false
                     return .ready(fd)

@@ -1,0 +1,187 @@
+import Glibc
+
+/// One exec's output as it was produced, kept on disk within a size limit so that a client can
+/// re-attach from a byte offset during the run and after it.
+///
+/// Offsets count payload bytes (stdout and stderr together, in the order they were read). The spool
+/// is one file, `<path>`, used as a ring of `limit` bytes holding records: an 8-byte header
+/// (stream: 1 stdout, 2 stderr; three zero bytes; the payload length, little-endian UInt32) and the
+/// payload. A record that does not fit pushes the oldest records out, so the newest `limit` bytes
+/// (less headers) stay readable; rewriting a ring in place costs no file creation or page allocation.
+/// The last `tailLimit` bytes are also kept in memory: a reader that keeps up never touches the file.
+///
+/// Not synchronised: its owner (`RuncExec`) calls it under its lock.
+struct ExecSpool: ~Copyable {
+    struct Chunk: Sendable {
+        var offset: UInt64
+        var isStdout: Bool
+        var bytes: [UInt8]
+    }
+
+    enum Read {
+        case chunk(Chunk)
+        /// The offset is the end: nothing to read yet.
+        case atEnd
+        /// Output before `retainedFrom` was dropped.
+        case dropped(retainedFrom: UInt64)
+    }
+
+    static let headerSize = 8
+    static let indexStep: UInt64 = 64 << 10
+
+    let path: String
+    let limit: Int
+    let tailLimit: Int
+    /// The ring file, opened at the first output; -1 before, and after a failed write.
+    private var fd: Int32 = -1
+    /// Positions count record bytes since the start (the file position is `position % limit`).
+    private var headPosition: UInt64 = 0
+    private var writePosition: UInt64 = 0
+    /// The payload offset of the record at `headPosition`.
+    private var headOffset: UInt64 = 0
+    /// (payload offset, position) of a record start every `indexStep` bytes, oldest first.
+    private var index: [(offset: UInt64, position: UInt64)] = []
+    private var tail: [Chunk] = []
+    private var tailBytes = 0
+    private(set) var end: UInt64 = 0
+    /// Set once a write failed (the disk is full); the spool then keeps only its memory tail.
+    private(set) var failed = false
+
+    init(path: String, limit: Int, tailLimit: Int) {
+        self.path = path
+        self.limit = max(limit, 256 << 10)
+        self.tailLimit = tailLimit
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// The first offset still readable.
+    var retainedFrom: UInt64 {
+        failed ? tail.first?.offset ?? end : headOffset
+    }
+
+    /// The largest payload of one record.
+    var maxRecord: Int { limit / 4 - Self.headerSize }
+
+    mutating func append(_ bytes: [UInt8], isStdout: Bool) {
+        precondition(bytes.count <= maxRecord && !bytes.isEmpty)
+        let chunk = Chunk(offset: end, isStdout: isStdout, bytes: bytes)
+        if !failed { writeRecord(chunk) }
+        end += UInt64(bytes.count)
+        tail.append(chunk)
+        tailBytes += bytes.count
+        while tailBytes > tailLimit, tail.count > 1 {
+            tailBytes -= tail.removeFirst().bytes.count
+        }
+    }
+
+    private mutating func writeRecord(_ chunk: Chunk) {
+        if fd < 0 {
+            fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { return fail() }
+        }
+        let recordSize = UInt64(Self.headerSize + chunk.bytes.count)
+        // Push out the oldest records until this one fits.
+        var header = [UInt8](repeating: 0, count: Self.headerSize)
+        while writePosition + recordSize - headPosition > UInt64(limit) {
+            guard readWrapped(&header, at: headPosition) else { return fail() }
+            let length = UInt64(Self.length(header))
+            headPosition += UInt64(Self.headerSize) + length
+            headOffset += length
+        }
+        while let first = index.first, first.position < headPosition { index.removeFirst() }
+        header[0] = chunk.isStdout ? 1 : 2
+        header[1] = 0
+        header[2] = 0
+        header[3] = 0
+        withUnsafeBytes(of: UInt32(chunk.bytes.count).littleEndian) { raw in
+            for byte in 0..<4 { header[4 + byte] = raw[byte] }
+        }
+        guard writeWrapped(header, at: writePosition),
+            writeWrapped(chunk.bytes, at: writePosition + UInt64(Self.headerSize))
+        else { return fail() }
+        if index.last.map({ chunk.offset - $0.offset >= Self.indexStep }) ?? true {
+            index.append((chunk.offset, writePosition))
+        }
+        writePosition += recordSize
+    }
+
+    private static func length(_ header: [UInt8]) -> Int {
+        Int(header[4]) | Int(header[5]) << 8 | Int(header[6]) << 16 | Int(header[7]) << 24
+    }
+
+    /// A failed write (ENOSPC) ends the file; readers keep the memory tail.
+    private mutating func fail() {
+        failed = true
+        removeFiles()
+    }
+
+    private func writeWrapped(_ bytes: [UInt8], at position: UInt64) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let filePosition = Int((position + UInt64(done)) % UInt64(limit))
+            let count = min(bytes.count - done, limit - filePosition)
+            let written = bytes.withUnsafeBytes { raw in pwrite(fd, raw.baseAddress! + done, count, off_t(filePosition))
+            }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { return false }
+            done += written
+        }
+        return true
+    }
+
+    private func readWrapped(_ bytes: inout [UInt8], at position: UInt64) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let filePosition = Int((position + UInt64(done)) % UInt64(limit))
+            let count = min(bytes.count - done, limit - filePosition)
+            let read = bytes.withUnsafeMutableBytes { raw in
+                pread(fd, raw.baseAddress! + done, count, off_t(filePosition))
+            }
+            if read < 0, errno == EINTR { continue }
+            guard read > 0 else { return false }
+            done += read
+        }
+        return true
+    }
+
+    /// The record containing `offset`, from `offset` on.
+    func read(from offset: UInt64) -> Read {
+        if offset >= end { return .atEnd }
+        if let first = tail.first, first.offset <= offset {
+            // Chunks are contiguous: the one holding `offset` is found by walking back from the end.
+            for chunk in tail.reversed() where chunk.offset <= offset {
+                let skip = Int(offset - chunk.offset)
+                let bytes = skip == 0 ? chunk.bytes : Array(chunk.bytes[skip...])
+                return .chunk(Chunk(offset: offset, isStdout: chunk.isStdout, bytes: bytes))
+            }
+        }
+        guard !failed, fd >= 0, offset >= headOffset else { return .dropped(retainedFrom: retainedFrom) }
+        let start = index.last(where: { $0.offset <= offset }) ?? (headOffset, headPosition)
+        var position = start.position
+        var recordOffset = start.offset
+        var header = [UInt8](repeating: 0, count: Self.headerSize)
+        while position < writePosition {
+            guard readWrapped(&header, at: position) else { break }
+            let length = Self.length(header)
+            if offset < recordOffset + UInt64(length) {
+                let skip = Int(offset - recordOffset)
+                var bytes = [UInt8](repeating: 0, count: length - skip)
+                guard readWrapped(&bytes, at: position + UInt64(Self.headerSize + skip)) else { break }
+                return .chunk(Chunk(offset: offset, isStdout: header[0] == 1, bytes: bytes))
+            }
+            position += UInt64(Self.headerSize + length)
+            recordOffset += UInt64(length)
+        }
+        return .dropped(retainedFrom: retainedFrom)
+    }
+
+    /// Deletes the file (the exec's record is forgotten, or its sandbox removed).
+    mutating func removeFiles() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+        unlink(path)
+    }
+}

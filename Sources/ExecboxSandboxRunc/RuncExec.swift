@@ -1,0 +1,487 @@
+import ExecboxSandbox
+import Glibc
+import Synchronization
+
+/// One exec: a process started with `runc exec --detach` and adopted as this process's child, its
+/// output spool, and the clients attached to it.
+///
+/// `pump()` (run by whoever owns the exec's lifetime: the `exec` call, or the backend for a
+/// background exec) reads the process's pipes (or pty master) into the spool, alternating between
+/// stdout and stderr, and records the exit once both reached end of file — or `drainGrace` after
+/// the process itself ended, since a background child may hold the pipes forever. Attached clients
+/// (`RuncExecAttachment`) read from the spool at their own offsets. While any client is attached,
+/// the pump reads only while the slowest of them is less than `window` bytes behind, so a client
+/// that stops reading makes the process block on its pipe; with nobody attached it reads freely and
+/// the spool drops its oldest output beyond its limit.
+final class RuncExec: Sendable {
+    enum Ending: Sendable {
+        case none
+        case timedOut
+        case killed
+    }
+
+    private struct State: ~Copyable {
+        var spool: ExecSpool
+        var exit: ProcessExit?
+        var ending = Ending.none
+        var stdin: Int32?
+        /// No more writes are accepted.
+        var stdinClosed = false
+        /// A writer is using the descriptor; it closes it when done if `stdinCloseRequested`.
+        var stdinBusy = false
+        var stdinCloseRequested = false
+        var attachments: [Int: UInt64] = [:]
+        var nextAttachment = 0
+        /// Readers parked until output or the exit arrives.
+        var readers: [Int: CheckedContinuation<Void, any Error>] = [:]
+        /// The pump, parked while the slowest reader is a window behind.
+        var pump: CheckedContinuation<Void, any Error>?
+        var pumpCancelled = false
+        var endWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let id: ExecID
+    let sandboxID: SandboxID
+    let spec: ExecSpec
+    let pid: Int32?
+    let child: ChildProcess?
+    /// The exit of a process that never started (runc exec failed).
+    private let startFailure: ProcessExit?
+    private let output: [(fd: Int32, isStdout: Bool)]
+    /// A TTY exec: its output (the pty master) arrives as stdout, `stdin` is a duplicate of the
+    /// master and the descriptor resizes go to.
+    let terminal: Bool
+    private let cgroup: CgroupV1
+    private let oomKillsAtStart: Int
+    private let drainGrace: Duration
+    private let window: Int
+    private let chunkSize: Int
+    private let state: Mutex<State>
+
+    struct Settings: Sendable {
+        var spoolPath: String
+        var spoolLimit: Int
+        var window: Int
+        var drainGrace: Duration
+    }
+
+    init(
+        id: ExecID,
+        sandboxID: SandboxID,
+        spec: ExecSpec,
+        child: ChildProcess?,
+        startFailure: ProcessExit?,
+        launch: RuncBackend.Launch,
+        cgroup: CgroupV1,
+        oomKillsAtStart: Int,
+        settings: Settings
+    ) throws(SystemError) {
+        self.id = id
+        self.sandboxID = sandboxID
+        self.spec = spec
+        self.child = child
+        self.startFailure = startFailure
+        self.output = launch.output
+        self.terminal = launch.terminal
+        self.cgroup = cgroup
+        self.oomKillsAtStart = oomKillsAtStart
+        self.drainGrace = settings.drainGrace
+        self.window = settings.window
+        self.pid = child.flatMap { Self.namespacePid(of: $0.pid) }
+        // The pump reads at most `chunkSize` past the window, so a reader that is attached never
+        // falls out of the memory tail.
+        self.chunkSize = max(4096, min(settings.window / 4, 256 << 10))
+        let spool = ExecSpool(
+            path: settings.spoolPath,
+            limit: max(settings.spoolLimit, 2 * settings.window),
+            tailLimit: settings.window + 2 * chunkSize
+        )
+        self.state = Mutex(State(spool: spool, stdin: launch.stdin))
+        let poller = FileDescriptorPoller.shared
+        for (fd, _) in launch.output { try poller.register(fd, for: .read) }
+        try poller.register(launch.stdin, for: .write)
+    }
+
+    /// The innermost pid from `/proc/<pid>/status` (`NSpid:` lists one per pid namespace).
+    static func namespacePid(of hostPid: pid_t) -> Int32? {
+        guard let bytes = HostFiles.read("/proc/\(hostPid)/status", limit: 1 << 16) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }) else { return nil }
+        return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).last.flatMap { Int32($0) }
+    }
+
+    var info: ExecInfo {
+        state.withLock { state in
+            ExecInfo(
+                id: id,
+                sandboxID: sandboxID,
+                argv: spec.argv,
+                tty: spec.tty,
+                pid: pid,
+                exit: state.exit,
+                outputBytes: state.spool.end,
+                retainedFrom: state.spool.retainedFrom,
+                attachedClients: state.attachments.count
+            )
+        }
+    }
+
+    var hasEnded: Bool { state.withLock { $0.exit != nil } }
+
+    // MARK: The pump
+
+    /// Reads the output into the spool until both streams end, then records the exit. Arms the
+    /// exec's own timeout. Cancellation kills the process (its exit then reports `killed`).
+    func pump() async {
+        await withTaskGroup(of: Void.self) { group in
+            if let timeout = spec.timeout {
+                group.addTask {
+                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                    self.kill(for: .timedOut)
+                }
+            }
+            await pumpOutput()
+            group.cancelAll()
+        }
+    }
+
+    private func pumpOutput() async {
+        var open = output
+        var nextFirst = 0
+        let chunkSize = min(state.withLock { $0.spool.maxRecord }, self.chunkSize)
+        do {
+            reading: while !open.isEmpty {
+                try await waitForWindow()
+                let first = nextFirst % open.count
+                let order = Array(open[first...] + open[..<first])
+                nextFirst += 1
+                for (fd, isStdout) in order {
+                    // Read straight into the chunk's own storage: the spool and every reader share it.
+                    var count = 0
+                    let chunk = [UInt8](unsafeUninitializedCapacity: chunkSize) { buffer, initialized in
+                        count = read(fd, buffer.baseAddress, chunkSize)
+                        initialized = max(count, 0)
+                    }
+                    if count > 0 {
+                        append(chunk, isStdout: isStdout)
+                        continue reading
+                    }
+                    // A pty master answers EIO once every slave descriptor is closed: its end of file.
+                    if count == 0 || (errno != EAGAIN && errno != EINTR) {
+                        Self.closeOutput(fd)
+                        open.removeAll { $0.fd == fd }
+                    }
+                }
+                if open.isEmpty { break }
+                let fds = open.map(\.fd)
+                guard let child, child.poll() == nil else {
+                    // The process is gone; whoever still holds the pipes gets `drainGrace` to write.
+                    if try await waitWithGrace(fds) == nil {
+                        for fd in fds { Self.closeOutput(fd) }
+                        open = []
+                    }
+                    continue
+                }
+                _ = try await FileDescriptorPoller.shared.wait(fds + [child.pidfd])
+            }
+        } catch {
+            // Cancelled: the exec's owner is gone (the `exec` call, or the backend shutting down).
+            kill(for: .killed)
+            for (fd, _) in open { Self.closeOutput(fd) }
+        }
+        let exit = await processExit()
+        let wake = state.withLock { state in
+            state.exit = exit
+            return Self.takeReaders(&state)
+        }
+        for reader in wake { reader.resume() }
+        closeStdinDescriptor()
+        let waiters = state.withLock { state in
+            defer { state.endWaiters = [] }
+            return state.endWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func append(_ bytes: [UInt8], isStdout: Bool) {
+        let wake = state.withLock { state in
+            state.spool.append(bytes, isStdout: isStdout)
+            return Self.takeReaders(&state)
+        }
+        for reader in wake { reader.resume() }
+    }
+
+    private static func takeReaders(_ state: inout State) -> [CheckedContinuation<Void, any Error>] {
+        defer { state.readers = [:] }
+        return Array(state.readers.values)
+    }
+
+    /// Parks the pump while the slowest attached reader is `window` bytes or more behind.
+    private func waitForWindow() async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let proceed = state.withLock { state -> Bool in
+                    if state.pumpCancelled { return true }
+                    guard let slowest = state.attachments.values.min(), state.spool.end - slowest >= window else {
+                        return true
+                    }
+                    state.pump = continuation
+                    return false
+                }
+                if proceed { continuation.resume() }
+            }
+            try Task.checkCancellation()
+        } onCancel: {
+            let pump = state.withLock { state in
+                state.pumpCancelled = true
+                defer { state.pump = nil }
+                return state.pump
+            }
+            pump?.resume(throwing: CancellationError())
+        }
+    }
+
+    private func wakePumpIfBelowWindow(_ state: inout State) -> CheckedContinuation<Void, any Error>? {
+        guard let pump = state.pump else { return nil }
+        if let slowest = state.attachments.values.min(), state.spool.end - slowest >= window { return nil }
+        state.pump = nil
+        return pump
+    }
+
+    private func waitWithGrace(_ fds: [Int32]) async throws -> Int32? {
+        let grace = drainGrace
+        return try await withThrowingTaskGroup(of: Int32?.self) { group in
+            group.addTask { try await FileDescriptorPoller.shared.wait(fds) }
+            group.addTask {
+                try await Task.sleep(for: grace)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private static func closeOutput(_ fd: Int32) {
+        FileDescriptorPoller.shared.deregister(fd)
+        close(fd)
+    }
+
+    private func processExit() async -> ProcessExit {
+        if let startFailure { return startFailure }
+        guard let child, let status = try? await child.waitIgnoringCancellation() else {
+            return ProcessExit(reason: .lost, code: 255)
+        }
+        let ending = state.withLock { $0.ending }
+        switch status {
+        case .exited(let code):
+            if code == 137, cgroup.oomKills > oomKillsAtStart { return ProcessExit(reason: .oomKilled, code: 137) }
+            return .exited(code)
+        case .signaled(let signal):
+            if signal == SIGKILL {
+                switch ending {
+                case .timedOut: return ProcessExit(reason: .timeout, code: 137, signal: signal)
+                case .killed: return ProcessExit(reason: .killed, code: 137, signal: signal)
+                case .none:
+                    if cgroup.oomKills > oomKillsAtStart {
+                        return ProcessExit(reason: .oomKilled, code: 137, signal: signal)
+                    }
+                }
+            }
+            return .signaled(signal)
+        }
+    }
+
+    /// SIGKILL, with the reason its exit will report.
+    func kill(for ending: Ending) {
+        guard let child, child.poll() == nil else { return }
+        state.withLock { if $0.ending == .none { $0.ending = ending } }
+        child.signal(SIGKILL)
+    }
+
+    /// Returns once the exit is recorded (the pump finished).
+    func waitUntilEnded() async {
+        await withCheckedContinuation { continuation in
+            let ended = state.withLock { state -> Bool in
+                if state.exit != nil { return true }
+                state.endWaiters.append(continuation)
+                return false
+            }
+            if ended { continuation.resume() }
+        }
+    }
+
+    // MARK: Readers
+
+    /// Registers a reader at `offset`, which must lie within what the spool keeps.
+    func attach(from offset: UInt64) throws(SandboxError) -> Int {
+        try state.withLock { state throws(SandboxError) -> Int in
+            let (start, end) = (state.spool.retainedFrom, state.spool.end)
+            guard offset >= start, offset <= end else {
+                throw SandboxError(
+                    code: .outOfRange,
+                    message: "offset \(offset) is outside the kept output of exec \(id) (\(start)..<\(end))"
+                )
+            }
+            state.nextAttachment += 1
+            state.attachments[state.nextAttachment] = offset
+            return state.nextAttachment
+        }
+    }
+
+    func detach(_ reader: Int) {
+        let (parked, pump) = state.withLock { state in
+            state.attachments[reader] = nil
+            return (state.readers.removeValue(forKey: reader), wakePumpIfBelowWindow(&state))
+        }
+        parked?.resume(throwing: CancellationError())
+        pump?.resume()
+    }
+
+    enum Next {
+        case chunk(ExecSpool.Chunk)
+        case exit(ProcessExit)
+        case ended
+    }
+
+    /// The reader's next chunk (advancing it), or the exit once it has read everything.
+    func next(for reader: Int, exitDelivered: Bool) async throws -> Next {
+        while true {
+            let (result, pump) = try state.withLock {
+                state throws(SandboxError) -> (Next?, CheckedContinuation<Void, any Error>?) in
+                guard let offset = state.attachments[reader] else { return (.ended, nil) }
+                switch state.spool.read(from: offset) {
+                case .chunk(let chunk):
+                    state.attachments[reader] = offset + UInt64(chunk.bytes.count)
+                    return (.chunk(chunk), wakePumpIfBelowWindow(&state))
+                case .dropped(let retainedFrom):
+                    throw SandboxError(
+                        code: .outOfRange,
+                        message: "output of exec \(id) before offset \(retainedFrom) was dropped"
+                    )
+                case .atEnd:
+                    if let exit = state.exit { return (exitDelivered ? .ended : .exit(exit), nil) }
+                    return (nil, nil)
+                }
+            }
+            pump?.resume()
+            if let result { return result }
+            try await waitForOutput(reader)
+        }
+    }
+
+    private func waitForOutput(_ reader: Int) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let ready = state.withLock { state -> Bool in
+                    guard let offset = state.attachments[reader] else { return true }
+                    if offset < state.spool.end || state.exit != nil { return true }
+                    state.readers[reader] = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.readers.removeValue(forKey: reader) }?.resume(throwing: CancellationError())
+        }
+    }
+
+    // MARK: Input
+
+    func writeStdin(_ bytes: [UInt8]) async throws {
+        try await withStdin(closingAfterwards: false) { fd in try await self.writeAll(bytes, to: fd) }
+    }
+
+    /// Runs `body` with the stdin descriptor, which nobody closes meanwhile: a close asked for during
+    /// `body` deregisters it (so a wait for it ends) and happens when `body` returns.
+    private func withStdin(closingAfterwards: Bool, _ body: (Int32) async throws -> Void) async throws {
+        let fd = try state.withLock { state throws(SandboxError) -> Int32 in
+            guard state.exit == nil, !state.stdinClosed, let fd = state.stdin else {
+                throw SandboxError(code: .failedPrecondition, message: "stdin is closed")
+            }
+            guard !state.stdinBusy else {
+                throw SandboxError(code: .failedPrecondition, message: "another client is writing to stdin")
+            }
+            state.stdinBusy = true
+            if closingAfterwards { state.stdinClosed = true }
+            return fd
+        }
+        defer {
+            let close = state.withLock { state -> Int32? in
+                state.stdinBusy = false
+                guard state.stdinCloseRequested else { return nil }
+                defer { state.stdin = nil }
+                return state.stdin
+            }
+            if let close { Self.closeOutput(close) }
+        }
+        try await body(fd)
+    }
+
+    private func writeAll(_ bytes: [UInt8], to fd: Int32) async throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress! + offset, raw.count - offset) }
+            if written > 0 {
+                offset += written
+            } else if errno == EAGAIN {
+                _ = try await FileDescriptorPoller.shared.wait([fd])
+            } else if errno == EPIPE || errno == EIO {
+                return  // the process stopped reading (or its terminal closed); like a shell, drop the rest
+            } else if errno != EINTR {
+                throw SandboxError(code: .internal, message: "writing stdin failed", cause: SystemError("write"))
+            }
+        }
+    }
+
+    /// A pipe is closed. A terminal cannot be closed without hanging up its session, so it gets its
+    /// end-of-file character (^D), as typed at a keyboard (after a partial line, a second one is needed).
+    func closeStdin() async throws {
+        guard terminal else {
+            closeStdinDescriptor()
+            return
+        }
+        if state.withLock({ $0.stdinClosed || $0.exit != nil }) { return }
+        try await withStdin(closingAfterwards: true) { fd in try await self.writeAll([0x04], to: fd) }
+    }
+
+    /// Closes stdin now, or, while a writer uses it, wakes the writer and lets it close it.
+    private func closeStdinDescriptor() {
+        let (close, deregister) = state.withLock { state -> (Int32?, Int32?) in
+            state.stdinClosed = true
+            guard let fd = state.stdin else { return (nil, nil) }
+            if state.stdinBusy {
+                state.stdinCloseRequested = true
+                return (nil, fd)
+            }
+            state.stdin = nil
+            return (fd, nil)
+        }
+        if let deregister { FileDescriptorPoller.shared.deregister(deregister) }
+        if let close { Self.closeOutput(close) }
+    }
+
+    func signal(_ signal: Int32) throws(SandboxError) {
+        guard (1...64).contains(signal) else { throw SandboxError.invalidArgument("no such signal \(signal)") }
+        child?.signal(signal)
+    }
+
+    func resize(_ size: TerminalSize) throws(SandboxError) {
+        guard terminal else { throw SandboxError(code: .failedPrecondition, message: "the process has no terminal") }
+        guard size.rows > 0, size.columns > 0 else { throw SandboxError.invalidArgument("empty terminal size") }
+        // Under the lock: the descriptor cannot be closed (and its number reused) meanwhile.
+        let failure = state.withLock { state -> SystemError? in
+            guard let fd = state.stdin else { return SystemError("ioctl", errno: EBADF) }
+            return LinuxCalls.setWindowSize(fd, rows: size.rows, columns: size.columns) == 0
+                ? nil : SystemError("ioctl")
+        }
+        if let failure {
+            throw SandboxError(code: .failedPrecondition, message: "the terminal is gone", cause: failure)
+        }
+    }
+
+    /// Forgets the spool's files (the exec's record is dropped, or its sandbox removed).
+    func removeSpool() {
+        state.withLock { $0.spool.removeFiles() }
+    }
+}

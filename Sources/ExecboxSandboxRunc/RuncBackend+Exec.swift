@@ -62,7 +62,11 @@ extension RuncBackend {
         let sandbox = try lookup(id)
         guard let exec = sandbox.exec(execID) else { throw SandboxError.notFound(execID, in: id) }
         let attachment = try RuncExecAttachment(exec, from: offset)
-        defer { attachment.detach() }
+        sandbox.activity(started: true)
+        defer {
+            attachment.detach()
+            sandbox.activity(started: false)
+        }
         return try await body(attachment)
     }
 

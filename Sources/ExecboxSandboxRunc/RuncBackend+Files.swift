@@ -104,6 +104,7 @@ extension RuncBackend {
         guard sandbox.info.state == .running, let initProcess = sandbox.initProcess else {
             throw SandboxError(code: .failedPrecondition, message: "sandbox \(id) is not running")
         }
+        sandbox.touch()
         let fd = open("/proc/\(initProcess.pid)/root", ResolvedOpen.oPath | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SandboxError(code: .failedPrecondition, message: "sandbox \(id) is not running") }
         let owner =

@@ -356,6 +356,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                     if let timeout = sandbox.limits.timeout {
                         group.addTask { await Self.fire(.timeoutFired, after: timeout, into: sandbox) }
                     }
+                    if let idleTimeout = sandbox.limits.idleTimeout {
+                        group.addTask { await Self.watchIdle(sandbox, idleTimeout: idleTimeout) }
+                    }
                 case .terminate(let grace):
                     initProcess.signal(SIGTERM)
                     group.addTask { await Self.fire(.graceExpired, after: grace, into: sandbox) }
@@ -392,6 +395,21 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 return
             }
             try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Fires `idleTimeoutFired` once nothing has run or been attached for `idleTimeout`: no exec
+    /// running, no client attached, no file call. While busy it looks again every `idleTimeout`; the
+    /// end of the busy spell restarts the count.
+    static func watchIdle(_ sandbox: RuncSandbox, idleTimeout: Duration) async {
+        while !Task.isCancelled {
+            let (busy, last) = sandbox.activity
+            let deadline = last + idleTimeout
+            if !busy, deadline <= .now {
+                sandbox.inbox.send(.event(.idleTimeoutFired))
+                return
+            }
+            guard (try? await Task.sleep(until: busy ? .now + idleTimeout : deadline)) != nil else { return }
         }
     }
 

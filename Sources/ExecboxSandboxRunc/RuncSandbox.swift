@@ -33,6 +33,9 @@ final class RuncSandbox: Sendable {
         var execs: [RuncExec] = []
         /// Running execs and launches in progress (bounded by `maxRunningExecs`).
         var runningExecs = 0
+        /// Running execs and attached clients; the sandbox is idle only while this is zero.
+        var busy = 0
+        var lastActivity = ContinuousClock.now
         var destroyed = false
     }
 
@@ -80,12 +83,36 @@ final class RuncSandbox: Sendable {
                 throw SandboxError(code: .resourceExhausted, message: "sandbox \(id) runs \(limit) execs already")
             }
             state.runningExecs += 1
+            state.busy += 1
+            state.lastActivity = .now
         }
     }
 
     /// Gives back the slot of a launch that failed.
     func releaseExec() {
-        state.withLock { $0.runningExecs -= 1 }
+        state.withLock { state in
+            state.runningExecs -= 1
+            state.busy -= 1
+            state.lastActivity = .now
+        }
+    }
+
+    /// A client attached (or detached): the sandbox is busy while any is.
+    func activity(started: Bool) {
+        state.withLock { state in
+            state.busy += started ? 1 : -1
+            state.lastActivity = .now
+        }
+    }
+
+    /// A call that uses the sandbox without keeping it busy (a file read or write).
+    func touch() {
+        state.withLock { $0.lastActivity = .now }
+    }
+
+    /// Whether anything runs or is attached, and when activity last began or ended.
+    var activity: (busy: Bool, last: ContinuousClock.Instant) {
+        state.withLock { ($0.busy > 0, $0.lastActivity) }
     }
 
     func register(_ exec: RuncExec) {
@@ -97,6 +124,8 @@ final class RuncSandbox: Sendable {
     func ended(_ exec: RuncExec) {
         let forgotten = state.withLock { state -> [RuncExec] in
             state.runningExecs -= 1
+            state.busy -= 1
+            state.lastActivity = .now
             var ended = state.execs.filter(\.hasEnded)
             guard ended.count > retainedExecs else { return [] }
             ended.removeLast(retainedExecs)

@@ -119,6 +119,24 @@ struct RuncLifecycleTests {
         }
     }
 
+    /// A running exec keeps the sandbox busy; once it ended and nothing else happened for the idle
+    /// timeout, the sandbox stops with reason `idleTimeout`.
+    @Test func idleTimeoutStopsASandboxNothingUses() async throws {
+        try await Support.withBackend { backend in
+            let id = SandboxID.random()
+            let start = ContinuousClock.now
+            _ = try await backend.create(id, SandboxSpec(limits: SandboxLimits(idleTimeout: .seconds(1))))
+            let exec = try await backend.startExec(id, ExecSpec(argv: ["sleep", "1.5"]))
+            let info = await Self.waitForTerminal(backend, id)
+            let elapsed = ContinuousClock.now - start
+            #expect(info?.state == .stopped)
+            #expect(info?.exit?.reason == .idleTimeout)
+            #expect(elapsed >= .milliseconds(2500) && elapsed < .seconds(8), "\(elapsed)")
+            #expect(try await backend.execInfo(id, exec.id).exit == .exited(0), "the exec ran to its end")
+            #expect(Self.leftovers(backend, id).isEmpty)
+        }
+    }
+
     @Test func killEndsEveryProcessAndLeavesNothing() async throws {
         try await Support.withBackend { backend in
             let id = SandboxID.random()

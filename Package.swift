@@ -274,7 +274,7 @@ let package = Package(
 
         // MARK: Sandbox (issue 6)
         // The backend protocol, value types and session state machine (no I/O), and the runc backend:
-        // OCI bundles with a seccomp profile, runc create/start/exec/kill/delete, pull-driven output.
+        // OCI bundles with a seccomp profile, runc create/start/exec/kill/delete, exec output spools.
         .target(name: "ExecboxSandbox", swiftSettings: strictSettings),
         .target(
             name: "ExecboxSandboxRunc",
@@ -285,10 +285,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // A stand-in server the sandbox tests kill with SIGKILL (leftover reaping, restart adoption).
+        .executableTarget(
+            name: "ExecboxSandboxTestHost",
+            dependencies: ["ExecboxSandbox", "ExecboxSandboxRunc", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ExecboxSandboxTests",
             dependencies: [
-                "ExecboxSandbox", "ExecboxSandboxRunc",
+                "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxSandboxTestHost",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

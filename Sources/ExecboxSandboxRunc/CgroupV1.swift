@@ -2,14 +2,14 @@ import ExecboxSandbox
 import Glibc
 
 /// Reads a sandbox's cgroup v1 files (this host runs v1 hybrid; runc puts each sandbox at
-/// `/sys/fs/cgroup/<controller>/execbox/<id>`).
+/// `/sys/fs/cgroup/<controller>/<parent>/<id>`, the parent being `execbox` unless configured).
 struct CgroupV1: Sendable {
     var root = "/sys/fs/cgroup"
     var path: String
 
-    init(id: SandboxID, root: String = "/sys/fs/cgroup") {
+    init(id: SandboxID, parent: String = "execbox", root: String = "/sys/fs/cgroup") {
         self.root = root
-        self.path = "execbox/\(id.rawValue)"
+        self.path = "\(parent)/\(id.rawValue)"
     }
 
     func directory(_ controller: String) -> String { "\(root)/\(controller)/\(path)" }

@@ -11,6 +11,8 @@ struct OCIConfigBuilder: Sendable {
         var image: SandboxImage
         /// The first host id of the sandbox's user-namespace range; nil runs without a user namespace.
         var idMapHostBase: UInt32?
+        /// The cgroup (in every hierarchy) under which the sandbox's own is created.
+        var cgroupParent = "execbox"
     }
 
     /// The capabilities root inside a sandbox keeps: enough to own and chmod its files and to run
@@ -93,7 +95,7 @@ struct OCIConfigBuilder: Sendable {
                 cpu: OCIConfig.CPU(quota: Int64(limits.cpuMillicores) * Int64(cpuPeriod) / 1000, period: cpuPeriod),
                 pids: OCIConfig.Pids(limit: Int64(limits.pids))
             ),
-            cgroupsPath: "/execbox/\(input.id.rawValue)",
+            cgroupsPath: "/\(input.cgroupParent)/\(input.id.rawValue)",
             maskedPaths: maskedPaths,
             readonlyPaths: readonlyPaths,
             seccomp: SeccompProfile.make()

@@ -32,7 +32,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     private let state = Mutex(State())
 
     /// Prepares the directories, becomes a child subreaper, reads runc's version (logging what fixes
-    /// it lacks) and, with `cleanUpOnStart`, deletes every container and bundle a previous run left.
+    /// it lacks) and, with `cleanUpOnStart`, removes what a previous run left (`LeftoverReaper`).
     public static func make(configuration: RuncBackendConfiguration, logger: Logger) async throws -> RuncBackend {
         signal(SIGPIPE, SIG_IGN)
         guard LinuxCalls.becomeChildSubreaper() else {
@@ -66,7 +66,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             runtime: runtime,
             catalog: try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory)
         )
-        if configuration.cleanUpOnStart, version != nil { await backend.cleanUpLeftovers() }
+        if configuration.cleanUpOnStart, version != nil {
+            _ = await LeftoverReaper(configuration: configuration, runtime: runtime, logger: logger).reap()
+        }
         return backend
     }
 
@@ -91,16 +93,6 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             if mkdir(current, 0o711) != 0, errno != EEXIST {
                 throw SandboxError(code: .unavailable, message: "cannot create \(path)", cause: SystemError("mkdir"))
             }
-        }
-    }
-
-    private func cleanUpLeftovers() async {
-        for name in (try? await runtime.list()) ?? [] {
-            logger.notice("deleting leftover container \(name)")
-            _ = try? await runtime.run(["delete", "--force", name])
-        }
-        for directory in [configuration.sandboxDirectory, configuration.spoolDirectory] {
-            for (name, _) in HostFiles.entries(in: directory) { BundleWriter.remove("\(directory)/\(name)") }
         }
     }
 
@@ -159,7 +151,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             limits: limits,
             image: image,
             idMapHostBase: configuration.userNamespace
-                ? configuration.idMapBase + UInt32(slot) * OCIConfigBuilder.idRangeSize : nil
+                ? configuration.idMapBase + UInt32(slot) * OCIConfigBuilder.idRangeSize : nil,
+            cgroupParent: configuration.cgroupParent
         )
         let config = OCIConfigBuilder.make(input)
         let sandbox = RuncSandbox(
@@ -170,7 +163,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
             slot: slot,
             baseProcess: config.process,
-            retainedExecs: configuration.retainedExecs
+            retainedExecs: configuration.retainedExecs,
+            cgroupParent: configuration.cgroupParent
         )
         state.withLock { $0.sandboxes[id] = sandbox }
         let clock = ContinuousClock()

@@ -16,6 +16,9 @@ public struct RuncBackendConfiguration: Sendable {
     /// Limits applied where a spec leaves them at zero, and the largest allowed.
     public var defaultLimits: SandboxLimits
     public var maximumLimits: SandboxLimits
+    /// The cgroup, in every hierarchy, under which each sandbox gets its own (`<parent>/<id>`); the
+    /// start-up reaper removes whatever it finds under it, so no two backends may share one.
+    public var cgroupParent: String
     /// The first host uid/gid of the user-namespace ranges; sandbox n maps its 0…65535 to
     /// `idMapBase + n * 65536`, so no two live sandboxes share a host uid.
     public var idMapBase: UInt32
@@ -35,8 +38,9 @@ public struct RuncBackendConfiguration: Sendable {
     public var retainedExecs: Int
     /// Execs running at once in one sandbox.
     public var maxRunningExecs: Int
-    /// At start-up, delete every container in `stateDirectory` and every bundle in
-    /// `sandboxDirectory` (a previous run's leftovers; nothing can be adopted yet).
+    /// At start-up, remove what a previous run left (`LeftoverReaper`): every container in
+    /// `stateDirectory` and its processes, every cgroup under `cgroupParent`, every bundle and spool
+    /// (nothing can be adopted yet).
     public var cleanUpOnStart: Bool
 
     public init(
@@ -45,6 +49,7 @@ public struct RuncBackendConfiguration: Sendable {
         sandboxDirectory: String = "/run/execbox/sandboxes",
         imageDirectory: String = "/run/execbox/images",
         spoolDirectory: String = "/run/execbox/spool",
+        cgroupParent: String = "execbox",
         defaultLimits: SandboxLimits = .defaults,
         maximumLimits: SandboxLimits = .maximum,
         idMapBase: UInt32 = 1 << 20,
@@ -62,6 +67,7 @@ public struct RuncBackendConfiguration: Sendable {
         self.sandboxDirectory = sandboxDirectory
         self.imageDirectory = imageDirectory
         self.spoolDirectory = spoolDirectory
+        self.cgroupParent = cgroupParent
         self.defaultLimits = defaultLimits
         self.maximumLimits = maximumLimits
         self.idMapBase = idMapBase

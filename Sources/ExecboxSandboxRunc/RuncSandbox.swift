@@ -43,7 +43,7 @@ final class RuncSandbox: Sendable {
 
     init(
         id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, spoolDirectory: String,
-        slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int
+        slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int, cgroupParent: String
     ) {
         self.id = id
         self.spec = spec
@@ -53,7 +53,7 @@ final class RuncSandbox: Sendable {
         self.retainedExecs = retainedExecs
         self.slot = slot
         self.baseProcess = baseProcess
-        self.cgroup = CgroupV1(id: id)
+        self.cgroup = CgroupV1(id: id, parent: cgroupParent)
     }
 
     var info: SandboxInfo {

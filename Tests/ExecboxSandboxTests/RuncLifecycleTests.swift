@@ -133,6 +133,7 @@ struct RuncLifecycleTests {
             #expect(info?.exit?.reason == .idleTimeout)
             #expect(elapsed >= .milliseconds(2500) && elapsed < .seconds(8), "\(elapsed)")
             #expect(try await backend.execInfo(id, exec.id).exit == .exited(0), "the exec ran to its end")
+            #expect(try await backend.kill(id).state == .stopped, "kill waits for the destroy; the state stays")
             #expect(Self.leftovers(backend, id).isEmpty)
         }
     }
@@ -148,7 +149,7 @@ struct RuncLifecycleTests {
                     + "nohup sleep 1000 >/dev/null 2>&1 & echo ok"
             )
             #expect(started.stdoutText == "ok\n")
-            let pids = Self.cgroupProcesses(id)
+            let pids = Self.cgroupProcesses(backend, id)
             #expect(pids.count >= 5, "init and four sleeps: \(pids)")
             #expect(try await backend.kill(id).state == .killed)
             for pid in pids { #expect(access("/proc/\(pid)", F_OK) != 0, "process \(pid) survived the kill") }
@@ -216,7 +217,7 @@ struct RuncLifecycleTests {
             found.append(path)
         }
         for controller in ["memory", "pids", "cpu", "cpuacct", "devices", "freezer", "blkio", "cpuset", "systemd"] {
-            let path = "/sys/fs/cgroup/\(controller)/execbox/\(id.rawValue)"
+            let path = "/sys/fs/cgroup/\(controller)/\(configuration.cgroupParent)/\(id.rawValue)"
             if access(path, F_OK) == 0 { found.append(path) }
         }
         if let mounts = try? String(contentsOfFile: "/proc/self/mountinfo"), mounts.contains(id.rawValue) {
@@ -225,8 +226,9 @@ struct RuncLifecycleTests {
         return found
     }
 
-    static func cgroupProcesses(_ id: SandboxID) -> [Int32] {
-        let text = (try? String(contentsOfFile: "/sys/fs/cgroup/pids/execbox/\(id.rawValue)/cgroup.procs")) ?? ""
+    static func cgroupProcesses(_ backend: RuncBackend, _ id: SandboxID) -> [Int32] {
+        let parent = backend.configuration.cgroupParent
+        let text = (try? String(contentsOfFile: "/sys/fs/cgroup/pids/\(parent)/\(id.rawValue)/cgroup.procs")) ?? ""
         return text.split(separator: "\n").compactMap { Int32($0) }
     }
 

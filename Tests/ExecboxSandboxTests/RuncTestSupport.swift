@@ -26,19 +26,29 @@ enum RuncTestSupport {
         var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
 
+    /// The directories a test backend under `root` uses (the test host process builds the same).
+    static func configuration(root: String, cgroupParent: String) -> RuncBackendConfiguration {
+        RuncBackendConfiguration(
+            stateDirectory: "\(root)/runc",
+            sandboxDirectory: "\(root)/sandboxes",
+            imageDirectory: "\(root)/images",
+            spoolDirectory: "\(root)/spool",
+            cgroupParent: cgroupParent
+        )
+    }
+
+    /// A fresh backend with its own directories under /run/execbox-test and its own cgroup parent
+    /// (each backend's start-up reaper removes everything under its parent, so suites running in
+    /// parallel must never share one); all of it is removed afterwards.
     static func withBackend(
+        root: String = "/run/execbox-test/\(SandboxID.random().rawValue)",
+        cgroupParent: String = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))",
         _ configure: (inout RuncBackendConfiguration) -> Void = { _ in },
         _ body: (RuncBackend) async throws -> Void
     ) async throws {
         #expect(hasRunc, "runc is missing at \(runcPath) (CI=true requires it)")
         guard hasRunc else { return }
-        let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
-        var configuration = RuncBackendConfiguration(
-            stateDirectory: "\(root)/runc",
-            sandboxDirectory: "\(root)/sandboxes",
-            imageDirectory: "\(root)/images",
-            spoolDirectory: "\(root)/spool"
-        )
+        var configuration = configuration(root: root, cgroupParent: cgroupParent)
         configure(&configuration)
         var logger = Logger(label: "execbox.sandbox.test")
         logger.logLevel = getenv("EXECBOX_SANDBOX_DEBUG") == nil ? .warning : .debug
@@ -46,8 +56,9 @@ enum RuncTestSupport {
         defer {
             rmdir("\(root)/runc")
             rmdir("\(root)/sandboxes")
-            RuncBackend.removeSpoolFiles(backend.configuration)
             RuncBackend.removeImageFiles(backend.configuration)
+            RuncBackend.removeSpoolFiles(backend.configuration)
+            removeCgroupParent(backend.configuration.cgroupParent)
             rmdir(root)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -61,6 +72,18 @@ enum RuncTestSupport {
             }
             // Ending run() kills and destroys whatever the test left running.
             group.cancelAll()
+        }
+    }
+
+    /// Removes a test backend's (empty) cgroup parent from every hierarchy.
+    static func removeCgroupParent(_ parent: String) {
+        guard let root = opendir("/sys/fs/cgroup") else { return }
+        defer { closedir(root) }
+        while let entry = readdir(root) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if entry.pointee.d_type == UInt8(DT_DIR), !name.hasPrefix(".") { rmdir("/sys/fs/cgroup/\(name)/\(parent)") }
         }
     }
 

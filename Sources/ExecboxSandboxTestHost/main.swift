@@ -1,0 +1,41 @@
+import ExecboxSandbox
+import ExecboxSandboxRunc
+import Glibc
+import Logging
+
+// A server stand-in for the sandbox tests that must kill "the server": it runs a runc backend with the
+// test layout under <root> (the same as RuncTestSupport.configuration), creates a sandbox with a
+// background exec, prints `ready <exec-id>` and waits to be killed.
+//
+//     ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id>
+
+func say(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 5, arguments[3] == "hold", let id = try? SandboxID(arguments[4]) else {
+    say("usage: ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id>")
+    exit(2)
+}
+let root = arguments[1]
+let configuration = RuncBackendConfiguration(
+    stateDirectory: "\(root)/runc",
+    sandboxDirectory: "\(root)/sandboxes",
+    imageDirectory: "\(root)/images",
+    spoolDirectory: "\(root)/spool",
+    cgroupParent: arguments[2]
+)
+var logger = Logger(label: "execbox.sandbox.testhost")
+logger.logLevel = .error
+let backend = try await RuncBackend.make(configuration: configuration, logger: logger)
+try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { try await backend.run() }
+    while await backend.health().status != .serving { try await Task.sleep(for: .milliseconds(1)) }
+    _ = try await backend.create(id, SandboxSpec())
+    let exec = try await backend.startExec(id, ExecSpec(argv: ["sh", "-c", "echo started; exec sleep 1000"]))
+    while try await backend.execInfo(id, exec.id).outputBytes == 0 { try await Task.sleep(for: .milliseconds(2)) }
+    say("ready \(exec.id)")
+    try await Task.sleep(for: .seconds(3600))
+}

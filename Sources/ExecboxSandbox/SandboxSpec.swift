@@ -5,6 +5,8 @@ public struct SandboxSpec: Hashable, Sendable {
     public var image: String
     public var limits: SandboxLimits
     public var network: NetworkMode
+    /// Ports inside the sandbox reachable from the host in `exposed` mode (`SandboxBackend.portURL`).
+    public var exposedPorts: [Int]
     /// Environment of the main process and the base of every exec's environment.
     public var environment: [String: String]
     /// The main process; empty means an idle init that waits to be stopped.
@@ -26,7 +28,8 @@ public struct SandboxSpec: Hashable, Sendable {
         command: [String] = [],
         workingDirectory: String = "/workspace",
         hostname: String = "",
-        labels: [String: String] = [:]
+        labels: [String: String] = [:],
+        exposedPorts: [Int] = []
     ) {
         self.image = image
         self.limits = limits
@@ -36,7 +39,11 @@ public struct SandboxSpec: Hashable, Sendable {
         self.workingDirectory = workingDirectory
         self.hostname = hostname
         self.labels = labels
+        self.exposedPorts = exposedPorts
     }
+
+    /// At most this many exposed ports per sandbox.
+    public static let maxExposedPorts = 16
 
     public var imageName: String { image.isEmpty ? Self.defaultImage : image }
 
@@ -46,6 +53,14 @@ public struct SandboxSpec: Hashable, Sendable {
         try PathCheck.validateWorkingDirectory(workingDirectory)
         if command.contains(where: { $0.utf8.contains(0) }) {
             throw .invalidArgument("command arguments must not contain NUL bytes")
+        }
+        if !exposedPorts.isEmpty {
+            guard network == .exposed else { throw .invalidArgument("only network mode exposed exposes ports") }
+            guard exposedPorts.count <= Self.maxExposedPorts, Set(exposedPorts).count == exposedPorts.count,
+                exposedPorts.allSatisfy({ (1...65535).contains($0) })
+            else {
+                throw .invalidArgument("exposed ports must be up to \(Self.maxExposedPorts) distinct ports 1-65535")
+            }
         }
         if !hostname.isEmpty {
             let ok =

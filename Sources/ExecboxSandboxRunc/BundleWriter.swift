@@ -15,7 +15,13 @@ enum BundleWriter {
         var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
     }
 
-    static func write(bundle: String, config: OCIConfig, image: SandboxImage, network: NetworkMode) throws {
+    static func write(
+        bundle: String,
+        config: OCIConfig,
+        image: SandboxImage,
+        network: NetworkMode,
+        dnsServers: [String] = []
+    ) throws {
         try makeDirectory(bundle, mode: 0o711)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -29,21 +35,23 @@ enum BundleWriter {
             throw Failure(path: link.path, operation: "symlink", errno: errno)
         }
         var files = image.files
-        for (path, contents) in etcFiles(hostname: config.hostname, network: network) { files[path] = contents }
+        for (path, contents) in etcFiles(hostname: config.hostname, network: network, dnsServers: dnsServers) {
+            files[path] = contents
+        }
         for (path, contents) in files.sorted(by: { $0.key < $1.key }) {
             try writeFile("\(rootfs)/\(path)", contents, mode: 0o644)
         }
     }
 
-    static func etcFiles(hostname: String, network: NetworkMode) -> [String: [UInt8]] {
+    static func etcFiles(hostname: String, network: NetworkMode, dnsServers: [String] = []) -> [String: [UInt8]] {
         let hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n"
         var generator = SystemRandomNumberGenerator()
         let machineID = (0..<16).map { _ in
             let byte = UInt8.random(in: 0...255, using: &generator)
             return String(byte >> 4, radix: 16) + String(byte & 0xf, radix: 16)
         }.joined()
-        // `none` has no DNS at all; the other modes get their resolver with their network.
-        let resolv = network == .none ? "" : "nameserver 127.0.0.1\n"
+        // `none` has no DNS at all; the other modes get the resolvers their network lets through.
+        let resolv = network == .none ? "" : dnsServers.map { "nameserver \($0)\n" }.joined()
         return [
             "etc/hostname": Array("\(hostname)\n".utf8),
             "etc/hosts": Array(hosts.utf8),

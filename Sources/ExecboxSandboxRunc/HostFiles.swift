@@ -17,6 +17,15 @@ enum HostFiles {
         return nil
     }
 
+    /// Writes `text` to an existing file (a sysctl under /proc/sys); false if it cannot.
+    static func write(_ path: String, _ text: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
+
     static func symlinks(in directory: String) -> [(name: String, target: String)] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }

@@ -20,6 +20,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     let logger: Logger
     let runtime: RuncRuntime
     let catalog: ImageCatalog
+    /// nil when only network mode `none` is available.
+    let network: SandboxNetwork?
     private let jobs = Inbox<(@Sendable () async -> Void)?>()
 
     private struct State {
@@ -64,7 +66,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             version: version,
             logger: logger,
             runtime: runtime,
-            catalog: try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory)
+            catalog: try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory),
+            network: await makeNetwork(configuration, logger: logger)
         )
         if configuration.cleanUpOnStart, version != nil {
             _ = await LeftoverReaper(configuration: configuration, runtime: runtime, logger: logger).reap()
@@ -77,13 +80,15 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         version: RuncVersion?,
         logger: Logger,
         runtime: RuncRuntime,
-        catalog: ImageCatalog
+        catalog: ImageCatalog,
+        network: SandboxNetwork?
     ) {
         self.configuration = configuration
         self.version = version
         self.logger = logger
         self.runtime = runtime
         self.catalog = catalog
+        self.network = network
     }
 
     static func makeDirectories(_ path: String) throws {
@@ -133,9 +138,11 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
 
     public func create(_ id: SandboxID, _ spec: SandboxSpec) async throws -> SandboxInfo {
         try spec.validate()
-        guard spec.network == .none else {
+        guard spec.network == .none || network != nil else {
             throw SandboxError(
-                code: .unimplemented, message: "network mode \(spec.network.rawValue) is not available yet")
+                code: .unavailable,
+                message: "network mode \(spec.network.rawValue) is not available on this host (see the server log)"
+            )
         }
         let limits = try spec.limits.resolved(
             defaults: configuration.defaultLimits, maximum: configuration.maximumLimits)
@@ -170,11 +177,21 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            try BundleWriter.write(bundle: bundle, config: config, image: image, network: spec.network)
+            try BundleWriter.write(
+                bundle: bundle,
+                config: config,
+                image: image,
+                network: spec.network,
+                dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []
+            )
             try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
             let written = clock.now
             let initPid = try await createContainer(sandbox)
             sandbox.initProcess = try ChildProcess(adopting: initPid)
+            if spec.network != .none, let network {
+                sandbox.networkAttachment = try await network.attach(
+                    pid: initPid, slot: slot, ports: spec.exposedPorts, bundle: bundle)
+            }
             logger.debug("sandbox \(id): bundle \(written - start), runc create \(clock.now - written)")
         } catch {
             logger.error("creating sandbox \(id) failed: \(error)")
@@ -275,11 +292,6 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     {
         _ = try lookup(id)
         throw SandboxError(code: .unimplemented, message: "attach needs the sandbox monitor, which is not built yet")
-    }
-
-    public func portURL(_ id: SandboxID, port: Int) async throws -> String {
-        _ = try lookup(id)
-        throw SandboxError(code: .failedPrecondition, message: "the sandbox exposes no ports (network mode none)")
     }
 
     public func stats(_ id: SandboxID) async throws -> SandboxStats {
@@ -440,6 +452,10 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         let output = try? await runtime.run(["delete", "--force", sandbox.id.rawValue])
         if let output, !output.succeeded, !output.stderrText.contains("does not exist") {
             logger.warning("runc delete \(sandbox.id) failed: \(output.stderrText)")
+        }
+        if let attachment = sandbox.networkAttachment, let network {
+            await network.detach(attachment, bundle: sandbox.bundle)
+            sandbox.networkAttachment = nil
         }
         BundleWriter.remove(sandbox.bundle)
         state.withLock { _ = $0.usedSlots.remove(sandbox.slot) }

@@ -19,6 +19,20 @@ public struct RuncBackendConfiguration: Sendable {
     /// The cgroup, in every hierarchy, under which each sandbox gets its own (`<parent>/<id>`); the
     /// start-up reaper removes whatever it finds under it, so no two backends may share one.
     public var cgroupParent: String
+    /// The first address of the IPv4 pool of `outgoing` and `exposed` sandboxes: each gets a /30 by
+    /// its slot, so the pool spans `maxSandboxes × 4` addresses from here (aligned to that size).
+    public var networkPool: String
+    /// Host-side veths are named `<interfacePrefix><slot>`; the start-up reaper deletes every veth
+    /// named so, so no two backends may share a prefix (nor may one prefix start another).
+    public var interfacePrefix: String
+    /// The nftables table (family inet) holding the sandboxes' filter and NAT rules.
+    public var nftablesTable: String
+    /// Resolvers written to `outgoing` sandboxes' resolv.conf and let through on port 53; nil means
+    /// the host's own non-loopback nameservers.
+    public var dnsServers: [String]?
+    /// Destinations (CIDR) `outgoing` sandboxes may not reach, beyond the built-in list (loopback,
+    /// private, link-local and metadata, CGNAT, multicast, reserved) and the host's own networks.
+    public var deniedDestinations: [String]
     /// The first host uid/gid of the user-namespace ranges; sandbox n maps its 0…65535 to
     /// `idMapBase + n * 65536`, so no two live sandboxes share a host uid.
     public var idMapBase: UInt32
@@ -50,6 +64,11 @@ public struct RuncBackendConfiguration: Sendable {
         imageDirectory: String = "/run/execbox/images",
         spoolDirectory: String = "/run/execbox/spool",
         cgroupParent: String = "execbox",
+        networkPool: String = "10.88.0.0",
+        interfacePrefix: String = "ebx",
+        nftablesTable: String = "execbox",
+        dnsServers: [String]? = nil,
+        deniedDestinations: [String] = [],
         defaultLimits: SandboxLimits = .defaults,
         maximumLimits: SandboxLimits = .maximum,
         idMapBase: UInt32 = 1 << 20,
@@ -68,6 +87,11 @@ public struct RuncBackendConfiguration: Sendable {
         self.imageDirectory = imageDirectory
         self.spoolDirectory = spoolDirectory
         self.cgroupParent = cgroupParent
+        self.networkPool = networkPool
+        self.interfacePrefix = interfacePrefix
+        self.nftablesTable = nftablesTable
+        self.dnsServers = dnsServers
+        self.deniedDestinations = deniedDestinations
         self.defaultLimits = defaultLimits
         self.maximumLimits = maximumLimits
         self.idMapBase = idMapBase

@@ -26,6 +26,7 @@ final class RuncSandbox: Sendable {
     private struct State {
         var machine = SandboxStateMachine()
         var initProcess: ChildProcess?
+        var networkAttachment: SandboxNetwork.Attachment?
         var waiters:
             [(predicate: @Sendable (SandboxInfo) -> Bool, continuation: CheckedContinuation<SandboxInfo, Never>)] =
                 []
@@ -74,6 +75,12 @@ final class RuncSandbox: Sendable {
     var initProcess: ChildProcess? {
         get { state.withLock { $0.initProcess } }
         set { state.withLock { $0.initProcess = newValue } }
+    }
+
+    /// The veth and exposed ports of an `outgoing` or `exposed` sandbox.
+    var networkAttachment: SandboxNetwork.Attachment? {
+        get { state.withLock { $0.networkAttachment } }
+        set { state.withLock { $0.networkAttachment = newValue } }
     }
 
     /// Takes a running-exec slot before a launch, or throws when the sandbox runs `limit` already.

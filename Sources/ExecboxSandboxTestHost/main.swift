@@ -7,7 +7,7 @@ import Logging
 // test layout under <root> (the same as RuncTestSupport.configuration), creates a sandbox with a
 // background exec, prints `ready <exec-id>` and waits to be killed.
 //
-//     ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id>
+//     ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id> [none|outgoing]
 
 func say(_ line: String) {
     let bytes = Array((line + "\n").utf8)
@@ -15,17 +15,25 @@ func say(_ line: String) {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 5, arguments[3] == "hold", let id = try? SandboxID(arguments[4]) else {
-    say("usage: ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id>")
+guard (5...6).contains(arguments.count), arguments[3] == "hold", let id = try? SandboxID(arguments[4]),
+    let network = NetworkMode(rawValue: arguments.count == 6 ? arguments[5] : "none")
+else {
+    say("usage: ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id> [none|outgoing]")
     exit(2)
 }
 let root = arguments[1]
+let parent = arguments[2]
+let octet = parent.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xff }
 let configuration = RuncBackendConfiguration(
     stateDirectory: "\(root)/runc",
     sandboxDirectory: "\(root)/sandboxes",
     imageDirectory: "\(root)/images",
     spoolDirectory: "\(root)/spool",
-    cgroupParent: arguments[2]
+    cgroupParent: parent,
+    networkPool: "10.89.\(octet).0",
+    interfacePrefix: "et\(parent.suffix(4))",
+    nftablesTable: "execbox_test_\(parent.suffix(4))",
+    maxSandboxes: 64
 )
 var logger = Logger(label: "execbox.sandbox.testhost")
 logger.logLevel = .error
@@ -33,7 +41,7 @@ let backend = try await RuncBackend.make(configuration: configuration, logger: l
 try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await backend.run() }
     while await backend.health().status != .serving { try await Task.sleep(for: .milliseconds(1)) }
-    _ = try await backend.create(id, SandboxSpec())
+    _ = try await backend.create(id, SandboxSpec(network: network))
     let exec = try await backend.startExec(id, ExecSpec(argv: ["sh", "-c", "echo started; exec sleep 1000"]))
     while try await backend.execInfo(id, exec.id).outputBytes == 0 { try await Task.sleep(for: .milliseconds(2)) }
     say("ready \(exec.id)")

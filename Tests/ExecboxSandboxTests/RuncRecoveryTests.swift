@@ -20,7 +20,7 @@ struct RuncRecoveryTests {
         let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
         let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
         let id = SandboxID.random()
-        let host = try TestHostProcess([root, parent, "hold", id.rawValue])
+        let host = try TestHostProcess([root, parent, "hold", id.rawValue, "outgoing"])
         let ready = try host.readLine()
         #expect(ready.hasPrefix("ready exec-"), "\(ready)")
         host.crash()
@@ -30,10 +30,13 @@ struct RuncRecoveryTests {
         #expect(Self.exists("\(root)/runc/\(id.rawValue)"))
         #expect(Self.exists("\(root)/sandboxes/\(id.rawValue)/config.json"))
         #expect(Self.exists("\(root)/spool/\(id.rawValue)"))
+        let veth = "et\(parent.suffix(4))0"
+        #expect(Self.exists("/sys/class/net/\(veth)"), "the sandbox's host-side veth")
         try await Support.withBackend(root: root, cgroupParent: parent) { backend in
             #expect(!Self.exists("\(root)/runc/\(id.rawValue)"))
             #expect(!Self.exists("\(root)/sandboxes/\(id.rawValue)"))
             #expect(!Self.exists("\(root)/spool/\(id.rawValue)"))
+            #expect(!Self.exists("/sys/class/net/\(veth)"))
             for controller in ["memory", "pids", "cpu", "cpuacct", "freezer", "devices"] {
                 #expect(!Self.exists("/sys/fs/cgroup/\(controller)/\(parent)/\(id.rawValue)"), "\(controller)")
             }

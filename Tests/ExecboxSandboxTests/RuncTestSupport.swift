@@ -26,14 +26,22 @@ enum RuncTestSupport {
         var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
 
-    /// The directories a test backend under `root` uses (the test host process builds the same).
+    /// The directories a test backend under `root` uses (the test host process builds the same), with
+    /// host-wide names of its own: cgroup parent, veth prefix, nftables table and address pool.
+    /// The names derive from `cgroupParent` (ExecboxSandboxTestHost derives the same).
     static func configuration(root: String, cgroupParent: String) -> RuncBackendConfiguration {
-        RuncBackendConfiguration(
+        let tag = String(cgroupParent.suffix(4))
+        let octet = cgroupParent.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xff }
+        return RuncBackendConfiguration(
             stateDirectory: "\(root)/runc",
             sandboxDirectory: "\(root)/sandboxes",
             imageDirectory: "\(root)/images",
             spoolDirectory: "\(root)/spool",
-            cgroupParent: cgroupParent
+            cgroupParent: cgroupParent,
+            networkPool: "10.89.\(octet).0",
+            interfacePrefix: "et\(tag)",
+            nftablesTable: "execbox_test_\(tag)",
+            maxSandboxes: 64
         )
     }
 
@@ -68,11 +76,14 @@ enum RuncTestSupport {
                 try await body(backend)
             } catch {
                 group.cancelAll()
+                try? await group.waitForAll()
+                await backend.removeHostNetworkState()
                 throw error
             }
             // Ending run() kills and destroys whatever the test left running.
             group.cancelAll()
         }
+        await backend.removeHostNetworkState()
     }
 
     /// Removes a test backend's (empty) cgroup parent from every hierarchy.

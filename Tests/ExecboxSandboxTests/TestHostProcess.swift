@@ -1,7 +1,7 @@
 import Glibc
 
-/// `ExecboxSandboxTestHost` (built next to the test binary) as a child process whose stdout the
-/// test reads line by line, to be killed with SIGKILL like a crashed server.
+/// A child process whose stdout the test reads line by line: `ExecboxSandboxTestHost` (built next to
+/// the test binary), killed with SIGKILL like a crashed server, or a helper such as a listener.
 final class TestHostProcess {
     let pid: pid_t
     private let stdout: Int32
@@ -15,7 +15,12 @@ final class TestHostProcess {
         return "\(directory)/ExecboxSandboxTestHost"
     }
 
-    init(_ arguments: [String]) throws {
+    /// Runs the test host with `arguments`.
+    convenience init(_ arguments: [String]) throws {
+        try self.init(executable: Self.executable, arguments)
+    }
+
+    init(executable: String, _ arguments: [String]) throws {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw TestHostError("pipe failed") }
         var actions = posix_spawn_file_actions_t()
@@ -23,14 +28,14 @@ final class TestHostProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_addclose(&actions, fds[0])
-        let argv = ([Self.executable] + arguments).map { strdup($0) } + [nil]
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, Self.executable, &actions, nil, argv, environ)
+        let result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
         close(fds[1])
         guard result == 0 else {
             close(fds[0])
-            throw TestHostError("cannot start \(Self.executable): \(result)")
+            throw TestHostError("cannot start \(executable): \(result)")
         }
         self.pid = pid
         self.stdout = fds[0]

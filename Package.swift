@@ -285,6 +285,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The per-sandbox monitor: runs runc create, stays the container init's parent, records its exit,
+        // so a sandbox outlives the server (found next to the server's executable).
+        .executableTarget(name: "ExecboxSandboxMonitor", swiftSettings: strictSettings),
         // A stand-in server the sandbox tests kill with SIGKILL (leftover reaping, restart adoption).
         .executableTarget(
             name: "ExecboxSandboxTestHost",
@@ -294,7 +297,7 @@ let package = Package(
         .testTarget(
             name: "ExecboxSandboxTests",
             dependencies: [
-                "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxSandboxTestHost",
+                "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxSandboxTestHost", "ExecboxSandboxMonitor",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,5 @@
 /// What a sandbox should be: the image, the limits, the network and the main process.
-public struct SandboxSpec: Hashable, Sendable {
+public struct SandboxSpec: Hashable, Sendable, Codable {
     /// The image name; empty means `SandboxSpec.defaultImage`. A name the backend does not have is an
     /// invalid argument, never a pull.
     public var image: String

@@ -13,6 +13,8 @@ struct LeftoverReaper {
     var configuration: RuncBackendConfiguration
     var runtime: RuncRuntime
     var logger: Logger
+    /// Sandbox ids adopted by this run: their containers, cgroups and directories stay.
+    var keep: Set<String> = []
     var cgroupRoot = "/sys/fs/cgroup"
 
     /// What was found and removed, for logs and tests.
@@ -26,7 +28,7 @@ struct LeftoverReaper {
     func reap() async -> Report {
         var report = Report()
         report.processes = await killCgroupProcesses()
-        for name in (try? await runtime.list()) ?? [] {
+        for name in (try? await runtime.list()) ?? [] where !keep.contains(name) {
             logger.notice("deleting leftover container \(name)")
             let output = try? await runtime.run(["delete", "--force", name])
             if output?.succeeded != true { logger.warning("runc delete \(name): \(output?.stderrText ?? "failed")") }
@@ -34,7 +36,7 @@ struct LeftoverReaper {
         }
         report.cgroups = removeCgroups()
         for directory in [configuration.sandboxDirectory, configuration.spoolDirectory] {
-            for (name, _) in HostFiles.entries(in: directory) {
+            for (name, _) in HostFiles.entries(in: directory) where !keep.contains(name) {
                 BundleWriter.remove("\(directory)/\(name)")
                 report.directories.append("\(directory)/\(name)")
             }
@@ -55,7 +57,9 @@ struct LeftoverReaper {
     }
 
     private func sandboxCgroups(in parent: String) -> [String] {
-        HostFiles.entries(in: parent).filter(\.isDirectory).map { "\(parent)/\($0.name)" }
+        HostFiles.entries(in: parent).filter { $0.isDirectory && !keep.contains($0.name) }.map {
+            "\(parent)/\($0.name)"
+        }
     }
 
     /// SIGKILLs every process in every cgroup under the parent until they are empty (a process

@@ -56,6 +56,18 @@ struct OCIConfigBuilder: Sendable {
         return merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     }
 
+    /// Stands in for the process of a sandbox that will never run one (a lost one).
+    static let placeholderProcess = OCIConfig.Process(
+        terminal: false,
+        user: OCIConfig.User(uid: 0, gid: 0),
+        args: [],
+        env: [],
+        cwd: "/",
+        capabilities: OCIConfig.Capabilities(bounding: [], effective: [], inheritable: [], permitted: [], ambient: []),
+        rlimits: [],
+        noNewPrivileges: true
+    )
+
     static func make(_ input: Input) -> OCIConfig {
         let limits = input.limits
         let args =

@@ -5,14 +5,18 @@ import Logging
 extension RuncBackend {
     /// The network of `outgoing`/`exposed` sandboxes: the table installed afresh and leftover veths
     /// deleted. nil (only `none` available) when the tools are missing or the table cannot load.
-    static func makeNetwork(_ configuration: RuncBackendConfiguration, logger: Logger) async -> SandboxNetwork? {
+    static func makeNetwork(
+        _ configuration: RuncBackendConfiguration,
+        logger: Logger,
+        keeping interfaces: Set<String> = []
+    ) async -> SandboxNetwork? {
         guard let ruleset = ruleset(configuration, logger: logger) else { return nil }
         guard let network = SandboxNetwork(ruleset: ruleset) else {
             logger.warning("ip, nft or nsenter is missing: only network mode none is available")
             return nil
         }
         do {
-            try await network.prepare(scratch: configuration.sandboxDirectory)
+            try await network.prepare(scratch: configuration.sandboxDirectory, keeping: interfaces)
         } catch {
             logger.error("cannot set up sandbox networking (only network mode none is available): \(error)")
             return nil

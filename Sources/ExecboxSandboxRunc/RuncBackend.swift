@@ -22,6 +22,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     let catalog: ImageCatalog
     /// nil when only network mode `none` is available.
     let network: SandboxNetwork?
+    /// The per-sandbox monitor; nil when sandboxes are this process's own children.
+    let monitorPath: String?
     private let jobs = Inbox<(@Sendable () async -> Void)?>()
 
     private struct State {
@@ -61,17 +63,31 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         } else {
             logger.error("runc is not usable at \(configuration.runtimePath); sandboxes cannot be created")
         }
+        let catalog = try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory)
+        let monitorPath = findMonitor(configuration)
+        if monitorPath == nil, configuration.useMonitor {
+            logger.notice("no ExecboxSandboxMonitor found: sandboxes will not outlive this process")
+        }
+        var reconciliation = Reconciliation()
+        if configuration.adoptOnStart, monitorPath != nil, version != nil {
+            reconciliation = await reconcile(configuration, runtime: runtime, logger: logger)
+        }
+        let adopted = Set(reconciliation.adopted.map(\.sandbox.id.rawValue))
+        if configuration.cleanUpOnStart, version != nil {
+            _ = await LeftoverReaper(configuration: configuration, runtime: runtime, logger: logger, keep: adopted)
+                .reap()
+        }
+        let interfaces = Set(reconciliation.adopted.compactMap(\.record.network?.interface))
         let backend = RuncBackend(
             configuration: configuration,
             version: version,
             logger: logger,
             runtime: runtime,
-            catalog: try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory),
-            network: await makeNetwork(configuration, logger: logger)
+            catalog: catalog,
+            network: await makeNetwork(configuration, logger: logger, keeping: interfaces),
+            monitorPath: monitorPath
         )
-        if configuration.cleanUpOnStart, version != nil {
-            _ = await LeftoverReaper(configuration: configuration, runtime: runtime, logger: logger).reap()
-        }
+        await backend.takeOver(reconciliation)
         return backend
     }
 
@@ -81,8 +97,10 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         logger: Logger,
         runtime: RuncRuntime,
         catalog: ImageCatalog,
-        network: SandboxNetwork?
+        network: SandboxNetwork?,
+        monitorPath: String?
     ) {
+        self.monitorPath = monitorPath
         self.configuration = configuration
         self.version = version
         self.logger = logger
@@ -124,8 +142,18 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 state.stopped = true
                 return Array(state.sandboxes.values)
             }
-            for sandbox in live where !sandbox.info.state.isTerminal { sandbox.inbox.send(.shutdown) }
+            // With monitors, sandboxes can be left running for the next server to adopt.
+            let leave = configuration.keepSandboxesOnShutdown && monitorPath != nil
+            for sandbox in live where !sandbox.info.state.isTerminal { sandbox.inbox.send(leave ? .detach : .shutdown) }
             group.cancelAll()
+        }
+    }
+
+    /// Registers a sandbox found at start-up (adopted, or lost and already cleaned up).
+    func adopt(_ sandbox: RuncSandbox) {
+        state.withLock { state in
+            state.sandboxes[sandbox.id] = sandbox
+            if sandbox.slot >= 0 { state.usedSlots.insert(sandbox.slot) }
         }
     }
 
@@ -186,11 +214,14 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             )
             try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
             let written = clock.now
-            let initPid = try await createContainer(sandbox)
-            sandbox.initProcess = try ChildProcess(adopting: initPid)
+            let initProcess = try await createContainer(sandbox)
+            sandbox.initProcess = initProcess
             if spec.network != .none, let network {
                 sandbox.networkAttachment = try await network.attach(
-                    pid: initPid, slot: slot, ports: spec.exposedPorts, bundle: bundle)
+                    pid: initProcess.pid, slot: slot, ports: spec.exposedPorts, bundle: bundle)
+            }
+            if case .monitored(let initHandle, let monitor, _) = initProcess.kind {
+                try SandboxRecord(sandbox, initProcess: initHandle, monitor: monitor).write(to: bundle)
             }
             logger.debug("sandbox \(id): bundle \(written - start), runc create \(clock.now - written)")
         } catch {
@@ -223,10 +254,41 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     }
 
     /// `runc create` with /dev/null as the container's stdio (its main process is reached through
-    /// execs; attach arrives with the monitor). Returns the init's pid.
-    private func createContainer(_ sandbox: RuncSandbox) async throws -> pid_t {
+    /// execs). With a monitor, the monitor runs it and stays the init's parent; without one, the init
+    /// becomes this process's child when `runc create` exits.
+    private func createContainer(_ sandbox: RuncSandbox) async throws -> MainProcess {
         let pidFile = "\(sandbox.bundle)/init.pid"
         let log = "\(sandbox.bundle)/runc.log"
+        func failure(_ status: String) -> SandboxError {
+            SandboxError(
+                code: .unavailable,
+                message: "the runtime could not create the sandbox",
+                cause: RuntimeFailure(message: RuncRuntime.lastError(inLog: log) ?? status)
+            )
+        }
+        if let monitorPath {
+            let stdout = try Pipe(.fromChild)
+            let stderr = try Pipe(.fromChild)
+            let monitor = try ChildProcess.spawn(
+                [monitorPath, runtime.path, runtime.stateDirectory, sandbox.bundle, sandbox.id.rawValue],
+                environment: RuncRuntime.environment,
+                stdin: DevNull.fd,
+                stdout: stdout.remote,
+                stderr: stderr.remote
+            )
+            // The monitor closes both once it reported the init (or exits on a failure).
+            let output = try await OutputCollector.collect(
+                stdout: stdout.takeLocal(), stderr: stderr.takeLocal(), limit: 4096)
+            let line = String(decoding: output.stdout, as: UTF8.self)
+            guard line.hasPrefix("created "), let pid = pid_t(line.dropFirst(8).filter(\.isNumber)),
+                let initHandle = ProcessHandle(pid), let monitorHandle = ProcessHandle(monitor.pid)
+            else {
+                let status = try await monitor.waitIgnoringCancellation()
+                throw failure("monitor: \(status) \(String(decoding: output.stderr, as: UTF8.self))")
+            }
+            return MainProcess(
+                .monitored(initProcess: initHandle, monitor: monitorHandle, exitFile: "\(sandbox.bundle)/exit"))
+        }
         let status = try await runtime.runHandingOver(
             ["create", "--bundle", sandbox.bundle, "--pid-file", pidFile, sandbox.id.rawValue],
             log: log,
@@ -234,17 +296,11 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             stdout: DevNull.fd,
             stderr: DevNull.fd
         )
-        guard status == .exited(0) else {
-            throw SandboxError(
-                code: .unavailable,
-                message: "the runtime could not create the sandbox",
-                cause: RuntimeFailure(message: RuncRuntime.lastError(inLog: log) ?? "runc create: \(status)")
-            )
-        }
+        guard status == .exited(0) else { throw failure("runc create: \(status)") }
         guard let pid = Self.readPid(pidFile) else {
             throw SandboxError(code: .internal, message: "the runtime did not report the sandbox's init")
         }
-        return pid
+        return MainProcess(.child(try ChildProcess(adopting: pid)))
     }
 
     static func readPid(_ path: String) -> pid_t? {
@@ -322,15 +378,24 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         guard let initProcess = sandbox.initProcess else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                let status = try? await initProcess.waitIgnoringCancellation()
+                let (status, detached) = await initProcess.waitForExit(detach: sandbox.detachSignal.readEnd)
+                guard !detached else { return }
                 sandbox.inbox.send(.event(.mainExited(Self.mainExit(status, oomKills: sandbox.cgroup.oomKills))))
             }
             loop: while true {
-                let event: SandboxStateMachine.Event =
-                    switch await sandbox.inbox.next() {
-                    case .event(let event): event
-                    case .shutdown: .killRequested
-                    }
+                let event: SandboxStateMachine.Event
+                switch await sandbox.inbox.next() {
+                case .event(let next): event = next
+                case .shutdown: event = .killRequested
+                case .detach:
+                    // Left running under its monitor, for the next server to adopt.
+                    sandbox.detachSignal.fire()
+                    break loop
+                case .perform(let decided):
+                    // Decided before the supervisor ran; the machine has moved on already.
+                    if case .armTimers = decided { armTimers(sandbox, in: &group) }
+                    continue
+                }
                 let action: SandboxStateMachine.Action
                 do {
                     action = try sandbox.apply(event)
@@ -359,12 +424,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                         sandbox.inbox.send(.event(.createFailed("the runtime could not start the sandbox")))
                     }
                 case .armTimers:
-                    if let timeout = sandbox.limits.timeout {
-                        group.addTask { await Self.fire(.timeoutFired, after: timeout, into: sandbox) }
-                    }
-                    if let idleTimeout = sandbox.limits.idleTimeout {
-                        group.addTask { await Self.watchIdle(sandbox, idleTimeout: idleTimeout) }
-                    }
+                    armTimers(sandbox, in: &group)
                 case .terminate(let grace):
                     initProcess.signal(SIGTERM)
                     group.addTask { await Self.fire(.graceExpired, after: grace, into: sandbox) }
@@ -381,12 +441,29 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         }
     }
 
-    /// Reaps the sandbox's exec processes while its init is dying (see `RuncSandbox.track`).
-    static func reapExecs(of sandbox: RuncSandbox, until initProcess: ChildProcess) async {
+    /// The wall-clock timeout (less what an adopted sandbox used before) and the idle watcher.
+    private func armTimers(_ sandbox: RuncSandbox, in group: inout TaskGroup<Void>) {
+        if let timeout = sandbox.limits.timeout {
+            let remaining = max(.zero, timeout - (sandbox.adoption?.elapsed ?? .zero))
+            group.addTask { await Self.fire(.timeoutFired, after: remaining, into: sandbox) }
+        }
+        if let idleTimeout = sandbox.limits.idleTimeout {
+            group.addTask { await Self.watchIdle(sandbox, idleTimeout: idleTimeout) }
+        }
+    }
+
+    /// Reaps the sandbox's exec processes while its init is dying (see `RuncSandbox.reapExecZombies`).
+    /// An init still there after 30 s is stuck exiting (a process of its namespace that nobody reaps
+    /// holds it): the sandbox is then given up as lost rather than blocking its supervisor forever.
+    static func reapExecs(of sandbox: RuncSandbox, until initProcess: MainProcess) async {
         let deadline = ContinuousClock.now + .seconds(30)
-        while initProcess.poll() == nil, ContinuousClock.now < deadline {
+        while !initProcess.hasExited {
+            guard ContinuousClock.now < deadline else {
+                sandbox.inbox.send(.event(.mainExited(ProcessExit(reason: .lost, code: 255))))
+                return
+            }
             sandbox.reapExecZombies()
-            try? await Task.sleep(for: .milliseconds(2))
+            guard (try? await Task.sleep(for: .milliseconds(2))) != nil else { return }
         }
     }
 
@@ -444,9 +521,17 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         if let initProcess = sandbox.initProcess {
             initProcess.signal(SIGKILL)
             let deadline = ContinuousClock.now + .seconds(10)
-            while initProcess.poll() == nil, ContinuousClock.now < deadline {
+            while !initProcess.hasExited, ContinuousClock.now < deadline {
                 sandbox.reapExecZombies()
                 try? await Task.sleep(for: .milliseconds(2))
+            }
+            if case .monitored(_, let monitor, _) = initProcess.kind {
+                // Its monitor exits right after the init (reaped here when it is this process's child).
+                let deadline = ContinuousClock.now + .seconds(5)
+                while !monitor.hasExited, ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+                monitor.reapIfChild()
             }
         }
         let output = try? await runtime.run(["delete", "--force", sandbox.id.rawValue])
@@ -459,6 +544,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         }
         BundleWriter.remove(sandbox.bundle)
         state.withLock { _ = $0.usedSlots.remove(sandbox.slot) }
+        // The init watcher ends with the destroy even if the init never did (stuck exiting).
+        sandbox.detachSignal.fire()
         sandbox.markDestroyed()
     }
 }

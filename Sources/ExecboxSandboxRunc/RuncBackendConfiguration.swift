@@ -52,6 +52,18 @@ public struct RuncBackendConfiguration: Sendable {
     public var retainedExecs: Int
     /// Execs running at once in one sandbox.
     public var maxRunningExecs: Int
+    /// The per-sandbox monitor executable (`ExecboxSandboxMonitor`); nil looks for it next to this
+    /// process's executable. Without one, sandboxes are this process's children and die with it.
+    public var monitorPath: String?
+    /// Whether to run sandboxes under monitors when one is found.
+    public var useMonitor: Bool
+    /// At start-up, adopt the sandboxes a previous run left running under their monitors (their
+    /// execs are gone: the dead server held their pipes); whatever cannot be adopted is cleaned up
+    /// and listed as `lost`.
+    public var adoptOnStart: Bool
+    /// On shutdown, leave monitored sandboxes running for the next server to adopt instead of
+    /// killing them.
+    public var keepSandboxesOnShutdown: Bool
     /// At start-up, remove what a previous run left (`LeftoverReaper`): every container in
     /// `stateDirectory` and its processes, every cgroup under `cgroupParent`, every bundle and spool
     /// (nothing can be adopted yet).
@@ -79,6 +91,10 @@ public struct RuncBackendConfiguration: Sendable {
         execReadWindow: Int = 512 << 10,
         retainedExecs: Int = 16,
         maxRunningExecs: Int = 64,
+        monitorPath: String? = nil,
+        useMonitor: Bool = true,
+        adoptOnStart: Bool = true,
+        keepSandboxesOnShutdown: Bool = false,
         cleanUpOnStart: Bool = true
     ) {
         self.runtimePath = runtimePath
@@ -102,6 +118,10 @@ public struct RuncBackendConfiguration: Sendable {
         self.execReadWindow = execReadWindow
         self.retainedExecs = retainedExecs
         self.maxRunningExecs = maxRunningExecs
+        self.monitorPath = monitorPath
+        self.useMonitor = useMonitor
+        self.adoptOnStart = adoptOnStart
+        self.keepSandboxesOnShutdown = keepSandboxesOnShutdown
         self.cleanUpOnStart = cleanUpOnStart
     }
 }

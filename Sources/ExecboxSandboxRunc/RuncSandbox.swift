@@ -1,4 +1,5 @@
 import ExecboxSandbox
+import Glibc
 import Synchronization
 
 /// What the runc backend keeps for one sandbox. Its state machine is driven only by its supervisor
@@ -8,6 +9,10 @@ final class RuncSandbox: Sendable {
         case event(SandboxStateMachine.Event)
         /// The backend is shutting down: kill and destroy.
         case shutdown
+        /// The backend is shutting down and leaves the sandbox to its monitor (adopted after restart).
+        case detach
+        /// Carry out an action decided before the supervisor ran (an adopted sandbox's timers).
+        case perform(SandboxStateMachine.Action)
     }
 
     let id: SandboxID
@@ -22,10 +27,22 @@ final class RuncSandbox: Sendable {
     let inbox = Inbox<Input>()
     /// How many ended execs are remembered (with their spools) before the oldest is forgotten.
     let retainedExecs: Int
+    /// Adopted from a previous server run: already started, its timeout partly spent.
+    let adoption: Adoption?
+    /// Readable once the supervisor should stop watching the init without killing it (`detach`).
+    let detachSignal: DetachSignal
+
+    struct Adoption: Sendable {
+        /// How much of its wall-clock timeout the sandbox had used when it was adopted.
+        var elapsed: Duration
+        /// Processes found in its cgroup at adoption (execs of the dead server, orphaned): reaped
+        /// while the sandbox dies if they became this process's children.
+        var strays: [ProcessHandle]
+    }
 
     private struct State {
         var machine = SandboxStateMachine()
-        var initProcess: ChildProcess?
+        var initProcess: MainProcess?
         var networkAttachment: SandboxNetwork.Attachment?
         var waiters:
             [(predicate: @Sendable (SandboxInfo) -> Bool, continuation: CheckedContinuation<SandboxInfo, Never>)] =
@@ -44,8 +61,11 @@ final class RuncSandbox: Sendable {
 
     init(
         id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, spoolDirectory: String,
-        slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int, cgroupParent: String
+        slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int, cgroupParent: String,
+        adoption: Adoption? = nil
     ) {
+        self.adoption = adoption
+        self.detachSignal = DetachSignal()
         self.id = id
         self.spec = spec
         self.limits = limits
@@ -72,7 +92,7 @@ final class RuncSandbox: Sendable {
         )
     }
 
-    var initProcess: ChildProcess? {
+    var initProcess: MainProcess? {
         get { state.withLock { $0.initProcess } }
         set { state.withLock { $0.initProcess = newValue } }
     }
@@ -154,6 +174,7 @@ final class RuncSandbox: Sendable {
     /// it is gone), even when no pump reads their output.
     func reapExecZombies() {
         for exec in state.withLock({ $0.execs }) where !exec.hasEnded { _ = exec.child?.poll() }
+        for stray in adoption?.strays ?? [] where stray.hasExited { stray.reapIfChild() }
     }
 
     /// Forgets every exec's spool (the sandbox is removed).
@@ -213,5 +234,32 @@ final class RuncSandbox: Sendable {
             }
             if let ready { continuation.resume(returning: ready) }
         }
+    }
+}
+
+/// A pipe whose read end becomes readable once `fire()` is called: wakes a wait on the poller.
+final class DetachSignal: Sendable {
+    let readEnd: Int32
+    private let writeEnd: Int32
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        if LinuxCalls.pipe2(&fds, O_CLOEXEC | O_NONBLOCK) != 0
+            || (try? FileDescriptorPoller.shared.register(fds[0], for: .read)) == nil
+        {
+            preconditionFailure("cannot create a pipe: \(SystemError("pipe2"))")
+        }
+        (readEnd, writeEnd) = (fds[0], fds[1])
+    }
+
+    deinit {
+        FileDescriptorPoller.shared.deregister(readEnd)
+        close(readEnd)
+        close(writeEnd)
+    }
+
+    func fire() {
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
     }
 }

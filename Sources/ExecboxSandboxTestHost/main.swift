@@ -5,7 +5,7 @@ import Logging
 
 // A server stand-in for the sandbox tests that must kill "the server": it runs a runc backend with the
 // test layout under <root> (the same as RuncTestSupport.configuration), creates a sandbox with a
-// background exec, prints `ready <exec-id>` and waits to be killed.
+// background exec and a file /workspace/kept, prints `ready <exec-id>` and waits to be killed.
 //
 //     ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id> [none|outgoing]
 
@@ -42,6 +42,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await backend.run() }
     while await backend.health().status != .serving { try await Task.sleep(for: .milliseconds(1)) }
     _ = try await backend.create(id, SandboxSpec(network: network))
+    _ = try await backend.writeFile(
+        id, path: "/workspace/kept", contents: Array("kept\n".utf8), mode: 0o644, createParents: false)
     let exec = try await backend.startExec(id, ExecSpec(argv: ["sh", "-c", "echo started; exec sleep 1000"]))
     while try await backend.execInfo(id, exec.id).outputBytes == 0 { try await Task.sleep(for: .milliseconds(2)) }
     say("ready \(exec.id)")

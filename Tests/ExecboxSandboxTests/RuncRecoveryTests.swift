@@ -1,5 +1,6 @@
 import ExecboxSandbox
 import ExecboxSandboxRunc
+import Foundation
 import Glibc
 import Testing
 
@@ -12,11 +13,24 @@ struct RuncRecoveryTests {
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     static func cgroupProcesses(_ parent: String, _ id: SandboxID) -> [pid_t] {
-        let text = (try? String(contentsOfFile: "/sys/fs/cgroup/pids/\(parent)/\(id.rawValue)/cgroup.procs")) ?? ""
+        let text =
+            (try? String(contentsOfFile: "/sys/fs/cgroup/pids/\(parent)/\(id.rawValue)/cgroup.procs", encoding: .utf8))
+            ?? ""
         return text.split(separator: "\n").compactMap { pid_t($0) }
     }
 
-    @Test func startUpReapsWhatAKilledServerLeft() async throws {
+    /// Makes the test process a child subreaper (as every backend does), so the dead server's orphans
+    /// become its children rather than pid 1's: this host's pid 1 does not reap every orphan, and an
+    /// unreaped process of a sandbox's pid namespace keeps its init from ending.
+    static func becomeSubreaper() {
+        typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "prctl") else { return }
+        _ = unsafeBitCast(symbol, to: Prctl.self)(36, 1, 0, 0, 0)
+    }
+
+    /// A server stand-in holding an `outgoing` sandbox, killed with SIGKILL.
+    static func crashedServer() throws -> (root: String, parent: String, id: SandboxID) {
+        becomeSubreaper()
         let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
         let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
         let id = SandboxID.random()
@@ -24,6 +38,11 @@ struct RuncRecoveryTests {
         let ready = try host.readLine()
         #expect(ready.hasPrefix("ready exec-"), "\(ready)")
         host.crash()
+        return (root, parent, id)
+    }
+
+    @Test func startUpReapsWhatAKilledServerLeft() async throws {
+        let (root, parent, id) = try Self.crashedServer()
         // What the dead server left: a running container, its cgroups and processes, bundle, spool.
         let processes = Self.cgroupProcesses(parent, id)
         #expect(processes.count >= 2, "init and the exec's sleep: \(processes)")
@@ -32,7 +51,7 @@ struct RuncRecoveryTests {
         #expect(Self.exists("\(root)/spool/\(id.rawValue)"))
         let veth = "et\(parent.suffix(4))0"
         #expect(Self.exists("/sys/class/net/\(veth)"), "the sandbox's host-side veth")
-        try await Support.withBackend(root: root, cgroupParent: parent) { backend in
+        try await Support.withBackend(root: root, cgroupParent: parent, { $0.adoptOnStart = false }) { backend in
             #expect(!Self.exists("\(root)/runc/\(id.rawValue)"))
             #expect(!Self.exists("\(root)/sandboxes/\(id.rawValue)"))
             #expect(!Self.exists("\(root)/spool/\(id.rawValue)"))
@@ -43,7 +62,7 @@ struct RuncRecoveryTests {
             // Gone, or a zombie its parent (pid 1, once the dead server's children were orphaned)
             // has not reaped yet.
             for pid in processes {
-                let status = (try? String(contentsOfFile: "/proc/\(pid)/status")) ?? ""
+                let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
                 #expect(
                     status.isEmpty || status.contains("State:\tZ"), "process \(pid) survived: \(status.prefix(100))")
             }
@@ -52,5 +71,80 @@ struct RuncRecoveryTests {
             _ = try await backend.create(id, SandboxSpec())
             #expect(try await Support.sh(backend, id, "echo fresh").stdoutText == "fresh\n")
         }
+    }
+
+    /// The sandbox outlives its server: a fresh one adopts it (files, network and limits intact;
+    /// the dead server's execs are not adopted), and destroys it cleanly later.
+    @Test func aFreshServerAdoptsWhatAKilledOneLeftRunning() async throws {
+        let (root, parent, id) = try Self.crashedServer()
+        let record = try String(contentsOfFile: "\(root)/sandboxes/\(id.rawValue)/sandbox.json", encoding: .utf8)
+        let monitorPid = try #require(Self.number(after: "\"monitorPid\":", in: record))
+        #expect(kill(monitorPid, 0) == 0, "the monitor outlived its server")
+        let veth = "et\(parent.suffix(4))0"
+        try await Support.withBackend(root: root, cgroupParent: parent) { backend in
+            let info = try await backend.get(id)
+            #expect(info.state == .running)
+            #expect(info.spec.network == .outgoing)
+            #expect(try await Support.sh(backend, id, "cat /workspace/kept").stdoutText == "kept\n")
+            #expect(try await Support.sh(backend, id, "ip route | grep -c default").stdoutText == "1\n")
+            #expect(Self.exists("/sys/class/net/\(veth)"), "its veth was kept")
+            #expect(try await backend.listExecs(id).count == 2, "only the execs run since")
+            #expect(try await backend.kill(id).state == .killed)
+            #expect(RuncLifecycleTests.leftovers(backend, id).isEmpty)
+            #expect(!Self.exists("/sys/class/net/\(veth)"))
+            let status = (try? String(contentsOfFile: "/proc/\(monitorPid)/status", encoding: .utf8)) ?? ""
+            #expect(status.isEmpty || status.contains("State:\tZ"), "the monitor ended with its sandbox")
+        }
+    }
+
+    /// A sandbox whose init ended while no server ran is cleaned up and reported lost, with its exit.
+    @Test func aSandboxThatEndedWhileTheServerWasDownIsLost() async throws {
+        let (root, parent, id) = try Self.crashedServer()
+        let processes = Self.cgroupProcesses(parent, id)
+        #expect(processes.count >= 2)
+        for pid in processes { kill(pid, SIGKILL) }
+        // The dead server's exec processes are this process's children now: reap them, or the
+        // sandbox's init cannot finish exiting.
+        let exitFile = "\(root)/sandboxes/\(id.rawValue)/exit"
+        for _ in 0..<500 where !Self.exists(exitFile) {
+            var status: Int32 = 0
+            for pid in processes { waitpid(pid, &status, WNOHANG) }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(Self.exists(exitFile), "the monitor recorded the exit")
+        try await Support.withBackend(root: root, cgroupParent: parent) { backend in
+            let info = try await backend.get(id)
+            #expect(info.state == .lost)
+            #expect(info.failure?.contains("ended while the server was down (signal 9)") == true, "\(info)")
+            #expect(RuncLifecycleTests.leftovers(backend, id).isEmpty)
+            try await backend.remove(id)
+            await #expect(throws: SandboxError.self) { try await backend.get(id) }
+        }
+    }
+
+    /// With `keepSandboxesOnShutdown`, a graceful shutdown leaves sandboxes to the next server.
+    @Test func gracefulShutdownCanLeaveSandboxesForTheNextServer() async throws {
+        let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
+        let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
+        let id = SandboxID.random()
+        try await Support.withBackend(root: root, cgroupParent: parent, { $0.keepSandboxesOnShutdown = true }) {
+            backend in
+            _ = try await backend.create(id, SandboxSpec(limits: SandboxLimits(timeout: .seconds(60))))
+            _ = try await backend.writeFile(
+                id, path: "/workspace/note", contents: Array("left\n".utf8), mode: 0o644, createParents: false)
+        }
+        #expect(Self.cgroupProcesses(parent, id).count >= 1, "still running with no server")
+        // Ending this server (without the setting) kills it.
+        try await Support.withBackend(root: root, cgroupParent: parent) { backend in
+            let info = try await backend.get(id)
+            #expect(info.state == .running)
+            #expect(try await Support.sh(backend, id, "cat /workspace/note").stdoutText == "left\n")
+        }
+        #expect(Self.cgroupProcesses(parent, id).isEmpty)
+    }
+
+    static func number(after key: String, in text: String) -> Int32? {
+        guard let range = text.range(of: key) else { return nil }
+        return Int32(text[range.upperBound...].prefix { $0.isNumber })
     }
 }

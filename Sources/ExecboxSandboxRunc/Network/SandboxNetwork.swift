@@ -49,8 +49,8 @@ struct SandboxNetwork: Sendable {
 
     /// Installs the table afresh, enables IPv4 forwarding, and deletes every host-side veth a
     /// previous run left with this backend's prefix.
-    func prepare(scratch: String) async throws {
-        try await removeInterfaces()
+    func prepare(scratch: String, keeping: Set<String> = []) async throws {
+        try await removeInterfaces(keeping: keeping)
         try await load(ruleset.text, scratch: scratch)
         guard HostFiles.write("/proc/sys/net/ipv4/ip_forward", "1\n") else {
             throw SystemError("enabling net.ipv4.ip_forward")
@@ -63,14 +63,16 @@ struct SandboxNetwork: Sendable {
         try? await load(ruleset.deletion, scratch: scratch)
     }
 
-    private func removeInterfaces() async throws {
+    private func removeInterfaces(keeping: Set<String> = []) async throws {
         let output = try await HostCommand.run([ipPath, "-o", "link", "show", "type", "veth"])
         for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
             // "12: ebx3@if2: <BROADCAST,…"
             let fields = line.split(separator: " ")
             guard fields.count > 1 else { continue }
             let name = fields[1].split(separator: "@").first.map { String($0.trimmingSuffix(":")) } ?? ""
-            if name.hasPrefix(ruleset.interfacePrefix), Int(name.dropFirst(ruleset.interfacePrefix.count)) != nil {
+            if name.hasPrefix(ruleset.interfacePrefix), Int(name.dropFirst(ruleset.interfacePrefix.count)) != nil,
+                !keeping.contains(name)
+            {
                 try? await HostCommand.run([ipPath, "link", "delete", name])
             }
         }
@@ -124,6 +126,35 @@ struct SandboxNetwork: Sendable {
         } catch {
             await detach(attachment, bundle: bundle)
             throw error
+        }
+        return attachment
+    }
+
+    /// Takes over an adopted sandbox's veth (left in place by `prepare`) and exposed ports: the loopback
+    /// ports are reserved again (another one if a host program took one meanwhile) and put back into
+    /// the freshly loaded table.
+    func restore(_ record: SandboxRecord.Network, bundle: String) async throws -> Attachment {
+        var attachment = Attachment(
+            interface: record.interface,
+            hostAddress: record.hostAddress,
+            sandboxAddress: record.sandboxAddress,
+            ports: [:]
+        )
+        for (port, hostPort) in record.ports {
+            if let same = try? PortReservation(port: hostPort) {
+                attachment.ports[port] = same
+            } else {
+                attachment.ports[port] = try PortReservation()
+            }
+        }
+        if !attachment.ports.isEmpty {
+            let elements = attachment.ports.map { port, reservation in
+                "\(reservation.port) : \(IPv4Network.format(record.sandboxAddress)) . \(port)"
+            }
+            try await load(
+                "add element inet \(ruleset.table) exposed4 { \(elements.joined(separator: ", ")) }\n",
+                scratch: bundle
+            )
         }
         return attachment
     }

@@ -1,0 +1,104 @@
+import Glibc
+
+// The per-sandbox monitor (Debian's conmon is the model): it outlives the server so a sandbox can.
+//
+//     ExecboxSandboxMonitor <runc> <runc-root> <bundle> <sandbox-id>
+//
+// It becomes a child subreaper in a session of its own, runs `runc create` (the container's stdio is
+// /dev/null), prints `created <init pid>` on stdout and closes it, then waits for the container's
+// init — its child once `runc create` exited — reaping any other orphan that reaches it, writes the
+// init's status to <bundle>/exit (`exited <code>` or `signaled <signal>`, via a rename, so a reader
+// never sees half of it) and exits. If `runc create` fails it prints nothing and exits 1; runc's own
+// reason is in <bundle>/runc.log. The server signals the init and watches both processes through
+// pidfds, and after a restart reads the exit file instead of a wait status.
+
+func fail(_ message: String) -> Never {
+    let bytes = Array("ExecboxSandboxMonitor: \(message)\n".utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    exit(1)
+}
+
+func writeAll(_ fd: Int32, _ text: String) -> Bool {
+    let bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+        if count < 0, errno == EINTR { continue }
+        guard count > 0 else { return false }
+        done += count
+    }
+    return true
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 5 else { fail("usage: ExecboxSandboxMonitor <runc> <runc-root> <bundle> <sandbox-id>") }
+let (runc, root, bundle, id) = (arguments[1], arguments[2], arguments[3], arguments[4])
+
+typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "prctl"),
+    unsafeBitCast(symbol, to: Prctl.self)(36 /* PR_SET_CHILD_SUBREAPER */, 1, 0, 0, 0) == 0
+else { fail("cannot become a child subreaper") }
+_ = setsid()
+signal(SIGPIPE, SIG_IGN)
+// The server may be gone by the time the init ends; nothing here needs a terminal or a signal.
+signal(SIGHUP, SIG_IGN)
+signal(SIGINT, SIG_IGN)
+signal(SIGTERM, SIG_IGN)
+
+let pidFile = "\(bundle)/init.pid"
+let command = [
+    runc, "--root", root, "--log", "\(bundle)/runc.log", "--log-format", "json", "create", "--bundle", bundle,
+    "--pid-file", pidFile, id,
+]
+let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+var actions = posix_spawn_file_actions_t()
+posix_spawn_file_actions_init(&actions)
+for target in Int32(0)...2 { posix_spawn_file_actions_adddup2(&actions, null, target) }
+let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+let environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
+var runcPid: pid_t = 0
+guard posix_spawn(&runcPid, runc, &actions, nil, argv, environment) == 0 else { fail("cannot run \(runc)") }
+var status: Int32 = 0
+while waitpid(runcPid, &status, 0) < 0, errno == EINTR {}
+guard status == 0 else { exit(1) }  // runc's reason is in its log
+func readSmallFile(_ path: String) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 64)
+    let count = read(fd, &buffer, buffer.count)
+    return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+}
+guard let initPid = pid_t(readSmallFile(pidFile).filter(\.isNumber)) else { fail("runc reported no init pid") }
+guard writeAll(1, "created \(initPid)\n") else { fail("the server is gone") }
+// The server reads until both pipes close; nothing more is said (failures are in the exit file).
+dup2(null, 1)
+dup2(null, 2)
+
+// Reap whatever reaches this subreaper until the init itself ends.
+var initStatus: Int32 = 0
+while true {
+    var reaped: Int32 = 0
+    let pid = waitpid(-1, &reaped, 0)
+    if pid < 0 {
+        if errno == EINTR { continue }
+        fail("lost the init")
+    }
+    if pid == initPid {
+        initStatus = reaped
+        break
+    }
+}
+let exitText: String
+if initStatus & 0x7f == 0 {
+    exitText = "exited \((initStatus >> 8) & 0xff)\n"
+} else {
+    exitText = "signaled \(initStatus & 0x7f)\n"
+}
+let temporary = "\(bundle)/exit.tmp"
+let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+if fd >= 0, writeAll(fd, exitText) {
+    close(fd)
+    rename(temporary, "\(bundle)/exit")
+}
+exit(0)

@@ -1,0 +1,152 @@
+import ExecboxSandbox
+import FoundationEssentials
+import Glibc
+import Logging
+
+/// Start-up reconciliation: sandboxes a previous server left running under their monitors are
+/// adopted; the others are cleaned up by the reaper and listed as `lost`.
+extension RuncBackend {
+    /// The monitor executable to use, or nil (sandboxes are then this process's children).
+    static func findMonitor(_ configuration: RuncBackendConfiguration) -> String? {
+        guard configuration.useMonitor else { return nil }
+        if let path = configuration.monitorPath { return access(path, X_OK) == 0 ? path : nil }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let executable = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            .joined(separator: "/")
+        let candidate = "\(directory)/ExecboxSandboxMonitor"
+        return access(candidate, X_OK) == 0 ? candidate : nil
+    }
+
+    struct Reconciliation {
+        /// Running under a live monitor: taken over, with their records.
+        var adopted: [(sandbox: RuncSandbox, record: SandboxRecord)] = []
+        /// Found but not adoptable: cleaned up, kept as `lost` so a client learns what happened.
+        var lost: [RuncSandbox] = []
+    }
+
+    /// Reads every bundle's record and decides: adopt (the init and monitor are the recorded
+    /// processes, alive, and runc says the container runs) or lose.
+    static func reconcile(
+        _ configuration: RuncBackendConfiguration,
+        runtime: RuncRuntime,
+        logger: Logger
+    ) async -> Reconciliation {
+        var result = Reconciliation()
+        var slots = Set<Int>()
+        for (name, isDirectory) in HostFiles.entries(in: configuration.sandboxDirectory) where isDirectory {
+            guard let id = try? SandboxID(name) else { continue }
+            let bundle = "\(configuration.sandboxDirectory)/\(name)"
+            let record = SandboxRecord.read(from: bundle)
+            let exit = MainProcess.readExitFile("\(bundle)/exit")
+            guard let record, record.id == name, (0..<configuration.maxSandboxes).contains(record.slot),
+                !slots.contains(record.slot)
+            else {
+                result.lost.append(lostSandbox(id, record, because: "it could not be adopted", configuration))
+                continue
+            }
+            guard let initHandle = SandboxRecord.live(record.initPid, startedAt: record.initStartTime),
+                let monitor = SandboxRecord.live(record.monitorPid, startedAt: record.monitorStartTime),
+                await containerStatus(name, runtime: runtime) == "running",
+                let config = readConfig(bundle)
+            else {
+                let reason =
+                    exit.map { "it ended while the server was down (\(mainExit($0, oomKills: 0)))" }
+                    ?? "it could not be adopted"
+                result.lost.append(lostSandbox(id, record, because: reason, configuration))
+                continue
+            }
+            let cgroup = CgroupV1(id: id, parent: configuration.cgroupParent)
+            let strays = (HostFiles.read("\(cgroup.directory("pids"))/cgroup.procs", limit: 1 << 20) ?? [])
+                .split(separator: UInt8(ascii: "\n")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
+                .filter { $0 != record.initPid }.compactMap(ProcessHandle.init)
+            let elapsed = Duration.milliseconds(Int64(max(0, SandboxRecord.now - record.createdAt) * 1000))
+            let sandbox = RuncSandbox(
+                id: id,
+                spec: record.spec,
+                limits: record.limits,
+                bundle: bundle,
+                spoolDirectory: "\(configuration.spoolDirectory)/\(name)",
+                slot: record.slot,
+                baseProcess: config.process,
+                retainedExecs: configuration.retainedExecs,
+                cgroupParent: configuration.cgroupParent,
+                adoption: RuncSandbox.Adoption(elapsed: elapsed, strays: strays)
+            )
+            sandbox.initProcess = MainProcess(
+                .monitored(initProcess: initHandle, monitor: monitor, exitFile: "\(bundle)/exit"))
+            slots.insert(record.slot)
+            result.adopted.append((sandbox, record))
+            logger.notice("adopting sandbox \(name) (running for \(elapsed), \(strays.count) orphaned processes)")
+        }
+        return result
+    }
+
+    private static func lostSandbox(
+        _ id: SandboxID,
+        _ record: SandboxRecord?,
+        because reason: String,
+        _ configuration: RuncBackendConfiguration
+    ) -> RuncSandbox {
+        // A monitor that ended with its sandbox may be this process's zombie (a subreaper inherits
+        // the dead server's children).
+        if let record, let monitor = ProcessHandle(record.monitorPid),
+            ProcessHandle.startTime(of: record.monitorPid) == record.monitorStartTime,
+            MainProcess.readExitFile("\(configuration.sandboxDirectory)/\(id.rawValue)/exit") != nil
+        {
+            // It exits right after writing the exit file.
+            for _ in 0..<1000 where !monitor.hasExited { usleep(1000) }
+            monitor.reapIfChild()
+        }
+        let sandbox = RuncSandbox(
+            id: id,
+            spec: record?.spec ?? SandboxSpec(),
+            limits: record?.limits ?? SandboxLimits(),
+            bundle: "\(configuration.sandboxDirectory)/\(id.rawValue)",
+            spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
+            slot: -1,
+            baseProcess: OCIConfigBuilder.placeholderProcess,
+            retainedExecs: 0,
+            cgroupParent: configuration.cgroupParent
+        )
+        _ = try? sandbox.apply(.lost("the server restarted and \(reason)"))
+        sandbox.markDestroyed()
+        return sandbox
+    }
+
+    private static func containerStatus(_ id: String, runtime: RuncRuntime) async -> String? {
+        struct State: Decodable { var status: String }
+        guard let output = try? await runtime.run(["state", id]), output.succeeded else { return nil }
+        return (try? JSONDecoder().decode(State.self, from: Data(output.stdout)))?.status
+    }
+
+    private static func readConfig(_ bundle: String) -> OCIConfig? {
+        guard let bytes = HostFiles.read("\(bundle)/config.json", limit: 4 << 20) else { return nil }
+        return try? JSONDecoder().decode(OCIConfig.self, from: Data(bytes))
+    }
+
+    /// Takes over what `reconcile` adopted: slots, networks, and a supervisor each once `run()` runs.
+    func takeOver(_ reconciliation: Reconciliation) async {
+        for (sandbox, record) in reconciliation.adopted {
+            if let saved = record.network, let network {
+                do {
+                    sandbox.networkAttachment = try await network.restore(saved, bundle: sandbox.bundle)
+                    var updated = record
+                    updated.network?.ports = sandbox.networkAttachment?.ports.mapValues(\.port) ?? [:]
+                    try? updated.write(to: sandbox.bundle)
+                } catch {
+                    logger.error("sandbox \(sandbox.id): its exposed ports could not be restored: \(error)")
+                }
+            }
+            adopt(sandbox)
+            // Running at once: the container was created and started by the previous server.
+            _ = try? sandbox.apply(.created)
+            let action = try? sandbox.apply(.started)
+            runJob { await self.supervise(sandbox) }
+            if let action { sandbox.inbox.send(.perform(action)) }
+        }
+        for sandbox in reconciliation.lost { adopt(sandbox) }
+    }
+}

@@ -1,0 +1,77 @@
+import ExecboxSandbox
+import FoundationEssentials
+import Glibc
+
+/// What a server needs to adopt a sandbox another (dead) server created: written to
+/// `<bundle>/sandbox.json` (0600: the spec holds environment values) once the container exists, read
+/// at start-up. The pids come with their start times, so a recycled pid is never taken for the
+/// sandbox's init or monitor.
+struct SandboxRecord: Codable, Sendable {
+    struct Network: Codable, Sendable {
+        var interface: String
+        var hostAddress: UInt32
+        var sandboxAddress: UInt32
+        /// Declared sandbox port → the loopback port DNATed to it.
+        var ports: [Int: Int]
+    }
+
+    var id: String
+    var spec: SandboxSpec
+    var limits: SandboxLimits
+    var slot: Int
+    /// Wall-clock seconds since 1970 when the sandbox was created (its timeout counts from here).
+    var createdAt: Double
+    var initPid: Int32
+    var initStartTime: UInt64
+    var monitorPid: Int32
+    var monitorStartTime: UInt64
+    var network: Network?
+
+    static let fileName = "sandbox.json"
+
+    init(_ sandbox: RuncSandbox, initProcess: ProcessHandle, monitor: ProcessHandle) {
+        id = sandbox.id.rawValue
+        spec = sandbox.spec
+        limits = sandbox.limits
+        slot = sandbox.slot
+        createdAt = Self.now
+        initPid = initProcess.pid
+        initStartTime = ProcessHandle.startTime(of: initProcess.pid) ?? 0
+        monitorPid = monitor.pid
+        monitorStartTime = ProcessHandle.startTime(of: monitor.pid) ?? 0
+        network = sandbox.networkAttachment.map { attachment in
+            Network(
+                interface: attachment.interface,
+                hostAddress: attachment.hostAddress,
+                sandboxAddress: attachment.sandboxAddress,
+                ports: attachment.ports.mapValues(\.port)
+            )
+        }
+    }
+
+    static var now: Double {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// Writes (or replaces, through a rename) the record.
+    func write(to bundle: String) throws {
+        let temporary = "\(bundle)/\(Self.fileName).tmp"
+        unlink(temporary)
+        try BundleWriter.writeFile(temporary, Array(try JSONEncoder().encode(self)), mode: 0o600)
+        guard rename(temporary, "\(bundle)/\(Self.fileName)") == 0 else { throw SystemError("rename") }
+    }
+
+    static func read(from bundle: String) -> SandboxRecord? {
+        guard let bytes = HostFiles.read("\(bundle)/\(fileName)", limit: 1 << 20) else { return nil }
+        return try? JSONDecoder().decode(SandboxRecord.self, from: Data(bytes))
+    }
+
+    /// The process behind `pid` if it is still the one recorded (same start time) and running.
+    static func live(_ pid: Int32, startedAt startTime: UInt64) -> ProcessHandle? {
+        guard let handle = ProcessHandle(pid), !handle.hasExited, ProcessHandle.startTime(of: pid) == startTime
+        else { return nil }
+        return handle
+    }
+}

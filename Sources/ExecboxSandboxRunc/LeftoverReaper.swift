@@ -35,6 +35,9 @@ struct LeftoverReaper {
             report.containers.append(name)
         }
         report.cgroups = removeCgroups()
+        for (name, _) in HostFiles.entries(in: configuration.sandboxDirectory) where !keep.contains(name) {
+            await Self.endMonitor(of: "\(configuration.sandboxDirectory)/\(name)")
+        }
         for directory in [configuration.sandboxDirectory, configuration.spoolDirectory] {
             for (name, _) in HostFiles.entries(in: directory) where !keep.contains(name) {
                 BundleWriter.remove("\(directory)/\(name)")
@@ -48,6 +51,20 @@ struct LeftoverReaper {
             logger.notice("removed leftovers: \(counts)")
         }
         return report
+    }
+
+    /// A reaped sandbox's monitor (the recorded process, by its start time) ends once its init did;
+    /// one still there after a second is killed. Reaped if it became this process's child.
+    private static func endMonitor(of bundle: String) async {
+        guard let record = SandboxRecord.read(from: bundle), let monitor = ProcessHandle(record.monitorPid),
+            ProcessHandle.startTime(of: record.monitorPid) == record.monitorStartTime
+        else { return }
+        for _ in 0..<200 where !monitor.hasExited { try? await Task.sleep(for: .milliseconds(5)) }
+        if !monitor.hasExited {
+            monitor.signal(SIGKILL)
+            await monitor.waitForExit()
+        }
+        monitor.reapIfChild()
     }
 
     /// The real (not symlinked) hierarchies that hold a cgroup named `cgroupParent`.

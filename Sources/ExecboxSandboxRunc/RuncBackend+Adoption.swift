@@ -141,11 +141,12 @@ extension RuncBackend {
                 }
             }
             adopt(sandbox)
-            // Running at once: the container was created and started by the previous server.
+            // Running at once: the container was created and started by the previous server, so the
+            // machine's `start` is not carried out and its `armTimers` is left to the supervisor.
             _ = try? sandbox.apply(.created)
-            let action = try? sandbox.apply(.started)
+            _ = try? sandbox.apply(.started)
             runJob { await self.supervise(sandbox) }
-            if let action { sandbox.inbox.send(.perform(action)) }
+            sandbox.inbox.send(.armTimers)
         }
         for sandbox in reconciliation.lost { adopt(sandbox) }
     }

@@ -391,9 +391,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                     // Left running under its monitor, for the next server to adopt.
                     sandbox.detachSignal.fire()
                     break loop
-                case .perform(let decided):
-                    // Decided before the supervisor ran; the machine has moved on already.
-                    if case .armTimers = decided { armTimers(sandbox, in: &group) }
+                case .armTimers:
+                    armTimers(sandbox, in: &group)
                     continue
                 }
                 let action: SandboxStateMachine.Action

@@ -11,8 +11,8 @@ final class RuncSandbox: Sendable {
         case shutdown
         /// The backend is shutting down and leaves the sandbox to its monitor (adopted after restart).
         case detach
-        /// Carry out an action decided before the supervisor ran (an adopted sandbox's timers).
-        case perform(SandboxStateMachine.Action)
+        /// Arm the timers of a sandbox that was running before its supervisor started (adopted).
+        case armTimers
     }
 
     let id: SandboxID

@@ -2,39 +2,32 @@
 execbox-grpc-testserver --tls-cert/--tls-key, and Execbox's client (execbox-grpc-testclient
 --tls-ca) against a grpcio server with TLS server credentials. Certificates are verified on both
 sides against a self-signed pair made here; nothing disables checks."""
-import os
 import subprocess
 from concurrent import futures
 
 import grpc
 import pytest
 
-from conftest import ROOT
+from conftest import _server_binary
 from test_our_client import _client_binary
 
 
-def _server_binary():
-    if os.environ.get("EXECBOX_GRPC_TESTSERVER"):
-        return os.environ["EXECBOX_GRPC_TESTSERVER"]
-    bin_path = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=ROOT, text=True).strip()
-    return os.path.join(bin_path, "execbox-grpc-testserver")
+def _self_signed(directory, san="DNS:localhost,IP:127.0.0.1"):
+    """A self-signed P-256 certificate for localhost (openssl CLI): (cert, key) paths."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    command = [
+        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert),
+    ]
+    if san:
+        command += ["-addext", f"subjectAltName={san}"]
+    subprocess.run(command, check=True, capture_output=True)
+    return str(cert), str(key)
 
 
 @pytest.fixture(scope="module")
 def tls_pair(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("grpc-tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-days", "1", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
+    return _self_signed(tmp_path_factory.mktemp("grpc-tls"))
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +67,8 @@ def test_grpcio_over_tls_all_call_kinds(tls_server, tls_pair, stubs):
 
 def test_grpcio_rejects_an_untrusted_certificate(tls_server, tmp_path, stubs):
     pb, _ = stubs
-    other = tmp_path / "other.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-days", "1", "-subj", "/CN=localhost", "-keyout", str(tmp_path / "k.pem"), "-out", str(other),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    channel, stub = _secure_stub(tls_server, str(other), stubs)
+    other, _ = _self_signed(tmp_path, san=None)
+    channel, stub = _secure_stub(tls_server, other, stubs)
     with channel:
         with pytest.raises(grpc.RpcError) as failure:
             stub.Unary(pb.Nested(id=1), timeout=5)
@@ -152,17 +137,9 @@ def test_our_client_over_tls_against_grpcio(python_tls_server, tls_pair):
 
 
 def test_our_client_refuses_an_unverified_server(python_tls_server, tmp_path):
-    other = tmp_path / "other.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-days", "1", "-subj", "/CN=localhost", "-keyout", str(tmp_path / "k.pem"), "-out", str(other),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    other, _ = _self_signed(tmp_path, san=None)
     out = subprocess.run(
-        [_client_binary(), "--host", "localhost", "--port", str(python_tls_server), "--tls-ca", str(other)],
+        [_client_binary(), "--host", "localhost", "--port", str(python_tls_server), "--tls-ca", other],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,5 +1,4 @@
 """Execbox's generated client over GRPCClientTransport against a Python grpcio server."""
-import os
 import subprocess
 import time
 from concurrent import futures
@@ -7,14 +6,11 @@ from concurrent import futures
 import grpc
 import pytest
 
-from conftest import ROOT
+from conftest import _binary
 
 
 def _client_binary():
-    if os.environ.get("EXECBOX_GRPC_TESTCLIENT"):
-        return os.environ["EXECBOX_GRPC_TESTCLIENT"]
-    bin_path = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=ROOT, text=True).strip()
-    return os.path.join(bin_path, "execbox-grpc-testclient")
+    return _binary("EXECBOX_GRPC_TESTCLIENT", "execbox-grpc-testclient")
 
 
 @pytest.fixture(scope="module")

@@ -1,3 +1,4 @@
+import ExecboxGRPC
 import ExecboxHTTP2
 import ExecboxRPC
 import NIOCore
@@ -18,10 +19,7 @@ enum ResponseFlags {
                 "grpc-accept-encoding": CompressionAlgorithm.acceptEncoding,
             ]
         )
-        var frame = ByteBuffer()
-        frame.writeInteger(UInt8(0))
-        frame.writeInteger(UInt32(request.count))
-        frame.writeBytes(request)
+        let frame = GRPCFrameDecoder.frame(request, compression: nil)
         do {
             try await stream.writeBody(frame)
             try await stream.finish()

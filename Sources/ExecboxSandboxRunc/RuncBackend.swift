@@ -351,7 +351,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     }
 
     public func stats(_ id: SandboxID) async throws -> SandboxStats {
-        try lookup(id).cgroup.stats
+        try lookup(id).stats
     }
 
     public func health() async -> BackendHealth {
@@ -533,6 +533,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 monitor.reapIfChild()
             }
         }
+        sandbox.recordFinalStats()
         let output = try? await runtime.run(["delete", "--force", sandbox.id.rawValue])
         if let output, !output.succeeded, !output.stderrText.contains("does not exist") {
             logger.warning("runc delete \(sandbox.id) failed: \(output.stderrText)")

@@ -55,6 +55,8 @@ final class RuncSandbox: Sendable {
         var busy = 0
         var lastActivity = ContinuousClock.now
         var destroyed = false
+        /// The cgroup's counters taken just before the destroy removed it.
+        var finalStats: SandboxStats?
     }
 
     private let state = Mutex(State())
@@ -208,6 +210,18 @@ final class RuncSandbox: Sendable {
     }
 
     var isDestroyed: Bool { state.withLock { $0.destroyed } }
+
+    /// The cgroup's counters: live while the sandbox exists, then as they were when it was destroyed.
+    var stats: SandboxStats {
+        if let final = state.withLock({ $0.finalStats }) { return final }
+        return cgroup.stats
+    }
+
+    /// Keeps the counters of a sandbox whose processes are all dead, before its cgroup goes.
+    func recordFinalStats() {
+        let stats = cgroup.stats
+        state.withLock { $0.finalStats = stats }
+    }
 
     private static func takeSatisfied(_ state: inout State, id: SandboxID, spec: SandboxSpec, limits: SandboxLimits)
         -> [(CheckedContinuation<SandboxInfo, Never>, SandboxInfo)]

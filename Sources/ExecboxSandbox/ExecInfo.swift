@@ -1,7 +1,10 @@
 /// What a backend knows about one exec, running or ended.
 ///
 /// Output offsets count the bytes of stdout and stderr together, in the order the exec's events
-/// deliver them: a client that received `n` bytes of output re-attaches from offset `n`.
+/// deliver them: a client that received `n` bytes of output re-attaches from offset `n`. The
+/// per-stream counts let a client that counts stdout and stderr separately find its place: the kept
+/// output starts `retainedStdoutFrom` bytes into stdout and `retainedFrom - retainedStdoutFrom` bytes
+/// into stderr.
 public struct ExecInfo: Hashable, Sendable {
     public var id: ExecID
     public var sandboxID: SandboxID
@@ -15,6 +18,11 @@ public struct ExecInfo: Hashable, Sendable {
     public var outputBytes: UInt64
     /// The first offset still kept; older output was dropped at the spool's size limit.
     public var retainedFrom: UInt64
+    /// Bytes of stdout and of stderr produced so far (together `outputBytes`).
+    public var stdoutBytes: UInt64
+    public var stderrBytes: UInt64
+    /// How many of the bytes before `retainedFrom` were stdout.
+    public var retainedStdoutFrom: UInt64
     /// Clients attached right now.
     public var attachedClients: Int
 
@@ -27,7 +35,10 @@ public struct ExecInfo: Hashable, Sendable {
         exit: ProcessExit? = nil,
         outputBytes: UInt64 = 0,
         retainedFrom: UInt64 = 0,
-        attachedClients: Int = 0
+        attachedClients: Int = 0,
+        stdoutBytes: UInt64 = 0,
+        stderrBytes: UInt64 = 0,
+        retainedStdoutFrom: UInt64 = 0
     ) {
         self.id = id
         self.sandboxID = sandboxID
@@ -38,6 +49,9 @@ public struct ExecInfo: Hashable, Sendable {
         self.outputBytes = outputBytes
         self.retainedFrom = retainedFrom
         self.attachedClients = attachedClients
+        self.stdoutBytes = stdoutBytes
+        self.stderrBytes = stderrBytes
+        self.retainedStdoutFrom = retainedStdoutFrom
     }
 
     public var isRunning: Bool { exit == nil }

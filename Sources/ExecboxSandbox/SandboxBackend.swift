@@ -63,11 +63,33 @@ public protocol SandboxBackend: Sendable {
     func readFile(_ id: SandboxID, path: String, offset: Int, length: Int) async throws -> [UInt8]
 
     /// Writes a whole file inside the sandbox (created or replaced), with `mode` and, if asked, its
-    /// missing parent directories.
+    /// missing parent directories: the streamed `writeFile` with one chunk (`mode` 0 keeps an existing
+    /// file's bits, 0644 for a new one).
     func writeFile(_ id: SandboxID, path: String, contents: [UInt8], mode: UInt32, createParents: Bool)
         async throws -> SandboxFileInfo
 
+    /// Writes a file from chunks the body hands to the writer: a temporary file in the target directory,
+    /// fsync and rename once `body` returns (append mode writes in place). A body that throws leaves
+    /// nothing visible.
+    func writeFile(
+        _ id: SandboxID,
+        path: String,
+        options: FileWriteOptions,
+        _ body: (any SandboxFileWriter) async throws -> Void
+    ) async throws -> SandboxFileInfo
+
+    /// lstat of a path: a symlink is reported as itself.
     func stat(_ id: SandboxID, path: String) async throws -> SandboxFileInfo
+
+    /// Entries of a directory (not `.`/`..`), sorted by name byte-wise; lstat info of each.
+    func listDirectory(_ id: SandboxID, path: String) async throws -> [SandboxFileInfo]
+
+    /// Removes a file, symlink or directory (recursively when asked); returns how many entries were
+    /// removed. A symlink is removed itself, never what it points to.
+    func remove(_ id: SandboxID, path: String, recursive: Bool) async throws -> Int
+
+    /// Creates a directory (with missing parents when asked; then an existing directory is success).
+    func makeDirectory(_ id: SandboxID, path: String, mode: UInt32, parents: Bool) async throws -> SandboxFileInfo
 
     /// The URL at which a declared port of an `exposed` sandbox is reachable.
     func portURL(_ id: SandboxID, port: Int) async throws -> String
@@ -97,5 +119,28 @@ extension SandboxBackend {
 
     public func listExecs(_ id: SandboxID) async throws -> [ExecInfo] {
         throw SandboxError(code: .unimplemented, message: "this backend keeps no exec records")
+    }
+
+    public func writeFile(
+        _ id: SandboxID,
+        path: String,
+        options: FileWriteOptions,
+        _ body: (any SandboxFileWriter) async throws -> Void
+    ) async throws -> SandboxFileInfo {
+        throw SandboxError(code: .unimplemented, message: "this backend cannot stream file writes")
+    }
+
+    public func listDirectory(_ id: SandboxID, path: String) async throws -> [SandboxFileInfo] {
+        throw SandboxError(code: .unimplemented, message: "this backend cannot list directories")
+    }
+
+    public func remove(_ id: SandboxID, path: String, recursive: Bool) async throws -> Int {
+        throw SandboxError(code: .unimplemented, message: "this backend cannot remove files")
+    }
+
+    public func makeDirectory(_ id: SandboxID, path: String, mode: UInt32, parents: Bool) async throws
+        -> SandboxFileInfo
+    {
+        throw SandboxError(code: .unimplemented, message: "this backend cannot create directories")
     }
 }

@@ -46,7 +46,10 @@ extension SandboxError {
         public static let notFound = Code(rawValue: "not_found", grpcStatusName: "NOT_FOUND")
         /// The sandbox exists already.
         public static let alreadyExists = Code(rawValue: "already_exists", grpcStatusName: "ALREADY_EXISTS")
-        /// The sandbox is not in a state that allows the call (exec in a stopped sandbox).
+        /// The sandbox's own permissions refuse a file operation (the API acts as the sandbox's root).
+        public static let permissionDenied = Code(rawValue: "permission_denied", grpcStatusName: "PERMISSION_DENIED")
+        /// The sandbox is not in a state that allows the call (exec in a stopped sandbox), or a file is
+        /// not what the call needs (a directory to write, a file to list, a directory not empty).
         public static let failedPrecondition = Code(
             rawValue: "failed_precondition",
             grpcStatusName: "FAILED_PRECONDITION"

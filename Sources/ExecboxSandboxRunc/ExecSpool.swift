@@ -9,13 +9,20 @@ import Glibc
 /// payload. A record that does not fit pushes the oldest records out, so the newest `limit` bytes
 /// (less headers) stay readable; rewriting a ring in place costs no file creation or page allocation.
 /// The last `tailLimit` bytes are also kept in memory: a reader that keeps up never touches the file.
+/// Per-stream counts (how much stdout came before an offset) are kept beside the combined offsets,
+/// for clients that count stdout and stderr separately.
 ///
 /// Not synchronised: its owner (`RuncExec`) calls it under its lock.
 struct ExecSpool: ~Copyable {
     struct Chunk: Sendable {
         var offset: UInt64
         var isStdout: Bool
+        /// The offset of the first byte within its own stream (stdout or stderr alone).
+        var streamOffset: UInt64
         var bytes: [UInt8]
+
+        /// Bytes of stdout before `offset`.
+        var stdoutBefore: UInt64 { isStdout ? streamOffset : offset - streamOffset }
     }
 
     enum Read {
@@ -37,13 +44,18 @@ struct ExecSpool: ~Copyable {
     /// Positions count record bytes since the start (the file position is `position % limit`).
     private var headPosition: UInt64 = 0
     private var writePosition: UInt64 = 0
-    /// The payload offset of the record at `headPosition`.
+    /// The payload offset of the record at `headPosition`, and how much of what lies before it was
+    /// stdout.
     private var headOffset: UInt64 = 0
-    /// (payload offset, position) of a record start every `indexStep` bytes, oldest first.
-    private var index: [(offset: UInt64, position: UInt64)] = []
+    private var headStdout: UInt64 = 0
+    /// (payload offset, position, stdout before) of a record start every `indexStep` bytes, oldest
+    /// first.
+    private var index: [(offset: UInt64, position: UInt64, stdout: UInt64)] = []
     private var tail: [Chunk] = []
     private var tailBytes = 0
     private(set) var end: UInt64 = 0
+    /// The stdout part of `end`.
+    private(set) var stdoutEnd: UInt64 = 0
     /// Set once a write failed (the disk is full); the spool then keeps only its memory tail.
     private(set) var failed = false
 
@@ -62,14 +74,23 @@ struct ExecSpool: ~Copyable {
         failed ? tail.first?.offset ?? end : headOffset
     }
 
+    /// How much of the output before `retainedFrom` was stdout.
+    var retainedStdoutFrom: UInt64 {
+        failed ? tail.first?.stdoutBefore ?? stdoutEnd : headStdout
+    }
+
+    var stderrEnd: UInt64 { end - stdoutEnd }
+
     /// The largest payload of one record.
     var maxRecord: Int { limit / 4 - Self.headerSize }
 
     mutating func append(_ bytes: [UInt8], isStdout: Bool) {
         precondition(bytes.count <= maxRecord && !bytes.isEmpty)
-        let chunk = Chunk(offset: end, isStdout: isStdout, bytes: bytes)
+        let chunk = Chunk(
+            offset: end, isStdout: isStdout, streamOffset: isStdout ? stdoutEnd : end - stdoutEnd, bytes: bytes)
         if !failed { writeRecord(chunk) }
         end += UInt64(bytes.count)
+        if isStdout { stdoutEnd += UInt64(bytes.count) }
         tail.append(chunk)
         tailBytes += bytes.count
         while tailBytes > tailLimit, tail.count > 1 {
@@ -90,6 +111,7 @@ struct ExecSpool: ~Copyable {
             let length = UInt64(Self.length(header))
             headPosition += UInt64(Self.headerSize) + length
             headOffset += length
+            if header[0] == 1 { headStdout += length }
         }
         while let first = index.first, first.position < headPosition { index.removeFirst() }
         header[0] = chunk.isStdout ? 1 : 2
@@ -103,7 +125,7 @@ struct ExecSpool: ~Copyable {
             writeWrapped(chunk.bytes, at: writePosition + UInt64(Self.headerSize))
         else { return fail() }
         if index.last.map({ chunk.offset - $0.offset >= Self.indexStep }) ?? true {
-            index.append((chunk.offset, writePosition))
+            index.append((chunk.offset, writePosition, chunk.stdoutBefore))
         }
         writePosition += recordSize
     }
@@ -155,13 +177,17 @@ struct ExecSpool: ~Copyable {
             for chunk in tail.reversed() where chunk.offset <= offset {
                 let skip = Int(offset - chunk.offset)
                 let bytes = skip == 0 ? chunk.bytes : Array(chunk.bytes[skip...])
-                return .chunk(Chunk(offset: offset, isStdout: chunk.isStdout, bytes: bytes))
+                return .chunk(
+                    Chunk(
+                        offset: offset, isStdout: chunk.isStdout, streamOffset: chunk.streamOffset + UInt64(skip),
+                        bytes: bytes))
             }
         }
         guard !failed, fd >= 0, offset >= headOffset else { return .dropped(retainedFrom: retainedFrom) }
-        let start = index.last(where: { $0.offset <= offset }) ?? (headOffset, headPosition)
+        let start = index.last(where: { $0.offset <= offset }) ?? (headOffset, headPosition, headStdout)
         var position = start.position
         var recordOffset = start.offset
+        var stdoutBefore = start.stdout
         var header = [UInt8](repeating: 0, count: Self.headerSize)
         while position < writePosition {
             guard readWrapped(&header, at: position) else { break }
@@ -170,10 +196,13 @@ struct ExecSpool: ~Copyable {
                 let skip = Int(offset - recordOffset)
                 var bytes = [UInt8](repeating: 0, count: length - skip)
                 guard readWrapped(&bytes, at: position + UInt64(Self.headerSize + skip)) else { break }
-                return .chunk(Chunk(offset: offset, isStdout: header[0] == 1, bytes: bytes))
+                let isStdout = header[0] == 1
+                let streamOffset = (isStdout ? stdoutBefore : recordOffset - stdoutBefore) + UInt64(skip)
+                return .chunk(Chunk(offset: offset, isStdout: isStdout, streamOffset: streamOffset, bytes: bytes))
             }
             position += UInt64(Self.headerSize + length)
             recordOffset += UInt64(length)
+            if header[0] == 1 { stdoutBefore += UInt64(length) }
         }
         return .dropped(retainedFrom: retainedFrom)
     }

@@ -1,24 +1,27 @@
 public import ExecboxSandbox
 import Glibc
 
-/// File access from the host into a running sandbox: every path is resolved under the init's
-/// `/proc/<pid>/root` with `RESOLVE_IN_ROOT` (`ResolvedOpen`), so neither `..` nor a symlink the
-/// sandbox planted reaches a host file. Writes run with the sandbox root's host uid as the thread's
-/// filesystem identity, so what they create belongs to the sandbox's root and they can do no more
-/// than it could. Reads run as the server (a file's owner inside does not limit them).
+/// File access from the host into a running sandbox, through its `SandboxRoot`: every path is
+/// resolved under the init's `/proc/<pid>/root` with `RESOLVE_IN_ROOT`, so neither `..` nor a symlink
+/// the sandbox planted reaches a host file. Changes run with the sandbox root's host uid as the
+/// thread's filesystem identity, so what they create belongs to the sandbox's root and they can do no
+/// more than it could. Reads run as the server (a file's owner inside does not limit them).
 extension RuncBackend {
     static let maxReadLength = 4 << 20
 
     public func readFile(_ id: SandboxID, path: String, offset: Int, length: Int) async throws -> [UInt8] {
         guard offset >= 0, length >= 0 else { throw SandboxError.invalidArgument("offset and length must be >= 0") }
-        let root = try openRoot(id)
-        defer { close(root.fd) }
-        let fd = ResolvedOpen.open(root: root.fd, try Self.relative(path), flags: O_RDONLY | O_NOCTTY)
-        guard fd >= 0 else { throw Self.fileError(path, errno) }
+        let root = try openRoot(lookup(id))
+        defer { root.close() }
+        // O_NONBLOCK: a FIFO the sandbox planted must not block the open (it is refused below).
+        let fd = root.open(try Self.relative(path), flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
+        guard fd >= 0 else { throw SandboxRoot.error(path, errno) }
         defer { close(fd) }
         var status = Glibc.stat()
-        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-            throw SandboxError.invalidArgument("\(path) is not a regular file")
+        guard fstat(fd, &status) == 0 else { throw SandboxRoot.error(path, errno, call: "fstat") }
+        guard status.st_mode & S_IFMT != S_IFDIR else { throw SandboxRoot.error(path, EISDIR) }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw SandboxError(code: .failedPrecondition, message: "\(path) is not a regular file")
         }
         var bytes = [UInt8](repeating: 0, count: min(length, Self.maxReadLength))
         var filled = 0
@@ -27,7 +30,7 @@ extension RuncBackend {
                 pread(fd, raw.baseAddress! + filled, raw.count - filled, off_t(offset + filled))
             }
             if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw Self.fileError(path, errno) }
+            guard count >= 0 else { throw SandboxRoot.error(path, errno, call: "pread") }
             if count == 0 { break }
             filled += count
         }
@@ -37,120 +40,76 @@ extension RuncBackend {
     public func writeFile(_ id: SandboxID, path: String, contents: [UInt8], mode: UInt32, createParents: Bool)
         async throws -> SandboxFileInfo
     {
-        guard mode & ~0o777 == 0 else { throw SandboxError.invalidArgument("mode must be within 0777") }
-        let relative = try Self.relative(path)
-        let root = try openRoot(id)
-        defer { close(root.fd) }
-        // Created as the sandbox's root would: the workspace's tmpfs belongs to the sandbox's user
-        // namespace, where host root is not mapped (the kernel refuses to create its files).
-        return try LinuxCalls.withFilesystemIdentity(root.owner) { () throws(SandboxError) -> SandboxFileInfo in
-            if createParents { try makeParents(of: relative, root: root) }
-            let fd = ResolvedOpen.open(
-                root: root.fd,
-                relative,
-                flags: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NOCTTY,
-                mode: mode_t(mode)
-            )
-            guard fd >= 0 else { throw Self.fileError(path, errno) }
-            defer { close(fd) }
-            var offset = 0
-            while offset < contents.count {
-                let written = contents.withUnsafeBytes { raw in
-                    write(fd, raw.baseAddress! + offset, raw.count - offset)
-                }
-                if written < 0, errno == EINTR { continue }
-                guard written > 0 else { throw Self.fileError(path, errno) }
-                offset += written
-            }
-            fchmod(fd, mode_t(mode))
-            return try Self.info(of: fd, path: path)
+        try await writeFile(id, path: path, options: FileWriteOptions(mode: mode, createParents: createParents)) {
+            try await $0.write(contents)
         }
+    }
+
+    public func writeFile(
+        _ id: SandboxID,
+        path: String,
+        options: FileWriteOptions,
+        _ body: (any SandboxFileWriter) async throws -> Void
+    ) async throws -> SandboxFileInfo {
+        try options.validate()
+        let relative = try Self.relative(path)
+        let sandbox = try lookup(id)
+        let root = try openRoot(sandbox)
+        defer { root.close() }
+        let pending = try root.asOwner { () throws(SandboxError) in
+            try PendingFileWrite.start(relative, path: path, options: options, root: root)
+        }
+        // A client streaming a file keeps the sandbox busy, as an attached one does.
+        sandbox.activity(started: true)
+        defer { sandbox.activity(started: false) }
+        let writer = RuncFileWriter(fd: pending.fd, path: path)
+        do {
+            try await body(writer)
+        } catch {
+            writer.end()
+            pending.discard(root: root)
+            throw error
+        }
+        writer.end()
+        return try pending.commit(root: root)
     }
 
     public func stat(_ id: SandboxID, path: String) async throws -> SandboxFileInfo {
-        let root = try openRoot(id)
-        defer { close(root.fd) }
-        let fd = ResolvedOpen.open(root: root.fd, try Self.relative(path), flags: ResolvedOpen.oPath | O_NOFOLLOW)
-        guard fd >= 0 else { throw Self.fileError(path, errno) }
+        let root = try openRoot(lookup(id))
+        defer { root.close() }
+        let fd = root.open(try Self.relative(path), flags: ResolvedOpen.oPath | O_NOFOLLOW)
+        guard fd >= 0 else { throw SandboxRoot.error(path, errno) }
         defer { close(fd) }
-        return try Self.info(of: fd, path: path)
-    }
-
-    private func makeParents(of relative: String, root: (fd: Int32, owner: uid_t)) throws(SandboxError) {
-        var components = relative.split(separator: "/").map(String.init)
-        components.removeLast()
-        var prefix = ""
-        for component in components {
-            let parent = prefix.isEmpty ? "." : prefix
-            prefix = prefix.isEmpty ? component : "\(prefix)/\(component)"
-            let existing = ResolvedOpen.open(root: root.fd, prefix, flags: ResolvedOpen.oPath | O_DIRECTORY)
-            if existing >= 0 {
-                close(existing)
-                continue
-            }
-            guard errno == ENOENT else { throw Self.fileError("/\(prefix)", errno) }
-            let parentFD = ResolvedOpen.open(root: root.fd, parent, flags: ResolvedOpen.oPath | O_DIRECTORY)
-            guard parentFD >= 0 else { throw Self.fileError("/\(parent)", errno) }
-            defer { close(parentFD) }
-            guard mkdirat(parentFD, component, 0o755) == 0 || errno == EEXIST else {
-                throw Self.fileError("/\(prefix)", errno)
-            }
-        }
+        return try root.info(of: fd, path: path)
     }
 
     /// The sandbox's root directory (through its init) and the host uid of its root user.
-    private func openRoot(_ id: SandboxID) throws(SandboxError) -> (fd: Int32, owner: uid_t) {
-        let sandbox = try lookup(id)
+    func openRoot(_ sandbox: RuncSandbox) throws(SandboxError) -> SandboxRoot {
         guard sandbox.info.state == .running, let initProcess = sandbox.initProcess else {
-            throw SandboxError(code: .failedPrecondition, message: "sandbox \(id) is not running")
+            throw SandboxError(code: .failedPrecondition, message: "sandbox \(sandbox.id) is not running")
         }
         sandbox.touch()
         let fd = open("/proc/\(initProcess.pid)/root", ResolvedOpen.oPath | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw SandboxError(code: .failedPrecondition, message: "sandbox \(id) is not running") }
+        guard fd >= 0 else {
+            throw SandboxError(code: .failedPrecondition, message: "sandbox \(sandbox.id) is not running")
+        }
         let owner =
             configuration.userNamespace
             ? configuration.idMapBase + UInt32(sandbox.slot) * OCIConfigBuilder.idRangeSize : 0
-        return (fd, owner)
+        return SandboxRoot(fd: fd, owner: owner, mapsIDs: configuration.userNamespace)
     }
 
-    /// `/a/b` → `a/b`; refuses relative paths, NUL bytes and the root itself.
-    static func relative(_ path: String) throws(SandboxError) -> String {
+    /// `/a/b` → `a/b`; refuses relative paths, NUL bytes and (unless `allowRoot`, which gives `.`)
+    /// the root itself.
+    static func relative(_ path: String, allowRoot: Bool = false) throws(SandboxError) -> String {
         guard path.hasPrefix("/"), !path.utf8.contains(0), path.utf8.count <= 4096 else {
             throw SandboxError.invalidArgument("path must be absolute")
         }
         let relative = path.split(separator: "/").joined(separator: "/")
-        guard !relative.isEmpty else { throw SandboxError.invalidArgument("path must name a file") }
-        return relative
-    }
-
-    static func info(of fd: Int32, path: String) throws(SandboxError) -> SandboxFileInfo {
-        var status = Glibc.stat()
-        guard fstat(fd, &status) == 0 else { throw fileError(path, errno) }
-        let kind: SandboxFileInfo.Kind =
-            switch status.st_mode & S_IFMT {
-            case S_IFREG: .file
-            case S_IFDIR: .directory
-            case S_IFLNK: .symlink
-            default: .other
-            }
-        return SandboxFileInfo(path: path, kind: kind, size: Int(status.st_size), mode: UInt32(status.st_mode & 0o7777))
-    }
-
-    static func fileError(_ path: String, _ code: Int32) -> SandboxError {
-        var error = fileErrorCode(path, code)
-        error.cause = SystemError("openat2", errno: code)
-        return error
-    }
-
-    private static func fileErrorCode(_ path: String, _ code: Int32) -> SandboxError {
-        switch code {
-        case ENOENT, ENOTDIR: SandboxError(code: .notFound, message: "\(path) not found")
-        case ELOOP, EXDEV: SandboxError(code: .invalidArgument, message: "\(path) leads outside the sandbox")
-        case EISDIR: SandboxError.invalidArgument("\(path) is a directory")
-        case ENOSPC, EDQUOT: SandboxError(code: .resourceExhausted, message: "the sandbox's disk is full")
-        case EACCES, EPERM, EROFS: SandboxError(code: .failedPrecondition, message: "\(path) is not writable")
-        default:
-            SandboxError(code: .internal, message: "file access failed", cause: SystemError("openat2", errno: code))
+        guard !relative.isEmpty else {
+            if allowRoot { return "." }
+            throw SandboxError.invalidArgument("path must name a file")
         }
+        return relative
     }
 }

@@ -121,7 +121,10 @@ final class RuncExec: Sendable {
                 exit: state.exit,
                 outputBytes: state.spool.end,
                 retainedFrom: state.spool.retainedFrom,
-                attachedClients: state.attachments.count
+                attachedClients: state.attachments.count,
+                stdoutBytes: state.spool.stdoutEnd,
+                stderrBytes: state.spool.stderrEnd,
+                retainedStdoutFrom: state.spool.retainedStdoutFrom
             )
         }
     }

@@ -1,8 +1,9 @@
 import Crypto
 import ExecboxSandbox
-import ExecboxSandboxRunc
 import Glibc
 import Testing
+
+@testable import ExecboxSandboxRunc
 
 /// Per-exec output spools against real runc: background execs, detach and re-attach from an offset
 /// with identical bytes, several clients at once, exit status after the end, the spool's size limit.
@@ -204,5 +205,119 @@ struct RuncExecSpoolTests {
             await #expect(throws: SandboxError.self) { try await backend.execInfo(id, exec.id) }
             _ = try await backend.kill(id)
         }
+    }
+
+    /// 3 MiB of stdout and 1 MiB of stderr interleaved through a 256 KiB spool: the per-stream totals
+    /// are exact, and what an attach from `retainedFrom` delivers completes both streams from the
+    /// per-stream offsets `ExecInfo` names.
+    @Test func perStreamCountsOfARealExec() async throws {
+        try await Support.withBackend({
+            $0.execSpoolLimit = 256 << 10
+            $0.execReadWindow = 64 << 10
+        }) { backend in
+            let id = SandboxID.random()
+            _ = try await backend.create(id, SandboxSpec())
+            let script =
+                "for i in $(seq 64); do head -c 49152 /dev/zero; head -c 16384 /dev/zero >&2; done; printf end"
+            let exec = try await backend.startExec(id, ExecSpec(argv: ["sh", "-c", script]))
+            let info = try await Self.waitForExit(backend, id, exec.id)
+            #expect(info.exit == .exited(0))
+            #expect(info.stdoutBytes == (3 << 20) + 3 && info.stderrBytes == 1 << 20)
+            #expect(info.outputBytes == info.stdoutBytes + info.stderrBytes)
+            #expect(info.retainedFrom > 0 && info.retainedStdoutFrom <= info.retainedFrom)
+            let tail = try await backend.attachExec(id, exec.id, from: info.retainedFrom) { try await Self.read($0) }
+            #expect(info.retainedStdoutFrom + UInt64(tail.stdout.count) == info.stdoutBytes)
+            #expect(info.retainedFrom - info.retainedStdoutFrom + UInt64(tail.stderr.count) == info.stderrBytes)
+            #expect(String(decoding: tail.stdout.suffix(3), as: UTF8.self) == "end")
+            _ = try await backend.kill(id)
+        }
+    }
+
+    /// Appends `(stdout?, size)` records to a spool and keeps what a reader should see: for each
+    /// combined offset, how much stdout came before it.
+    struct SpoolModel {
+        var records: [(offset: UInt64, isStdout: Bool, size: Int)] = []
+        var end: UInt64 = 0
+        var stdout: UInt64 = 0
+
+        mutating func append(_ spool: inout ExecSpool, isStdout: Bool, size: Int) {
+            spool.append([UInt8](repeating: isStdout ? 1 : 2, count: size), isStdout: isStdout)
+            records.append((end, isStdout, size))
+            end += UInt64(size)
+            if isStdout { stdout += UInt64(size) }
+        }
+
+        func stdoutBefore(_ offset: UInt64) -> UInt64 {
+            records.reduce(0) { sum, record in
+                guard record.isStdout, record.offset < offset else { return sum }
+                return sum + min(UInt64(record.size), offset - record.offset)
+            }
+        }
+
+        /// Reads from `from` to the end, checking each chunk's stream and per-stream offset.
+        func checkReads(_ spool: borrowing ExecSpool, from: UInt64) {
+            var offset = from
+            while case .chunk(let chunk) = spool.read(from: offset) {
+                let before = stdoutBefore(offset)
+                #expect(chunk.offset == offset && chunk.stdoutBefore == before)
+                #expect(chunk.streamOffset == (chunk.isStdout ? before : offset - before))
+                #expect(chunk.bytes.allSatisfy { $0 == (chunk.isStdout ? 1 : 2) })
+                offset += UInt64(chunk.bytes.count)
+            }
+            #expect(offset == end)
+        }
+    }
+
+    static func spoolDirectory() -> String {
+        let directory = "/tmp/execbox-spool-test-\(SandboxID.random().rawValue)"
+        mkdir(directory, 0o700)
+        return directory
+    }
+
+    /// The ring pushes whole records out; the stdout before its head follows them, and reads from
+    /// the file (not only the memory tail) carry the right per-stream offsets.
+    @Test func spoolCountsStdoutBeforeItsHeadAfterTheRingDropsRecords() {
+        let directory = Self.spoolDirectory()
+        defer { rmdir(directory) }
+        var spool = ExecSpool(path: "\(directory)/spool", limit: 256 << 10, tailLimit: 16 << 10)
+        var model = SpoolModel()
+        for round in 0..<120 {
+            model.append(&spool, isStdout: true, size: 7_000 + round)
+            model.append(&spool, isStdout: round % 3 == 0, size: 3_001)
+        }
+        #expect(
+            spool.end == model.end && spool.stdoutEnd == model.stdout && spool.stderrEnd == model.end - model.stdout)
+        #expect(!spool.failed && spool.retainedFrom > 0 && spool.retainedFrom < model.end - (200 << 10))
+        // Records leave whole: the head is a record boundary.
+        #expect(model.records.contains { $0.offset == spool.retainedFrom })
+        #expect(spool.retainedStdoutFrom == model.stdoutBefore(spool.retainedFrom))
+        model.checkReads(spool, from: spool.retainedFrom)
+        // From the middle of a record still in the file, past the index's entries.
+        model.checkReads(spool, from: spool.retainedFrom + 5)
+        model.checkReads(spool, from: spool.retainedFrom + (100 << 10) + 17)
+        spool.removeFiles()
+    }
+
+    /// A spool whose file cannot be written keeps only its memory tail; the stdout before the tail's
+    /// first chunk comes from that chunk's per-stream offset.
+    @Test func spoolCountsStdoutBeforeItsTailAfterAWriteFailure() {
+        let directory = Self.spoolDirectory()
+        defer { rmdir(directory) }
+        // The file's directory does not exist: the first write fails.
+        var spool = ExecSpool(path: "\(directory)/missing/spool", limit: 256 << 10, tailLimit: 16 << 10)
+        var model = SpoolModel()
+        for round in 0..<40 {
+            model.append(&spool, isStdout: round % 4 != 1, size: 1_000 + 37 * round)
+        }
+        let failed = spool.failed
+        #expect(failed)
+        #expect(spool.end == model.end && spool.stdoutEnd == model.stdout)
+        #expect(spool.retainedFrom > 0 && model.end - spool.retainedFrom <= 16 << 10 + 2_500)
+        #expect(spool.retainedStdoutFrom == model.stdoutBefore(spool.retainedFrom))
+        model.checkReads(spool, from: spool.retainedFrom)
+        model.checkReads(spool, from: spool.retainedFrom + 3)
+        // Starting on a stderr chunk derives it the other way round.
+        model.append(&spool, isStdout: false, size: 20 << 10)
+        #expect(spool.retainedStdoutFrom == model.stdout && spool.retainedFrom == model.end - (20 << 10))
     }
 }

@@ -123,6 +123,34 @@ enum LinuxCalls {
         return function(fds, flags)
     }
 
+    private typealias Renameat2 =
+        @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32)
+        -> Int32
+    private static let renameat2Function = symbol("renameat2", as: Renameat2.self)
+    static let renameNoReplace: UInt32 = 1
+
+    /// `renameat2(2)`, for `RENAME_NOREPLACE` (glibc declares it only under `_GNU_SOURCE`).
+    static func renameat2(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String, flags: UInt32) -> Int32 {
+        guard let function = renameat2Function else {
+            errno = ENOSYS
+            return -1
+        }
+        return function(fromDir, from, toDir, to, flags)
+    }
+
+    private typealias Fstatfs = @convention(c) (Int32, UnsafeMutableRawPointer) -> Int32
+    private static let fstatfsFunction = symbol("fstatfs", as: Fstatfs.self)
+
+    /// `fstatfs(fd).f_type` (the filesystem's magic number), or nil. Swift's Glibc lacks
+    /// `sys/statfs.h`; `f_type` is the first field, a `long`, of a struct of 120 bytes on Linux.
+    static func filesystemType(_ fd: Int32) -> Int? {
+        guard let function = fstatfsFunction else { return nil }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 8)
+        defer { buffer.deallocate() }
+        guard function(fd, buffer) == 0 else { return nil }
+        return buffer.load(as: Int.self)
+    }
+
     private typealias SetFSID = @convention(c) (UInt32) -> Int32
     private static let setfsuidFunction = symbol("setfsuid", as: SetFSID.self)
     private static let setfsgidFunction = symbol("setfsgid", as: SetFSID.self)

@@ -230,10 +230,12 @@ let package = Package(
             name: "execbox-server",
             dependencies: [
                 "ExecboxAPI", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxStandardServices", "ExecboxService",
-                "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite", "ExecboxStoragePostgres",
+                "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite",
+                "ExecboxStoragePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -256,7 +258,8 @@ let package = Package(
         .target(
             name: "ExecboxService",
             dependencies: [
-                "ExecboxAPI", "ExecboxRPC", "ExecboxStorage", "ExecboxWellKnownTypes", "ExecboxWire",
+                "ExecboxAPI", "ExecboxRPC", "ExecboxSandbox", "ExecboxStorage", "ExecboxWellKnownTypes", "ExecboxWire",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -264,8 +267,8 @@ let package = Package(
         .testTarget(
             name: "ExecboxServiceTests",
             dependencies: [
-                "ExecboxService", "ExecboxAPI", "ExecboxRPC", "ExecboxStorage", "ExecboxStorageSQL",
-                "ExecboxStorageSQLite", "ExecboxTesting", "ExecboxWellKnownTypes", "ExecboxWire",
+                "ExecboxService", "ExecboxAPI", "ExecboxRPC", "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxStorage",
+                "ExecboxStorageSQL", "ExecboxStorageSQLite", "ExecboxTesting", "ExecboxWellKnownTypes", "ExecboxWire",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

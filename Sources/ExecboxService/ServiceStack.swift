@@ -50,6 +50,14 @@ public struct ServiceStack: Sendable {
         AccountAdministration(store: store, tiers: tiers, now: now)
     }
 
+    /// The session services over one manager: sessions, processes, files and ports.
+    public func sessionServices(_ manager: SessionManager, maxUploadBytes: Int = 100 << 20) -> [any RPCService] {
+        [
+            SessionService(manager: manager), ProcessService(manager: manager),
+            FileService(manager: manager, maxUploadBytes: maxUploadBytes), NetworkService(manager: manager),
+        ]
+    }
+
     /// A router with the interceptors around everything, serving AccountService and `services`.
     public func router(with services: [any RPCService] = []) -> RPCRouter {
         RPCRouter(services: [accountService] + services, interceptors: interceptors)

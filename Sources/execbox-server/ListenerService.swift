@@ -10,6 +10,8 @@ struct ListenerService: Service {
     let address: ListenAddress
     let tls: TLSConfiguration?
     let handler: HTTP2Server.Handler
+    /// The HTTP/1.1 side (`/health`); nil: 404 for everything.
+    let http1: HTTP2Server.HTTP1Initializer?
     let health: HealthService
     /// How long in-flight calls may take to finish once shutdown starts.
     let gracePeriod: TimeAmount
@@ -17,7 +19,7 @@ struct ListenerService: Service {
     func run() async throws {
         let server: HTTP2Server
         do {
-            server = try await HTTP2Server.bind(host: address.host, port: address.port, tls: tls)
+            server = try await HTTP2Server.bind(host: address.host, port: address.port, http1: http1, tls: tls)
         } catch {
             throw BindError(address: address, cause: error)
         }

@@ -1,22 +1,35 @@
 import ExecboxAPI
 import ExecboxRPC
 
-/// The Execbox services this build cannot serve yet (they need the sandbox backend): every method
-/// is routed (so it is listed by reflection, authenticated, and distinguishable from a wrong path)
-/// and answers UNIMPLEMENTED.
+/// The Execbox services this server cannot serve: every method is routed (so it is listed by
+/// reflection, authenticated, and distinguishable from a wrong path) and answers UNIMPLEMENTED.
+/// Without a sandbox backend that is every session service; with one, ImageService alone (image
+/// builds arrive later).
 enum PlaceholderServices {
-    static let methods: [[MethodDescriptor]] = [
-        SessionServiceMethods.all, ProcessServiceMethods.all, FileServiceMethods.all,
-        NetworkServiceMethods.all, ImageServiceMethods.all,
+    enum Missing {
+        /// `--backend none`: sessions, processes, files, ports and images.
+        case withoutBackend
+        /// Image builds only.
+        case images
+    }
+
+    static let sessionMethods: [[MethodDescriptor]] = [
+        SessionServiceMethods.all, ProcessServiceMethods.all, FileServiceMethods.all, NetworkServiceMethods.all,
     ]
+
+    static let methods: [[MethodDescriptor]] = sessionMethods + [ImageServiceMethods.all]
 
     static var serviceNames: [String] {
         methods.compactMap(\.first?.service)
     }
 
-    static func register(with router: inout RPCRouter) {
-        for method in methods.joined() {
-            let message = "\(method.path) is not served yet: it arrives with the sandbox backend"
+    static func register(with router: inout RPCRouter, serving missing: Missing) {
+        let groups = missing == .images ? [ImageServiceMethods.all] : methods
+        for method in groups.joined() {
+            let message =
+                missing == .images || method.service == ImageServiceMethods.all.first?.service
+                ? "\(method.path) is not served yet: it arrives with image builds"
+                : "\(method.path) needs a sandbox backend; this server runs with --backend none"
             router.register(method) { _, _, _ in throw RPCError(code: .unimplemented, message: message) }
         }
     }

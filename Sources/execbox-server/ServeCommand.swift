@@ -2,6 +2,8 @@ import ArgumentParser
 import ExecboxAPI
 import ExecboxGRPC
 import ExecboxRPC
+import ExecboxSandbox
+import ExecboxSandboxRunc
 import ExecboxService
 import ExecboxStandardServices
 import ExecboxStorage
@@ -24,10 +26,12 @@ struct ServeCommand: AsyncParsableCommand {
             account, prints its API key once and writes it to the bootstrap key file. Every call \
             needs 'authorization: Bearer <key>' except health, reflection, JoinWaitlist and \
             RequestQuota. Serves grpc.health.v1.Health, per --reflection grpc.reflection.v1 and \
-            v1alpha, and AccountService; SessionService, ProcessService, FileService, NetworkService \
-            and ImageService answer UNIMPLEMENTED until the sandbox backend is wired. Prints \
+            v1alpha, AccountService, and with a backend SessionService, ProcessService, FileService \
+            and NetworkService (ImageService answers UNIMPLEMENTED until image builds arrive). Prints \
             "listening on HOST:PORT" once bound. SIGTERM or SIGINT shut down gracefully: health turns \
-            NOT_SERVING, then in-flight calls get 10 seconds.
+            NOT_SERVING, then in-flight calls get 10 seconds; sessions keep running under their \
+            monitors and the next start adopts them. A config file (--config) holds EXECBOX_…=value \
+            lines; the environment wins over it.
             """
     )
 
@@ -76,12 +80,44 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            """
+            Sandbox backend: runc (local OCI containers; needs root and Debian's runc) or none (no \
+            sessions: the session services answer UNIMPLEMENTED). [EXECBOX_BACKEND] (default: runc)
+            """, valueName: "name"))
+    var backend: String?
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            Prefix of every host-wide name of the runc backend (cgroups, nftables table, veths, address \
+            pool, /run/NAME); servers sharing a host need distinct ones. [EXECBOX_SANDBOX_NAMESPACE] \
+            (default: execbox)
+            """, valueName: "name"))
+    var sandboxNamespace: String?
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            JSON price table for usage costs (docs/service.md), e.g. {"sessionMicroUSD": 1000, \
+            "cpuSecondMicroUSD": 50, "gbSecondMicroUSD": 10}. [EXECBOX_PRICES] (default: those)
+            """, valueName: "file"))
+    var prices: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "File of EXECBOX_…=value lines, read under the environment. [EXECBOX_CONFIG]", valueName: "file"))
+    var config: String?
+
+    @Option(
+        help: ArgumentHelp(
             "trace, debug, info, notice, warning, error or critical. [EXECBOX_LOG_LEVEL] (default: info)",
             valueName: "level"))
     var logLevel: String?
 
     func run() async throws {
-        let settings = try ServeSettings(self, environment: ProcessInfo.processInfo.environment)
+        let environment = try ServeSettings.environment(
+            ProcessInfo.processInfo.environment, configFile: config)
+        let settings = try ServeSettings(self, environment: environment)
         try settings.prepareDataDirectory()
         try settings.checkBootstrapKeyFile()
         let level = settings.logLevel
@@ -110,27 +146,57 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let health = HealthService()
-        var router = stack.router()
+        var services: [any Service] = [StoreService(store: store)]
+        var sessionServices: [any RPCService] = []
+        var backendHealth: (@Sendable () async -> BackendHealth)?
+        if settings.backend.kind == .runc {
+            let backend: RuncBackend
+            do {
+                backend = try await RuncBackend.make(
+                    configuration: settings.backend.runcConfiguration(dataDirectory: settings.dataDirectory),
+                    logger: Logger(label: "execbox.sandbox"))
+            } catch {
+                await store.close()
+                throw ValidationError(
+                    "the runc backend cannot start (\(error)); run as root with Debian's runc, or use --backend none")
+            }
+            let manager = SessionManager(
+                store: store, backend: backend, tiers: settings.tiers,
+                settings: .init(backendName: "runc", prices: settings.backend.prices),
+                logger: Logger(label: "execbox.sessions"))
+            sessionServices = stack.sessionServices(manager, maxUploadBytes: settings.backend.maxUploadBytes)
+            services.append(SandboxService(backend: backend, manager: manager))
+            backendHealth = { await backend.health() }
+        }
+        var router = stack.router(with: sessionServices)
         health.registerMethods(with: &router)
-        PlaceholderServices.register(with: &router)
+        PlaceholderServices.register(with: &router, serving: sessionServices.isEmpty ? .withoutBackend : .images)
+        let sessionServiceNames =
+            sessionServices.isEmpty
+            ? []
+            : [SessionServiceMethods.all, ProcessServiceMethods.all, FileServiceMethods.all, NetworkServiceMethods.all]
+                .compactMap(\.first?.service)
         var serving = [Grpc_Health_V1_HealthMethods.check.service, AccountServiceMethods.getAccount.service]
         if settings.reflectionEnabled {
             let reflection = try ReflectionService(serving: router)
             reflection.registerMethods(with: &router)
             serving += ReflectionService.serviceNames
         }
-        for service in serving { health.setStatus(.serving, for: service) }
-        for service in PlaceholderServices.serviceNames { health.setStatus(.notServing, for: service) }
+        for service in serving + sessionServiceNames { health.setStatus(.serving, for: service) }
+        for service in PlaceholderServices.serviceNames where !sessionServiceNames.contains(service) {
+            health.setStatus(.notServing, for: service)
+        }
 
+        let endpoint = HealthEndpoint()
         let listener = ListenerService(
-            address: settings.listen, tls: settings.tls, handler: GRPCServer(router: router).handler, health: health,
-            gracePeriod: .seconds(10))
+            address: settings.listen, tls: settings.tls, handler: endpoint.wrap(GRPCServer(router: router).handler),
+            http1: endpoint.http1Initializer, health: health, gracePeriod: .seconds(10))
         let monitor = DatabaseHealthMonitor(
-            store: store, health: health, services: [AccountServiceMethods.getAccount.service],
-            interval: .seconds(5), logger: logger)
-        var configuration = ServiceGroupConfiguration(
-            services: [StoreService(store: store), monitor, listener], gracefulShutdownSignals: [.sigterm, .sigint],
+            store: store, health: health, services: [AccountServiceMethods.getAccount.service] + sessionServiceNames,
+            backend: backendHealth, backendServices: sessionServiceNames, endpoint: endpoint, interval: .seconds(5),
             logger: logger)
+        var configuration = ServiceGroupConfiguration(
+            services: services + [monitor, listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(15)
         try await ServiceGroup(configuration: configuration).run()
     }

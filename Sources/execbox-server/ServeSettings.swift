@@ -18,6 +18,7 @@ struct ServeSettings: Sendable {
     var reflection: ReflectionMode
     var tiers: TierTable
     var logLevel: Logger.Level
+    var backend: BackendSettings
 
     var dataDirectory: String { store.dataDirectory }
     var reflectionEnabled: Bool { reflection.isEnabled(listeningOn: listen) }
@@ -65,6 +66,31 @@ struct ServeSettings: Sendable {
         } else {
             tiers = .defaults
         }
+        let kind: BackendSettings.Kind
+        if let (text, source) = value(command.backend, "EXECBOX_BACKEND") {
+            guard let parsed = BackendSettings.Kind(rawValue: text) else {
+                throw ValidationError("\(source): expected runc or none, got '\(text)'")
+            }
+            kind = parsed
+        } else {
+            kind = .runc
+        }
+        var prices = PriceTable.defaults
+        if let (path, source) = value(command.prices, "EXECBOX_PRICES") {
+            do {
+                prices = try JSONDecoder().decode(PriceTable.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+                    .validate()
+            } catch {
+                throw ValidationError("\(source): cannot use the price table \(path): \(error)")
+            }
+        }
+        let namespace = value(command.sandboxNamespace, "EXECBOX_SANDBOX_NAMESPACE")
+        do {
+            backend = try BackendSettings(
+                kind: kind, namespace: namespace?.text ?? BackendSettings.defaultNamespace, prices: prices)
+        } catch let error as ValidationError {
+            throw ValidationError("\(namespace?.source ?? "--sandbox-namespace"): \(error.message)")
+        }
         if let (text, source) = value(command.logLevel, "EXECBOX_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: text) else {
                 let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
@@ -74,6 +100,32 @@ struct ServeSettings: Sendable {
         } else {
             logLevel = .info
         }
+    }
+
+    /// The environment over the config file's `EXECBOX_…=value` lines (blank lines and `#` comments
+    /// allowed): a variable that is set wins over the file.
+    static func environment(_ environment: [String: String], configFile flag: String?) throws -> [String: String] {
+        guard let path = flag ?? environment["EXECBOX_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            return environment
+        }
+        let text: String
+        do {
+            text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
+        } catch {
+            throw ValidationError("config file \(path) cannot be read: \(error.localizedDescription)")
+        }
+        var merged = environment
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let equals = trimmed.firstIndex(of: "="), trimmed.hasPrefix("EXECBOX_") else {
+                throw ValidationError("config file \(path):\(number + 1): expected EXECBOX_NAME=value")
+            }
+            let name = String(trimmed[..<equals]).trimmingCharacters(in: .whitespaces)
+            let value = String(trimmed[trimmed.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+            if merged[name]?.isEmpty ?? true { merged[name] = value }
+        }
+        return merged
     }
 
     /// `EXECBOX_DATA_DIR` → `data-dir`.

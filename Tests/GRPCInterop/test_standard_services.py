@@ -1,7 +1,8 @@
 """Stock gRPC tooling against `execbox-server serve`: grpcio's health client (Check, List, Watch
 across a SIGTERM), grpcio's reflection client resolving the API into Python message classes, the
-Execbox services still without a backend answering UNIMPLEMENTED (AccountService is served; see
-test_service_accounts.py), and reflection switched off (TESTPLAN 55)."""
+session services of a server started with --backend none answering UNIMPLEMENTED (AccountService
+is served; see test_service_accounts.py; the sessions themselves are in test_service_sessions.py),
+and reflection switched off (TESTPLAN 55)."""
 import os
 import pathlib
 import signal
@@ -186,7 +187,7 @@ def test_execbox_methods_are_unimplemented(execbox_server):
     with pytest.raises(grpc.RpcError) as error:
         call(request_type(image="python:3.12"), metadata=auth, timeout=10)
     assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "not served yet" in error.value.details()
+    assert "needs a sandbox backend" in error.value.details()
 
     # A bidirectional one: UNIMPLEMENTED without waiting for the client to finish sending.
     exec_call = execbox_server.channel.stream_stream(

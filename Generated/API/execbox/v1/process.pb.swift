@@ -148,6 +148,29 @@ public enum ProcessState: WireEnum {
     }
 }
 
+/// Input of GetProcess.
+public struct GetProcessRequest: WireMessage {
+    /// Session id; required.
+    public var sessionId: String = ""
+
+    /// Process id (ProcessStarted.process_id); required.
+    public var processId: String = ""
+
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+}
+
+/// Output of GetProcess.
+public struct GetProcessResponse: WireMessage {
+    /// The process, with its exit once it ended.
+    public var process: ProcessInfo? = nil
+
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+}
+
 /// A piece of process output.
 public struct OutputChunk: WireMessage {
     /// Which stream the bytes come from.
@@ -483,6 +506,159 @@ public struct SignalProcessResponse: WireMessage {
     public var unknownFields = UnknownFields()
 
     public init() {}
+}
+
+extension GetProcessRequest {
+    public static let protoMessageName = "execbox.v1.GetProcessRequest"
+
+    public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
+        while let tag = try r.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.sessionId = try r.readString(field: 1)
+            case 18:
+                self.processId = try r.readString(field: 2)
+            default:
+                try r.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+
+    public func _computeSize(_ cache: inout WireSizeCache) -> Int {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
+            size += 1 + WireSize.string(v)
+        }
+        if !m.pointee.processId.isEmpty {
+            let v = m.pointee.processId
+            size += 1 + WireSize.string(v)
+        }
+        return size
+    }
+
+    public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if !m.pointee.sessionId.isEmpty {
+            let v = m.pointee.sessionId
+            w.writeRawTag(10)
+            w.writeString(v)
+        }
+        if !m.pointee.processId.isEmpty {
+            let v = m.pointee.processId
+            w.writeRawTag(18)
+            w.writeString(v)
+        }
+        m.pointee.unknownFields.encode(to: &w)
+    }
+
+    public func encodeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        if !self.sessionId.isEmpty {
+            w.field(json: "sessionId", proto: "session_id")
+            w.string(self.sessionId)
+        }
+        if !self.processId.isEmpty {
+            w.field(json: "processId", proto: "process_id")
+            w.string(self.processId)
+        }
+        w.endObject()
+    }
+
+    public mutating func decodeJSON(from s: inout JSONScanner) throws(JSONDecodingError) {
+        try s.beginObject()
+        while let key = try s.nextKey() {
+            switch key {
+            case "sessionId", "session_id":
+                if try !s.readNull() {
+                    self.sessionId = try s.readString()
+                } else { self.sessionId = "" }
+            case "processId", "process_id":
+                if try !s.readNull() {
+                    self.processId = try s.readString()
+                } else { self.processId = "" }
+            default:
+                try s.skipUnknownField(key)
+            }
+        }
+    }
+}
+
+extension GetProcessResponse {
+    public static let protoMessageName = "execbox.v1.GetProcessResponse"
+
+    public mutating func decodeMessage(from r: inout WireReader) throws(WireDecodingError) {
+        while let tag = try r.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                var value = self.process ?? ProcessInfo()
+                try r.readMessage(into: &value)
+                self.process = value
+            default:
+                try r.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+
+    public func _computeSize(_ cache: inout WireSizeCache) -> Int {
+        withUnsafePointer(to: self) { Self._computeSize(of: $0, &cache) }
+    }
+
+    public static func _computeSize(of m: UnsafePointer<Self>, _ cache: inout WireSizeCache) -> Int {
+        var size = m.pointee.unknownFields.count
+        if let v = m.pointee.process {
+            let slot = cache.reserve()
+            let n = v._computeSize(&cache)
+            cache.set(slot, n)
+            size += 1 + WireSize.lengthDelimited(n)
+        }
+        return size
+    }
+
+    public func _encode(to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        withUnsafePointer(to: self) { Self._encode(of: $0, to: &w, &cache) }
+    }
+
+    public static func _encode(of m: UnsafePointer<Self>, to w: inout WireWriter, _ cache: inout WireSizeCache) {
+        if let v = m.pointee.process {
+            w.writeRawTag(10)
+            w.writeVarint(cache.next())
+            v._encode(to: &w, &cache)
+        }
+        m.pointee.unknownFields.encode(to: &w)
+    }
+
+    public func encodeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        if let v = self.process {
+            w.field(json: "process", proto: "process")
+            v.encodeJSON(to: &w)
+        }
+        w.endObject()
+    }
+
+    public mutating func decodeJSON(from s: inout JSONScanner) throws(JSONDecodingError) {
+        try s.beginObject()
+        while let key = try s.nextKey() {
+            switch key {
+            case "process":
+                if try !s.readNull() {
+                    var value = self.process ?? ProcessInfo()
+                    try value.decodeJSON(from: &s)
+                    self.process = value
+                } else { self.process = nil }
+            default:
+                try s.skipUnknownField(key)
+            }
+        }
+    }
 }
 
 extension OutputChunk {
@@ -2535,8 +2711,9 @@ public enum ProcessServiceMethods {
     public static let attach = MethodDescriptor(service: "execbox.v1.ProcessService", method: "Attach", kind: .bidirectionalStreaming)
     public static let listProcesses = MethodDescriptor(service: "execbox.v1.ProcessService", method: "ListProcesses", kind: .unary)
     public static let signalProcess = MethodDescriptor(service: "execbox.v1.ProcessService", method: "SignalProcess", kind: .unary)
+    public static let getProcess = MethodDescriptor(service: "execbox.v1.ProcessService", method: "GetProcess", kind: .unary)
 
-    public static let all: [MethodDescriptor] = [exec, attach, listProcesses, signalProcess]
+    public static let all: [MethodDescriptor] = [exec, attach, listProcesses, signalProcess, getProcess]
 }
 
 /// Runs and controls processes in a running session. Legacy REST: the
@@ -2598,6 +2775,18 @@ public protocol ProcessServiceProtocol: RPCService {
     ///   already exited.
     func signalProcess(request: SignalProcessRequest, context: ServerContext) async throws -> SignalProcessResponse
 
+    /// Returns one process started through the API, running or exited. Exec
+    /// results outlive their streams: the exit status of a background exec, or
+    /// of one whose client went away, is read here after the fact, and its
+    /// output (what the server still keeps) with Attach from any offset. Ended
+    /// processes are kept for the session's last 100 exits, and for 15 minutes
+    /// after the session ended.
+    ///
+    /// Errors:
+    /// * INVALID_ARGUMENT: empty session_id or process_id.
+    /// * NOT_FOUND: no such session or process, or its record was discarded.
+    func getProcess(request: GetProcessRequest, context: ServerContext) async throws -> GetProcessResponse
+
 }
 
 extension ProcessServiceProtocol {
@@ -2615,6 +2804,9 @@ extension ProcessServiceProtocol {
         }
         router.registerUnary(ProcessServiceMethods.signalProcess, (SignalProcessRequest.self, SignalProcessResponse.self)) {
             request, context in try await self.signalProcess(request: request, context: context)
+        }
+        router.registerUnary(ProcessServiceMethods.getProcess, (GetProcessRequest.self, GetProcessResponse.self)) {
+            request, context in try await self.getProcess(request: request, context: context)
         }
     }
 }
@@ -2686,5 +2878,19 @@ public struct ProcessServiceClient<Transport: ClientTransport>: Sendable {
     ///   already exited.
     public func signalProcess(_ request: SignalProcessRequest, metadata: Metadata = [], options: CallOptions = CallOptions()) async throws -> SignalProcessResponse {
         try await ClientCall.unary(transport, ProcessServiceMethods.signalProcess, request: request, metadata: metadata, options: options)
+    }
+
+    /// Returns one process started through the API, running or exited. Exec
+    /// results outlive their streams: the exit status of a background exec, or
+    /// of one whose client went away, is read here after the fact, and its
+    /// output (what the server still keeps) with Attach from any offset. Ended
+    /// processes are kept for the session's last 100 exits, and for 15 minutes
+    /// after the session ended.
+    ///
+    /// Errors:
+    /// * INVALID_ARGUMENT: empty session_id or process_id.
+    /// * NOT_FOUND: no such session or process, or its record was discarded.
+    public func getProcess(_ request: GetProcessRequest, metadata: Metadata = [], options: CallOptions = CallOptions()) async throws -> GetProcessResponse {
+        try await ClientCall.unary(transport, ProcessServiceMethods.getProcess, request: request, metadata: metadata, options: options)
     }
 }

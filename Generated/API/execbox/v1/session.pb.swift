@@ -2953,9 +2953,12 @@ public enum SessionServiceMethods {
 ///
 /// Conform to serve `execbox.v1.SessionService`; throw ``RPCError`` to fail a call with a status.
 public protocol SessionServiceProtocol: RPCService {
-    /// Creates a session and returns it in state PENDING (or BUILDING when
-    /// setup/files need an image build). The sandbox starts asynchronously; use
-    /// WatchSession or GetSession to see it reach RUNNING.
+    /// Creates a session. A backend that starts sandboxes within the call (the
+    /// local runc backend does, in tens of milliseconds) returns it RUNNING;
+    /// others return it PENDING (or BUILDING when setup/files need an image
+    /// build) and start it asynchronously: use WatchSession or GetSession to see
+    /// it reach RUNNING. A sandbox that fails to start fails the call with the
+    /// backend's status and leaves the session FAILED.
     ///
     /// Errors:
     /// * INVALID_ARGUMENT: missing image, a value outside its documented range,
@@ -3070,9 +3073,12 @@ public struct SessionServiceClient<Transport: ClientTransport>: Sendable {
         self.transport = transport
     }
 
-    /// Creates a session and returns it in state PENDING (or BUILDING when
-    /// setup/files need an image build). The sandbox starts asynchronously; use
-    /// WatchSession or GetSession to see it reach RUNNING.
+    /// Creates a session. A backend that starts sandboxes within the call (the
+    /// local runc backend does, in tens of milliseconds) returns it RUNNING;
+    /// others return it PENDING (or BUILDING when setup/files need an image
+    /// build) and start it asynchronously: use WatchSession or GetSession to see
+    /// it reach RUNNING. A sandbox that fails to start fails the call with the
+    /// backend's status and leaves the session FAILED.
     ///
     /// Errors:
     /// * INVALID_ARGUMENT: missing image, a value outside its documented range,

@@ -77,13 +77,14 @@ struct SessionServiceTests {
             _ = try await fixture.sessions.killSession(.with { $0.sessionId = session.id }, metadata: caller.metadata)
             try await fixture.manager.reconcile()
             // Exec usage is recorded in the background: wait for both execs' bytes.
+            let bytesOut = result.stdout.count + result.stderr.count + missing.stdout.count + missing.stderr.count
             var usage = try await fixture.usageToday(caller)
-            for _ in 0..<100 where usage.bytesOut < 11 {
+            for _ in 0..<100 where usage.bytesOut < bytesOut {
                 try await Task.sleep(for: .milliseconds(20))
                 usage = try await fixture.usageToday(caller)
             }
             #expect(usage.executions == 1)
-            #expect(usage.bytesIn == 3 && usage.bytesOut == 11)
+            #expect(usage.bytesIn == 3 && usage.bytesOut == bytesOut)
             #expect(usage.costMicroUSD >= PriceTable.defaults.sessionMicroUSD)
         }
     }

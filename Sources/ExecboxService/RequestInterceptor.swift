@@ -43,6 +43,7 @@ public struct RequestInterceptor: ServerInterceptor {
             metadata["account_id"] = "\(principal.accountID)"
             metadata["key_id"] = "\(principal.keyID)"
         }
+        if let sessionID = info.attribution.sessionID { metadata["session_id"] = "\(sessionID)" }
         // Health checks and reflection are frequent and uninteresting.
         let level: Logger.Level = context.method.service.hasPrefix("grpc.") ? .debug : .info
         guard let failure else {

@@ -142,6 +142,7 @@ public final class SessionManager: Sendable {
         defer { state.withLock { _ = $0.creating.remove(id) } }
         let creation = try await store.createSession(
             record, environment: plan.environment, quota: quota, idempotency: claim)
+        RequestInfo.current?.attribution.sessionID = creation.session.id
         if creation.replayed { return creation }
         let sandboxID = try Self.sandboxID(id)
         do {
@@ -200,6 +201,7 @@ public final class SessionManager: Sendable {
         guard id.utf8.count <= 64, let record = try await store.session(id: id, accountID: principal.accountID) else {
             throw ServiceErrors.sessionNotFound
         }
+        RequestInfo.current?.attribution.sessionID = record.id
         return record
     }
 

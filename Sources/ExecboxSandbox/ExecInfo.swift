@@ -25,6 +25,10 @@ public struct ExecInfo: Hashable, Sendable {
     public var retainedStdoutFrom: UInt64
     /// Clients attached right now.
     public var attachedClients: Int
+    /// When it was started, in seconds since 1970 (wall clock); 0 when unknown.
+    public var startedAt: Double
+    /// From its start to its exit (monotonic clock), once it ended.
+    public var runTime: Duration?
 
     public init(
         id: ExecID,
@@ -38,7 +42,9 @@ public struct ExecInfo: Hashable, Sendable {
         attachedClients: Int = 0,
         stdoutBytes: UInt64 = 0,
         stderrBytes: UInt64 = 0,
-        retainedStdoutFrom: UInt64 = 0
+        retainedStdoutFrom: UInt64 = 0,
+        startedAt: Double = 0,
+        runTime: Duration? = nil
     ) {
         self.id = id
         self.sandboxID = sandboxID
@@ -52,6 +58,8 @@ public struct ExecInfo: Hashable, Sendable {
         self.stdoutBytes = stdoutBytes
         self.stderrBytes = stderrBytes
         self.retainedStdoutFrom = retainedStdoutFrom
+        self.startedAt = startedAt
+        self.runTime = runTime
     }
 
     public var isRunning: Bool { exit == nil }

@@ -4,7 +4,8 @@ import Glibc
 import Logging
 
 /// Start-up reconciliation: sandboxes a previous server left running under their monitors are
-/// adopted; the others are cleaned up by the reaper and listed as `lost`.
+/// adopted; the others are cleaned up by the reaper and listed as ended (with the exit their
+/// monitor recorded) or, when nothing tells how they ended, as `lost`.
 extension RuncBackend {
     /// The monitor executable to use, or nil (sandboxes are then this process's children).
     static func findMonitor(_ configuration: RuncBackendConfiguration) -> String? {
@@ -52,10 +53,12 @@ extension RuncBackend {
                 await containerStatus(name, runtime: runtime) == "running",
                 let config = readConfig(bundle)
             else {
-                let reason =
-                    exit.map { "it ended while the server was down (\(mainExit($0, oomKills: 0)))" }
-                    ?? "it could not be adopted"
-                result.lost.append(lostSandbox(id, record, because: reason, configuration))
+                if let exit {
+                    // Its monitor recorded how it ended: an ended sandbox, not a lost one.
+                    result.lost.append(endedSandbox(id, record, exit: mainExit(exit, oomKills: 0), configuration))
+                } else {
+                    result.lost.append(lostSandbox(id, record, because: "it could not be adopted", configuration))
+                }
                 continue
             }
             let cgroup = CgroupV1(id: id, parent: configuration.cgroupParent)
@@ -87,7 +90,7 @@ extension RuncBackend {
     private static func lostSandbox(
         _ id: SandboxID,
         _ record: SandboxRecord?,
-        because reason: String,
+        because reason: String?,
         _ configuration: RuncBackendConfiguration
     ) -> RuncSandbox {
         // A monitor that ended with its sandbox may be this process's zombie (a subreaper inherits
@@ -111,7 +114,24 @@ extension RuncBackend {
             retainedExecs: 0,
             cgroupParent: configuration.cgroupParent
         )
+        guard let reason else { return sandbox }
         _ = try? sandbox.apply(.lost("the server restarted and \(reason)"))
+        sandbox.markDestroyed()
+        return sandbox
+    }
+
+    /// A sandbox whose main process ended while the server was down, with the exit its monitor
+    /// recorded: terminal as if the exit had been seen live (stopped for exit 0, else failed).
+    private static func endedSandbox(
+        _ id: SandboxID,
+        _ record: SandboxRecord?,
+        exit: ProcessExit,
+        _ configuration: RuncBackendConfiguration
+    ) -> RuncSandbox {
+        let sandbox = lostSandbox(id, record, because: nil, configuration)
+        _ = try? sandbox.apply(.created)
+        _ = try? sandbox.apply(.started)
+        _ = try? sandbox.apply(.mainExited(exit))
         sandbox.markDestroyed()
         return sandbox
     }

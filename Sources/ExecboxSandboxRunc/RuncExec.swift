@@ -23,6 +23,8 @@ final class RuncExec: Sendable {
     private struct State: ~Copyable {
         var spool: ExecSpool
         var exit: ProcessExit?
+        /// From the launch to the exit, once it ended.
+        var runTime: Duration?
         var ending = Ending.none
         var stdin: Int32?
         /// No more writes are accepted.
@@ -57,6 +59,9 @@ final class RuncExec: Sendable {
     private let window: Int
     private let chunkSize: Int
     private let state: Mutex<State>
+    /// When the process was launched: the wall clock for callers, the monotonic one for its run time.
+    let startedAt: Double
+    private let launchedAt = ContinuousClock.now
 
     struct Settings: Sendable {
         var spoolPath: String
@@ -79,6 +84,9 @@ final class RuncExec: Sendable {
         self.id = id
         self.sandboxID = sandboxID
         self.spec = spec
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        self.startedAt = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
         self.child = child
         self.startFailure = startFailure
         self.output = launch.output
@@ -124,7 +132,9 @@ final class RuncExec: Sendable {
                 attachedClients: state.attachments.count,
                 stdoutBytes: state.spool.stdoutEnd,
                 stderrBytes: state.spool.stderrEnd,
-                retainedStdoutFrom: state.spool.retainedStdoutFrom
+                retainedStdoutFrom: state.spool.retainedStdoutFrom,
+                startedAt: startedAt,
+                runTime: state.runTime
             )
         }
     }
@@ -193,8 +203,10 @@ final class RuncExec: Sendable {
             for (fd, _) in open { Self.closeOutput(fd) }
         }
         let exit = await processExit()
+        let runTime = ContinuousClock.now - launchedAt
         let wake = state.withLock { state in
             state.exit = exit
+            state.runTime = runTime
             return Self.takeReaders(&state)
         }
         for reader in wake { reader.resume() }

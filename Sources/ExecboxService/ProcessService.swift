@@ -39,8 +39,7 @@ public struct ProcessService: ProcessServiceProtocol {
                 slot.yield(process)
                 let processID = id?.rawValue ?? ""
                 manager.noteExec(
-                    record.id, processID,
-                    .init(startedAt: startedAt, background: start.background, workDir: spec.workingDirectory))
+                    record.id, processID, .init(background: start.background, workDir: spec.workingDirectory))
                 try await writer.write(
                     .started(
                         ProcessStarted.with {
@@ -52,11 +51,12 @@ public struct ProcessService: ProcessServiceProtocol {
                 guard let exit = try await stream.output(of: process, offsets: .init(stdout: 0, stderr: 0)) else {
                     return nil
                 }
-                let duration = ContinuousClock.now - clock
-                let endedAt = manager.now()
-                manager.noteExecEnded(record.id, processID, duration: duration, at: endedAt)
-                try await writer.write(
-                    .exit(APIMapping.exitStatus(exit, duration: duration, endedAt: endedAt)), final: true)
+                // The backend's own measure of the run, as GetProcess reports it later.
+                let ended: ExecInfo? = if let id { try? await backend.execInfo(sandboxID, id) } else { nil }
+                let status =
+                    ended.map { Self.exitStatus(exit, of: $0) }
+                    ?? APIMapping.exitStatus(exit, duration: ContinuousClock.now - clock, endedAt: manager.now())
+                try await writer.write(.exit(status), final: true)
                 return exit
             }
             let exit: ProcessExit?
@@ -218,14 +218,13 @@ public struct ProcessService: ProcessServiceProtocol {
                 ) { process in
                     attached = true
                     slot.yield(process)
-                    let note = manager.execNote(record.id, execID.rawValue)
                     try await writer.write(
                         .attached(
                             AttachStarted.with {
                                 $0.process = ProcessStarted.with {
                                     $0.processId = execID.rawValue
                                     $0.pid = UInt32(clamping: info.pid ?? 0)
-                                    $0.startedAt = Timestamps.make(note?.startedAt)
+                                    $0.startedAt = Timestamps.make(Self.startedAt(info))
                                     $0.tty = info.tty
                                 }
                                 $0.stdoutOffset = Int64(stdoutFrom)
@@ -240,12 +239,8 @@ public struct ProcessService: ProcessServiceProtocol {
                                 }))
                     }
                     if let exit = try await stream.output(of: process, offsets: offsets) {
-                        let ended = manager.execNote(record.id, execID.rawValue)
-                        try await writer.write(
-                            .exit(
-                                APIMapping.exitStatus(
-                                    exit, duration: ended?.duration, endedAt: ended?.endedAt ?? manager.now())),
-                            final: true)
+                        let ended = try? await manager.backend.execInfo(sandboxID, execID)
+                        try await writer.write(.exit(Self.exitStatus(exit, of: ended ?? info)), final: true)
                     }
                 }
                 return
@@ -301,6 +296,7 @@ public struct ProcessService: ProcessServiceProtocol {
 
     func processInfo(_ info: ExecInfo, sessionID: String) -> ExecboxAPI.ProcessInfo {
         let note = manager.execNote(sessionID, info.id.rawValue)
+        let exit = info.exit
         return ExecboxAPI.ProcessInfo.with {
             $0.processId = info.id.rawValue
             $0.pid = UInt32(clamping: info.pid ?? 0)
@@ -309,14 +305,22 @@ public struct ProcessService: ProcessServiceProtocol {
             $0.tty = info.tty
             $0.background = note?.background ?? false
             $0.state = info.isRunning ? .running : .exited
-            $0.startedAt = Timestamps.make(note?.startedAt)
-            if let exit = info.exit {
-                $0.exit = APIMapping.exitStatus(exit, duration: note?.duration, endedAt: note?.endedAt ?? manager.now())
-            }
+            $0.startedAt = Timestamps.make(Self.startedAt(info))
+            if let exit { $0.exit = Self.exitStatus(exit, of: info) }
             $0.stdoutBytes = Int64(info.stdoutBytes)
             $0.stderrBytes = Int64(info.stderrBytes)
             $0.attachedClients = UInt32(clamping: info.attachedClients)
         }
+    }
+
+    static func startedAt(_ info: ExecInfo) -> Date? {
+        info.startedAt > 0 ? Date(timeIntervalSince1970: info.startedAt) : nil
+    }
+
+    /// The exit with the run time and end the backend measured.
+    static func exitStatus(_ exit: ProcessExit, of info: ExecInfo) -> ExecboxAPI.ExitStatus {
+        let endedAt = startedAt(info).map { start in info.runTime.map { start + $0 / .seconds(1) } ?? start }
+        return APIMapping.exitStatus(exit, duration: info.runTime, endedAt: endedAt ?? Date())
     }
 
     public func signalProcess(request: SignalProcessRequest, context: ServerContext) async throws

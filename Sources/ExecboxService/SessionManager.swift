@@ -16,7 +16,7 @@ import Synchronization
 ///
 /// ``run()`` is the reconciler: every `reconcileInterval` it compares the active sessions of the
 /// store with the backend, ends what ended, fires deadlines, and removes ended sandboxes after
-/// `retention`.
+/// `retention`; it also writes exec usage, which execs report without waiting for the database.
 public final class SessionManager: Sendable {
     public struct Settings: Sendable {
         /// The backend's name as stored with each session (`runc`).
@@ -67,24 +67,14 @@ public final class SessionManager: Sendable {
         var execNotes: [String: [String: ExecNote]] = [:]
     }
 
-    /// When and how an exec was started through the API.
+    /// How an exec was started through the API (what the backend does not keep).
     struct ExecNote: Sendable {
-        var startedAt: Date
         var background: Bool
         var workDir: String
-        var duration: Duration?
-        var endedAt: Date?
     }
 
     func noteExec(_ sessionID: String, _ execID: String, _ note: ExecNote) {
         state.withLock { $0.execNotes[sessionID, default: [:]][execID] = note }
-    }
-
-    func noteExecEnded(_ sessionID: String, _ execID: String, duration: Duration, at date: Date) {
-        state.withLock { state in
-            state.execNotes[sessionID]?[execID]?.duration = duration
-            state.execNotes[sessionID]?[execID]?.endedAt = date
-        }
     }
 
     func execNote(_ sessionID: String, _ execID: String) -> ExecNote? {
@@ -438,13 +428,46 @@ public final class SessionManager: Sendable {
             idempotencyKey: "exec:\(record.id):\(execID)", accountID: record.accountID, apiKeyID: record.apiKeyID,
             sessionID: record.id, occurredAt: now(),
             measures: UsageMeasures(bytesIn: bytesIn, bytesOut: bytesOut, errors: failed ? 1 : 0))
-        let store = store
-        let logger = logger
-        Task {
-            do {
-                _ = try await store.recordUsage(event)
-            } catch {
-                logger.error("recording usage of exec \(execID) failed: \(error)")
+        let waiter = pendingUsage.withLock { pending in
+            pending.events.append(event)
+            defer { pending.waiter = nil }
+            return pending.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Exec usage waiting to be written by ``run()``, off the exec's path; what is left when `run`
+    /// is cancelled is written before it returns.
+    private let pendingUsage = Mutex<(events: [UsageEvent], waiter: CheckedContinuation<Void, Never>?)>(([], nil))
+
+    private func writeExecUsage() async {
+        while true {
+            let batch = pendingUsage.withLock { pending in
+                defer { pending.events = [] }
+                return pending.events
+            }
+            for event in batch {
+                do {
+                    _ = try await store.recordUsage(event)
+                } catch {
+                    logger.error("recording usage \(event.idempotencyKey) failed: \(error)")
+                }
+            }
+            if Task.isCancelled, pendingUsage.withLock({ $0.events.isEmpty }) { return }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = pendingUsage.withLock { pending -> Bool in
+                        if !pending.events.isEmpty || Task.isCancelled { return true }
+                        pending.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                pendingUsage.withLock { pending in
+                    defer { pending.waiter = nil }
+                    return pending.waiter
+                }?.resume()
             }
         }
     }
@@ -453,16 +476,21 @@ public final class SessionManager: Sendable {
 
     /// Runs until cancelled: ends sessions whose sandbox ended or vanished, fires deadlines, and
     /// forgets ended sandboxes after the retention period.
+    /// Also writes exec usage as it is reported.
     public func run() async throws {
-        while !Task.isCancelled {
-            do {
-                try await reconcile()
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("reconciling sessions failed: \(error)")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.writeExecUsage() }
+            while !Task.isCancelled {
+                do {
+                    try await reconcile()
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.warning("reconciling sessions failed: \(error)")
+                }
+                try? await Task.sleep(for: settings.reconcileInterval)
             }
-            try? await Task.sleep(for: settings.reconcileInterval)
+            group.cancelAll()
         }
     }
 

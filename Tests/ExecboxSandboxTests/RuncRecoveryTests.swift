@@ -97,8 +97,9 @@ struct RuncRecoveryTests {
         }
     }
 
-    /// A sandbox whose init ended while no server ran is cleaned up and reported lost, with its exit.
-    @Test func aSandboxThatEndedWhileTheServerWasDownIsLost() async throws {
+    /// A sandbox whose init ended while no server ran is cleaned up and reported ended, with the
+    /// exit its monitor recorded (failed: it died of SIGKILL).
+    @Test func aSandboxThatEndedWhileTheServerWasDownReportsItsExit() async throws {
         let (root, parent, id) = try Self.crashedServer()
         let processes = Self.cgroupProcesses(parent, id)
         #expect(processes.count >= 2)
@@ -114,8 +115,8 @@ struct RuncRecoveryTests {
         #expect(Self.exists(exitFile), "the monitor recorded the exit")
         try await Support.withBackend(root: root, cgroupParent: parent) { backend in
             let info = try await backend.get(id)
-            #expect(info.state == .lost)
-            #expect(info.failure?.contains("ended while the server was down (signal 9)") == true, "\(info)")
+            #expect(info.state == .failed)
+            #expect(info.exit == .signaled(SIGKILL), "\(info)")
             #expect(RuncLifecycleTests.leftovers(backend, id).isEmpty)
             try await backend.remove(id)
             await #expect(throws: SandboxError.self) { try await backend.get(id) }

@@ -261,8 +261,9 @@ public struct ExecRequest: WireMessage {
 
 /// Server message announcing that the process runs.
 public struct ProcessStarted: WireMessage {
-    /// Stable id of the process within the session (`proc_` + hex), usable
-    /// with Attach and SignalProcess. At most 64 bytes.
+    /// Stable id of the process within the session (opaque; today `exec-` and
+    /// 16 lowercase base-32 characters), usable with Attach, GetProcess and
+    /// SignalProcess. At most 64 bytes.
     public var processId: String = ""
 
     /// Process id inside the sandbox's pid namespace.

@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "ExecboxSandboxRunc", targets: ["ExecboxSandboxRunc"]),
         .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),
         .executable(name: "execbox-server", targets: ["execbox-server"]),
+        .executable(name: "execbox", targets: ["execbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -307,6 +308,22 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // MARK: end Sandbox (issue 6)
+
+        // MARK: CLI (issue 9)
+        // `execbox`, the command-line client: the generated clients over GRPCClientTransport.
+        .executableTarget(
+            name: "execbox",
+            dependencies: [
+                "ExecboxAPI", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxWellKnownTypes", "ExecboxWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // MARK: end CLI (issue 9)
 
         // Test helpers: in-process RPC transport.
         .target(

@@ -12,8 +12,6 @@ struct ExecRunner: Sendable {
     /// Send the caller's stdin; otherwise the process's stdin is closed at once.
     var forwardStdin: Bool
     var output: ProcessOutput
-    /// Called once the process runs (its id is known).
-    var onStarted: @Sendable (ProcessStarted) -> Void = { _ in }
 
     /// Thrown when the user gave up with repeated Ctrl-C.
     struct Aborted: Error {}
@@ -127,7 +125,6 @@ struct ExecRunner: Sendable {
             switch response.payload {
             case .started(let started):
                 processID = started.processId
-                onStarted(started)
             case .output(let chunk):
                 try output.write(chunk)
             case .exit(let status):

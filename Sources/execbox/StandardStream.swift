@@ -2,8 +2,8 @@
     import Glibc
 #endif
 
-/// stdout or stderr, written with write(2) and no buffering, so a process's output reaches the
-/// terminal as it arrives and the CLI's messages interleave with it in order.
+/// stdin, stdout or stderr; output is written with write(2) and no buffering, so a process's
+/// output reaches the terminal as it arrives and the CLI's messages interleave with it in order.
 struct StandardStream: Sendable {
     let fd: Int32
 

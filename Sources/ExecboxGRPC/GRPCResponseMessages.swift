@@ -46,7 +46,9 @@ struct GRPCResponseMessages: AsyncSequence, Sendable {
                     // Trailers-Only: the status is in the head and no body follows.
                     done = true
                     trailingMetadata.withLockedValue { $0 = GRPCServer.metadata(head) }
-                    try Self.check(status: status, message: head["grpc-message"])
+                    try Self.check(
+                        status: status, message: head["grpc-message"], metadata: trailingMetadata.withLockedValue { $0 }
+                    )
                     return nil
                 }
                 guard head[":status"] == "200" else {
@@ -76,18 +78,22 @@ struct GRPCResponseMessages: AsyncSequence, Sendable {
                     guard let status = trailers?["grpc-status"] else {
                         throw RPCError(code: .internal, message: "the response ended without grpc-status")
                     }
-                    try Self.check(status: status, message: trailers?["grpc-message"])
+                    try Self.check(
+                        status: status, message: trailers?["grpc-message"],
+                        metadata: trailingMetadata.withLockedValue { $0 })
                     return nil
                 }
                 decoder.append(chunk)
             }
         }
 
-        private static func check(status: String, message: String?) throws {
+        /// A non-OK status as an error carrying the trailing metadata (error details such as
+        /// `execbox-error-bin` or `retry-after-ms` live there).
+        private static func check(status: String, message: String?, metadata: Metadata) throws {
             guard let code = Int(status) else { throw RPCError(code: .internal, message: "malformed grpc-status") }
             guard code != 0 else { return }
             let text = GRPCStatusEncoding.percentDecode(message ?? "")
-            throw RPCError(code: RPCError.Code(rawValue: code), message: text)
+            throw RPCError(code: RPCError.Code(rawValue: code), message: text, metadata: metadata)
         }
 
         /// PROTOCOL-HTTP2's mapping for responses that are not gRPC.

@@ -76,6 +76,22 @@ typealias Nested = Execbox_Fixtures_V1_Nested
         }
     }
 
+    /// Error details live in the trailers (`execbox-error-bin`, `retry-after-ms`): a failed call's
+    /// error carries them, in Trailers-Only responses too.
+    @Test func aFailedCallsErrorCarriesTheTrailers() async throws {
+        try await withClient { (client) async throws in
+            var metadata = Metadata()
+            metadata.add("x-echo-trailing-bin", .binary([1, 2, 3]))
+            let error = await #expect(throws: RPCError.self) {
+                try await client.unary(Nested.with { $0.name = "fail" }, metadata: metadata)
+            }
+            #expect(error?.code == .failedPrecondition)
+            #expect(
+                error?.metadata.contains { $0.key == "x-echo-trailing-bin" && $0.value == .binary([1, 2, 3]) } == true,
+                "\(String(describing: error?.metadata))")
+        }
+    }
+
     @Test func deadlineExceeded() async throws {
         try await withClient { (client) async throws in
             let error = await #expect(throws: RPCError.self) {

@@ -859,8 +859,10 @@ public struct Resources: WireMessage {
     /// Range 16..4096; default 256.
     public var pidsMax: UInt32 = 0
 
-    /// Writable disk space of the sandbox in MiB (root file system upper layer
-    /// plus /tmp). Range 64..20480; default 1024.
+    /// Writable disk space of the sandbox in MiB. With the local runc backend
+    /// the root file system is read-only and this is the size of /workspace
+    /// (tmpfs), with /tmp a quarter of it on top; it counts against memory.
+    /// Range 64..20480; default 1024.
     public var diskMb: UInt32 = 0
 
     /// Wall-clock lifetime of the session in milliseconds, counted from the

@@ -118,5 +118,23 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+
+        // MARK: Service layer (scripts/bench-service)
+        // `execbox-bench-service --server HOST:PORT --key-file F`: a running execbox-server through the
+        // generated clients against an in-process runc backend doing the same work, alternately.
+        .executableTarget(
+            name: "execbox-bench-service",
+            dependencies: [
+                .product(name: "ExecboxAPI", package: "Execbox"),
+                .product(name: "ExecboxGRPC", package: "Execbox"),
+                .product(name: "ExecboxHTTP2", package: "Execbox"),
+                .product(name: "ExecboxRPC", package: "Execbox"),
+                .product(name: "ExecboxSandbox", package: "Execbox"),
+                .product(name: "ExecboxSandboxRunc", package: "Execbox"),
+                .product(name: "ExecboxWire", package: "Execbox"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings
+        ),
     ]
 )

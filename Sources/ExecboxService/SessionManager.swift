@@ -497,14 +497,17 @@ public final class SessionManager: Sendable {
     /// One pass of the reconciler.
     public func reconcile() async throws {
         var cursor: String?
+        var active = Set<String>()
         repeat {
             let page = try await store.activeSessions(page: PageRequest(limit: 500, cursor: cursor))
             for record in page.items where record.backend == settings.backendName && record.nodeID == settings.nodeID {
                 try Task.checkCancellation()
+                active.insert(record.id)
                 await reconcile(record)
             }
             cursor = page.nextCursor
         } while cursor != nil
+        try await killOrphans(active: active)
         let retention = settings.retention / .seconds(1)
         let expired = state.withLock { state -> [String] in
             let old = state.ended.filter { now().timeIntervalSince($0.value) > retention }.map(\.key)
@@ -516,6 +519,20 @@ public final class SessionManager: Sendable {
         }
         for id in expired {
             if let sandboxID = try? SandboxID(id) { try? await backend.remove(sandboxID) }
+        }
+    }
+
+    /// Sandboxes the backend runs that no active session owns — adopted after a restart although
+    /// their session ended or was never recorded (a create that died with its server) — are killed.
+    private func killOrphans(active: Set<String>) async throws {
+        for info in try await backend.list() where !info.state.isTerminal && !active.contains(info.id.rawValue) {
+            let id = info.id.rawValue
+            guard !state.withLock({ $0.creating.contains(id) || $0.finalizing[id] != nil }) else { continue }
+            // Created since the page was read: its session is there and active.
+            if let record = try await store.session(id: id, accountID: nil), record.status.isActive { continue }
+            logger.warning("killing sandbox \(id): no active session owns it")
+            _ = try? await backend.kill(info.id)
+            try? await backend.remove(info.id)
         }
     }
 

@@ -1,6 +1,7 @@
 import ExecboxAPI
 import ExecboxRPC
 import ExecboxSandbox
+import ExecboxSandboxRunc
 import ExecboxStorage
 import ExecboxStorageSQL
 import ExecboxWire
@@ -411,6 +412,24 @@ struct SessionServiceTests {
             #expect(usage.executions == 1 && usage.durationMs == 5)
             let ended = try await fixture.service.store.session(id: session.id, accountID: nil)!
             #expect(ended.status == .killed)
+        }
+    }
+
+    /// A sandbox no active session owns (adopted after a restart whose session had ended, or left
+    /// by a create that died with its server) is killed by the reconciler.
+    @Test func reconcilerKillsSandboxesNoSessionOwns() async throws {
+        try await SessionFixture.with { fixture in
+            let caller = try await fixture.service.account(tier: .pro)
+            let owned = try await fixture.create(caller)
+            let orphan = try SandboxID("sess_0123456789abcdef01234567")
+            _ = try await fixture.backend.create(orphan, SandboxSpec())
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline, (try? await fixture.backend.get(orphan)) != nil {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            await #expect(throws: SandboxError.self) { try await fixture.backend.get(orphan) }
+            // The session's own sandbox is left alone.
+            #expect(try await fixture.backend.get(SandboxID(owned.id)).state == .running)
         }
     }
 

@@ -17,10 +17,28 @@ struct SandboxRoot {
 
     func close() { Glibc.close(fd) }
 
-    /// An fd for `relative` under the root, or -1 with errno set.
+    /// An fd for `relative` under the root, or -1 with errno set. Whatever resolves onto a kernel
+    /// interface file system (procfs, sysfs, cgroupfs, debugfs, …: the sandbox's own mounts, which
+    /// this process would read and write with its host credentials and capabilities) is refused
+    /// with EACCES, however the path got there (`/proc/…`, or a symlink the sandbox planted).
     func open(_ relative: String, flags: Int32, mode: mode_t = 0) -> Int32 {
-        ResolvedOpen.open(root: fd, relative, flags: flags, mode: mode)
+        let opened = ResolvedOpen.open(root: fd, relative, flags: flags, mode: mode)
+        guard opened >= 0 else { return opened }
+        guard let type = LinuxCalls.filesystemType(opened), !Self.kernelFileSystems.contains(type) else {
+            Glibc.close(opened)
+            errno = EACCES
+            return -1
+        }
+        return opened
     }
+
+    /// procfs, sysfs, cgroup v1 and v2, debugfs, securityfs, tracefs, bpffs, devpts, mqueue,
+    /// configfs, pstore, efivarfs, selinuxfs, fusectl, binfmt_misc, nsfs (statfs `f_type` values).
+    static let kernelFileSystems: Set<Int> = [
+        0x9fa0, 0x6265_6572, 0x0027_e0eb, 0x6367_7270, 0x6462_6720, 0x7363_6673, 0x7472_6163, 0xcafe_4a11,
+        0x1cd1, 0x1980_0202, 0x6265_6570, 0x6165_676c, 0xde5e_81e4, 0xf97c_ff8c, 0x6573_5543, 0x4249_4e4d,
+        0x6e73_6673,
+    ]
 
     /// Runs `body` with the sandbox root's host uid as this thread's filesystem identity: the
     /// workspace's tmpfs belongs to the sandbox's user namespace, where host root is not mapped (the

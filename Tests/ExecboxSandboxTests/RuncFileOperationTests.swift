@@ -199,13 +199,10 @@ struct RuncFileOperationTests {
             #expect(root.contains { $0.path == "/workspace" && $0.kind == .directory })
             #expect(root.contains { $0.path == "/bin" && $0.kind == .symlink && $0.symlinkTarget == "usr/bin" })
             #expect(root.first { $0.path == "/usr" }?.uid == 65534)
-            // procfs's magic links would read as host paths: their targets stay empty.
-            let cwd = try await backend.stat(id, path: "/proc/1/cwd")
-            #expect(cwd.kind == .symlink && cwd.symlinkTarget == "")
-            let process = try await backend.listDirectory(id, path: "/proc/1")
-            #expect(
-                process.first { $0.path == "/proc/1/root" }.map { $0.kind == .symlink && $0.symlinkTarget == "" }
-                    == true)
+            // procfs is refused altogether (kernelFileSystemsAreRefused): its magic links would read as
+            // host paths, and its files with the server's credentials.
+            #expect(await Self.code { try await backend.stat(id, path: "/proc/1/cwd") } == .permissionDenied)
+            #expect(await Self.code { try await backend.listDirectory(id, path: "/proc/1") } == .permissionDenied)
             #expect(
                 await Self.code { try await backend.listDirectory(id, path: "/workspace/l/b") } == .failedPrecondition)
             #expect(await Self.code { try await backend.listDirectory(id, path: "/workspace/none") } == .notFound)
@@ -325,6 +322,44 @@ struct RuncFileOperationTests {
 
     /// A host directory outside every sandbox, and symlinks and `..` that would reach it if paths
     /// were resolved on the host: every call acts inside the sandbox (on its own `/tmp`) or fails.
+    /// The sandbox's procfs, sysfs and the like are never read or written with the server's own
+    /// credentials and capabilities: by path, or through a symlink the sandbox planted.
+    @Test func kernelFileSystemsAreRefused() async throws {
+        try await Support.withBackend { backend in
+            let id = SandboxID.random()
+            _ = try await backend.create(id, SandboxSpec())
+            _ = try await Support.sh(
+                backend, id, "ln -s /proc/1/oom_score_adj /workspace/oom; ln -s /sys /workspace/sys")
+            let before = try await Support.sh(backend, id, "cat /proc/1/oom_score_adj").stdoutText
+            #expect(
+                await Self.code { try await backend.readFile(id, path: "/proc/1/status", offset: 0, length: 4096) }
+                    == .permissionDenied)
+            #expect(
+                await Self.code {
+                    try await backend.readFile(id, path: "/sys/kernel/uevent_seqnum", offset: 0, length: 64)
+                } == .permissionDenied)
+            #expect(await Self.code { try await backend.stat(id, path: "/proc/self") } == .permissionDenied)
+            #expect(
+                await Self.code { try await backend.listDirectory(id, path: "/workspace/sys") } == .permissionDenied)
+            // Through the planted link: refused as a write through a final symlink.
+            let throughLink = await Self.code {
+                try await Self.write(backend, id, "/workspace/oom", "-1000", FileWriteOptions(append: true))
+            }
+            #expect(throughLink == .failedPrecondition || throughLink == .permissionDenied)
+            let throughDirectoryLink = await Self.code {
+                try await Self.write(
+                    backend, id, "/workspace/sys/kernel/uevent_helper", "x", FileWriteOptions(append: true))
+            }
+            #expect(throughDirectoryLink == .permissionDenied)
+            #expect(
+                await Self.code { try await Self.write(backend, id, "/proc/1/oom_score_adj", "-1000") }
+                    == .permissionDenied)
+            #expect(try await Support.sh(backend, id, "cat /proc/1/oom_score_adj").stdoutText == before)
+            // The root itself still lists its mount points.
+            #expect(try await Self.names(backend, id, "/").contains("proc"))
+        }
+    }
+
     @Test func escapesNeverTouchHostFiles() async throws {
         let name = "execbox-host-\(SandboxID.random().rawValue)"
         let hostDirectory = "/tmp/\(name)"

@@ -106,11 +106,17 @@ public struct FileService: FileServiceProtocol {
         let (_, sandboxID) = try await manager.runningSandbox(request.sessionId, of: principal)
         let info = try await manager.backend.stat(sandboxID, path: path)
         guard info.kind != .directory else { throw ServiceErrors.failedPrecondition("\(path) is a directory") }
+        // The metadata and size would be the link's, the bytes its target's: read the target instead.
+        guard info.kind != .symlink else {
+            throw ServiceErrors.failedPrecondition("\(path) is a symbolic link; read its target instead")
+        }
         guard request.offset <= info.size else {
             throw RPCError(
                 code: .outOfRange, message: "offset \(request.offset) is beyond the file's \(info.size) bytes")
         }
-        let end = request.length == 0 ? Int(info.size) : min(Int(info.size), Int(request.offset + request.length))
+        // No arithmetic on the client's numbers before they are bounded by the file's size.
+        let available = Int64(info.size) - request.offset
+        let end = Int(request.offset + (request.length == 0 ? available : min(request.length, available)))
         var offset = Int(request.offset)
         var hasher = SHA256()
         var first = true

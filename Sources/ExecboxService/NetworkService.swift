@@ -34,6 +34,7 @@ public struct NetworkService: NetworkServiceProtocol {
                 "the session's network mode is \(record.spec.network.rawValue), not exposed")
         }
         guard record.status == .running else { throw ServiceErrors.notRunning(record) }
+        try manager.requireLocal(record)
         let url = try await manager.backend.portURL(
             try SessionManager.sandboxID(record.id), port: Int(request.containerPort))
         let parsed = URLComponents(string: url)

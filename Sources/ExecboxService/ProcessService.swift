@@ -36,7 +36,6 @@ public struct ProcessService: ProcessServiceProtocol {
             let startedAt = manager.now()
             let clock = ContinuousClock.now
             let run: @Sendable (any ExecProcess, ExecID?, Int32?) async throws -> ProcessExit? = { process, id, pid in
-                slot.yield(process)
                 let processID = id?.rawValue ?? ""
                 manager.noteExec(
                     record.id, processID, .init(background: start.background, workDir: spec.workingDirectory))
@@ -48,6 +47,8 @@ public struct ProcessService: ProcessServiceProtocol {
                             $0.startedAt = Timestamps.make(startedAt)
                             $0.tty = spec.tty
                         }))
+                // Only now may the input side report problems: `started` is always the first message.
+                slot.yield(process)
                 guard let exit = try await stream.output(of: process, offsets: .init(stdout: 0, stderr: 0)) else {
                     return nil
                 }
@@ -59,24 +60,36 @@ public struct ProcessService: ProcessServiceProtocol {
                 try await writer.write(.exit(status), final: true)
                 return exit
             }
-            let exit: ProcessExit?
-            let execID: ExecID?
-            if start.background {
-                let info = try await backend.startExec(sandboxID, spec)
-                execID = info.id
-                exit = try await backend.attachExec(sandboxID, info.id, from: 0) { process in
-                    try await run(process, info.id, info.pid)
+            // A foreground exec is metered however its call ends (a client that hangs up mid-output
+            // pays for what it got); a background one that outlives its call, at the session's end.
+            let launched = ProcessStream.Launched()
+            do {
+                let exit: ProcessExit?
+                if start.background {
+                    let info = try await backend.startExec(sandboxID, spec)
+                    launched.set(info.id)
+                    exit = try await backend.attachExec(sandboxID, info.id, from: 0) { process in
+                        try await run(process, info.id, info.pid)
+                    }
+                } else {
+                    exit = try await backend.exec(sandboxID, spec) { process in
+                        launched.set(process.execID)
+                        return try await run(process, process.execID, process.pid)
+                    }
                 }
-            } else {
-                (exit, execID) = try await backend.exec(sandboxID, spec) { process in
-                    (try await run(process, process.execID, process.pid), process.execID)
+                if let execID = launched.id, exit != nil || !start.background {
+                    manager.recordExecUsage(
+                        record, execID: execID.rawValue, bytesIn: stream.counters.bytesIn,
+                        bytesOut: stream.counters.bytesOut,
+                        failed: exit.map { $0.reason != .exited || $0.code != 0 } ?? true)
                 }
-            }
-            if let execID, exit != nil || !start.background {
-                manager.recordExecUsage(
-                    record, execID: execID.rawValue, bytesIn: stream.counters.bytesIn,
-                    bytesOut: stream.counters.bytesOut,
-                    failed: exit.map { $0.reason != .exited || $0.code != 0 } ?? true)
+            } catch {
+                if let execID = launched.id, !start.background {
+                    manager.recordExecUsage(
+                        record, execID: execID.rawValue, bytesIn: stream.counters.bytesIn,
+                        bytesOut: stream.counters.bytesOut, failed: true)
+                }
+                throw error
             }
         }
     }
@@ -89,6 +102,7 @@ public struct ProcessService: ProcessServiceProtocol {
         guard (0...86_400_000).contains(start.timeoutMs) else {
             throw Validation.invalid("timeout_ms must be 0 to 86400000")
         }
+        try SessionPlan.validateEnvironment(start.env)
         var size: ExecboxSandbox.TerminalSize?
         if let given = start.terminalSize {
             guard start.tty else { throw Validation.invalid("terminal_size needs tty") }
@@ -150,6 +164,7 @@ public struct ProcessService: ProcessServiceProtocol {
                 throw Validation.invalid("offsets must be -1 or at least 0")
             }
             let record = try await manager.session(start.sessionId, of: principal)
+            try manager.requireLocal(record)
             guard record.status.isActive else {
                 throw ServiceErrors.failedPrecondition("session is \(record.status.rawValue)")
             }
@@ -157,7 +172,6 @@ public struct ProcessService: ProcessServiceProtocol {
             guard !start.processId.isEmpty else {
                 // The main process: live output only (the backend keeps no spool of it).
                 try await manager.backend.attach(sandboxID) { process in
-                    slot.yield(process)
                     try await writer.write(
                         .attached(
                             AttachStarted.with {
@@ -167,6 +181,7 @@ public struct ProcessService: ProcessServiceProtocol {
                                     $0.tty = record.spec.tty
                                 }
                             }))
+                    slot.yield(process)
                     if let exit = try await stream.output(of: process, offsets: .init(stdout: 0, stderr: 0)) {
                         try await writer.write(
                             .exit(APIMapping.exitStatus(exit, duration: nil, endedAt: manager.now())), final: true)
@@ -217,7 +232,6 @@ public struct ProcessService: ProcessServiceProtocol {
                     sandboxID, execID, from: onlyNew ? info.outputBytes : info.retainedFrom
                 ) { process in
                     attached = true
-                    slot.yield(process)
                     try await writer.write(
                         .attached(
                             AttachStarted.with {
@@ -230,6 +244,7 @@ public struct ProcessService: ProcessServiceProtocol {
                                 $0.stdoutOffset = Int64(stdoutFrom)
                                 $0.stderrOffset = Int64(stderrFrom)
                             }))
+                    slot.yield(process)
                     if truncated {
                         try await writer.write(
                             .error(
@@ -271,6 +286,7 @@ public struct ProcessService: ProcessServiceProtocol {
     {
         let principal = try Principal.required()
         let record = try await manager.session(request.sessionId, of: principal)
+        try manager.requireLocal(record)
         let sandboxID = try SessionManager.sandboxID(record.id)
         let execs: [ExecInfo]
         do {
@@ -289,6 +305,7 @@ public struct ProcessService: ProcessServiceProtocol {
         let principal = try Principal.required()
         guard !request.processId.isEmpty else { throw Validation.invalid("process_id is required") }
         let record = try await manager.session(request.sessionId, of: principal)
+        try manager.requireLocal(record)
         let info = try await Self.execInfo(
             manager, try SessionManager.sandboxID(record.id), try Self.execID(request.processId))
         return GetProcessResponse.with { $0.process = processInfo(info, sessionID: record.id) }

@@ -80,6 +80,13 @@ struct ProcessStream: Sendable {
 
     let counters = Counters()
 
+    /// The exec a call started, once the backend named it.
+    final class Launched: Sendable {
+        private let state = Mutex<ExecID?>(nil)
+        var id: ExecID? { state.withLock { $0 } }
+        func set(_ id: ExecID?) { state.withLock { $0 = id } }
+    }
+
     /// Serves one Exec or Attach call: reads the client's messages in one task (``readInputs``) and
     /// runs `body` with the first one in another. `body` hands the process to the input side through
     /// the continuation once it has one. The call ends when `body` returns (the input side is then

@@ -57,8 +57,9 @@ public final class SessionManager: Sendable {
     struct State {
         /// Sessions a create of this process is starting (the reconciler leaves them alone).
         var creating: Set<String> = []
-        /// Ends in progress: everyone asking waits for the same one.
-        var finalizing: [String: Task<SessionRecord, any Error>] = [:]
+        /// Ends in progress: everyone asking waits for the same one (the UUID tells a later end of
+        /// the same session apart, so a late waiter never removes it).
+        var finalizing: [String: (id: UUID, task: Task<SessionRecord, any Error>)] = [:]
         /// Sessions whose EXPIRING_SOON event went out, with the deadline it was for.
         var warned: [String: Date] = [:]
         /// Ended sandboxes still kept by the backend, with when they ended.
@@ -73,8 +74,17 @@ public final class SessionManager: Sendable {
         var workDir: String
     }
 
+    /// At most this many notes per session; past it, foreground execs' notes go (the backend keeps
+    /// only its most recent ended execs anyway).
+    static let maxExecNotes = 1024
+
     func noteExec(_ sessionID: String, _ execID: String, _ note: ExecNote) {
-        state.withLock { $0.execNotes[sessionID, default: [:]][execID] = note }
+        state.withLock { state in
+            if state.execNotes[sessionID]?.count ?? 0 >= Self.maxExecNotes {
+                state.execNotes[sessionID] = state.execNotes[sessionID]?.filter(\.value.background)
+            }
+            state.execNotes[sessionID, default: [:]][execID] = note
+        }
     }
 
     func execNote(_ sessionID: String, _ execID: String) -> ExecNote? {
@@ -117,6 +127,11 @@ public final class SessionManager: Sendable {
     func create(_ plan: SessionPlan, idempotencyKey: String, principal: Principal, quota: SessionQuota) async throws
         -> SessionCreation
     {
+        // Nothing is recorded (or counted against the daily quota) while the backend cannot start
+        // sandboxes.
+        guard await backend.health().status == .serving else {
+            throw RPCError(code: .unavailable, message: "the sandbox backend cannot take new sessions; retry later")
+        }
         let id = Self.newSessionID()
         let createdAt = now()
         let record = SessionRecord(
@@ -148,6 +163,10 @@ public final class SessionManager: Sendable {
             _ = try? await finalize(
                 creation.session, status: .failed,
                 exit: ExitStatus(code: -1, reason: .startFailed), message: message)
+            // The host is full: not the caller's quota (RESOURCE_EXHAUSTED would read as one).
+            if let error = error as? SandboxError, error.code == .resourceExhausted {
+                throw RPCError(code: .unavailable, message: "this server has no room for another sandbox; retry later")
+            }
             throw error
         }
         let startedAt = now()
@@ -195,9 +214,20 @@ public final class SessionManager: Sendable {
         return record
     }
 
+    /// A session another server of the deployment runs (another node, or another backend) is not
+    /// this server's to touch: its backend does not know the sandbox.
+    func requireLocal(_ record: SessionRecord) throws {
+        guard record.backend == settings.backendName, record.nodeID == settings.nodeID else {
+            throw RPCError(
+                code: .unavailable,
+                message: "the session runs on another server of this deployment; call that server")
+        }
+    }
+
     /// The caller's session and its sandbox, which must be RUNNING.
     func runningSandbox(_ id: String, of principal: Principal) async throws -> (SessionRecord, SandboxID) {
         let record = try await session(id, of: principal)
+        try requireLocal(record)
         guard record.status == .running else {
             throw ServiceErrors.notRunning(record)
         }
@@ -227,6 +257,7 @@ public final class SessionManager: Sendable {
     // MARK: Stop, kill, extend
 
     func stop(_ record: SessionRecord, grace: Duration) async throws -> SessionRecord {
+        try requireLocal(record)
         guard record.status.isActive else {
             throw ServiceErrors.failedPrecondition("session already \(record.status.rawValue)")
         }
@@ -255,6 +286,7 @@ public final class SessionManager: Sendable {
     }
 
     func kill(_ record: SessionRecord) async throws -> SessionRecord {
+        if record.status.isActive { try requireLocal(record) }
         let id = try Self.sandboxID(record.id)
         let info: SandboxInfo?
         do {
@@ -274,6 +306,7 @@ public final class SessionManager: Sendable {
             ended = try await store.updateSession(
                 id: record.id, accountID: nil, allowedFrom: nil, SessionChange(status: .killed))
             events.publish(ended, type: .statusChanged, previous: previous, at: now())
+            events.finish(record.id)
         }
         return ended
     }
@@ -366,13 +399,19 @@ public final class SessionManager: Sendable {
     func finalize(_ record: SessionRecord, status: SessionStatus, exit: ExitStatus?, message: String) async throws
         -> SessionRecord
     {
-        let task = state.withLock { state -> Task<SessionRecord, any Error> in
+        // An unstructured task on purpose: the end must complete even when the caller that started
+        // it is cancelled (a client that hung up on KillSession), and later callers await it.
+        let (token, task) = state.withLock { state -> (UUID, Task<SessionRecord, any Error>) in
             if let running = state.finalizing[record.id] { return running }
-            let task = Task { try await self.end(record, status: status, exit: exit, message: message) }
-            state.finalizing[record.id] = task
-            return task
+            let entry = (UUID(), Task { try await self.end(record, status: status, exit: exit, message: message) })
+            state.finalizing[record.id] = entry
+            return entry
         }
-        defer { state.withLock { _ = $0.finalizing.removeValue(forKey: record.id) } }
+        defer {
+            state.withLock { state in
+                if state.finalizing[record.id]?.id == token { state.finalizing[record.id] = nil }
+            }
+        }
         return try await task.value
     }
 
@@ -570,11 +609,21 @@ public final class SessionManager: Sendable {
                 events.publish(running, type: .statusChanged, previous: .pending, at: startedAt)
                 return
             }
+            // A stop whose backend call failed: past the deadline (plus a minute), kill it.
+            if record.status == .stopping, let expiresAt = record.expiresAt, now() > expiresAt.addingTimeInterval(60) {
+                let ended = try? await backend.kill(id)
+                _ = try await finalize(record, info: ended, requested: .killed)
+                return
+            }
             guard record.status == .running, let expiresAt = record.expiresAt else { return }
             let left = expiresAt.timeIntervalSince(now())
             if left <= 0 {
+                // The page may be older than an ExtendTimeout: look again before killing.
+                guard let current = try await store.session(id: record.id, accountID: nil), current.status == .running,
+                    let deadline = current.expiresAt, deadline <= now()
+                else { return }
                 let ended = try? await backend.kill(id)
-                _ = try await finalize(record, info: ended, timedOut: true)
+                _ = try await finalize(current, info: ended, timedOut: true)
             } else if left < 60 {
                 let first = state.withLock { state in
                     guard state.warned[record.id] != expiresAt else { return false }

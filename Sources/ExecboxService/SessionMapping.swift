@@ -26,17 +26,17 @@ extension APIMapping {
             $0.workDir = record.spec.workDir
             $0.tty = record.spec.tty
             $0.resources = Resources.with {
-                $0.cpuMillicores = UInt32(record.spec.resources.cpuMillicores)
-                $0.memoryMb = UInt32(record.spec.resources.memoryMB)
-                $0.pidsMax = UInt32(record.spec.resources.pidsMax)
-                $0.diskMb = UInt32(record.spec.resources.diskMB)
+                $0.cpuMillicores = UInt32(clamping: record.spec.resources.cpuMillicores)
+                $0.memoryMb = UInt32(clamping: record.spec.resources.memoryMB)
+                $0.pidsMax = UInt32(clamping: record.spec.resources.pidsMax)
+                $0.diskMb = UInt32(clamping: record.spec.resources.diskMB)
                 $0.timeoutMs = Int64(record.spec.resources.timeoutMs)
                 $0.idleTimeoutMs = Int64(record.spec.resources.idleTimeoutMs)
             }
             $0.networkMode = networkMode(record.spec.network)
             $0.ports = record.spec.ports.map { port in
                 PortSpec.with {
-                    $0.containerPort = UInt32(port.containerPort)
+                    $0.containerPort = UInt32(clamping: port.containerPort)
                     $0.transport = port.transport == "udp" ? .udp : .tcp
                 }
             }
@@ -46,9 +46,9 @@ extension APIMapping {
                 info.host = network.host
                 info.ports = network.ports.map { binding in
                     PortBinding.with {
-                        $0.containerPort = UInt32(binding.containerPort)
+                        $0.containerPort = UInt32(clamping: binding.containerPort)
                         $0.transport = binding.transport == "udp" ? .udp : .tcp
-                        $0.hostPort = UInt32(binding.hostPort)
+                        $0.hostPort = UInt32(clamping: binding.hostPort)
                         $0.url = binding.url
                     }
                 }
@@ -70,9 +70,9 @@ extension APIMapping {
                 $0.costUsd = Double(record.usage.costMicroUSD) / 1_000_000
                 $0.costCents = Int64(record.usage.costCents)
             }
+            // backend_id and node_id name the server's hosts: session.proto keeps them empty unless
+            // an operator exposes them (not offered yet).
             $0.backend = record.backend
-            $0.backendId = record.backendID
-            $0.nodeId = record.nodeID
             $0.apiKeyId = record.apiKeyID
             $0.accountId = record.accountID
         }
@@ -131,7 +131,7 @@ extension APIMapping {
             $0.signal = UInt32(clamping: exit.signal ?? 0)
             $0.oomKilled = exit.oomKilled
             $0.reason = exitReason(exit.reason)
-            if let endedAt, let startedAt { $0.durationMs = Int64(endedAt.timeIntervalSince(startedAt) * 1000) }
+            if let endedAt, let startedAt { $0.durationMs = Int64(max(0, endedAt.timeIntervalSince(startedAt)) * 1000) }
             $0.endedAt = Timestamps.make(endedAt)
         }
     }

@@ -62,6 +62,7 @@ struct SessionPlan: Sendable {
             }
         let ports = try Self.ports(request.ports)
         try Self.validateLabels(request.labels)
+        try Self.validateEnvironment(request.env)
         files = try Self.files(request.files)
         let sandboxNetwork: ExecboxSandbox.NetworkMode =
             switch network {
@@ -186,6 +187,23 @@ struct SessionPlan: Sendable {
         }
     }
 
+    /// session.proto's limits (tighter than the backend's): at most 256 entries, names of at most
+    /// 256 bytes, values of at most 32 KiB, 128 KiB in total. Names are shown in errors, values never.
+    static func validateEnvironment(_ environment: [String: String]) throws {
+        guard environment.count <= 256 else { throw Validation.invalid("at most 256 environment variables") }
+        var total = 0
+        for (name, value) in environment {
+            guard name.utf8.count <= 256 else {
+                throw Validation.invalid("environment variable names: at most 256 bytes")
+            }
+            guard value.utf8.count <= 32 << 10 else {
+                throw Validation.invalid("environment variable \(name): values may have at most 32 KiB")
+            }
+            total += name.utf8.count + value.utf8.count
+        }
+        guard total <= 128 << 10 else { throw Validation.invalid("the environment may have at most 128 KiB in total") }
+    }
+
     static func validateLabels(_ labels: [String: String]) throws {
         guard labels.count <= maxLabels else { throw Validation.invalid("at most 64 labels") }
         for (key, value) in labels {
@@ -232,15 +250,17 @@ struct SessionPlan: Sendable {
         }
     }
 
-    /// The request without its idempotency key, maps in key order (dictionary order differs between
-    /// processes, and a retry may reach another one).
+    /// The request without its idempotency key and without environment values, maps in key order
+    /// (dictionary order differs between processes, and a retry may reach another one).
     static func digest(of request: CreateSessionRequest) -> String {
         var unkeyed = request
         unkeyed.idempotencyKey = ""
         unkeyed.env = [:]
         unkeyed.labels = [:]
         var bytes = unkeyed.serializedBytes()
-        for map in [request.env, request.labels] {
+        // Environment values are secrets and the digest is stored: only the names take part.
+        let names = Dictionary(uniqueKeysWithValues: request.env.keys.map { ($0, "") })
+        for map in [names, request.labels] {
             bytes.append(0xFF)
             for (key, value) in map.sorted(by: { $0.key < $1.key }) {
                 bytes += Array("\(key.utf8.count):\(key)=\(value.utf8.count):\(value);".utf8)

@@ -55,6 +55,10 @@ public struct SessionService: SessionServiceProtocol {
         -> ListSessionsResponse
     {
         let principal = try Principal.required()
+        guard request.statuses.count <= 8, request.labels.count <= 16 else {
+            throw Validation.invalid("at most 8 statuses and 16 labels in a filter")
+        }
+        try SessionPlan.validateLabels(request.labels)
         var statuses = Set<ExecboxStorage.SessionStatus>()
         for status in request.statuses {
             guard let stored = APIMapping.status(status) else {
@@ -101,7 +105,9 @@ public struct SessionService: SessionServiceProtocol {
         request: WatchSessionRequest, responses: RPCWriter<WatchSessionResponse>, context: ServerContext
     ) async throws {
         let principal = try Principal.required()
-        _ = try await manager.session(request.sessionId, of: principal)
+        let current = try await manager.session(request.sessionId, of: principal)
+        // Only the server running the session sees its events.
+        if current.status.isActive { try manager.requireLocal(current) }
         // Subscribe before reading the snapshot, so no change falls between the two.
         let (sequence, events) = manager.events.subscribe(request.sessionId)
         let snapshot = try await manager.session(request.sessionId, of: principal)

@@ -18,6 +18,18 @@ struct BackendSettings: Sendable {
 
     static let defaultNamespace = "execbox"
 
+    /// Cgroup parents, nftables tables and /run directories of other container managers and of
+    /// systemd, which a namespace must never name.
+    static let reservedNames: Set<String> = [
+        "docker", "containerd", "podman", "libpod", "libpod-conmon", "kubepods", "kubelet", "machine", "system",
+        "user", "init", "lxc", "lxd", "runc", "crio", "buildkit", "nerdctl", "systemd", "firewalld", "filter", "nat",
+        "mangle", "raw", "security", "libvirt", "incus", "k3s", "netns", "lock", "log", "shm", "mount", "sshd",
+    ]
+
+    /// Sandboxes one non-default namespace may hold: its uid ranges (65,536 host uids each) and its
+    /// address pool (4 addresses each) are sized by it.
+    static let namespaceMaxSandboxes = 256
+
     var kind: Kind
     var namespace: String
     /// Prices of usage (`--prices FILE`, JSON with the fields of `PriceTable`).
@@ -26,6 +38,10 @@ struct BackendSettings: Sendable {
     var maxUploadBytes: Int
 
     init(kind: Kind, namespace: String, prices: PriceTable = .defaults, maxUploadBytes: Int = 100 << 20) throws {
+        // The start-up reaper empties the cgroup parent of that name: never another manager's.
+        guard !Self.reservedNames.contains(namespace) else {
+            throw ValidationError("sandbox namespace \(namespace) belongs to other software; choose another name")
+        }
         guard (1...16).contains(namespace.utf8.count),
             namespace.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }),
             namespace.first?.isLetter == true
@@ -38,25 +54,40 @@ struct BackendSettings: Sendable {
         self.maxUploadBytes = maxUploadBytes
     }
 
-    /// The runc backend's configuration; its spools live in the data directory (they can be large).
+    /// The runc backend's configuration; its spools live in the data directory (they can be large),
+    /// in a folder of the namespace's own (a start-up reaper empties its spool folder).
     func runcConfiguration(dataDirectory: String) -> RuncBackendConfiguration {
-        let spool = URL(fileURLWithPath: dataDirectory).appendingPathComponent("spool").path
         guard namespace != Self.defaultNamespace else {
+            let spool = URL(fileURLWithPath: dataDirectory).appendingPathComponent("spool").path
             return RuncBackendConfiguration(spoolDirectory: spool, keepSandboxesOnShutdown: true)
         }
-        // A stable hash of the namespace picks the veth prefix and a /20 of 10.64.0.0/10.
+        let spool = URL(fileURLWithPath: dataDirectory).appendingPathComponent("spool-\(namespace)").path
+        // A stable hash of the namespace picks its block: a /22 of 10.64.0.0/10 for addresses (never
+        // the default namespace's 10.88.0.0/20), 256 × 65,536 host uids above the default
+        // namespace's, and the veth prefix. Two namespaces whose blocks collide would share those:
+        // the log names the block at start-up so an operator running several can check (docs).
         let hash = namespace.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
-        let block = hash % 1024
+        let block = Self.block(hash)
+        let defaultIDs = UInt32(1 << 20) + UInt32(1024) * 65536
         return RuncBackendConfiguration(
             stateDirectory: "/run/\(namespace)/runc",
             sandboxDirectory: "/run/\(namespace)/sandboxes",
             imageDirectory: "/run/\(namespace)/images",
             spoolDirectory: spool,
             cgroupParent: namespace,
-            networkPool: "10.\(64 + block / 16).\((block % 16) * 16).0",
+            networkPool: "10.\(64 + block / 64).\((block % 64) * 4).0",
             interfacePrefix: "x"
                 + String(String(hash % 46656, radix: 36).reversed()).padding(toLength: 3, withPad: "0", startingAt: 0),
             nftablesTable: namespace.replacingOccurrences(of: "-", with: "_"),
+            idMapBase: defaultIDs + UInt32(block % 48) * UInt32(Self.namespaceMaxSandboxes) * 65536,
+            maxSandboxes: Self.namespaceMaxSandboxes,
             keepSandboxesOnShutdown: true)
+    }
+
+    /// The namespace's block, 0..<4096, never the one holding 10.88.0.0/20.
+    static func block(_ hash: UInt32) -> Int {
+        let block = Int(hash % 4096)
+        // 10.88.0.0/20 is second octet 88 = 64 + 24, third octets 0..15 = blocks 24·64 + 0...3.
+        return (24 * 64..<24 * 64 + 4).contains(block) ? block + 4 : block
     }
 }

@@ -6,6 +6,7 @@ import ExecboxStandardServices
 import ExecboxStorage
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Health follows the database and the backend: every few seconds a cheap read and the backend's
 /// own check. While the database fails, the server ("") and every Execbox service are
@@ -24,6 +25,24 @@ struct DatabaseHealthMonitor: Service {
     let endpoint: HealthEndpoint
     let interval: Duration
     let logger: Logger
+    /// A check that takes longer counts as failed.
+    var timeout: Duration = .seconds(2)
+
+    /// `body`'s result, or nil when it takes longer than `limit`. A check that hangs without
+    /// honouring cancellation (a blackholed database connection) must not hold up the monitor, so
+    /// it runs as an unstructured task that is cancelled and left behind at the timeout.
+    static func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async -> T? {
+        var check: Task<Void, Never>?
+        defer { check?.cancel() }
+        return await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            check = Task { once.resume(try? await body()) }
+            Task {
+                try? await Task.sleep(for: limit)
+                once.resume(nil)
+            }
+        }
+    }
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
@@ -33,15 +52,18 @@ struct DatabaseHealthMonitor: Service {
             while !Task.isCancelled {
                 if !first { try await Task.sleep(for: interval) }
                 first = false
-                let databaseOK: Bool
-                do {
-                    _ = try await store.account(id: BootstrapAdmin.accountID)
-                    databaseOK = true
-                } catch {
-                    databaseOK = false
-                    if databaseHealthy { logger.error("database check failed", metadata: ["error": "\(error)"]) }
-                }
-                let backendOK = await backend?().status != .notServing
+                // A database that does not answer (a blackholed connection) fails the check.
+                let databaseOK =
+                    await Self.within(timeout) {
+                        _ = try await store.account(id: BootstrapAdmin.accountID)
+                        return true
+                    } ?? false
+                if !databaseOK, databaseHealthy { logger.error("database check failed or timed out") }
+                let backendStatus: BackendHealth.Status? =
+                    if let backend { await Self.within(timeout) { await backend().status } ?? .notServing } else {
+                        nil
+                    }
+                let backendOK = backendStatus != .notServing
                 endpoint.update(database: databaseOK, backend: backendOK)
                 guard databaseOK != databaseHealthy || backendOK != backendHealthy else { continue }
                 if databaseOK, !databaseHealthy { logger.notice("database reachable again") }
@@ -56,5 +78,18 @@ struct DatabaseHealthMonitor: Service {
                 health.setStatus(databaseOK && backendOK ? .serving : .notServing, for: "")
             }
         }
+    }
+}
+
+/// Resumes a continuation once; later resumes are ignored.
+private final class ResumeOnce<T: Sendable>: Sendable {
+    let continuation: Mutex<CheckedContinuation<T?, Never>?>
+
+    init(_ continuation: CheckedContinuation<T?, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ value: T?) {
+        continuation.withLock { $0.take() }?.resume(returning: value)
     }
 }

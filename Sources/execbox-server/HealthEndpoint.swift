@@ -9,14 +9,20 @@ import Synchronization
 /// the same checks as `grpc.health.v1` (``DatabaseHealthMonitor`` updates both). Any other HTTP/1.1
 /// path is 404 until the REST gateway arrives.
 final class HealthEndpoint: Sendable {
-    private let state = Mutex((database: true, backend: true))
+    private let state = Mutex((database: true, backend: true, draining: false))
 
     func update(database: Bool, backend: Bool) {
-        state.withLock { $0 = (database, backend) }
+        state.withLock { $0 = ($0.draining ? false : database, backend, $0.draining) }
+    }
+
+    /// Graceful shutdown began: 503 `{"status":"draining"}` from now on.
+    func shutdown() {
+        state.withLock { $0.draining = true }
     }
 
     var response: (status: Int, body: String) {
-        let (database, backend) = state.withLock { $0 }
+        let (database, backend, draining) = state.withLock { $0 }
+        if draining { return (503, #"{"status":"draining"}"#) }
         if database && backend { return (200, #"{"status":"ok"}"#) }
         let databaseText = database ? "ok" : "unavailable"
         let backendText = backend ? "ok" : "unavailable"

@@ -13,6 +13,8 @@ struct ListenerService: Service {
     /// The HTTP/1.1 side (`/health`); nil: 404 for everything.
     let http1: HTTP2Server.HTTP1Initializer?
     let health: HealthService
+    /// `/health` over HTTP, turned to 503 when shutdown begins.
+    let endpoint: HealthEndpoint?
     /// How long in-flight calls may take to finish once shutdown starts.
     let gracePeriod: TimeAmount
 
@@ -32,6 +34,7 @@ struct ListenerService: Service {
             try await server.run(handler: handler)
         } onGracefulShutdown: {
             health.shutdown()
+            endpoint?.shutdown()
             server.shutdownGracefully(gracePeriod: gracePeriod)
         }
     }

@@ -160,9 +160,21 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "the runc backend cannot start (\(error)); run as root with Debian's runc, or use --backend none")
             }
+            let runc = settings.backend.runcConfiguration(dataDirectory: settings.dataDirectory)
+            logger.info(
+                "runc backend",
+                metadata: [
+                    "namespace": "\(settings.backend.namespace)", "cgroup_parent": "\(runc.cgroupParent)",
+                    "address_pool": "\(runc.networkPool)", "uid_base": "\(runc.idMapBase)",
+                    "max_sandboxes": "\(runc.maxSandboxes)",
+                ])
             let manager = SessionManager(
                 store: store, backend: backend, tiers: settings.tiers,
-                settings: .init(backendName: "runc", prices: settings.backend.prices),
+                settings: .init(
+                    backendName: "runc",
+                    // Servers sharing a database tell their sessions apart by host and namespace.
+                    nodeID: "\(ProcessInfo.processInfo.hostName)/\(settings.backend.namespace)",
+                    prices: settings.backend.prices),
                 logger: Logger(label: "execbox.sessions"))
             sessionServices = stack.sessionServices(manager, maxUploadBytes: settings.backend.maxUploadBytes)
             services.append(SandboxService(backend: backend, manager: manager))
@@ -190,7 +202,7 @@ struct ServeCommand: AsyncParsableCommand {
         let endpoint = HealthEndpoint()
         let listener = ListenerService(
             address: settings.listen, tls: settings.tls, handler: endpoint.wrap(GRPCServer(router: router).handler),
-            http1: endpoint.http1Initializer, health: health, gracePeriod: .seconds(10))
+            http1: endpoint.http1Initializer, health: health, endpoint: endpoint, gracePeriod: .seconds(10))
         let monitor = DatabaseHealthMonitor(
             store: store, health: health, services: [AccountServiceMethods.getAccount.service] + sessionServiceNames,
             backend: backendHealth, backendServices: sessionServiceNames, endpoint: endpoint, interval: .seconds(5),

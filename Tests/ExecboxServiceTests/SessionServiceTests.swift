@@ -222,9 +222,16 @@ struct SessionServiceTests {
             #expect(!first.idempotentReplayed && second.idempotentReplayed)
             #expect(first.session!.id == second.session!.id)
             var changed = request
-            changed.env["A"] = "other"
+            changed.labels["team"] = "other"
             let error = await failure { try await fixture.sessions.createSession(changed, metadata: caller.metadata) }
             #expect(error?.code == .alreadyExists)
+            // Environment values are secrets and not part of the stored digest; the names are.
+            var renamed = request
+            renamed.env["D"] = "4"
+            let renamedError = await failure {
+                try await fixture.sessions.createSession(renamed, metadata: caller.metadata)
+            }
+            #expect(renamedError?.code == .alreadyExists)
         }
     }
 

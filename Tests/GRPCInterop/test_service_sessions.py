@@ -957,7 +957,8 @@ def _host_state(namespace, data_dir):
         if b"ExecboxSandboxMonitor" in command and f"/run/{namespace}/".encode() in command:
             monitors.append(command)
     bundles = os.listdir(f"/run/{namespace}/sandboxes") if os.path.isdir(f"/run/{namespace}/sandboxes") else []
-    spools = os.listdir(os.path.join(data_dir, "spool")) if os.path.isdir(os.path.join(data_dir, "spool")) else []
+    spool = os.path.join(data_dir, f"spool-{namespace}")
+    spools = os.listdir(spool) if os.path.isdir(spool) else []
     return {"cgroups": cgroups, "mounts": mounts, "monitors": monitors, "bundles": bundles, "spools": spools}
 
 
@@ -979,7 +980,7 @@ def test_session_lifecycles_leave_nothing_behind(api):
             if index == 0:
                 # The probe sees a live session, so its empty answer at the end means something.
                 live = _host_state(server.namespace, server.server.data_dir)
-                assert live["cgroups"] and live["monitors"] and live["bundles"], live
+                assert live["cgroups"] and live["monitors"] and live["bundles"] and live["spools"], live
             if index % 3 == 0:
                 stopped = server.sessions.StopSession(
                     api.session_pb2.StopSessionRequest(session_id=session.id, grace_period_ms=100),

@@ -68,6 +68,20 @@ struct SessionServiceTests {
             }
             #expect(read.0 == contents)
             #expect(read.1 == written.sha256)
+            // A length near Int64.max once overflowed offset + length and trapped the server.
+            let tail = try await fixture.files.readFile(
+                .with {
+                    $0.sessionId = session.id
+                    $0.path = "/workspace/data.bin"
+                    $0.offset = Int64(contents.count - 5)
+                    $0.length = .max
+                }, metadata: caller.metadata
+            ) { responses in
+                var bytes: [UInt8] = []
+                for try await response in responses { bytes += response.data }
+                return bytes
+            }
+            #expect(tail == Array(contents.suffix(5)))
 
             let killed = try await fixture.sessions.killSession(
                 .with { $0.sessionId = session.id }, metadata: caller.metadata

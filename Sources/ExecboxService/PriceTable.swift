@@ -31,8 +31,9 @@ public struct PriceTable: Hashable, Sendable, Codable {
 
     /// Checks a table read from a file: no negative price.
     public func validate() throws -> PriceTable {
-        guard sessionMicroUSD >= 0, cpuSecondMicroUSD >= 0, gbSecondMicroUSD >= 0 else {
-            throw PriceTableError(message: "prices must not be negative")
+        let limit = 1_000_000_000  // $1000 per unit: far beyond any real price, far from overflow
+        guard [sessionMicroUSD, cpuSecondMicroUSD, gbSecondMicroUSD].allSatisfy({ (0...limit).contains($0) }) else {
+            throw PriceTableError(message: "prices must be 0 to \(limit) micro-dollars")
         }
         return self
     }

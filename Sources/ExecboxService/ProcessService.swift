@@ -14,6 +14,11 @@ public struct ProcessService: ProcessServiceProtocol {
         self.manager = manager
     }
 
+    /// A stream whose output ended without the exit (the backend lost the process) is not a
+    /// success: the client retries with Attach or reads the result with GetProcess.
+    static let endedWithoutExit = RPCError(
+        code: .unavailable, message: "the process's output ended without its exit; read it with GetProcess")
+
     static let maxArgvElements = 1024
     static let maxArgvBytes = 128 << 10
 
@@ -50,7 +55,7 @@ public struct ProcessService: ProcessServiceProtocol {
                 // Only now may the input side report problems: `started` is always the first message.
                 slot.yield(process)
                 guard let exit = try await stream.output(of: process, offsets: .init(stdout: 0, stderr: 0)) else {
-                    return nil
+                    throw Self.endedWithoutExit
                 }
                 // The backend's own measure of the run, as GetProcess reports it later.
                 let ended: ExecInfo? = if let id { try? await backend.execInfo(sandboxID, id) } else { nil }
@@ -182,10 +187,11 @@ public struct ProcessService: ProcessServiceProtocol {
                                 }
                             }))
                     slot.yield(process)
-                    if let exit = try await stream.output(of: process, offsets: .init(stdout: 0, stderr: 0)) {
-                        try await writer.write(
-                            .exit(APIMapping.exitStatus(exit, duration: nil, endedAt: manager.now())), final: true)
+                    guard let exit = try await stream.output(of: process, offsets: .init(stdout: 0, stderr: 0)) else {
+                        throw Self.endedWithoutExit
                     }
+                    try await writer.write(
+                        .exit(APIMapping.exitStatus(exit, duration: nil, endedAt: manager.now())), final: true)
                 }
                 return
             }
@@ -253,10 +259,11 @@ public struct ProcessService: ProcessServiceProtocol {
                                     $0.message = "output before the started offsets was dropped by the server"
                                 }))
                     }
-                    if let exit = try await stream.output(of: process, offsets: offsets) {
-                        let ended = try? await manager.backend.execInfo(sandboxID, execID)
-                        try await writer.write(.exit(Self.exitStatus(exit, of: ended ?? info)), final: true)
+                    guard let exit = try await stream.output(of: process, offsets: offsets) else {
+                        throw Self.endedWithoutExit
                     }
+                    let ended = try? await manager.backend.execInfo(sandboxID, execID)
+                    try await writer.write(.exit(Self.exitStatus(exit, of: ended ?? info)), final: true)
                 }
                 return
             } catch let error as SandboxError where error.code == .outOfRange && !attached && attempt < 3 {

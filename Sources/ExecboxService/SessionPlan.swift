@@ -133,8 +133,12 @@ struct SessionPlan: Sendable {
             }
             return value
         }
-        let cpu = try ranged(Int(resources.cpuMillicores), 100...8000, default: 1000, "cpu_millicores")
-        let memory = try ranged(Int(resources.memoryMb), 128...8192, default: 512, "memory_mb")
+        // The defaults are capped by the tier's caps: an empty request always fits its tier.
+        func capped(_ value: Int, _ cap: Int) -> Int { cap >= 0 ? min(value, cap) : value }
+        let cpu = try ranged(
+            Int(resources.cpuMillicores), 100...8000, default: capped(1000, policy.maxCPUMillicores), "cpu_millicores")
+        let memory = try ranged(
+            Int(resources.memoryMb), 128...8192, default: capped(512, policy.maxMemoryMB), "memory_mb")
         let pids = try ranged(Int(resources.pidsMax), 16...4096, default: 256, "pids_max")
         let disk = try ranged(Int(resources.diskMb), 64...20480, default: 1024, "disk_mb")
         guard resources.timeoutMs == 0 || (1000...86_400_000).contains(resources.timeoutMs) else {

@@ -68,10 +68,28 @@ extension TierTable {
             }
             var policy = table.policy(for: tier)
             override.apply(to: &policy)
+            try Self.check(policy, tier: name)
             table.policies[tier] = policy
         }
         if let rate = file.publicRate { table.publicRate = rate }
         self = table
+    }
+
+    /// Every number -1 (unlimited) or within what the service can apply: a year of lifetime, the
+    /// largest memory and CPU a session may ask for, and counts that fit a quota check.
+    static func check(_ policy: TierPolicy, tier: String) throws {
+        let ranges: [(String, Int, ClosedRange<Int>)] = [
+            ("daily_sessions", policy.dailySessions, 1...100_000_000),
+            ("concurrent_sessions", policy.concurrentSessions, 1...1_000_000),
+            ("max_duration_seconds", policy.maxDurationSeconds, 1...86400),
+            ("max_memory_mb", policy.maxMemoryMB, 128...8192),
+            ("max_cpu_millicores", policy.maxCPUMillicores, 100...8000),
+        ]
+        for (field, value, range) in ranges where value != -1 && !range.contains(value) {
+            throw TierTableError(
+                message: "tier '\(tier)': \(field) must be -1 (unlimited) or \(range.lowerBound) to \(range.upperBound)"
+            )
+        }
     }
 
     public struct TierTableError: Error, CustomStringConvertible {

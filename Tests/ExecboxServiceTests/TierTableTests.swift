@@ -56,4 +56,17 @@ import Testing
         #expect(EffectiveLimits.combine(5, 10, 7) == 5)
         #expect(EffectiveLimits.combine(nil, nil) == -1)
     }
+
+    @Test func outOfRangeNumbersAreRefused() throws {
+        for (field, value) in [
+            ("max_duration_seconds", 0), ("max_duration_seconds", 86401), ("max_memory_mb", 64),
+            ("max_cpu_millicores", 9000), ("daily_sessions", 0), ("concurrent_sessions", -2),
+        ] {
+            let json = Data(#"{"tiers": {"pro": {"\#(field)": \#(value)}}}"#.utf8)
+            let error = #expect(throws: TierTable.TierTableError.self) { try TierTable(json: json) }
+            #expect(error?.message.contains(field) == true, "\(field) \(value)")
+        }
+        let unlimited = try TierTable(json: Data(#"{"tiers": {"pro": {"max_duration_seconds": -1}}}"#.utf8))
+        #expect(unlimited.policy(for: .pro).maxDurationSeconds == -1)
+    }
 }

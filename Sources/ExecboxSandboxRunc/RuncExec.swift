@@ -31,6 +31,8 @@ final class RuncExec: Sendable {
         var stdinClosed = false
         /// A writer is using the descriptor; it closes it when done if `stdinCloseRequested`.
         var stdinBusy = false
+        /// Writers waiting for the one using stdin (several attached clients write in turn).
+        var stdinWaiters: [CheckedContinuation<Void, Never>] = []
         var stdinCloseRequested = false
         var attachments: [Int: UInt64] = [:]
         var nextAttachment = 0
@@ -410,27 +412,42 @@ final class RuncExec: Sendable {
     /// Runs `body` with the stdin descriptor, which nobody closes meanwhile: a close asked for during
     /// `body` deregisters it (so a wait for it ends) and happens when `body` returns.
     private func withStdin(closingAfterwards: Bool, _ body: (Int32) async throws -> Void) async throws {
-        let fd = try state.withLock { state throws(SandboxError) -> Int32 in
-            guard state.exit == nil, !state.stdinClosed, let fd = state.stdin else {
-                throw SandboxError(code: .failedPrecondition, message: "stdin is closed")
+        var descriptor: Int32?
+        while descriptor == nil {
+            descriptor = try state.withLock { state throws(SandboxError) -> Int32? in
+                guard state.exit == nil, !state.stdinClosed, let fd = state.stdin else {
+                    throw SandboxError(code: .failedPrecondition, message: "stdin is closed")
+                }
+                // Another client is writing: wait for its turn, message by message.
+                guard !state.stdinBusy else { return nil }
+                state.stdinBusy = true
+                if closingAfterwards { state.stdinClosed = true }
+                return fd
             }
-            guard !state.stdinBusy else {
-                throw SandboxError(code: .failedPrecondition, message: "another client is writing to stdin")
+            if descriptor == nil {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let free = state.withLock { state -> Bool in
+                        guard state.stdinBusy else { return true }
+                        state.stdinWaiters.append(continuation)
+                        return false
+                    }
+                    if free { continuation.resume() }
+                }
             }
-            state.stdinBusy = true
-            if closingAfterwards { state.stdinClosed = true }
-            return fd
         }
         defer {
-            let close = state.withLock { state -> Int32? in
+            let (close, next) = state.withLock { state -> (Int32?, CheckedContinuation<Void, Never>?) in
                 state.stdinBusy = false
-                guard state.stdinCloseRequested else { return nil }
+                let next = state.stdinWaiters.isEmpty ? nil : state.stdinWaiters.removeFirst()
+                guard state.stdinCloseRequested else { return (nil, next) }
                 defer { state.stdin = nil }
-                return state.stdin
+                return (state.stdin, next)
             }
             if let close { Self.closeOutput(close) }
+            next?.resume()
         }
-        try await body(fd)
+        guard let descriptor else { return }
+        try await body(descriptor)
     }
 
     private func writeAll(_ bytes: [UInt8], to fd: Int32) async throws {

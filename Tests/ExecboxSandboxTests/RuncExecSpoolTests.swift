@@ -122,6 +122,35 @@ struct RuncExecSpoolTests {
         }
     }
 
+    /// Stdin from several attached clients is interleaved message by message: a writer waits for
+    /// the other's turn instead of failing (process.proto's Attach).
+    @Test func twoClientsWritingStdinAtOnceBothGetThrough() async throws {
+        try await RuncExecTests.withSandbox { backend, id in
+            let exec = try await backend.startExec(id, ExecSpec(argv: ["sh", "-c", "cat > /workspace/in"]))
+            let messages = 200
+            let message = [UInt8](repeating: UInt8(ascii: "a"), count: 8192)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in 0..<2 {
+                    group.addTask {
+                        try await backend.attachExec(id, exec.id, from: 0) { process in
+                            for _ in 0..<messages {
+                                try await process.writeStdin(message.map { $0 + UInt8(client) })
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await backend.attachExec(id, exec.id, from: 0) { process in try await process.closeStdin() }
+            while try await backend.execInfo(id, exec.id).isRunning { try await Task.sleep(for: .milliseconds(5)) }
+            let info = try await backend.stat(id, path: "/workspace/in")
+            #expect(info.size == 2 * messages * message.count)
+            let text = try await RuncTestSupport.sh(
+                backend, id, "tr -cd a < /workspace/in | wc -c; tr -cd b < /workspace/in | wc -c")
+            #expect(text.stdoutText == "\(messages * message.count)\n\(messages * message.count)\n")
+        }
+    }
+
     @Test func twoClientsAttachedAtOnceReadIdenticalBytes() async throws {
         try await RuncExecTests.withSandbox { backend, id in
             let exec = try await backend.startExec(id, ExecSpec(argv: ["python3", "-c", Self.producer]))

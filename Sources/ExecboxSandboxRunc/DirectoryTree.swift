@@ -17,8 +17,9 @@ enum DirectoryTree {
 
     static func display(_ name: [UInt8]) -> String { String(decoding: name, as: UTF8.self) }
 
-    /// The names in the directory `fd` (opened for reading), without `.` and `..`, in directory order.
-    static func names(_ fd: Int32, path: String) throws(SandboxError) -> [[UInt8]] {
+    /// The names in the directory `fd` (opened for reading), without `.` and `..`, in directory order;
+    /// more than `limit` of them is RESOURCE_EXHAUSTED (a listing holds every name in memory).
+    static func names(_ fd: Int32, path: String, limit: Int = .max) throws(SandboxError) -> [[UInt8]] {
         let copy = dup(fd)
         guard copy >= 0, let stream = fdopendir(copy) else {
             let code = errno
@@ -34,7 +35,13 @@ enum DirectoryTree {
                 return names
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            if name != [0x2E], name != [0x2E, 0x2E] { names.append(name) }
+            if name != [0x2E], name != [0x2E, 0x2E] {
+                guard names.count < limit else {
+                    throw SandboxError(
+                        code: .resourceExhausted, message: "\(path) has more than \(limit) entries to list")
+                }
+                names.append(name)
+            }
         }
     }
 

@@ -13,7 +13,8 @@ extension RuncBackend {
         guard fd >= 0 else { throw SandboxRoot.error(path, errno) }
         defer { close(fd) }
         let base = relative == "." ? "" : "/\(relative)"
-        let names = try DirectoryTree.names(fd, path: path).sorted { $0.lexicographicallyPrecedes($1) }
+        let names = try DirectoryTree.names(fd, path: path, limit: configuration.maxListedEntries)
+            .sorted { $0.lexicographicallyPrecedes($1) }
         var entries: [SandboxFileInfo] = []
         entries.reserveCapacity(names.count)
         for name in names {

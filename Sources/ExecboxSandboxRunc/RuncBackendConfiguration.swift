@@ -52,6 +52,9 @@ public struct RuncBackendConfiguration: Sendable {
     public var retainedExecs: Int
     /// Execs running at once in one sandbox.
     public var maxRunningExecs: Int
+    /// The most entries `listDirectory` reads from one directory (each costs memory and an lstat);
+    /// a bigger directory is RESOURCE_EXHAUSTED.
+    public var maxListedEntries: Int = 100_000
     /// The per-sandbox monitor executable (`ExecboxSandboxMonitor`); nil looks for it next to this
     /// process's executable. Without one, sandboxes are this process's children and die with it.
     public var monitorPath: String?

@@ -176,6 +176,20 @@ struct RuncFileOperationTests {
         }
     }
 
+    /// A listing holds every name in memory: past `maxListedEntries` it is refused, not attempted.
+    @Test func hugeDirectoriesAreNotListed() async throws {
+        try await Support.withBackend({ $0.maxListedEntries = 50 }) { backend in
+            let id = SandboxID.random()
+            _ = try await backend.create(id, SandboxSpec())
+            _ = try await Support.sh(
+                backend, id, "mkdir /workspace/few /workspace/many && cd /workspace/many && touch $(seq 1 51)")
+            _ = try await Support.sh(backend, id, "cd /workspace/few && touch $(seq 1 50)")
+            #expect(try await backend.listDirectory(id, path: "/workspace/few").count == 50)
+            #expect(
+                await Self.code { try await backend.listDirectory(id, path: "/workspace/many") } == .resourceExhausted)
+        }
+    }
+
     @Test func listDirectorySortsByteWiseWithKinds() async throws {
         try await RuncExecTests.withSandbox { backend, id in
             _ = try await Support.sh(

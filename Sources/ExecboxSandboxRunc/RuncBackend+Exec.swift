@@ -25,7 +25,9 @@ extension RuncBackend {
             throw error
         }
         let outcome = await withTaskGroup(of: Void.self) { group -> Swift.Result<Result, any Error> in
-            group.addTask { await exec.pump() }
+            // Off the caller's executor (an HTTP/2 server runs handlers on the connection's event
+            // loop): the pump's pipe reads and spool writes must not hold up a connection's I/O.
+            group.addTask(executorPreference: globalConcurrentExecutor) { await exec.pump() }
             let outcome: Swift.Result<Result, any Error>
             do {
                 outcome = .success(try await body(attachment))

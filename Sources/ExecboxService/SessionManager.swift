@@ -151,10 +151,14 @@ public final class SessionManager: Sendable {
         if creation.replayed { return creation }
         let sandboxID = try Self.sandboxID(id)
         do {
-            _ = try await backend.create(sandboxID, plan.sandbox)
-            for file in plan.files {
-                _ = try await backend.writeFile(
-                    sandboxID, path: file.path, contents: file.contents, mode: 0o644, createParents: true)
+            // The backend's file system work and process spawning run off the caller's executor (a
+            // connection's event loop, where the HTTP/2 server runs handlers).
+            try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                _ = try await backend.create(sandboxID, plan.sandbox)
+                for file in plan.files {
+                    _ = try await backend.writeFile(
+                        sandboxID, path: file.path, contents: file.contents, mode: 0o644, createParents: true)
+                }
             }
         } catch {
             let message = (error as? SandboxError)?.message ?? "the sandbox could not be created"

@@ -2747,8 +2747,11 @@ public protocol ProcessServiceProtocol: RPCService {
     /// replays its buffered output from the requested offsets and then streams
     /// live output, like Exec. Several clients may attach to one process; each
     /// receives all output and the `exit`. Stdin from several attachers is
-    /// interleaved message by message. Detaching (cancel or half-close) never
-    /// closes the process's stdin; only an explicit `close_stdin` does.
+    /// interleaved message by message. Half-closing the request stream ends the
+    /// client's input only: output goes on to the `exit` (a client that sends
+    /// `start` and nothing else still gets everything). Cancelling the call
+    /// detaches. Neither closes the process's stdin; only an explicit
+    /// `close_stdin` does.
     ///
     /// Errors:
     /// * INVALID_ARGUMENT: the first message is not `start`, a second `start`,
@@ -2846,8 +2849,11 @@ public struct ProcessServiceClient<Transport: ClientTransport>: Sendable {
     /// replays its buffered output from the requested offsets and then streams
     /// live output, like Exec. Several clients may attach to one process; each
     /// receives all output and the `exit`. Stdin from several attachers is
-    /// interleaved message by message. Detaching (cancel or half-close) never
-    /// closes the process's stdin; only an explicit `close_stdin` does.
+    /// interleaved message by message. Half-closing the request stream ends the
+    /// client's input only: output goes on to the `exit` (a client that sends
+    /// `start` and nothing else still gets everything). Cancelling the call
+    /// detaches. Neither closes the process's stdin; only an explicit
+    /// `close_stdin` does.
     ///
     /// Errors:
     /// * INVALID_ARGUMENT: the first message is not `start`, a second `start`,

@@ -77,6 +77,10 @@ struct SessionFixture: Sendable {
         RuncBackend.removeSpoolFiles(configuration)
         for directory in ["runc", "sandboxes"] { rmdir("\(root)/\(directory)") }
         rmdir(root)
+        // The backend's (now empty) cgroup parent, in every hierarchy.
+        for hierarchy in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            rmdir("/sys/fs/cgroup/\(hierarchy)/\(configuration.cgroupParent)")
+        }
     }
 
     /// A new session of `caller` (the default image, outgoing network unless asked otherwise).

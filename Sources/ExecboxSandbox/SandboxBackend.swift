@@ -130,6 +130,15 @@ extension SandboxBackend {
         throw SandboxError(code: .unimplemented, message: "this backend cannot stream file writes")
     }
 
+    /// A whole file is one streamed write of one chunk: every backend that streams writes has it.
+    public func writeFile(_ id: SandboxID, path: String, contents: [UInt8], mode: UInt32, createParents: Bool)
+        async throws -> SandboxFileInfo
+    {
+        try await writeFile(id, path: path, options: FileWriteOptions(mode: mode, createParents: createParents)) {
+            try await $0.write(contents)
+        }
+    }
+
     public func listDirectory(_ id: SandboxID, path: String) async throws -> [SandboxFileInfo] {
         throw SandboxError(code: .unimplemented, message: "this backend cannot list directories")
     }

@@ -37,14 +37,6 @@ extension RuncBackend {
         return Array(bytes[0..<filled])
     }
 
-    public func writeFile(_ id: SandboxID, path: String, contents: [UInt8], mode: UInt32, createParents: Bool)
-        async throws -> SandboxFileInfo
-    {
-        try await writeFile(id, path: path, options: FileWriteOptions(mode: mode, createParents: createParents)) {
-            try await $0.write(contents)
-        }
-    }
-
     public func writeFile(
         _ id: SandboxID,
         path: String,

@@ -218,10 +218,15 @@ public final class SessionManager: Sendable {
         return record
     }
 
+    /// Whether this server runs the session: its backend and node are this server's.
+    func isLocal(_ record: SessionRecord) -> Bool {
+        record.backend == settings.backendName && record.nodeID == settings.nodeID
+    }
+
     /// A session another server of the deployment runs (another node, or another backend) is not
     /// this server's to touch: its backend does not know the sandbox.
     func requireLocal(_ record: SessionRecord) throws {
-        guard record.backend == settings.backendName, record.nodeID == settings.nodeID else {
+        guard isLocal(record) else {
             throw RPCError(
                 code: .unavailable,
                 message: "the session runs on another server of this deployment; call that server")
@@ -543,7 +548,7 @@ public final class SessionManager: Sendable {
         var active = Set<String>()
         repeat {
             let page = try await store.activeSessions(page: PageRequest(limit: 500, cursor: cursor))
-            for record in page.items where record.backend == settings.backendName && record.nodeID == settings.nodeID {
+            for record in page.items where isLocal(record) {
                 try Task.checkCancellation()
                 active.insert(record.id)
                 await reconcile(record)

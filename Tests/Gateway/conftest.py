@@ -237,3 +237,25 @@ def start_gateway():
     yield start
     codes = [server.shutdown() for server in started]
     assert all(code == 0 for code in codes), codes
+
+
+def assert_error_body(response, status, code=None):
+    """The gateway's error body (gateway-spec.md): `title`, `status`, `detail`, `error` (= detail), `code`,
+    `request_id` (= the X-Request-Id header), optional `errors[]`; application/problem+json, except 401
+    (application/json). Returns the parsed body."""
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    assert content_type == ("application/json" if status == 401 else "application/problem+json"), content_type
+    body = response.json()
+    assert isinstance(body, dict), body
+    assert body.get("status") == status, body
+    assert isinstance(body.get("title"), str) and body["title"], body
+    assert isinstance(body.get("detail"), str), body
+    assert body.get("error") == body["detail"], body
+    if code is not None:
+        assert body.get("code") == code, body
+    assert body.get("request_id") and body["request_id"] == response.headers.get("X-Request-Id"), body
+    for item in body.get("errors") or []:
+        assert isinstance(item.get("message"), str) and isinstance(item.get("location"), str), item
+    assert "$schema" not in body, body
+    return body

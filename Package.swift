@@ -230,8 +230,8 @@ let package = Package(
         .executableTarget(
             name: "execbox-server",
             dependencies: [
-                "ExecboxAPI", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxStandardServices", "ExecboxService",
-                "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite",
+                "ExecboxAPI", "ExecboxGateway", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxStandardServices",
+                "ExecboxService", "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite",
                 "ExecboxStoragePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -256,6 +256,21 @@ let package = Package(
         // MARK: Service (issue 7)
         // The service layer over the store: auth and rate-limit interceptors, the tier table, AccountService,
         // account administration (bootstrap admin, `execbox-server admin …`).
+        // The REST /v1 gateway and the WebSocket attach/exec of the legacy contract: legacy JSON ↔
+        // the generated messages, served on the listener's HTTP/1.1 side (and HTTP/2), calling the
+        // services through the router so every business rule is the gRPC one.
+        .target(
+            name: "ExecboxGateway",
+            dependencies: [
+                "ExecboxAPI", "ExecboxHTTP2", "ExecboxRPC", "ExecboxWellKnownTypes", "ExecboxWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources/openapi.json")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ExecboxService",
             dependencies: [
@@ -275,6 +290,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // MARK: end Service (issue 7)
+
+        // MARK: Gateway (issue 8)
+        .testTarget(
+            name: "ExecboxGatewayTests",
+            dependencies: [
+                "ExecboxGateway", "ExecboxService", "ExecboxAPI", "ExecboxRPC", "ExecboxStorage", "ExecboxStorageSQL",
+                "ExecboxStorageSQLite", "ExecboxTesting", "ExecboxWellKnownTypes", "ExecboxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // MARK: end Gateway (issue 8)
 
         // MARK: Sandbox (issue 6)
         // The backend protocol, value types and session state machine (no I/O), and the runc backend:
@@ -314,7 +342,8 @@ let package = Package(
         .executableTarget(
             name: "execbox",
             dependencies: [
-                "ExecboxAPI", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxWellKnownTypes", "ExecboxWire",
+                "ExecboxAPI", "ExecboxGateway", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxWellKnownTypes",
+                "ExecboxWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -14,8 +14,14 @@ public final class HTTP2Server: Sendable {
             HTTP2ServerRequest, HTTP2ResponseWriter
         ) async throws -> Void
     /// Installs the HTTP/1.1 side (after NIOHTTP1's codec) for a connection that did not open
-    /// with the HTTP/2 preface.
-    public typealias HTTP1Initializer = @Sendable (any Channel) -> EventLoopFuture<Void>
+    /// with the HTTP/2 preface. It may return the connection's work, which then runs as the
+    /// connection's child task on its event loop (nil: channel handlers do all the work).
+    public typealias HTTP1Initializer = @Sendable (any Channel) -> EventLoopFuture<HTTP1Connection?>
+    /// Serves one HTTP/1.1 connection until it is done; cancelled when the listener stops.
+    public typealias HTTP1Connection = @Sendable () async -> Void
+    /// The name of the handler that times out slow HTTP/1.1 request heads: a connection that
+    /// switches protocols (WebSocket) removes it with the rest of the HTTP/1.1 handlers.
+    public static let http1RequestHeadTimeoutName = "execbox.http1.request-head-timeout"
 
     private let serverChannel: NIOAsyncChannel<EventLoopFuture<AcceptedConnection>, Never>
     private let registry: ConnectionRegistry
@@ -69,6 +75,7 @@ public final class HTTP2Server: Sendable {
             http1 ?? { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(HTTP1NotFoundHandler())
+                    return nil
                 }
             }
         let registry = ConnectionRegistry(
@@ -152,8 +159,12 @@ public final class HTTP2Server: Sendable {
                     }
                 }
             }
-        case .http1(let channel):
-            try? await channel.closeFuture.get()
+        case .http1(let channel, let serve):
+            if let serve {
+                await serve()
+            } else {
+                try? await channel.closeFuture.get()
+            }
         case .closed:
             break
         }
@@ -187,7 +198,7 @@ public final class HTTP2Server: Sendable {
 /// What the preface decided for one accepted connection.
 enum AcceptedConnection: Sendable {
     case http2(NIOAsyncChannel<HTTP2ServerStream, Never>)
-    case http1(any Channel)
+    case http1(any Channel, HTTP2Server.HTTP1Connection?)
     /// Closed before a protocol was chosen (preface timeout, garbage, or the peer left).
     case closed
 }

@@ -81,12 +81,13 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         return channel.pipeline.configureHTTPServerPipeline().flatMap {
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
-                    HTTP1RequestHeadTimeout(timeout: serverConfiguration.http1RequestHeadTimeout)
+                    HTTP1RequestHeadTimeout(timeout: serverConfiguration.http1RequestHeadTimeout),
+                    name: HTTP2Server.http1RequestHeadTimeoutName
                 )
             }
         }.flatMap {
             http1(channel)
-        }.map { .http1(channel) }
+        }.map { .http1(channel, $0) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

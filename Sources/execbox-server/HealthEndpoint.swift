@@ -55,6 +55,7 @@ final class HealthEndpoint: Sendable {
         { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(HTTP1Handler(endpoint: self))
+                return nil
             }
         }
     }

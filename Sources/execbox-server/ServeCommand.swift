@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExecboxAPI
 import ExecboxGRPC
+import ExecboxGateway
 import ExecboxRPC
 import ExecboxSandbox
 import ExecboxSandboxRunc
@@ -105,6 +106,20 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            """
+            Comma-separated origins that browsers may call the REST gateway from, or * for any;             empty turns CORS off. [EXECBOX_CORS_ORIGINS] (default: empty)
+            """, valueName: "origins"))
+    var corsOrigins: String?
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            Largest file upload accepted (REST and FileService.WriteFile), in bytes.             [EXECBOX_MAX_UPLOAD_BYTES] (default: 104857600)
+            """, valueName: "bytes"))
+    var maxUploadBytes: String?
+
+    @Option(
+        help: ArgumentHelp(
             "File of EXECBOX_…=value lines, read under the environment. [EXECBOX_CONFIG]", valueName: "file"))
     var config: String?
 
@@ -200,9 +215,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let endpoint = HealthEndpoint()
+        var gatewayConfiguration = GatewayConfiguration()
+        gatewayConfiguration.corsOrigins = settings.corsOrigins
+        gatewayConfiguration.maxUploadBytes = settings.backend.maxUploadBytes
+        let gateway = Gateway(router: router, configuration: gatewayConfiguration) { endpoint.response }
         let listener = ListenerService(
-            address: settings.listen, tls: settings.tls, handler: endpoint.wrap(GRPCServer(router: router).handler),
-            http1: endpoint.http1Initializer, health: health, endpoint: endpoint, gracePeriod: .seconds(10))
+            address: settings.listen, tls: settings.tls, handler: gateway.wrap(GRPCServer(router: router).handler),
+            http1: gateway.http1Initializer, health: health, endpoint: endpoint, gracePeriod: .seconds(10))
         let monitor = DatabaseHealthMonitor(
             store: store, health: health, services: [AccountServiceMethods.getAccount.service] + sessionServiceNames,
             backend: backendHealth, backendServices: sessionServiceNames, endpoint: endpoint, interval: .seconds(5),

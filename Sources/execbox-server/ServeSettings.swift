@@ -19,6 +19,8 @@ struct ServeSettings: Sendable {
     var tiers: TierTable
     var logLevel: Logger.Level
     var backend: BackendSettings
+    /// Origins allowed by the REST gateway's CORS (`*` for any); empty: off.
+    var corsOrigins: [String]
 
     var dataDirectory: String { store.dataDirectory }
     var reflectionEnabled: Bool { reflection.isEnabled(listeningOn: listen) }
@@ -84,10 +86,21 @@ struct ServeSettings: Sendable {
                 throw ValidationError("\(source): cannot use the price table \(path): \(error)")
             }
         }
+        var maxUploadBytes = 100 << 20
+        if let (text, source) = value(command.maxUploadBytes, "EXECBOX_MAX_UPLOAD_BYTES") {
+            guard let bytes = Int(text), bytes > 0 else {
+                throw ValidationError("\(source): expected a positive number of bytes, got '\(text)'")
+            }
+            maxUploadBytes = bytes
+        }
+        corsOrigins =
+            value(command.corsOrigins, "EXECBOX_CORS_ORIGINS")?.text.split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
         let namespace = value(command.sandboxNamespace, "EXECBOX_SANDBOX_NAMESPACE")
         do {
             backend = try BackendSettings(
-                kind: kind, namespace: namespace?.text ?? BackendSettings.defaultNamespace, prices: prices)
+                kind: kind, namespace: namespace?.text ?? BackendSettings.defaultNamespace, prices: prices,
+                maxUploadBytes: maxUploadBytes)
         } catch let error as ValidationError {
             throw ValidationError("\(namespace?.source ?? "--sandbox-namespace"): \(error.message)")
         }

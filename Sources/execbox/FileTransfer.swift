@@ -1,5 +1,6 @@
 import Crypto
 import ExecboxAPI
+import ExecboxGateway
 import ExecboxRPC
 import ExecboxWire
 import NIOPosix

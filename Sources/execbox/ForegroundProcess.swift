@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 import UnixSignals
 
 /// Runs an Exec in the foreground of the caller's terminal (shared by `run` and `exec`): raw

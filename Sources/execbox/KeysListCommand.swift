@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 import ExecboxWire
 
 /// `execbox keys ls`: every key of the account, revoked ones included unless --active.

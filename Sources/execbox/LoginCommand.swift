@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 import Foundation
 
 /// `execbox login`: checks an API key against the server and saves both in the config file.

@@ -1,4 +1,5 @@
 import ExecboxAPI
+import ExecboxGateway
 
 /// How a process run through the CLI ended, and the status the CLI exits with.
 struct ProcessResult: Sendable {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 import ExecboxWire
 
 /// `execbox ps SESSION`: the processes started through the API, for `execbox logs`.

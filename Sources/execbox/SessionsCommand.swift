@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 import ExecboxWellKnownTypes
 
 /// `execbox sessions ls|get|stop|kill|watch`.

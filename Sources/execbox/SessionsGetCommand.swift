@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 import ExecboxWire
 
 /// `execbox sessions get ID`: one session, refreshed from the backend by the server.

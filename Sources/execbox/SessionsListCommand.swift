@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 import ExecboxWire
 
 /// `execbox sessions ls`: the account's sessions, newest first, read page by page up to --limit.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 import ExecboxWire
 
 /// `execbox url SESSION PORT`: where an exposed port of a session is reached.

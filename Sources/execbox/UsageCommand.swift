@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxAPI
+import ExecboxGateway
 
 /// `execbox usage`: today's sessions against the account's limits.
 struct UsageCommand: AsyncParsableCommand {

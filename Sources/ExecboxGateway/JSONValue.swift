@@ -1,6 +1,6 @@
-/// A JSON document with object keys in the order they were added, so `--json` prints fields in
-/// the REST API's order.
-enum JSONValue: Sendable, Equatable {
+/// A JSON document with object keys in the order they were added, so REST bodies (and the CLI's
+/// `--json`) keep the legacy field order.
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -9,12 +9,12 @@ enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         lhs.rendered() == rhs.rendered()
     }
 
     /// Pretty-printed (two-space indent) or on one line.
-    func rendered(pretty: Bool = false) -> String {
+    public func rendered(pretty: Bool = false) -> String {
         var out = ""
         write(to: &out, pretty: pretty, indent: "")
         return out
@@ -73,24 +73,26 @@ enum JSONValue: Sendable, Equatable {
 
 /// Builds a ``JSONValue/object(_:)`` field by field; optional fields are left out when absent, as
 /// the REST API omits them.
-struct JSONObject {
-    private(set) var fields: [(String, JSONValue)] = []
+public struct JSONObject {
+    public private(set) var fields: [(String, JSONValue)] = []
 
-    mutating func add(_ key: String, _ value: JSONValue) {
+    public mutating func add(_ key: String, _ value: JSONValue) {
         fields.append((key, value))
     }
 
-    mutating func add(_ key: String, _ value: String) { add(key, .string(value)) }
-    mutating func add(_ key: String, _ value: Int64) { add(key, .int(value)) }
-    mutating func add(_ key: String, _ value: Bool) { add(key, .bool(value)) }
+    public mutating func add(_ key: String, _ value: String) { add(key, .string(value)) }
+    public mutating func add(_ key: String, _ value: Int64) { add(key, .int(value)) }
+    public mutating func add(_ key: String, _ value: Bool) { add(key, .bool(value)) }
 
-    mutating func add(_ key: String, ifPresent value: JSONValue?) {
+    public mutating func add(_ key: String, ifPresent value: JSONValue?) {
         if let value { add(key, value) }
     }
 
-    mutating func add(_ key: String, ifNotEmpty value: String) {
+    public mutating func add(_ key: String, ifNotEmpty value: String) {
         if !value.isEmpty { add(key, .string(value)) }
     }
 
-    var value: JSONValue { .object(fields) }
+    public var value: JSONValue { .object(fields) }
+
+    public init() {}
 }

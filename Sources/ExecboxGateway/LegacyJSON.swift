@@ -1,14 +1,14 @@
-import ExecboxAPI
-import ExecboxWellKnownTypes
-import ExecboxWire
+public import ExecboxAPI
+public import ExecboxWellKnownTypes
+public import ExecboxWire
 import Foundation
 
 /// The REST API's JSON bodies (legacy CONTRACT.md §3, mapped as in docs/api-legacy-mapping.md),
-/// built from the gRPC messages: what `--json` prints.
-enum LegacyJSON {
+/// built from the gRPC messages: what the gateway answers and the CLI's `--json` prints.
+public enum LegacyJSON {
     /// `SessionResponse`: `id`, `status`, `image`, `createdAt`, `startedAt`?, `endedAt`?,
     /// `exitCode`?, `network`?.
-    static func session(_ session: Session) -> JSONValue {
+    public static func session(_ session: Session) -> JSONValue {
         var object = JSONObject()
         object.add("id", session.id)
         object.add("status", status(session.status))
@@ -17,6 +17,12 @@ enum LegacyJSON {
         object.add("startedAt", ifPresent: time(session.startedAt))
         object.add("endedAt", ifPresent: time(session.endedAt))
         object.add("exitCode", ifPresent: session.exit.map { .int(Int64($0.exitCode)) })
+        object.add("network", ifPresent: network(session))
+        return object.value
+    }
+
+    /// `NetworkInfo`: mode, host and each port's host port and URL, keyed by the container port.
+    public static func network(_ session: Session) -> JSONValue? {
         if let network = session.network {
             var info = JSONObject()
             info.add("mode", name(network.mode, prefix: "NETWORK_MODE_", unspecified: "outgoing"))
@@ -29,13 +35,18 @@ enum LegacyJSON {
                 ports.add(String(port.containerPort), binding.value)
             }
             info.add("ports", ports.value)
-            object.add("network", info.value)
+            return info.value
         }
-        return object.value
+        return nil
+    }
+
+    /// The status a legacy `?status=` filter names.
+    public static func sessionStatus(_ name: String) -> SessionStatus? {
+        SessionStatus(protoName: "SESSION_STATUS_" + name.uppercased()).flatMap { $0 == .unspecified ? nil : $0 }
     }
 
     /// `APIKeyResponse`, plus the one-time `key` after create and rotate.
-    static func apiKey(_ key: APIKey, secret: String? = nil) -> JSONValue {
+    public static func apiKey(_ key: APIKey, secret: String? = nil) -> JSONValue {
         var object = JSONObject()
         object.add("id", key.id)
         object.add("name", ifNotEmpty: key.name)
@@ -53,7 +64,7 @@ enum LegacyJSON {
 
     /// `UsageResponse` (today's counts, as numbers), with the `EnhancedUsageResponse` fields
     /// `account_id`, `alert_threshold` and `monthly_cost_limit_cents`.
-    static func usage(_ usage: GetUsageResponse) -> JSONValue {
+    public static func usage(_ usage: GetUsageResponse) -> JSONValue {
         let limits = usage.limits ?? TierLimits()
         var object = JSONObject()
         object.add("sessions_today", usage.sessionsToday)
@@ -71,8 +82,55 @@ enum LegacyJSON {
         return object.value
     }
 
+    /// `EnhancedUsageResponse` (§3.6): today's usage, the last 24 hours by hour (oldest first) and
+    /// the last days (newest first).
+    public static func enhancedUsage(
+        _ usage: GetUsageResponse, hourly: GetUsageHistoryResponse, daily: GetUsageHistoryResponse
+    ) -> JSONValue {
+        guard case .object(var fields) = self.usage(usage) else { return .null }
+        fields.append(("cost_estimate_cents", .int(daily.totalCostCents)))
+        fields.append(
+            (
+                "hourly_usage",
+                .array(
+                    hourly.buckets.map { bucket in
+                        var object = JSONObject()
+                        object.add("hour", ifPresent: time(bucket.startTime))
+                        object.add("executions", bucket.executions)
+                        object.add("cost_cents", bucket.costCents)
+                        object.add("errors", bucket.errors)
+                        return object.value
+                    })
+            ))
+        fields.append(("daily_history", .array(daily.buckets.reversed().map(dayUsage))))
+        return .object(fields)
+    }
+
+    /// `DayUsage`.
+    public static func dayUsage(_ bucket: UsageBucket) -> JSONValue {
+        var object = JSONObject()
+        object.add("date", bucket.date)
+        object.add("executions", bucket.executions)
+        object.add("duration_ms", bucket.durationMs)
+        object.add("cost_cents", bucket.costCents)
+        object.add("errors", bucket.errors)
+        return object.value
+    }
+
+    /// `AccountLimitsResponse` (§3.8).
+    public static func limits(_ limits: AccountLimits) -> JSONValue {
+        var object = JSONObject()
+        object.add("daily_requests_limit", limits.dailyRequestsLimit)
+        object.add("concurrent_requests_limit", limits.concurrentRequestsLimit)
+        object.add("monthly_cost_limit_cents", ifPresent: limits.monthlyCostLimitCents.map { .int($0) })
+        object.add("alert_threshold", Int64(limits.alertThreshold))
+        object.add("billing_email", ifNotEmpty: limits.billingEmail)
+        object.add("timezone", limits.timezone.isEmpty ? "UTC" : limits.timezone)
+        return object.value
+    }
+
     /// `AccountResponse` of `GET /v1/account`.
-    static func account(_ response: GetAccountResponse) -> JSONValue {
+    public static func account(_ response: GetAccountResponse) -> JSONValue {
         let account = response.account ?? Account()
         let key = response.callerKey ?? APIKey()
         var object = JSONObject()
@@ -86,7 +144,7 @@ enum LegacyJSON {
     }
 
     /// `GetURLResponse`.
-    static func portURL(_ response: GetPortURLResponse) -> JSONValue {
+    public static func portURL(_ response: GetPortURLResponse) -> JSONValue {
         var object = JSONObject()
         object.add("containerPort", Int64(response.containerPort))
         object.add("hostPort", Int64(response.hostPort))
@@ -96,26 +154,26 @@ enum LegacyJSON {
     }
 
     /// The legacy status string: STOPPING reads `running`, as the gateway writes it.
-    static func status(_ status: SessionStatus) -> String {
+    public static func status(_ status: SessionStatus) -> String {
         status == .stopping ? "running" : name(status, prefix: "SESSION_STATUS_", unspecified: "pending")
     }
 
-    static func tier(_ tier: Tier) -> String {
+    public static func tier(_ tier: Tier) -> String {
         name(tier, prefix: "TIER_", unspecified: "free")
     }
 
     /// `SESSION_STATUS_RUNNING` → `running`.
-    static func name(_ value: some WireEnum, prefix: String, unspecified: String) -> String {
+    public static func name(_ value: some WireEnum, prefix: String, unspecified: String) -> String {
         guard let protoName = value.protoName, !protoName.hasSuffix("_UNSPECIFIED") else { return unspecified }
         return protoName.dropFirst(protoName.hasPrefix(prefix) ? prefix.count : 0).lowercased()
     }
 
     /// RFC 3339 in UTC, whole seconds (`2024-01-15T10:30:00Z`); nil when unset.
-    static func time(_ timestamp: Google_Protobuf_Timestamp?) -> JSONValue? {
+    public static func time(_ timestamp: Google_Protobuf_Timestamp?) -> JSONValue? {
         timestamp.map { .string(rfc3339($0)) }
     }
 
-    static func rfc3339(_ timestamp: Google_Protobuf_Timestamp) -> String {
+    public static func rfc3339(_ timestamp: Google_Protobuf_Timestamp) -> String {
         Date(timeIntervalSince1970: TimeInterval(timestamp.seconds)).formatted(.iso8601)
     }
 }

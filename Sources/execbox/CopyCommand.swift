@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExecboxGateway
 
 /// `execbox cp LOCAL SESSION:PATH` and `execbox cp SESSION:PATH LOCAL`.
 struct CopyCommand: AsyncParsableCommand {

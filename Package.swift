@@ -357,7 +357,10 @@ let package = Package(
         // Test helpers: in-process RPC transport.
         .target(
             name: "ExecboxTesting",
-            dependencies: ["ExecboxRPC", "ExecboxFixtures", "ExecboxWellKnownTypes", "ExecboxWire"],
+            dependencies: [
+                "ExecboxRPC", "ExecboxFixtures", "ExecboxGateway", "ExecboxWellKnownTypes", "ExecboxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
 

@@ -88,6 +88,12 @@ public final class Gateway: Sendable {
         return nil
     }
 
+    /// Serves one request that cannot switch to a WebSocket (HTTP/2, tests): an upgrade route
+    /// answers 400.
+    public func respond(to request: GatewayRequest, sink: any ResponseSink) async {
+        _ = await serve(request, sink: sink, canUpgrade: false)
+    }
+
     /// The header-level checks of the legacy auth middleware (§2.1), before any call is made.
     static func checkAuthorizationHeader(_ value: String?) -> GatewayError? {
         guard let value, !value.isEmpty else {

@@ -100,7 +100,8 @@ extension AccountService {
         let reason = try Validation.text(request.reason, field: "reason", maxBytes: 500)
         let target = try await key(request.keyId, of: principal)
         guard !target.isPrimary else {
-            throw RPCError(code: .failedPrecondition, message: "cannot delete the primary API key")
+            throw ErrorDetails.withCode(
+                .badRequest, RPCError(code: .failedPrecondition, message: "cannot delete the primary API key"))
         }
         let revoked = try await store.revokeAPIKey(
             id: target.id, accountID: principal.accountID, reason: reason, audit: audit(principal, at: now()))

@@ -92,7 +92,9 @@ public struct FileService: FileServiceProtocol {
     }
 
     static func tooLarge(_ limit: Int) -> RPCError {
-        RPCError(code: .resourceExhausted, message: "the file exceeds the maximum upload size of \(limit) bytes")
+        ErrorDetails.withCode(
+            .payloadTooLarge,
+            RPCError(code: .resourceExhausted, message: "the file exceeds the maximum upload size of \(limit) bytes"))
     }
 
     public func readFile(request: ReadFileRequest, responses: RPCWriter<ReadFileResponse>, context: ServerContext)

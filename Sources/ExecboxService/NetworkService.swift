@@ -30,8 +30,10 @@ public struct NetworkService: NetworkServiceProtocol {
                 "port \(request.containerPort)/\(transport) was not declared when the session was created")
         }
         guard record.spec.network == .exposed else {
-            throw ServiceErrors.failedPrecondition(
-                "the session's network mode is \(record.spec.network.rawValue), not exposed")
+            throw ErrorDetails.withCode(
+                .badRequest,
+                ServiceErrors.failedPrecondition(
+                    "the session's network mode is \(record.spec.network.rawValue), not exposed"))
         }
         guard record.status == .running else { throw ServiceErrors.notRunning(record) }
         try manager.requireLocal(record)

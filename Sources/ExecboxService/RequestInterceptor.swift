@@ -56,8 +56,7 @@ public struct RequestInterceptor: ServerInterceptor {
         } else {
             logger.log(level: level, "call failed", metadata: metadata)
         }
-        ErrorDetails.add(for: failure, requestID: info.requestID, to: context.call)
-        throw failure
+        throw ErrorDetails.add(for: failure, requestID: info.requestID, to: context.call)
     }
 
     /// The client's request id if it is 1...128 printable ASCII characters, else a new one.

@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ExecboxAPI", targets: ["ExecboxAPI"]),
         .library(name: "ExecboxFixtures", targets: ["ExecboxFixtures"]),
         .library(name: "ExecboxTesting", targets: ["ExecboxTesting"]),
+        .library(name: "ExecboxGateway", targets: ["ExecboxGateway"]),
         .library(name: "ExecboxSandbox", targets: ["ExecboxSandbox"]),
         .library(name: "ExecboxSandboxRunc", targets: ["ExecboxSandboxRunc"]),
         .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),

@@ -24,6 +24,13 @@ struct HTTP1Connection: Sendable {
             while let part = try await parts.next() {
                 guard case .http(.head(let head)) = part else { continue }
                 let reader = HTTP1BodyReader(parts: parts)
+                if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                    // The client waits for this before sending the body; send it when a route reads.
+                    let version = head.version
+                    reader.beforeFirstRead = {
+                        try await outbound.write(.http(.head(HTTPResponseHead(version: version, status: .continue))))
+                    }
+                }
                 let request = GatewayRequest(
                     method: head.method.rawValue, target: head.uri,
                     headers: head.headers.map { ($0.name, $0.value) }, peer: peer,
@@ -110,12 +117,18 @@ struct HTTP1Connection: Sendable {
 final class HTTP1BodyReader: @unchecked Sendable {
     private let parts: SharedIterator<NIOAsyncChannelInboundStream<GatewayInbound>.AsyncIterator>
     private var ended = false
+    /// Runs once, before the first read (the `100 Continue` of an `Expect: 100-continue` request).
+    var beforeFirstRead: (@Sendable () async throws -> Void)?
 
     init(parts: SharedIterator<NIOAsyncChannelInboundStream<GatewayInbound>.AsyncIterator>) {
         self.parts = parts
     }
 
     func next() async throws -> ByteBuffer? {
+        if let hook = beforeFirstRead {
+            beforeFirstRead = nil
+            try await hook()
+        }
         while !ended {
             switch try await parts.next() {
             case .http(.body(let chunk))?: return chunk

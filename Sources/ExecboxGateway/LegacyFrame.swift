@@ -1,8 +1,8 @@
-import NIOCore
+public import NIOCore
 
 /// One message of the legacy binary WebSocket protocol (CONTRACT.md §4.2), plus the resize
 /// extension: a type byte, then big-endian u32 fields. One WebSocket message carries one frame.
-enum LegacyFrame: Sendable, Equatable {
+public enum LegacyFrame: Sendable, Equatable {
     case stdin([UInt8])
     case stdout([UInt8])
     case stderr([UInt8])
@@ -13,14 +13,14 @@ enum LegacyFrame: Sendable, Equatable {
     /// Extension `07 cols(u16) rows(u16)`: legacy clients never send it.
     case resize(cols: UInt16, rows: UInt16)
 
-    static let maxPayload = 0xFF_FFFF
-    static let maxErrorBytes = 1024
+    public static let maxPayload = 0xFF_FFFF
+    public static let maxErrorBytes = 1024
 
-    struct DecodingError: Error, Equatable {
-        let reason: String
+    public struct DecodingError: Error, Equatable {
+        public let reason: String
     }
 
-    static func decode(_ message: ByteBuffer) throws(DecodingError) -> LegacyFrame {
+    public static func decode(_ message: ByteBuffer) throws(DecodingError) -> LegacyFrame {
         var buffer = message
         guard let type = buffer.readInteger(as: UInt8.self) else { throw DecodingError(reason: "empty message") }
         switch type {
@@ -67,7 +67,7 @@ enum LegacyFrame: Sendable, Equatable {
         }
     }
 
-    func encode(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    public func encode(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         func data(_ type: UInt8, _ payload: [UInt8]) -> ByteBuffer {
             var buffer = allocator.buffer(capacity: 5 + payload.count)
             buffer.writeInteger(type)

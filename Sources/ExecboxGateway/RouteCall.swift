@@ -57,10 +57,13 @@ public struct RouteCall: Sendable {
     }
 
     /// The JSON body decoded into `Body` (see ``RESTBody``): 400 for malformed JSON, 413 over the
-    /// cap, 415 for another content type, 422 with locations for wrong types or values.
+    /// cap, 415 for a content type that is not JSON, 422 with locations for wrong types or values.
     func body<Body: Decodable>(_ type: Body.Type, required: Bool = true) async throws -> Body {
+        // Missing is JSON (the legacy rule); curl's default form type too, since `curl -d '{…}'`
+        // is how most people try an API.
         if let contentType = request.header("content-type")?.lowercased(),
-            !contentType.hasPrefix("application/json"), !contentType.contains("+json")
+            !contentType.hasPrefix("application/json"), !contentType.contains("+json"),
+            !contentType.hasPrefix("application/x-www-form-urlencoded")
         {
             throw GatewayError.unsupportedMediaType
         }

@@ -52,12 +52,17 @@ public protocol SandboxBackend: Sendable {
     /// The sandbox's running execs and its recently ended ones, oldest first.
     func listExecs(_ id: SandboxID) async throws -> [ExecInfo]
 
-    /// Attaches to the main process's output (and stdin) for the duration of `body`; detaching does
-    /// not stop it.
+    /// Attaches to the main process for the duration of `body`: its output from the oldest byte still
+    /// kept, then live output, then its exit (the sandbox's). Detaching does not stop it.
     func attach<Result: Sendable>(
         _ id: SandboxID,
         _ body: (any ExecProcess) async throws -> Result
     ) async throws -> Result
+
+    /// The main process as an exec record, when the backend runs it as one: `attachExec` and
+    /// `execInfo` then work with its id (any kept offset, per-stream counts); `listExecs` leaves it
+    /// out. nil when the main process has no record (no command, or it outlived a restart).
+    func mainExecInfo(_ id: SandboxID) async throws -> ExecInfo?
 
     /// Up to `length` bytes of a file inside the sandbox starting at `offset`; fewer at its end.
     func readFile(_ id: SandboxID, path: String, offset: Int, length: Int) async throws -> [UInt8]
@@ -120,6 +125,8 @@ extension SandboxBackend {
     public func listExecs(_ id: SandboxID) async throws -> [ExecInfo] {
         throw SandboxError(code: .unimplemented, message: "this backend keeps no exec records")
     }
+
+    public func mainExecInfo(_ id: SandboxID) async throws -> ExecInfo? { nil }
 
     public func writeFile(
         _ id: SandboxID,

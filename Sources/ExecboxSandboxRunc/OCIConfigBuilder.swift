@@ -70,9 +70,9 @@ struct OCIConfigBuilder: Sendable {
 
     static func make(_ input: Input) -> OCIConfig {
         let limits = input.limits
-        let args =
-            input.spec.command.isEmpty
-            ? [input.image.initPath, "-P"] : [input.image.initPath, "--"] + input.spec.command
+        // The init only pauses (and reaps): the command runs as the sandbox's main exec, whose
+        // output is spooled for attach and whose exact wait status is the sandbox's exit.
+        let args = [input.image.initPath, "-P"]
         let capabilities = OCIConfig.Capabilities(
             bounding: Self.capabilities,
             effective: Self.capabilities,

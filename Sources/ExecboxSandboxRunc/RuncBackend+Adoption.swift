@@ -66,6 +66,16 @@ extension RuncBackend {
                 .split(separator: UInt8(ascii: "\n")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
                 .filter { $0 != record.initPid }.compactMap(ProcessHandle.init)
             let elapsed = Duration.milliseconds(Int64(max(0, SandboxRecord.now - record.createdAt) * 1000))
+            // Its main exec's pipes died with the dead server: a live one is watched (output and exit
+            // status are not known any more), a missing one ends the sandbox.
+            var adoption = RuncSandbox.Adoption(elapsed: elapsed, strays: strays)
+            if record.mainExec == true {
+                // Kept even if it ended (a zombie must be reaped if it is this process's child).
+                adoption.main = record.mainPid.flatMap { pid in
+                    ProcessHandle.startTime(of: pid) == record.mainStartTime ? ProcessHandle(pid) : nil
+                }
+                adoption.mainLost = adoption.main?.hasExited ?? true
+            }
             let sandbox = RuncSandbox(
                 id: id,
                 spec: record.spec,
@@ -76,7 +86,7 @@ extension RuncBackend {
                 baseProcess: config.process,
                 retainedExecs: configuration.retainedExecs,
                 cgroupParent: configuration.cgroupParent,
-                adoption: RuncSandbox.Adoption(elapsed: elapsed, strays: strays)
+                adoption: adoption
             )
             sandbox.initProcess = MainProcess(
                 .monitored(initProcess: initHandle, monitor: monitor, exitFile: "\(bundle)/exit"))
@@ -167,6 +177,10 @@ extension RuncBackend {
             _ = try? sandbox.apply(.started)
             runJob { await self.supervise(sandbox) }
             sandbox.inbox.send(.armTimers)
+            if sandbox.adoption?.mainLost == true {
+                sandbox.inbox.send(
+                    .event(.lost("the server restarted and the main process's output and exit status were lost")))
+            }
         }
         for sandbox in reconciliation.lost { adopt(sandbox) }
     }

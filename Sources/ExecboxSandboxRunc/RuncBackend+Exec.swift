@@ -91,10 +91,13 @@ extension RuncBackend {
     }
 
     /// Starts the process and registers the exec with its sandbox; its pump is the caller's to run.
-    private func launch(_ spec: ExecSpec, in sandbox: RuncSandbox) async throws -> RuncExec {
+    /// The main exec (`main` hooks given) takes no exec slot and is not registered.
+    func launch(_ spec: ExecSpec, in sandbox: RuncSandbox, main hooks: RuncExec.Hooks? = nil) async throws
+        -> RuncExec
+    {
         let execID = ExecID.random()
-        try sandbox.reserveExec(limit: configuration.maxRunningExecs)
-        var registered = false
+        if hooks == nil { try sandbox.reserveExec(limit: configuration.maxRunningExecs) }
+        var registered = hooks != nil
         defer { if !registered { sandbox.releaseExec() } }
         let prefix = "\(sandbox.bundle)/\(execID.rawValue)"
         var processSpec = sandbox.baseProcess
@@ -145,9 +148,10 @@ extension RuncBackend {
                 spoolLimit: configuration.execSpoolLimit,
                 window: configuration.execReadWindow,
                 drainGrace: configuration.outputDrainGrace
-            )
+            ),
+            hooks: hooks ?? RuncExec.Hooks()
         )
-        sandbox.register(exec)
+        if hooks == nil { sandbox.register(exec) }
         registered = true
         return exec
     }

@@ -343,13 +343,6 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         if removed { sandbox.removeSpools() }
     }
 
-    public func attach<Result: Sendable>(_ id: SandboxID, _ body: (any ExecProcess) async throws -> Result)
-        async throws -> Result
-    {
-        _ = try lookup(id)
-        throw SandboxError(code: .unimplemented, message: "attach needs the sandbox monitor, which is not built yet")
-    }
-
     public func stats(_ id: SandboxID) async throws -> SandboxStats {
         try lookup(id).stats
     }
@@ -381,6 +374,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 let (status, detached) = await initProcess.waitForExit(detach: sandbox.detachSignal.readEnd)
                 guard !detached else { return }
                 sandbox.inbox.send(.event(.mainExited(Self.mainExit(status, oomKills: sandbox.cgroup.oomKills))))
+            }
+            if let main = sandbox.adoption?.main {
+                group.addTask { await Self.watchAdoptedMain(main, of: sandbox) }
             }
             loop: while true {
                 let event: SandboxStateMachine.Event
@@ -415,7 +411,19 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                         // blocks them (reading a signalfd) a moment after exec. Until then a stop's
                         // SIGTERM would be lost, so the sandbox counts as started once it blocks them.
                         await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid)
+                        var main: RuncExec?
+                        if !sandbox.spec.command.isEmpty {
+                            do {
+                                main = try await startMain(sandbox)
+                            } catch {
+                                logger.error("sandbox \(sandbox.id): its main process did not start: \(error)")
+                                sandbox.inbox.send(.event(.createFailed("the main process could not be started")))
+                                continue
+                            }
+                        }
                         sandbox.inbox.send(.event(.started))
+                        // Its end feeds `mainExited`, so it runs only once the sandbox is running.
+                        if let main { runJob { await main.pump() } }
                     } else {
                         let reason =
                             RuncRuntime.lastError(inLog: "\(sandbox.bundle)/runc.log") ?? output?.stderrText ?? ""
@@ -425,7 +433,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 case .armTimers:
                     armTimers(sandbox, in: &group)
                 case .terminate(let grace):
-                    initProcess.signal(SIGTERM)
+                    Self.signalMain(sandbox, SIGTERM)
                     group.addTask { await Self.fire(.graceExpired, after: grace, into: sandbox) }
                     group.addTask { await Self.reapExecs(of: sandbox, until: initProcess) }
                 case .killAll:

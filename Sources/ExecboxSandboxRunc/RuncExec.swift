@@ -42,6 +42,19 @@ final class RuncExec: Sendable {
         var pump: CheckedContinuation<Void, any Error>?
         var pumpCancelled = false
         var endWaiters: [CheckedContinuation<Void, Never>] = []
+        /// `Hooks.processEnded` was called.
+        var endNoted = false
+    }
+
+    /// What a sandbox's main exec adds to an exec: its end ends the sandbox, whose exit is the one
+    /// its clients get.
+    struct Hooks: Sendable {
+        /// Called once, as soon as the process's exit is known (before its output is drained).
+        var processEnded: (@Sendable (ProcessExit) -> Void)?
+        /// The exit recorded once the output is drained, given the process's own; nil on cancellation.
+        var recordedExit: (@Sendable (ProcessExit) async -> ProcessExit?)?
+        /// Whether cancelling the pump kills the process (the main exec lives as long as its sandbox).
+        var killOnCancel = true
     }
 
     let id: ExecID
@@ -60,6 +73,7 @@ final class RuncExec: Sendable {
     private let drainGrace: Duration
     private let window: Int
     private let chunkSize: Int
+    private let hooks: Hooks
     private let state: Mutex<State>
     /// When the process was launched: the wall clock for callers, the monotonic one for its run time.
     let startedAt: Double
@@ -81,9 +95,11 @@ final class RuncExec: Sendable {
         launch: RuncBackend.Launch,
         cgroup: CgroupV1,
         oomKillsAtStart: Int,
-        settings: Settings
+        settings: Settings,
+        hooks: Hooks = Hooks()
     ) throws(SystemError) {
         self.id = id
+        self.hooks = hooks
         self.sandboxID = sandboxID
         self.spec = spec
         var now = timespec()
@@ -190,6 +206,7 @@ final class RuncExec: Sendable {
                 if open.isEmpty { break }
                 let fds = open.map(\.fd)
                 guard let child, child.poll() == nil else {
+                    if let status = child?.poll() { noteEnded(exit(for: status)) }
                     // The process is gone; whoever still holds the pipes gets `drainGrace` to write.
                     if try await waitWithGrace(fds) == nil {
                         for fd in fds { Self.closeOutput(fd) }
@@ -201,10 +218,18 @@ final class RuncExec: Sendable {
             }
         } catch {
             // Cancelled: the exec's owner is gone (the `exec` call, or the backend shutting down).
-            kill(for: .killed)
+            if hooks.killOnCancel { kill(for: .killed) }
             for (fd, _) in open { Self.closeOutput(fd) }
         }
-        let exit = await processExit()
+        let lost = ProcessExit(reason: .lost, code: 255)
+        var exit = lost
+        // A main exec cancelled with its backend is not waited for: its sandbox's kill (or the next
+        // server) decides its end.
+        if hooks.killOnCancel || !Task.isCancelled {
+            exit = await processExit()
+            noteEnded(exit)
+        }
+        if let recordedExit = hooks.recordedExit { exit = await recordedExit(exit) ?? lost }
         let runTime = ContinuousClock.now - launchedAt
         let wake = state.withLock { state in
             state.exit = exit
@@ -289,6 +314,19 @@ final class RuncExec: Sendable {
         guard let child, let status = try? await child.waitIgnoringCancellation() else {
             return ProcessExit(reason: .lost, code: 255)
         }
+        return exit(for: status)
+    }
+
+    private func noteEnded(_ exit: ProcessExit) {
+        guard let processEnded = hooks.processEnded else { return }
+        let first = state.withLock { state in
+            defer { state.endNoted = true }
+            return !state.endNoted
+        }
+        if first { processEnded(exit) }
+    }
+
+    private func exit(for status: WaitStatus) -> ProcessExit {
         let ending = state.withLock { $0.ending }
         switch status {
         case .exited(let code):
@@ -330,10 +368,12 @@ final class RuncExec: Sendable {
 
     // MARK: Readers
 
-    /// Registers a reader at `offset`, which must lie within what the spool keeps.
-    func attach(from offset: UInt64) throws(SandboxError) -> Int {
+    /// Registers a reader at `offset` (nil: the oldest byte kept), which must lie within what the
+    /// spool keeps.
+    func attach(from requested: UInt64?) throws(SandboxError) -> Int {
         try state.withLock { state throws(SandboxError) -> Int in
             let (start, end) = (state.spool.retainedFrom, state.spool.end)
+            let offset = requested ?? start
             guard offset >= start, offset <= end else {
                 throw SandboxError(
                     code: .outOfRange,

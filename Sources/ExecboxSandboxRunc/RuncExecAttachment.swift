@@ -8,7 +8,8 @@ final class RuncExecAttachment: ExecProcess, Sendable {
     private let reader: Int
     private let exitDelivered = Mutex(false)
 
-    init(_ exec: RuncExec, from offset: UInt64) throws(SandboxError) {
+    /// Attaches at `offset`, or at the oldest byte kept when nil.
+    init(_ exec: RuncExec, from offset: UInt64?) throws(SandboxError) {
         self.exec = exec
         self.reader = try exec.attach(from: offset)
     }

@@ -38,15 +38,23 @@ final class RuncSandbox: Sendable {
         /// Processes found in its cgroup at adoption (execs of the dead server, orphaned): reaped
         /// while the sandbox dies if they became this process's children.
         var strays: [ProcessHandle]
+        /// The main exec the dead server started (its output and exit status went with that server):
+        /// while it runs it is watched and signalled, and its end ends the sandbox.
+        var main: ProcessHandle? = nil
+        /// The sandbox ran its command as a main exec that had ended (or was never recorded): it is
+        /// ended at once.
+        var mainLost = false
     }
 
     private struct State {
         var machine = SandboxStateMachine()
         var initProcess: MainProcess?
         var networkAttachment: SandboxNetwork.Attachment?
-        var waiters:
-            [(predicate: @Sendable (SandboxInfo) -> Bool, continuation: CheckedContinuation<SandboxInfo, Never>)] =
-                []
+        var waiters: [UInt64: (predicate: @Sendable (SandboxInfo) -> Bool, continuation: Continuation)] = [:]
+        var nextWaiter: UInt64 = 0
+        /// The command, run as an exec the backend owns (nil without a command, before the start, and
+        /// after adoption).
+        var mainExec: RuncExec?
         /// Every exec still remembered, running or ended, in start order.
         var execs: [RuncExec] = []
         /// Running execs and launches in progress (bounded by `maxRunningExecs`).
@@ -59,6 +67,7 @@ final class RuncSandbox: Sendable {
         var finalStats: SandboxStats?
     }
 
+    private typealias Continuation = CheckedContinuation<SandboxInfo?, Never>
     private let state = Mutex(State())
 
     init(
@@ -165,8 +174,17 @@ final class RuncSandbox: Sendable {
         for exec in forgotten { exec.removeSpool() }
     }
 
+    /// An exec by id, the main exec included.
     func exec(_ id: ExecID) -> RuncExec? {
-        state.withLock { state in state.execs.first { $0.id == id } }
+        state.withLock { state in
+            if let main = state.mainExec, main.id == id { return main }
+            return state.execs.first { $0.id == id }
+        }
+    }
+
+    var mainExec: RuncExec? {
+        get { state.withLock { $0.mainExec } }
+        set { state.withLock { $0.mainExec = newValue } }
     }
 
     var execs: [RuncExec] { state.withLock { $0.execs } }
@@ -175,13 +193,19 @@ final class RuncSandbox: Sendable {
     /// or its init waits for them forever (a pid namespace's init exits only once every process in
     /// it is gone), even when no pump reads their output.
     func reapExecZombies() {
-        for exec in state.withLock({ $0.execs }) where !exec.hasEnded { _ = exec.child?.poll() }
-        for stray in adoption?.strays ?? [] where stray.hasExited { stray.reapIfChild() }
+        let (execs, main) = state.withLock { ($0.execs, $0.mainExec) }
+        // A reaped child answers from its kept status; a main exec cancelled with the backend has an
+        // exit recorded but may still need reaping.
+        for exec in execs + (main.map { [$0] } ?? []) { _ = exec.child?.poll() }
+        for stray in (adoption?.strays ?? []) + (adoption?.main.map { [$0] } ?? []) where stray.hasExited {
+            stray.reapIfChild()
+        }
     }
 
     /// Forgets every exec's spool (the sandbox is removed).
     func removeSpools() {
         for exec in execs { exec.removeSpool() }
+        mainExec?.removeSpool()
         BundleWriter.remove(spoolDirectory)
     }
 
@@ -191,7 +215,7 @@ final class RuncSandbox: Sendable {
     {
         let (action, wake) = try state.withLock {
             state throws(SandboxStateMachine.IllegalTransition) -> (
-                SandboxStateMachine.Action, [(CheckedContinuation<SandboxInfo, Never>, SandboxInfo)]
+                SandboxStateMachine.Action, [(Continuation, SandboxInfo)]
             ) in
             let action = try state.machine.event(event)
             return (action, Self.takeSatisfied(&state, id: id, spec: spec, limits: limits))
@@ -224,29 +248,48 @@ final class RuncSandbox: Sendable {
     }
 
     private static func takeSatisfied(_ state: inout State, id: SandboxID, spec: SandboxSpec, limits: SandboxLimits)
-        -> [(CheckedContinuation<SandboxInfo, Never>, SandboxInfo)]
+        -> [(Continuation, SandboxInfo)]
     {
         let info = info(of: state, id: id, spec: spec, limits: limits)
-        var satisfied: [(CheckedContinuation<SandboxInfo, Never>, SandboxInfo)] = []
-        state.waiters.removeAll { waiter in
-            let done = (!info.state.isTerminal || state.destroyed) && waiter.predicate(info)
-            if done { satisfied.append((waiter.continuation, info)) }
-            return done
-        }
-        return satisfied
+        guard !info.state.isTerminal || state.destroyed else { return [] }
+        let satisfied = state.waiters.filter { $0.value.predicate(info) }
+        for key in satisfied.keys { state.waiters[key] = nil }
+        return satisfied.values.map { ($0.continuation, info) }
     }
 
     /// Waits until `predicate` holds; a terminal state counts only once its destroy finished, so the
     /// caller never sees a terminal sandbox whose processes or files still exist.
     func wait(until predicate: @escaping @Sendable (SandboxInfo) -> Bool) async -> SandboxInfo {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> SandboxInfo? in
-                let info = Self.info(of: state, id: id, spec: spec, limits: limits)
-                if (!info.state.isTerminal || state.destroyed) && predicate(info) { return info }
-                state.waiters.append((predicate, continuation))
-                return nil
+        // Not cancellable: the result is never nil.
+        await wait(until: predicate, cancellable: false)!
+    }
+
+    /// `wait(until:)` that cancellation ends with nil.
+    func waitUnlessCancelled(until predicate: @escaping @Sendable (SandboxInfo) -> Bool) async -> SandboxInfo? {
+        await wait(until: predicate, cancellable: true)
+    }
+
+    private func wait(until predicate: @escaping @Sendable (SandboxInfo) -> Bool, cancellable: Bool) async
+        -> SandboxInfo?
+    {
+        let key = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: Continuation) in
+                let ready = state.withLock { state -> SandboxInfo?? in
+                    let info = Self.info(of: state, id: id, spec: spec, limits: limits)
+                    if (!info.state.isTerminal || state.destroyed) && predicate(info) { return .some(info) }
+                    if cancellable, Task.isCancelled { return .some(nil) }
+                    state.waiters[key] = (predicate, continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            if let ready { continuation.resume(returning: ready) }
+        } onCancel: {
+            guard cancellable else { return }
+            state.withLock { $0.waiters.removeValue(forKey: key) }?.continuation.resume(returning: nil)
         }
     }
 }

@@ -26,6 +26,12 @@ struct SandboxRecord: Codable, Sendable {
     var monitorPid: Int32
     var monitorStartTime: UInt64
     var network: Network?
+    /// The command runs as a main exec (the init only pauses); absent in records of older servers,
+    /// whose init ran the command itself.
+    var mainExec: Bool?
+    /// The main exec's host pid and start time, once it was launched.
+    var mainPid: Int32?
+    var mainStartTime: UInt64?
 
     static let fileName = "sandbox.json"
 
@@ -39,6 +45,7 @@ struct SandboxRecord: Codable, Sendable {
         initStartTime = ProcessHandle.startTime(of: initProcess.pid) ?? 0
         monitorPid = monitor.pid
         monitorStartTime = ProcessHandle.startTime(of: monitor.pid) ?? 0
+        mainExec = !sandbox.spec.command.isEmpty
         network = sandbox.networkAttachment.map { attachment in
             Network(
                 interface: attachment.interface,

@@ -79,7 +79,7 @@ import Testing
         let rlimits = Dictionary(uniqueKeysWithValues: process.rlimits.map { ($0.type, $0) })
         #expect(rlimits["RLIMIT_NOFILE"]?.hard == 4096)
         #expect(rlimits["RLIMIT_CORE"]?.hard == 0)
-        #expect(process.args.first == input.image.initPath)
+        #expect(process.args == [input.image.initPath, "-P"], "the command runs as the main exec")
         for (name, value) in input.spec.environment { #expect(process.env.contains("\(name)=\(value)")) }
         #expect(process.env.filter { $0.hasPrefix("PATH=") }.count == 1)
 

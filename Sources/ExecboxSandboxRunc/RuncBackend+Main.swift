@@ -1,0 +1,86 @@
+public import ExecboxSandbox
+import Glibc
+import Logging
+
+/// The sandbox's main process: the init only pauses, and the command runs as an exec the backend
+/// owns (started right after `runc start`, before the sandbox counts as running). Its output is
+/// spooled like a background exec's, so clients attach at any time from the oldest byte kept; its
+/// exact wait status ends the sandbox and is the sandbox's exit (a stop the backend caused rewritten
+/// as the state machine records it), which is also the exit its clients get, after the output.
+extension RuncBackend {
+    public func attach<Result: Sendable>(_ id: SandboxID, _ body: (any ExecProcess) async throws -> Result)
+        async throws -> Result
+    {
+        let sandbox = try lookup(id)
+        _ = await sandbox.wait { $0.state != .creating }
+        if let main = sandbox.mainExec {
+            let attachment = try RuncExecAttachment(main, from: nil)
+            sandbox.activity(started: true)
+            defer {
+                attachment.detach()
+                sandbox.activity(started: false)
+            }
+            return try await body(attachment)
+        }
+        // No command (the pause init is the main process), or a main exec that outlived a restart.
+        sandbox.activity(started: true)
+        defer { sandbox.activity(started: false) }
+        return try await body(RuncIdleMainAttachment(sandbox))
+    }
+
+    public func mainExecInfo(_ id: SandboxID) async throws -> ExecInfo? {
+        let sandbox = try lookup(id)
+        _ = await sandbox.wait { $0.state != .creating }
+        return sandbox.mainExec?.info
+    }
+
+    /// Launches the command as the main exec (not counted as a running exec: it neither keeps the
+    /// sandbox busy nor takes an exec slot) and records its pid for the next server. Its pump is the
+    /// caller's to start, once the sandbox is `running`.
+    func startMain(_ sandbox: RuncSandbox) async throws -> RuncExec {
+        let hooks = RuncExec.Hooks(
+            processEnded: { exit in sandbox.inbox.send(.event(.mainExited(exit))) },
+            recordedExit: { exit in
+                // What the state machine recorded (a kill or timeout rewrites a signal death), once
+                // the sandbox is destroyed.
+                await sandbox.waitUnlessCancelled { $0.state.isTerminal }.map { $0.exit ?? exit }
+            },
+            killOnCancel: false
+        )
+        let exec = try await launch(ExecSpec(argv: sandbox.spec.command), in: sandbox, main: hooks)
+        sandbox.mainExec = exec
+        if monitorPath != nil, var record = SandboxRecord.read(from: sandbox.bundle), let child = exec.child {
+            record.mainPid = child.pid
+            record.mainStartTime = ProcessHandle.startTime(of: child.pid)
+            do {
+                try record.write(to: sandbox.bundle)
+            } catch {
+                logger.warning("sandbox \(sandbox.id): cannot record its main process: \(error)")
+            }
+        }
+        return exec
+    }
+
+    /// A main exec that a dead server started and that still runs: its end ends the sandbox. Its
+    /// exit status went with that server (it is not this process's child), so the exit is `lost`.
+    static func watchAdoptedMain(_ main: ProcessHandle, of sandbox: RuncSandbox) async {
+        guard sandbox.adoption?.mainLost != true else { return }
+        while !main.hasExited {
+            guard (try? await FileDescriptorPoller.shared.wait([main.pidfd])) != nil else { return }
+        }
+        main.reapIfChild()
+        sandbox.inbox.send(.event(.mainExited(ProcessExit(reason: .lost, code: 255))))
+    }
+
+    /// Where a graceful stop's SIGTERM goes: the main process (the pause init would end at once
+    /// and take the command with it), or the init when there is no command.
+    static func signalMain(_ sandbox: RuncSandbox, _ signal: Int32) {
+        if let main = sandbox.mainExec {
+            try? main.signal(signal)
+        } else if let main = sandbox.adoption?.main {
+            main.signal(signal)
+        } else {
+            sandbox.initProcess?.signal(signal)
+        }
+    }
+}

@@ -175,7 +175,15 @@ public struct ProcessService: ProcessServiceProtocol {
             }
             let sandboxID = try SessionManager.sandboxID(record.id)
             guard !start.processId.isEmpty else {
-                // The main process: live output only (the backend keeps no spool of it).
+                // The main process: a backend that runs it as an exec record is attached to like an
+                // exec, from the requested offsets; otherwise its own attach (no command, or a
+                // main process that outlived a restart) gives what it has.
+                if let main = try await manager.backend.mainExecInfo(sandboxID) {
+                    try await Self.attach(
+                        manager, sandboxID, record: record, execID: main.id, start: start, writer: writer,
+                        stream: stream, slot: slot, processID: "main")
+                    return
+                }
                 try await manager.backend.attach(sandboxID) { process in
                     try await writer.write(
                         .attached(
@@ -207,7 +215,8 @@ public struct ProcessService: ProcessServiceProtocol {
     /// lies (or the oldest kept byte) and skips what the client already has.
     static func attach(
         _ manager: SessionManager, _ sandboxID: SandboxID, record: SessionRecord, execID: ExecID, start: AttachStart,
-        writer: SerialWriter<ProcessOutput>, stream: ProcessStream, slot: AsyncStream<any ExecProcess>.Continuation
+        writer: SerialWriter<ProcessOutput>, stream: ProcessStream, slot: AsyncStream<any ExecProcess>.Continuation,
+        processID: String? = nil
     ) async throws {
         for attempt in 1...3 {
             let info = try await execInfo(manager, sandboxID, execID)
@@ -242,7 +251,7 @@ public struct ProcessService: ProcessServiceProtocol {
                         .attached(
                             AttachStarted.with {
                                 $0.process = ProcessStarted.with {
-                                    $0.processId = execID.rawValue
+                                    $0.processId = processID ?? execID.rawValue
                                     $0.pid = UInt32(clamping: info.pid ?? 0)
                                     $0.startedAt = Timestamps.make(Self.startedAt(info))
                                     $0.tty = info.tty
@@ -370,7 +379,18 @@ public struct ProcessService: ProcessServiceProtocol {
             }
             execID = match.id
         case nil:
-            throw RPCError(code: .unimplemented, message: "signalling the main process is not offered by this backend")
+            guard let main = try await manager.backend.mainExecInfo(sandboxID) else {
+                // No exec record (no command, or a restart): the backend's attachment signals it.
+                try await manager.backend.attach(sandboxID) { try await $0.signal(request.signal.rawValue) }
+                return SignalProcessResponse.with {
+                    $0.process = .with {
+                        $0.processId = "main"
+                        $0.argv = record.spec.command
+                        $0.state = .running
+                    }
+                }
+            }
+            execID = main.id
         }
         let info = try await Self.execInfo(manager, sandboxID, execID)
         guard info.isRunning else { throw ServiceErrors.failedPrecondition("the process has already exited") }
@@ -379,6 +399,8 @@ public struct ProcessService: ProcessServiceProtocol {
             try await process.signal(request.signal.rawValue)
         }
         let after = try await Self.execInfo(manager, sandboxID, execID)
-        return SignalProcessResponse.with { $0.process = processInfo(after, sessionID: record.id) }
+        var process = processInfo(after, sessionID: record.id)
+        if request.target == nil { process.processId = "main" }
+        return SignalProcessResponse.with { $0.process = process }
     }
 }

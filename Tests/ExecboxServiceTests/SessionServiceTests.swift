@@ -4,6 +4,7 @@ import ExecboxSandbox
 import ExecboxSandboxRunc
 import ExecboxStorage
 import ExecboxStorageSQL
+import ExecboxWellKnownTypes
 import ExecboxWire
 import Foundation
 import Testing
@@ -314,6 +315,64 @@ struct SessionServiceTests {
             #expect(exec == .failedPrecondition)
             try await fixture.manager.reconcile()
             #expect(try await fixture.usageToday(caller).executions == 2)
+        }
+    }
+
+    /// Attach with an empty process id is the main process: its output from the start (written
+    /// before the client came), stdin until an explicit close, then its exit; SignalProcess with no
+    /// target reaches it too, and a signal death ends the session.
+    @Test func attachToTheMainProcessReplaysItsOutput() async throws {
+        try await SessionFixture.with { fixture in
+            let caller = try await fixture.service.account(tier: .pro)
+            let session = try await fixture.create(caller) {
+                $0.command = ["sh", "-c", "echo out; echo err >&2; read x; echo got $x; exit 4"]
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let (out, err, exit, started) = try await fixture.processes.attach(
+                metadata: caller.metadata,
+                requests: { writer in
+                    try await writer.write(.with { $0.payload = .start(.with { $0.sessionId = session.id }) })
+                    try await writer.write(.with { $0.payload = .stdin(Array("hi\n".utf8)) })
+                    try await writer.write(.with { $0.payload = .closeStdin(.init()) })
+                },
+                onResponse: { responses -> ([UInt8], [UInt8], ExecboxAPI.ExitStatus?, AttachStarted?) in
+                    var out: [UInt8] = []
+                    var err: [UInt8] = []
+                    var exit: ExecboxAPI.ExitStatus?
+                    var started: AttachStarted?
+                    for try await response in responses {
+                        switch response.payload {
+                        case .started(let value): started = value
+                        case .output(let chunk):
+                            let count = chunk.stream == .stdout ? out.count : err.count
+                            #expect(chunk.offset == Int64(count))
+                            if chunk.stream == .stdout { out += chunk.data } else { err += chunk.data }
+                        case .exit(let value): exit = value
+                        default: break
+                        }
+                    }
+                    return (out, err, exit, started)
+                })
+            #expect(started?.process?.processId == "main" && started?.stdoutOffset == 0)
+            #expect(String(decoding: out, as: UTF8.self) == "out\ngot hi\n")
+            #expect(String(decoding: err, as: UTF8.self) == "err\n")
+            #expect(exit?.exitCode == 4 && exit?.reason == .exited)
+            let ended = try await fixture.waitFor(caller, session.id) {
+                [.stopped, .failed, .killed].contains($0.status)
+            }
+            #expect(ended.status == .failed && ended.exit?.exitCode == 4)
+
+            let sleeper = try await fixture.create(caller) { $0.command = ["sleep", "100"] }
+            let signalled = try await fixture.processes.signalProcess(
+                .with {
+                    $0.sessionId = sleeper.id
+                    $0.signal = .term
+                }, metadata: caller.metadata)
+            #expect(signalled.process?.processId == "main" && signalled.process?.argv == ["sleep", "100"])
+            let terminated = try await fixture.waitFor(caller, sleeper.id) {
+                [.stopped, .failed, .killed].contains($0.status)
+            }
+            #expect(terminated.status == .failed && terminated.exit?.signal == 15, "\(terminated)")
         }
     }
 

@@ -60,6 +60,11 @@ struct ProcessBridge: Sendable {
     /// Client frames: control frames answered here, data frames decoded into inputs.
     func readFrames(into sink: AsyncStream<Input>.Continuation) async -> Ended {
         while let frame = await connection.receive() {
+            // RFC 6455 §5.1: a server must close the connection on an unmasked client frame.
+            guard frame.maskKey != nil else {
+                await connection.close(.protocolError, reason: "client frames must be masked")
+                return .peerLeft
+            }
             switch frame.opcode {
             case .ping:
                 try? await connection.send(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))

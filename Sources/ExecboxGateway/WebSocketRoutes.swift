@@ -13,6 +13,11 @@ enum WebSocketRoutes {
     ]
 
     static func plan(_ call: RouteCall, target: ProcessBridge.Target) async throws -> RouteResponse {
+        // Cross-site WebSocket hijacking: a browser always sends its page's origin; only this
+        // server's own origin and the configured CORS origins may open a WebSocket.
+        if let origin = call.request.header("origin"), !isAllowed(origin: origin, call) {
+            throw GatewayError(status: 403, code: "FORBIDDEN", detail: "origin \(origin) may not open a WebSocket here")
+        }
         let request = GetSessionRequest.with { $0.sessionId = call.parameter("id") }
         let session = try await call.sessions.getSession(request, metadata: call.metadata).session ?? Session()
         guard [.pending, .running].contains(session.status) else {
@@ -29,6 +34,13 @@ enum WebSocketRoutes {
             WebSocketPlan(subprotocol: selected, requestID: call.requestID) { connection in
                 await ProcessBridge(call: call, connection: connection, target: target).run()
             })
+    }
+
+    static func isAllowed(origin: String, _ call: RouteCall) -> Bool {
+        let origins = call.configuration.corsOrigins
+        if origins.contains("*") || origins.contains(origin) { return true }
+        guard let host = call.request.header("host") ?? call.request.header(":authority") else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
     }
 
     /// The exec's argv and options from the query: repeated `cmd` is argv (a single `cmd` is

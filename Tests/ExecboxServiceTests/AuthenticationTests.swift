@@ -25,7 +25,9 @@ import Testing
             ]
             for metadata in badHeaders {
                 let error = await failure { try await fixture.client.getAccount(.init(), metadata: metadata) }
-                #expect(error == AuthInterceptor.unauthenticated, "\(metadata)")
+                // The status and message; the trailers carry the error detail with the request id.
+                #expect(error?.code == .unauthenticated, "\(metadata)")
+                #expect(error?.message == AuthInterceptor.unauthenticated.message, "\(metadata)")
             }
             let account = try await fixture.client.getAccount(.init(), metadata: owner.metadata)
             #expect(account.account?.id == owner.accountID)

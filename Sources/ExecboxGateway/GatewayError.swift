@@ -95,7 +95,7 @@ public struct GatewayError: Error, Sendable, Equatable {
         switch detail?.code {
         case .validationFailed?: status = 422
         case .payloadTooLarge?: status = 413
-        case .badRequest? where status == 409: status = 400
+        case .badRequest? where status != 422: status = 400
         default: break
         }
         let code: String

@@ -43,9 +43,12 @@ struct SessionPlan: Sendable {
             throw Validation.invalid("image must be 1 to 512 printable ASCII characters")
         }
         guard request.setup.isEmpty else {
-            throw RPCError(
-                code: .unimplemented,
-                message: "setup commands need image builds, which this server does not offer yet")
+            // The legacy REST API answered this with 400.
+            throw ErrorDetails.withCode(
+                .badRequest,
+                RPCError(
+                    code: .unimplemented,
+                    message: "setup commands need image builds, which this server does not offer yet"))
         }
         guard request.command.count <= Self.maxCommandElements,
             request.command.reduce(0, { $0 + $1.utf8.count }) <= Self.maxCommandBytes

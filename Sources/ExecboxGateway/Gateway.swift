@@ -3,6 +3,7 @@ public import ExecboxRPC
 import ExecboxWire
 import Foundation
 public import NIOCore
+import Synchronization
 
 /// The REST `/v1` gateway of the legacy contract, with `/health` and `/openapi.json`. It answers on
 /// the listener's HTTP/1.1 side (WebSocket attach and exec included) and, for requests that are not
@@ -157,10 +158,22 @@ final class SharedIterator<Base: AsyncIteratorProtocol>: @unchecked Sendable whe
 }
 
 /// An HTTP/2 stream as a response sink.
-struct HTTP2Sink: ResponseSink {
+final class HTTP2Sink: ResponseSink {
     let writer: HTTP2ResponseWriter
+    private let wroteHead = Atomic(false)
+
+    init(writer: HTTP2ResponseWriter) {
+        self.writer = writer
+    }
+
+    var headWritten: Bool { wroteHead.load(ordering: .relaxed) }
+
+    func abort() {
+        writer.reset()
+    }
 
     func writeHead(status: Int, headers: [(String, String)]) async throws {
+        wroteHead.store(true, ordering: .relaxed)
         try await writer.writeHead(status: status, headers: HTTP2Headers(headers))
     }
 

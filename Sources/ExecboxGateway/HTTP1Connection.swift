@@ -158,6 +158,10 @@ final class HTTP1Sink: ResponseSink, @unchecked Sendable {
     let keepAlive: Bool
     /// Set once the response ended cleanly; otherwise the connection is not reused.
     private(set) var completed = false
+    private(set) var headWritten = false
+
+    /// Nothing to send: the connection closes because the response never completed.
+    func abort() {}
 
     init(outbound: NIOAsyncChannelOutboundWriter<GatewayOutbound>, version: HTTPVersion, keepAlive: Bool) {
         self.outbound = outbound
@@ -166,6 +170,7 @@ final class HTTP1Sink: ResponseSink, @unchecked Sendable {
     }
 
     func writeHead(status: Int, headers: [(String, String)]) async throws {
+        headWritten = true
         var fields = HTTPHeaders(headers)
         if !keepAlive { fields.replaceOrAdd(name: "connection", value: "close") }
         try await outbound.write(

@@ -60,8 +60,12 @@ struct Responder: Sendable {
         }
     }
 
-    /// The merged legacy error body (CONTRACT.md §1.4 [REC]).
+    /// The merged legacy error body (CONTRACT.md §1.4 [REC]); after the head, an abort.
     func fail(_ error: GatewayError) async {
+        guard !sink.headWritten else {
+            sink.abort()
+            return
+        }
         var headers = error.headers
         if let seconds = error.retryAfterSeconds { headers.append(("retry-after", String(seconds))) }
         if let limit = error.rateLimit {

@@ -42,6 +42,7 @@ public struct GatewayTestResponse: Sendable {
     public var headers: [(String, String)] = []
     public var body: [UInt8] = []
     public var finished = false
+    public var aborted = false
 
     public init() {}
 
@@ -61,6 +62,12 @@ final class RecordingSink: ResponseSink {
     private let state = Mutex(GatewayTestResponse())
 
     var response: GatewayTestResponse { state.withLock { $0 } }
+
+    var headWritten: Bool { state.withLock { $0.status != 0 } }
+
+    func abort() {
+        state.withLock { $0.aborted = true }
+    }
 
     func writeHead(status: Int, headers: [(String, String)]) async throws {
         state.withLock {

@@ -49,7 +49,9 @@ public final class Gateway: Sendable {
         }
         let path = request.path.split(separator: "/")
         let candidates = routes.compactMap { route in route.match(path).map { (route, $0) } }
-        let method = request.method == "HEAD" ? "GET" : request.method
+        // HEAD only for the documents (`/health`, `/openapi.*`): streamed routes write bodies.
+        let isDocument = DocumentRoutes.routes.contains { $0.match(path) != nil }
+        let method = request.method == "HEAD" && isDocument ? "GET" : request.method
         guard let (route, parameters) = candidates.first(where: { $0.0.method == method }) else {
             let allowed = candidates.map(\.0.method)
             await responder.fail(allowed.isEmpty ? .notFound : .methodNotAllowed(allow: allowed))

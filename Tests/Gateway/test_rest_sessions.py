@@ -179,7 +179,14 @@ def test_idempotency_key(gateway, account):
     assert again.json()["id"] == first.json()["id"]
     assert again.headers.get("Idempotent-Replayed") == "true", dict(again.headers)
     assert first.headers.get("Idempotent-Replayed") in (None, "false")
-    other = gateway.request("POST", "/v1/sessions", key=account, json={**body, "env": {"A": "2"}}, headers=headers)
+    # Env values are secrets and take no part in the request digest (docs/service.md); names and the
+    # rest of the request do.
+    same = gateway.request("POST", "/v1/sessions", key=account, json={**body, "env": {"A": "2"}}, headers=headers)
+    assert same.status_code in (200, 201) and same.json()["id"] == first.json()["id"], same.text
+    other = gateway.request("POST", "/v1/sessions", key=account, json={**body, "command": ["sleep", "9"]},
+                            headers=headers)
+    assert_error(other, 409, "CONFLICT")
+    other = gateway.request("POST", "/v1/sessions", key=account, json={**body, "env": {"B": "1"}}, headers=headers)
     assert_error(other, 409, "CONFLICT")
     assert len(ok(gateway.request("GET", "/v1/sessions", key=account))["sessions"]) == 1
 
@@ -288,7 +295,8 @@ def test_files_upload_download_list_binary_exact(gateway, account):
     assert bytes(made.stdout) == b"replaced\n", made
     entries = listing(gateway, account.key, session, "/workspace/gw")
     assert set(entries) == {"deep", "empty", "script.sh", "sub"}, entries
-    assert entries["script.sh"] == {"name": "script.sh", "size": 25, "isDir": False, "mode": 493}
+    assert entries["script.sh"] == {"name": "script.sh", "size": len(b"#!/bin/sh\necho replaced\n"), "isDir": False,
+                                    "mode": 493}
     assert entries["empty"] == {"name": "empty", "size": 0, "isDir": False, "mode": 420}
     assert entries["sub"]["isDir"] is True and entries["sub"]["mode"] == 493
     assert entries["deep"]["isDir"] is True
@@ -300,11 +308,15 @@ def test_files_upload_download_list_binary_exact(gateway, account):
 def test_files_errors(gateway, account):
     session = create_session(gateway, account.key)["id"]
     upload(gateway, account.key, session, "/workspace/present", b"here")
-    for path in ["workspace/present", "relative", "./x", ""]:
+    for path in ["workspace/present", "relative", "./x", "~/x"]:
         assert_error(gateway.request("GET", files_path(session), key=account, params={"path": path}), 400)
         assert_error(upload(gateway, account.key, session, path, b"x", expect=400), 400)
-    assert_error(gateway.request("GET", files_path(session), key=account), 400)  # no path at all
-    assert_error(gateway.request("POST", files_path(session), key=account, data=b"x"), 400)
+    # No path (or an empty one): the required query parameter is missing.
+    for params in [{}, {"path": ""}]:
+        assert_error(gateway.request("GET", files_path(session), key=account, params=params), 422,
+                     "VALIDATION_FAILED", location="query.path")
+        assert_error(gateway.request("POST", files_path(session), key=account, params=params, data=b"x"), 422,
+                     "VALIDATION_FAILED", location="query.path")
     assert_error(gateway.request("GET", files_path(session), key=account, params={"path": "/workspace/missing"}),
                  404, "NOT_FOUND")
     assert_error(gateway.request("GET", files_path(session), key=account,
@@ -341,6 +353,8 @@ def test_upload_with_a_content_length_over_the_cap_is_413_before_the_body(gatewa
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
     assert time.monotonic() - started < 10
+    # The server does not read the 100 MiB: it must say it closes the connection (RFC 9112 §9.6).
+    assert b"\r\nconnection: close\r\n" in answer.lower(), answer[:600]
     assert_error(gateway.request("GET", files_path(session), key=account, params={"path": "/workspace/huge"}), 404)
 
 
@@ -355,6 +369,20 @@ def test_streamed_upload_over_max_upload_bytes_is_413_and_leaves_nothing(start_g
                               data=chunks, headers={"Content-Type": "application/octet-stream"})
     assert_error(response, 413, "PAYLOAD_TOO_LARGE")
     assert_error(server.request("GET", files_path(session), key=server.key, params={"path": "/workspace/over"}),
+                 404)
+    assert server.request("GET", "/health").status_code == 200
+
+
+def test_upload_over_max_upload_bytes_with_a_content_length_keeps_the_connection_usable(start_gateway):
+    """413, nothing written, and the next request on the same keep-alive connection still works (a
+    server that closes after the 413 without reading the body must say `Connection: close`)."""
+    server = start_gateway(extra=["--max-upload-bytes", str(MiB)])
+    session = create_session(server, server.key)["id"]
+    exact = os.urandom(MiB)
+    response = server.request("POST", files_path(session), key=server.key, params={"path": "/workspace/over2"},
+                              data=exact + b"+", headers={"Content-Type": "application/octet-stream"})
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert_error(server.request("GET", files_path(session), key=server.key, params={"path": "/workspace/over2"}),
                  404)
     assert server.request("GET", "/health").status_code == 200
 

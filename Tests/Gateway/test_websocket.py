@@ -295,6 +295,21 @@ def test_browser_auth_through_subprotocols_selects_execbox_v1(gateway, session):
     assert bytes(out.stdout) == b"browser\n"
 
 
+def test_cross_site_origin_is_refused_and_the_own_origin_is_not(gateway, session):
+    """TESTPLAN 64: a page of another site holding a key (browser auth) cannot open the socket."""
+    browser = {"auth": False, "subprotocols": ["execbox.v1", f"bearer.{gateway.key}"]}
+    for origin in ["https://evil.example", "null", f"http://evil.example:{gateway.address.rsplit(':', 1)[1]}"]:
+        refused = handshake_refusal(gateway, session, None, query=[("cmd", "true")], headers={"Origin": origin},
+                                    **browser)
+        assert_handshake_error(refused, 403, "FORBIDDEN")
+        refused = handshake_refusal(gateway, session, gateway.key, query=[("cmd", "true")], headers={"Origin": origin})
+        assert_handshake_error(refused, 403, "FORBIDDEN")
+    with open_ws(gateway, session, None, query=[("cmd", "echo"), ("cmd", "same-origin")],
+                 headers={"Origin": gateway.url}, **browser) as ws:
+        ws.send(STDIN_CLOSE)
+        assert bytes(collect(ws, timeout=20).check().stdout) == b"same-origin\n"
+
+
 def test_browser_auth_with_a_wrong_key_is_401_before_the_upgrade(gateway, session):
     refused = handshake_refusal(gateway, session, None, auth=False, query=[("cmd", "true")],
                                 subprotocols=["execbox.v1", "bearer.ebx_not_a_real_key"])

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from gateway_testlib import (
-    MiB, STDIN_CLOSE, Output, RawWebSocket, create_session, kill_session, raw_exec_path, run_exec, stdin)
+    SOAK, MiB, STDIN_CLOSE, Output, RawWebSocket, create_session, kill_session, raw_exec_path, run_exec, stdin)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ VIOLATIONS = {
 def test_protocol_violation_is_closed_with_1002(raw, name):
     ws = raw()
     VIOLATIONS[name](ws)
-    messages, code = ws.until_close(timeout=15)
+    messages, code = ws.until_close(timeout=5)
     assert code == 1002, f"{name}: close code {code} (1002 expected); frames {messages[:3]}"
 
 
@@ -154,3 +154,25 @@ def test_many_connections_opened_and_dropped_without_close(gateway, raw):
         ws = raw()
         ws.send_frame(0x2, stdin(b"partial")[:4], fin=False)
         ws.close()
+
+
+@pytest.mark.skipif(SOAK < 1000, reason="takes ~95 s: runs under scripts/soak (EXECBOX_SOAK >= 1000)")
+def test_keepalive_pings_and_a_silent_peer_is_closed_with_1001(gateway, session):
+    """The server pings every 30 s; a peer that answers none for 60 s is closed with 1001."""
+    ws = RawWebSocket(gateway, raw_exec_path(session, ["cat"]), headers={"Authorization": f"Bearer {gateway.key}"})
+    assert ws.upgraded
+    started = time.monotonic()
+    fin, opcode, payload = ws.recv_frame(timeout=40)
+    assert opcode == 0x9, (opcode, payload)
+    first_ping = time.monotonic() - started
+    assert first_ping <= 32, first_ping
+    code = None
+    while time.monotonic() - started < 120:
+        fin, opcode, payload = ws.recv_frame(timeout=120)
+        if opcode == 0x8:
+            code = struct.unpack(">H", payload[:2])[0]
+            break
+        assert opcode == 0x9, (opcode, payload)  # more pings, never answered
+    assert code == 1001, code
+    assert 55 <= time.monotonic() - started <= 100, time.monotonic() - started
+    ws.close()

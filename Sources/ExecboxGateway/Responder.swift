@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Writes a route's answer with the headers every response carries: the request id, security
 /// headers, no caching, and CORS when it is on and the origin is allowed.
@@ -9,16 +10,29 @@ struct Responder: Sendable {
     /// The `Access-Control-Allow-Origin` value, when CORS allows this request.
     let cors: String?
     let isHead: Bool
+    /// The caller's rate-limit standing from the last call the route made (`X-RateLimit-*`).
+    let rateLimitHeaders = HeaderBox()
+
+    final class HeaderBox: Sendable {
+        private let fields = Mutex<[(String, String)]>([])
+
+        func set(_ headers: [(String, String)]) {
+            fields.withLock { $0 = headers }
+        }
+
+        var headers: [(String, String)] { fields.withLock { $0 } }
+    }
 
     var baseHeaders: [(String, String)] {
-        var headers = [
-            ("x-request-id", requestID),
-            ("x-content-type-options", "nosniff"),
-            ("x-frame-options", "DENY"),
-            ("referrer-policy", "no-referrer"),
-            ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
-            ("cache-control", "no-store"),
-        ]
+        var headers =
+            rateLimitHeaders.headers + [
+                ("x-request-id", requestID),
+                ("x-content-type-options", "nosniff"),
+                ("x-frame-options", "DENY"),
+                ("referrer-policy", "no-referrer"),
+                ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+                ("cache-control", "no-store"),
+            ]
         if let cors {
             headers.append(("access-control-allow-origin", cors))
             headers.append(("access-control-expose-headers", Self.exposedHeaders))
@@ -69,6 +83,7 @@ struct Responder: Sendable {
         var headers = error.headers
         if let seconds = error.retryAfterSeconds { headers.append(("retry-after", String(seconds))) }
         if let limit = error.rateLimit {
+            rateLimitHeaders.set([])
             headers.append(("x-ratelimit-limit", String(limit.limit)))
             headers.append(("x-ratelimit-remaining", String(limit.remaining)))
             headers.append(("x-ratelimit-reset", String(limit.reset)))

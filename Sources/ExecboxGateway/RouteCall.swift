@@ -27,7 +27,13 @@ public struct RouteCall: Sendable {
         self.parameters = parameters
         self.requestID = requestID
         self.configuration = configuration
-        self.transport = RouterTransport(router: router, peer: request.peer)
+        let headers = responder.rateLimitHeaders
+        self.transport = RouterTransport(router: router, peer: request.peer) { metadata in
+            let limit = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"].compactMap { name in
+                metadata.first(name).map { (name, $0) }
+            }
+            if limit.count == 3 { headers.set(limit) }
+        }
         var metadata = Metadata()
         metadata.add("x-request-id", requestID)
         if let authorization { metadata.add("authorization", authorization) }

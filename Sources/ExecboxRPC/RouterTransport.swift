@@ -7,10 +7,15 @@ public struct RouterTransport: ClientTransport {
     public let router: RPCRouter
     /// What the handlers see as the caller (``ServerContext/peer``): the REST client's address.
     public let peer: String
+    /// Called with each call's response headers (initial metadata) once its handler returned.
+    public let onResponseHeaders: (@Sendable (Metadata) -> Void)?
 
-    public init(router: RPCRouter, peer: String = "in-process") {
+    public init(
+        router: RPCRouter, peer: String = "in-process", onResponseHeaders: (@Sendable (Metadata) -> Void)? = nil
+    ) {
         self.router = router
         self.peer = peer
+        self.onResponseHeaders = onResponseHeaders
     }
 
     public init(services: [any RPCService]) {
@@ -66,6 +71,7 @@ public struct RouterTransport: ClientTransport {
                     responseSink.finish(throwing: RPCError(code: .unknown, message: "handler failed", cause: error))
                 }
                 requestSink.finish()
+                onResponseHeaders?(call.takeInitialMetadata())
             }
             do {
                 let result = try await body(outbound, inbound)

@@ -13,6 +13,11 @@ public struct RateLimitInterceptor: ServerInterceptor {
     public let tiers: TierTable
 
     public static let retryAfterKey = "retry-after-ms"
+    /// On every limited call: the tightest bucket's size, whole tokens left, and the unix time
+    /// (seconds) at which it is full again.
+    public static let limitKey = "x-ratelimit-limit"
+    public static let remainingKey = "x-ratelimit-remaining"
+    public static let resetKey = "x-ratelimit-reset"
 
     public init(limiter: RateLimiter, tiers: TierTable) {
         self.limiter = limiter
@@ -25,8 +30,17 @@ public struct RateLimitInterceptor: ServerInterceptor {
         context: ServerContext,
         next: RPCRouter.Handler
     ) async throws {
-        if let refusal = limiter.admit(checks(for: context)) {
+        switch limiter.admission(checks(for: context)) {
+        case .refused(let refusal):
             throw Self.refuse(refusal, context: context)
+        case .admitted(let standing?):
+            // Response headers of the REST gateway's X-RateLimit-* (and of any gRPC client).
+            context.call.addInitialMetadata(Self.limitKey, .string(String(Int(standing.limit.burst))))
+            context.call.addInitialMetadata(Self.remainingKey, .string(String(standing.remaining)))
+            let reset = Date().timeIntervalSince1970 + standing.secondsUntilFull
+            context.call.addInitialMetadata(Self.resetKey, .string(String(Int(reset.rounded(.up)))))
+        case .admitted(nil):
+            break
         }
         try await next(requests, responses, context)
     }

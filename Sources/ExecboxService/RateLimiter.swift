@@ -47,9 +47,30 @@ public final class RateLimiter: Sendable {
     }
     private static let origin = ContinuousClock.now
 
+    /// Where an admitted call leaves its tightest bucket: the `X-RateLimit-*` headers.
+    public struct Standing: Hashable, Sendable {
+        public var limit: RateLimit
+        /// Whole tokens left after this call.
+        public var remaining: Int
+        /// Seconds until the bucket is full again.
+        public var secondsUntilFull: Double
+    }
+
     /// Takes one token from every bucket, or from none: a call refused by its account's bucket does
     /// not use up its key's. Returns the refusal with the longest wait, nil when admitted.
     public func admit(_ checks: [(scope: Scope, limit: RateLimit)]) -> Refusal? {
+        if case .refused(let refusal) = admission(checks) { return refusal }
+        return nil
+    }
+
+    public enum Admission: Hashable, Sendable {
+        /// Admitted; the standing of the bucket with the fewest tokens left (nil without checks).
+        case admitted(Standing?)
+        case refused(Refusal)
+    }
+
+    /// ``admit(_:)`` with the standing of an admitted call.
+    public func admission(_ checks: [(scope: Scope, limit: RateLimit)]) -> Admission {
         let now = now()
         return state.withLock { state in
             var refusal: Refusal?
@@ -60,15 +81,25 @@ public final class RateLimiter: Sendable {
                     refusal = Refusal(scope: check.scope, limit: check.limit, retryAfterSeconds: wait)
                 }
             }
+            var standing: Standing?
             if refusal == nil {
-                for check in checks { state.buckets[check.scope]?.take(at: now) }
+                for check in checks {
+                    state.buckets[check.scope]?.take(at: now)
+                    guard let bucket = state.buckets[check.scope] else { continue }
+                    let left = bucket.available(at: now)
+                    if standing == nil || Double(standing!.remaining) > left {
+                        standing = Standing(
+                            limit: check.limit, remaining: max(0, Int(left.rounded(.down))),
+                            secondsUntilFull: (check.limit.burst - left) / check.limit.perSecond)
+                    }
+                }
             }
             state.admissionsSinceSweep += 1
             if state.admissionsSinceSweep >= sweepEvery {
                 state.admissionsSinceSweep = 0
                 state.buckets = state.buckets.filter { !$0.value.isFull(at: now) }
             }
-            return refusal
+            return refusal.map { .refused($0) } ?? .admitted(standing)
         }
     }
 

@@ -224,11 +224,26 @@ import Testing
                     "POST", "/v1/quota-requests", key: nil, body: #"{"email":"q\#(index)@example.com"}"#)
             }
             #expect(last.status == 429)
+            #expect(last.headers.filter { $0.0 == "x-ratelimit-limit" }.count == 1)
             #expect(last.object?["code"] as? String == "RATE_LIMIT_EXCEEDED")
             #expect(Int(last.header("retry-after") ?? "") ?? 0 >= 1)
             #expect(last.header("x-ratelimit-limit") == "2")
             #expect(last.header("x-ratelimit-remaining") == "0")
             #expect(Int(last.header("x-ratelimit-reset") ?? "") ?? 0 > 1_700_000_000)
+        }
+    }
+
+    @Test func limitedCallsCarryTheirRateLimitStanding() async throws {
+        var tiers = TierTable.defaults
+        tiers.publicRate = RateLimit(perSecond: 0.001, burst: 5)
+        try await withGateway(tiers: tiers) { gateway in
+            let first = await gateway.client.json("POST", "/v1/quota-requests", key: nil, body: #"{"email":"a@b.c"}"#)
+            #expect(first.status == 201)
+            #expect(first.header("x-ratelimit-limit") == "5")
+            #expect(first.header("x-ratelimit-remaining") == "4")
+            let second = await gateway.client.json("POST", "/v1/quota-requests", key: nil, body: #"{"email":"a@b.c"}"#)
+            #expect(second.header("x-ratelimit-remaining") == "3")
+            #expect(Int(second.header("x-ratelimit-reset") ?? "") ?? 0 > Int(Date().timeIntervalSince1970))
         }
     }
 

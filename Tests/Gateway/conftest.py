@@ -198,6 +198,9 @@ class Gateway:
                 time.sleep(1)
                 print(f"gateway teardown: force-deleted runc containers {left} of {self.namespace}")
             remove_host_state(self.namespace)
+            # Bundles of force-deleted containers: /run/NAME goes too once nothing is mounted there.
+            if left and not any(f"/run/{self.namespace}/" in line for line in open("/proc/self/mountinfo")):
+                shutil.rmtree(f"/run/{self.namespace}", ignore_errors=True)
         if code == 0:
             shutil.rmtree(self.root, ignore_errors=True)
         return code

@@ -258,7 +258,8 @@ def test_every_documented_operation_is_routed(gateway, document):
     """Each operation with real ids (a running session and a secondary key of the caller) answers
     something other than 404 and 405: the server routes every path and method the document lists."""
     account = gateway.new_account("routes")
-    created = gateway.request("POST", "/v1/sessions", key=account, json={"image": "default", "command": ["sleep", "600"]})
+    created = gateway.request("POST", "/v1/sessions", key=account,
+                              json={"image": "default", "command": ["sleep", "600"]})
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
     key = gateway.request("POST", "/v1/account/keys", key=account, json={"name": "routes"})
@@ -275,7 +276,8 @@ def test_every_documented_operation_is_routed(gateway, document):
         kwargs = {"params": {}}
         for parameter in map(lambda p: deref(document, p), operation.get("parameters", [])):
             if parameter["in"] == "query" and parameter.get("required"):
-                kwargs["params"][parameter["name"]] = parameter.get("example", example_of(document, parameter["schema"]))
+                value = parameter.get("example", example_of(document, parameter["schema"]))
+                kwargs["params"][parameter["name"]] = value
         body = operation.get("requestBody", {}).get("content", {})
         if "application/json" in body:
             kwargs["json"] = example_of(document, body["application/json"]["schema"])

@@ -72,6 +72,21 @@ def test_handshake_accept_key_and_binary_unmasked_server_frames(raw):
     assert bytes(out.stdout) == b"raw hello" and out.exit_code == 0
 
 
+def test_fragmented_message(raw):
+    """RFC 6455 §5.4: a message may come in fragments (first frame opcode, then continuations)."""
+    ws = raw()
+    message = stdin(b"in three parts")
+    ws.send_frame(0x2, message[:2], fin=False)
+    ws.send_frame(0x0, message[2:9], fin=False)
+    ws.send_frame(0x0, message[9:], fin=True)
+    ws.send_frame(0x2, STDIN_CLOSE[:0], fin=False)  # StdinClose, fragmented as an empty first frame
+    ws.send_frame(0x0, STDIN_CLOSE, fin=True)
+    messages, code = ws.until_close()
+    out = output_of(messages)
+    out.close_code = code
+    assert bytes(out.check().stdout) == b"in three parts"
+
+
 def test_fragmented_message_with_a_ping_between_fragments(raw):
     ws = raw()
     message = stdin(b"fragmented!")

@@ -136,5 +136,26 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+
+        // MARK: REST gateway (scripts/bench-gateway)
+        // `execbox-bench-gateway --server HOST:PORT --key-file F`: one running execbox-server through
+        // its REST /v1 gateway (HTTP/1.1 keep-alive + the exec WebSocket on a minimal SwiftNIO client)
+        // against the same work through gRPC (the generated clients), alternately.
+        .executableTarget(
+            name: "execbox-bench-gateway",
+            dependencies: [
+                .product(name: "ExecboxAPI", package: "Execbox"),
+                .product(name: "ExecboxGRPC", package: "Execbox"),
+                .product(name: "ExecboxHTTP2", package: "Execbox"),
+                .product(name: "ExecboxRPC", package: "Execbox"),
+                .product(name: "ExecboxWire", package: "Execbox"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: settings
+        ),
     ]
 )

@@ -2,13 +2,14 @@ import Glibc
 
 // The per-sandbox monitor (Debian's conmon is the model): it outlives the server so a sandbox can.
 //
-//     ExecboxSandboxMonitor <runc> <runc-root> <bundle> <sandbox-id>
+//     ExecboxSandboxMonitor <runc> <runc-root> <bundle> <sandbox-id> [runtime flag ...]
 //
+// (The flags go after `--root`: runsc's platform, network and file access.)
 // It becomes a child subreaper in a session of its own, runs `runc create` (the container's stdio is
 // /dev/null), prints `created <init pid>` on stdout and closes it, then waits for the container's
 // init — its child once `runc create` exited — reaping any other orphan that reaches it, writes the
 // init's status to <bundle>/exit (`exited <code>` or `signaled <signal>`, via a rename, so a reader
-// never sees half of it) and exits. If `runc create` fails it prints nothing and exits 1; runc's own
+// never sees half of it), reaps its other children (runsc's gofer and stubs) and exits. If `runc create` fails it prints nothing and exits 1; runc's own
 // reason is in <bundle>/runc.log. The server signals the init and watches both processes through
 // pidfds, and after a restart reads the exit file instead of a wait status.
 
@@ -31,8 +32,11 @@ func writeAll(_ fd: Int32, _ text: String) -> Bool {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 5 else { fail("usage: ExecboxSandboxMonitor <runc> <runc-root> <bundle> <sandbox-id>") }
+guard arguments.count >= 5 else {
+    fail("usage: ExecboxSandboxMonitor <runc> <runc-root> <bundle> <sandbox-id> [runtime flag ...]")
+}
 let (runc, root, bundle, id) = (arguments[1], arguments[2], arguments[3], arguments[4])
+let flags = Array(arguments.dropFirst(5))
 
 typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
 guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "prctl"),
@@ -46,10 +50,11 @@ signal(SIGINT, SIG_IGN)
 signal(SIGTERM, SIG_IGN)
 
 let pidFile = "\(bundle)/init.pid"
-let command = [
-    runc, "--root", root, "--log", "\(bundle)/runc.log", "--log-format", "json", "create", "--bundle", bundle,
-    "--pid-file", pidFile, id,
-]
+let command =
+    [runc, "--root", root] + flags + [
+        "--log", "\(bundle)/runc.log", "--log-format", "json", "create", "--bundle", bundle,
+        "--pid-file", pidFile, id,
+    ]
 let null = open("/dev/null", O_RDWR | O_CLOEXEC)
 var actions = posix_spawn_file_actions_t()
 posix_spawn_file_actions_init(&actions)
@@ -100,5 +105,12 @@ let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
 if fd >= 0, writeAll(fd, exitText) {
     close(fd)
     rename(temporary, "\(bundle)/exit")
+}
+// runsc's other processes (its gofer, the ptrace stubs) end with the init and were reparented here:
+// reaped, so none is left a zombie that `runsc delete` waits for. At most five seconds.
+alarm(5)
+while true {
+    var reaped: Int32 = 0
+    if waitpid(-1, &reaped, 0) < 0, errno != EINTR { break }
 }
 exit(0)

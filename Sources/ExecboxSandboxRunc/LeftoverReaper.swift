@@ -31,12 +31,18 @@ struct LeftoverReaper {
         for name in (try? await runtime.list()) ?? [] where !keep.contains(name) {
             logger.notice("deleting leftover container \(name)")
             let output = try? await runtime.run(["delete", "--force", name])
-            if output?.succeeded != true { logger.warning("runc delete \(name): \(output?.stderrText ?? "failed")") }
+            if output?.succeeded != true {
+                logger.warning("\(runtime.kind.rawValue) delete \(name): \(output?.stderrText ?? "failed")")
+            }
             report.containers.append(name)
         }
         report.cgroups = removeCgroups()
         for (name, _) in HostFiles.entries(in: configuration.sandboxDirectory) where !keep.contains(name) {
             await Self.endMonitor(of: "\(configuration.sandboxDirectory)/\(name)")
+        }
+        // runsc's host-side mounts go before any bundle is removed.
+        for (name, _) in HostFiles.entries(in: configuration.sandboxDirectory) where !keep.contains(name) {
+            RunscHostMounts.remove(rootfs: "\(configuration.sandboxDirectory)/\(name)/rootfs")
         }
         for directory in [configuration.sandboxDirectory, configuration.spoolDirectory] {
             for (name, _) in HostFiles.entries(in: directory) where !keep.contains(name) {

@@ -13,6 +13,12 @@ struct OCIConfigBuilder: Sendable {
         var idMapHostBase: UInt32?
         /// The cgroup (in every hierarchy) under which the sandbox's own is created.
         var cgroupParent = "execbox"
+        /// runsc: `/workspace` and `/tmp` are bind mounts of the size-limited tmpfs mounts the backend
+        /// made on the host (`<rootfs>/workspace`, `<rootfs>/tmp`), so the file API reaches them; a
+        /// tmpfs in the spec would live inside gVisor's kernel, out of the host's sight.
+        var hostTmpfsRoot: String? = nil
+        /// runsc with `outgoing`/`exposed`: the network namespace the backend prepared.
+        var networkNamespacePath: String? = nil
     }
 
     /// The capabilities root inside a sandbox keeps: enough to own and chmod its files and to run
@@ -100,7 +106,9 @@ struct OCIConfigBuilder: Sendable {
         let linux = OCIConfig.Linux(
             uidMappings: uidMappings,
             gidMappings: uidMappings,
-            namespaces: namespaces.map { OCIConfig.Namespace(type: $0) },
+            namespaces: namespaces.map {
+                OCIConfig.Namespace(type: $0, path: $0 == "network" ? input.networkNamespacePath : nil)
+            },
             resources: OCIConfig.Resources(
                 devices: [OCIConfig.DeviceRule(allow: false, access: "rwm")],
                 memory: OCIConfig.Memory(limit: memory, swap: memory),
@@ -121,12 +129,16 @@ struct OCIConfigBuilder: Sendable {
         )
     }
 
+    /// `/tmp`'s size and inodes: a quarter of the disk limits.
+    static func tmpLimits(_ limits: SandboxLimits) -> (bytes: Int, inodes: Int) {
+        (max(1 << 20, limits.diskBytes / 4), max(64, limits.diskInodes / 4))
+    }
+
     static func mounts(_ input: Input) -> [OCIConfig.Mount] {
         typealias Mount = OCIConfig.Mount
         let limits = input.limits
         let shm = min(64 << 20, limits.memoryBytes)
-        let tmpBytes = max(1 << 20, limits.diskBytes / 4)
-        let tmpInodes = max(64, limits.diskInodes / 4)
+        let (tmpBytes, tmpInodes) = tmpLimits(limits)
         var mounts = [
             Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
             Mount(
@@ -161,14 +173,19 @@ struct OCIConfigBuilder: Sendable {
                 )
             )
         }
-        mounts.append(
-            Mount(
-                destination: "/tmp",
-                type: "tmpfs",
-                source: "tmpfs",
-                options: ["nosuid", "nodev", "mode=1777", "size=\(tmpBytes)", "nr_inodes=\(tmpInodes)"]
+        if let host = input.hostTmpfsRoot {
+            mounts.append(
+                Mount(destination: "/tmp", type: "bind", source: "\(host)/tmp", options: ["rbind", "nosuid", "nodev"]))
+        } else {
+            mounts.append(
+                Mount(
+                    destination: "/tmp",
+                    type: "tmpfs",
+                    source: "tmpfs",
+                    options: ["nosuid", "nodev", "mode=1777", "size=\(tmpBytes)", "nr_inodes=\(tmpInodes)"]
+                )
             )
-        )
+        }
         mounts.append(
             Mount(
                 destination: "/run",
@@ -177,6 +194,14 @@ struct OCIConfigBuilder: Sendable {
                 options: ["nosuid", "nodev", "noexec", "mode=755", "size=1048576", "nr_inodes=256"]
             )
         )
+        if let host = input.hostTmpfsRoot {
+            mounts.append(
+                Mount(
+                    destination: "/workspace", type: "bind", source: "\(host)/workspace",
+                    options: ["rbind", "nosuid", "nodev"])
+            )
+            return mounts
+        }
         mounts.append(
             Mount(
                 destination: "/workspace",

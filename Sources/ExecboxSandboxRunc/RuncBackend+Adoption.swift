@@ -75,6 +75,7 @@ extension RuncBackend {
                     ProcessHandle.startTime(of: pid) == record.mainStartTime ? ProcessHandle(pid) : nil
                 }
                 adoption.mainLost = adoption.main?.hasExited ?? true
+                adoption.mainInternalPid = record.mainInternalPid
             }
             let sandbox = RuncSandbox(
                 id: id,
@@ -86,6 +87,7 @@ extension RuncBackend {
                 baseProcess: config.process,
                 retainedExecs: configuration.retainedExecs,
                 cgroupParent: configuration.cgroupParent,
+                runtime: runtime.forSandbox(network: record.spec.network),
                 adoption: adoption
             )
             sandbox.initProcess = MainProcess(
@@ -122,7 +124,8 @@ extension RuncBackend {
             slot: -1,
             baseProcess: OCIConfigBuilder.placeholderProcess,
             retainedExecs: 0,
-            cgroupParent: configuration.cgroupParent
+            cgroupParent: configuration.cgroupParent,
+            runtime: RuncRuntime(configuration)
         )
         guard let reason else { return sandbox }
         _ = try? sandbox.apply(.lost("the server restarted and \(reason)"))

@@ -110,7 +110,7 @@ extension RuncBackend {
             processSpec.consoleSize = OCIConfig.ConsoleSize(height: size.rows, width: size.columns)
         }
         defer {
-            for suffix in [".json", ".pid", ".log", ".sock"] { unlink(prefix + suffix) }
+            for suffix in [".json", ".pid", ".ipid", ".log", ".sock"] { unlink(prefix + suffix) }
         }
         do {
             try BundleWriter.writeFile("\(prefix).json", Array(try JSONEncoder().encode(processSpec)), mode: 0o600)
@@ -118,7 +118,9 @@ extension RuncBackend {
             throw SandboxError(code: .internal, message: "cannot prepare the process", cause: error)
         }
         let oomKills = sandbox.cgroup.oomKills
-        let command = ["exec", "--detach", "--process", "\(prefix).json", "--pid-file", "\(prefix).pid"]
+        let runsc = sandbox.runtime.kind == .runsc
+        var command = ["exec", "--detach", "--process", "\(prefix).json", "--pid-file", "\(prefix).pid"]
+        if runsc { command += ["--internal-pid-file", "\(prefix).ipid"] }
         let launch =
             spec.tty
             ? try await launchWithTerminal(command, sandbox: sandbox, prefix: prefix)
@@ -131,8 +133,17 @@ extension RuncBackend {
             let message = RuncRuntime.lastError(inLog: "\(prefix).log") ?? ""
             logger.debug("exec in \(sandbox.id) did not start: \(message)")
             // As a shell reports it: 126 found but not executable, 127 not found.
-            let notExecutable = message.contains("permission denied") || message.contains("is a directory")
+            let lowercased = message.lowercased()
+            let notExecutable = lowercased.contains("permission denied") || lowercased.contains("is a directory")
             startFailure = ProcessExit(reason: .startFailed, code: notExecutable ? 126 : 127)
+        }
+        var runscProcess: RuncExec.Runsc?
+        if runsc, child != nil, let internalPid = Self.readPid("\(prefix).ipid") {
+            runscProcess = RuncExec.Runsc(
+                internalPid: internalPid,
+                signal: { signal in self.signalInside(sandbox, pid: internalPid, signal) },
+                sandboxGone: { sandbox.initProcess?.hasExited ?? true }
+            )
         }
         let exec = try RuncExec(
             id: execID,
@@ -147,7 +158,8 @@ extension RuncBackend {
                 spoolPath: "\(sandbox.spoolDirectory)/\(execID.rawValue)",
                 spoolLimit: configuration.execSpoolLimit,
                 window: configuration.execReadWindow,
-                drainGrace: configuration.outputDrainGrace
+                drainGrace: configuration.outputDrainGrace,
+                runsc: runscProcess
             ),
             hooks: hooks ?? RuncExec.Hooks()
         )
@@ -169,7 +181,7 @@ extension RuncBackend {
         let stdin = try Pipe(.toChild)
         let stdout = try Pipe(.fromChild)
         let stderr = try Pipe(.fromChild)
-        let status = try await runtime.runHandingOver(
+        let status = try await sandbox.runtime.runHandingOver(
             command + [sandbox.id.rawValue],
             log: "\(prefix).log",
             stdin: stdin.remote,
@@ -195,8 +207,10 @@ extension RuncBackend {
         } catch {
             throw SandboxError(code: .internal, message: "cannot prepare the terminal", cause: error)
         }
-        let status = try await runtime.runHandingOver(
-            command + ["--tty", "--console-socket", console.path, sandbox.id.rawValue],
+        // (runsc has no `--tty`: the console socket alone asks for a terminal.)
+        let tty = sandbox.runtime.kind == .runsc ? [] : ["--tty"]
+        let status = try await sandbox.runtime.runHandingOver(
+            command + tty + ["--console-socket", console.path, sandbox.id.rawValue],
             log: "\(prefix).log",
             stdin: DevNull.fd,
             stdout: DevNull.fd,

@@ -81,10 +81,15 @@ extension RuncBackend {
             throw SandboxError(code: .failedPrecondition, message: "sandbox \(sandbox.id) is not running")
         }
         sandbox.touch()
-        let fd = open("/proc/\(initProcess.pid)/root", ResolvedOpen.oPath | O_DIRECTORY | O_CLOEXEC)
+        // runsc: the init is gVisor's kernel, whose root is an empty directory; the sandbox's files
+        // are the rootfs with its host-side mounts (`RunscHostMounts`), owned by host root.
+        let runsc = sandbox.runtime.kind == .runsc
+        let rootPath = runsc ? "\(sandbox.bundle)/rootfs" : "/proc/\(initProcess.pid)/root"
+        let fd = open(rootPath, ResolvedOpen.oPath | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
             throw SandboxError(code: .failedPrecondition, message: "sandbox \(sandbox.id) is not running")
         }
+        if runsc { return SandboxRoot(fd: fd, owner: 0, mapsIDs: false) }
         let owner =
             configuration.userNamespace
             ? configuration.idMapBase + UInt32(sandbox.slot) * OCIConfigBuilder.idRangeSize : 0

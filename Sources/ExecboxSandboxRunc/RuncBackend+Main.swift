@@ -25,7 +25,7 @@ extension RuncBackend {
         // No command (the pause init is the main process), or a main exec that outlived a restart.
         sandbox.activity(started: true)
         defer { sandbox.activity(started: false) }
-        return try await body(RuncIdleMainAttachment(sandbox))
+        return try await body(RuncIdleMainAttachment(sandbox) { self.signalMain(sandbox, $0) })
     }
 
     public func mainExecInfo(_ id: SandboxID) async throws -> ExecInfo? {
@@ -52,6 +52,7 @@ extension RuncBackend {
         if monitorPath != nil, var record = SandboxRecord.read(from: sandbox.bundle), let child = exec.child {
             record.mainPid = child.pid
             record.mainStartTime = ProcessHandle.startTime(of: child.pid)
+            if sandbox.runtime.kind == .runsc { record.mainInternalPid = exec.pid }
             do {
                 try record.write(to: sandbox.bundle)
             } catch {
@@ -73,14 +74,31 @@ extension RuncBackend {
     }
 
     /// Where a graceful stop's SIGTERM goes: the main process (the pause init would end at once
-    /// and take the command with it), or the init when there is no command.
-    static func signalMain(_ sandbox: RuncSandbox, _ signal: Int32) {
+    /// and take the command with it), or the init when there is no command. Under runsc the host
+    /// processes are runsc's (the main exec's waiter, gVisor's kernel as the init), so a signal for a
+    /// process inside goes through `runsc kill`; SIGKILL to the kernel still ends the whole sandbox.
+    func signalMain(_ sandbox: RuncSandbox, _ signal: Int32) {
+        let runsc = sandbox.runtime.kind == .runsc
         if let main = sandbox.mainExec {
             try? main.signal(signal)
         } else if let main = sandbox.adoption?.main {
-            main.signal(signal)
+            if !runsc {
+                main.signal(signal)
+            } else if let pid = sandbox.adoption?.mainInternalPid {
+                signalInside(sandbox, pid: pid, signal)
+            }
+        } else if runsc, signal != SIGKILL {
+            signalInside(sandbox, pid: nil, signal)
         } else {
             sandbox.initProcess?.signal(signal)
         }
+    }
+
+    /// runsc: `runsc kill [--pid <pid inside>] <id> <signal>` (the init without a pid), run as a job
+    /// of `run()` so callers need not wait for it.
+    func signalInside(_ sandbox: RuncSandbox, pid: Int32?, _ signal: Int32) {
+        let command = ["kill"] + (pid.map { ["--pid", String($0)] } ?? []) + [sandbox.id.rawValue, String(signal)]
+        let runtime = sandbox.runtime
+        runJob { _ = try? await runtime.run(command) }
     }
 }

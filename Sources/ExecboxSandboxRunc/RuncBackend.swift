@@ -50,18 +50,28 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         for directory in directories {
             try makeDirectories(directory)
         }
-        let runtime = RuncRuntime(path: configuration.runtimePath, stateDirectory: configuration.stateDirectory)
+        let runtime = RuncRuntime(configuration)
         var version: RuncVersion?
         if access(configuration.runtimePath, X_OK) == 0 {
             version = try? await runtime.version()
         }
+        if let found = version, found.isRunsc != (configuration.runtime == .runsc) {
+            logger.error("\(configuration.runtimePath) is \(found), not \(configuration.runtime.rawValue)")
+            version = nil
+        }
         if let version {
             if let warning = version.warning { logger.warning("\(warning)") }
+            if version.isRunsc, configuration.userNamespace {
+                logger.notice(
+                    "runsc: sandboxes get no OCI user namespace (gVisor's kernel runs as nobody in its own)")
+            }
             if version.isRefused {
                 logger.error("\(version) lacks the CVE-2024-21626 fix; the runc backend refuses to use it")
             }
         } else {
-            logger.error("runc is not usable at \(configuration.runtimePath); sandboxes cannot be created")
+            logger.error(
+                "\(configuration.runtime.rawValue) is not usable at \(configuration.runtimePath); sandboxes cannot be created"
+            )
         }
         let catalog = try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory)
         let monitorPath = findMonitor(configuration)
@@ -180,14 +190,18 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         }
         let bundle = "\(configuration.sandboxDirectory)/\(id.rawValue)"
         let slot = try reserve(id)
+        let runsc = configuration.runtime == .runsc
+        let namespaceName = runsc && spec.network != .none ? network?.namespaceName(slot: slot) : nil
         let input = OCIConfigBuilder.Input(
             id: id,
             spec: spec,
             limits: limits,
             image: image,
-            idMapHostBase: configuration.userNamespace
+            idMapHostBase: configuration.userNamespace && !runsc
                 ? configuration.idMapBase + UInt32(slot) * OCIConfigBuilder.idRangeSize : nil,
-            cgroupParent: configuration.cgroupParent
+            cgroupParent: configuration.cgroupParent,
+            hostTmpfsRoot: runsc ? "\(bundle)/rootfs" : nil,
+            networkNamespacePath: namespaceName.map { "\(SandboxNetwork.namedNamespaces)/\($0)" }
         )
         let config = OCIConfigBuilder.make(input)
         let sandbox = RuncSandbox(
@@ -199,7 +213,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             slot: slot,
             baseProcess: config.process,
             retainedExecs: configuration.retainedExecs,
-            cgroupParent: configuration.cgroupParent
+            cgroupParent: configuration.cgroupParent,
+            runtime: runtime.forSandbox(network: spec.network)
         )
         state.withLock { $0.sandboxes[id] = sandbox }
         let clock = ContinuousClock()
@@ -213,10 +228,19 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []
             )
             try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
+            if runsc {
+                try RunscHostMounts.make(rootfs: "\(bundle)/rootfs", limits: limits)
+                // gVisor's kernel takes the network of the namespace it starts in: made beforehand.
+                if let namespaceName, let network {
+                    _ = try await network.makeNamespace(slot: slot)
+                    sandbox.networkAttachment = try await network.attach(
+                        into: .named(namespaceName), slot: slot, ports: spec.exposedPorts, bundle: bundle)
+                }
+            }
             let written = clock.now
             let initProcess = try await createContainer(sandbox)
             sandbox.initProcess = initProcess
-            if spec.network != .none, let network {
+            if !runsc, spec.network != .none, let network {
                 sandbox.networkAttachment = try await network.attach(
                     pid: initProcess.pid, slot: slot, ports: spec.exposedPorts, bundle: bundle)
             }
@@ -269,8 +293,10 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         if let monitorPath {
             let stdout = try Pipe(.fromChild)
             let stderr = try Pipe(.fromChild)
+            let runtime = sandbox.runtime
             let monitor = try ChildProcess.spawn(
-                [monitorPath, runtime.path, runtime.stateDirectory, sandbox.bundle, sandbox.id.rawValue],
+                [monitorPath, runtime.path, runtime.stateDirectory, sandbox.bundle, sandbox.id.rawValue]
+                    + runtime.flags,
                 environment: RuncRuntime.environment,
                 stdin: DevNull.fd,
                 stdout: stdout.remote,
@@ -289,7 +315,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             return MainProcess(
                 .monitored(initProcess: initHandle, monitor: monitorHandle, exitFile: "\(sandbox.bundle)/exit"))
         }
-        let status = try await runtime.runHandingOver(
+        let status = try await sandbox.runtime.runHandingOver(
             ["create", "--bundle", sandbox.bundle, "--pid-file", pidFile, sandbox.id.rawValue],
             log: log,
             stdin: DevNull.fd,
@@ -350,7 +376,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     public func health() async -> BackendHealth {
         let (count, running) = state.withLock { ($0.sandboxes.count, $0.running) }
         guard let version else {
-            return BackendHealth(status: .notServing, runtime: "runc (missing)", sandboxes: count)
+            return BackendHealth(
+                status: .notServing, runtime: "\(configuration.runtime.rawValue) (missing)", sandboxes: count)
         }
         var warnings: [String] = []
         if let warning = version.warning { warnings.append(warning) }
@@ -402,7 +429,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 case .none:
                     break
                 case .start:
-                    let output = try? await runtime.run(
+                    let output = try? await sandbox.runtime.run(
                         ["start", sandbox.id.rawValue],
                         log: "\(sandbox.bundle)/runc.log"
                     )
@@ -410,7 +437,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                         // pid 1 of a pid namespace drops signals it has no handler for; catatonit
                         // blocks them (reading a signalfd) a moment after exec. Until then a stop's
                         // SIGTERM would be lost, so the sandbox counts as started once it blocks them.
-                        await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid)
+                        // (runsc: the init is gVisor's kernel, whose signals are not catatonit's.)
+                        if sandbox.runtime.kind == .runc { await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid) }
                         var main: RuncExec?
                         if !sandbox.spec.command.isEmpty {
                             do {
@@ -433,7 +461,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 case .armTimers:
                     armTimers(sandbox, in: &group)
                 case .terminate(let grace):
-                    Self.signalMain(sandbox, SIGTERM)
+                    signalMain(sandbox, SIGTERM)
                     group.addTask { await Self.fire(.graceExpired, after: grace, into: sandbox) }
                     group.addTask { await Self.reapExecs(of: sandbox, until: initProcess) }
                 case .killAll:
@@ -525,6 +553,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     /// Kills whatever still runs, deletes the container (its cgroups and runc state), removes the
     /// bundle and frees the slot. Never interrupted by cancellation.
     func destroy(_ sandbox: RuncSandbox) async {
+        let runscProcesses = sandbox.runtime.kind == .runsc ? runscProcesses(sandbox) : []
         if let initProcess = sandbox.initProcess {
             initProcess.signal(SIGKILL)
             let deadline = ContinuousClock.now + .seconds(10)
@@ -541,14 +570,23 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 monitor.reapIfChild()
             }
         }
+        if sandbox.runtime.kind == .runsc { await endRunscProcesses(sandbox, earlier: runscProcesses) }
         sandbox.recordFinalStats()
-        let output = try? await runtime.run(["delete", "--force", sandbox.id.rawValue])
-        if let output, !output.succeeded, !output.stderrText.contains("does not exist") {
-            logger.warning("runc delete \(sandbox.id) failed: \(output.stderrText)")
+        let output = try? await sandbox.runtime.run(["delete", "--force", sandbox.id.rawValue])
+        if let output, !output.succeeded, !output.stderrText.contains("does not exist"),
+            !output.stderrText.contains("not found")
+        {
+            logger.warning("\(sandbox.runtime.kind.rawValue) delete \(sandbox.id) failed: \(output.stderrText)")
         }
         if let attachment = sandbox.networkAttachment, let network {
             await network.detach(attachment, bundle: sandbox.bundle)
             sandbox.networkAttachment = nil
+        }
+        if sandbox.runtime.kind == .runsc {
+            RunscHostMounts.remove(rootfs: "\(sandbox.bundle)/rootfs")
+            if sandbox.spec.network != .none, let network, sandbox.slot >= 0 {
+                await network.removeNamespace(network.namespaceName(slot: sandbox.slot))
+            }
         }
         BundleWriter.remove(sandbox.bundle)
         state.withLock { _ = $0.usedSlots.remove(sandbox.slot) }

@@ -2,9 +2,30 @@ public import ExecboxSandbox
 
 /// Where the runc backend keeps its state and which runtime binary it drives.
 public struct RuncBackendConfiguration: Sendable {
-    /// The runc binary (Debian's is `/usr/sbin/runc`).
+    /// The OCI runtime that runs the sandboxes.
+    public enum Runtime: String, Sendable, CaseIterable {
+        /// runc: the sandbox's processes run on the host kernel behind namespaces, seccomp and cgroups.
+        case runc
+        /// gVisor's runsc (ptrace platform): the sandbox's processes run on gVisor's user-space kernel;
+        /// the stronger boundary for untrusted tenants (docs/sandbox.md, "runsc").
+        case runsc
+
+        /// Debian's path of the runtime's binary.
+        public var defaultPath: String {
+            switch self {
+            case .runc: "/usr/sbin/runc"
+            case .runsc: "/usr/bin/runsc"
+            }
+        }
+    }
+
+    /// Which OCI runtime `runtimePath` is.
+    public var runtime: Runtime
+    /// The runtime's binary (Debian's runc is `/usr/sbin/runc`, its runsc `/usr/bin/runsc`).
     public var runtimePath: String
-    /// runc's `--root`: the backend's own container state, apart from any other runc user.
+    /// gVisor's platform (`--platform`); on this kind of host only `ptrace` works. Ignored for runc.
+    public var runscPlatform: String = "ptrace"
+    /// The runtime's `--root`: the backend's own container state, apart from any other runtime user.
     public var stateDirectory: String
     /// One directory per sandbox: the OCI bundle (config.json, the generated rootfs).
     public var sandboxDirectory: String
@@ -38,7 +59,9 @@ public struct RuncBackendConfiguration: Sendable {
     public var idMapBase: UInt32
     /// How many sandboxes may exist at once (bounds the id ranges too).
     public var maxSandboxes: Int
-    /// Whether sandboxes get a user namespace (root inside is an unprivileged uid outside).
+    /// Whether sandboxes get a user namespace (root inside is an unprivileged uid outside). runc only:
+    /// runsc's sandbox kernel always runs as `nobody` in a user namespace of its own, and this runsc
+    /// ignores an OCI uid mapping (its gofer then cannot write the workspace), so it gets none.
     public var userNamespace: Bool
     /// After an exec's process ended, how long its output pipes may stay open (held by a background
     /// child) with nothing to read before the exit is reported anyway.
@@ -73,7 +96,8 @@ public struct RuncBackendConfiguration: Sendable {
     public var cleanUpOnStart: Bool
 
     public init(
-        runtimePath: String = "/usr/sbin/runc",
+        runtime: Runtime = .runc,
+        runtimePath: String? = nil,
         stateDirectory: String = "/run/execbox/runc",
         sandboxDirectory: String = "/run/execbox/sandboxes",
         imageDirectory: String = "/run/execbox/images",
@@ -100,7 +124,8 @@ public struct RuncBackendConfiguration: Sendable {
         keepSandboxesOnShutdown: Bool = false,
         cleanUpOnStart: Bool = true
     ) {
-        self.runtimePath = runtimePath
+        self.runtime = runtime
+        self.runtimePath = runtimePath ?? runtime.defaultPath
         self.stateDirectory = stateDirectory
         self.sandboxDirectory = sandboxDirectory
         self.imageDirectory = imageDirectory

@@ -44,6 +44,20 @@ final class RuncExec: Sendable {
         var endWaiters: [CheckedContinuation<Void, Never>] = []
         /// `Hooks.processEnded` was called.
         var endNoted = false
+        /// runsc: the signals the backend sent (an exit of 128+n is signal n only if n was sent).
+        var sentSignals: Set<Int32> = []
+    }
+
+    /// A process inside a runsc sandbox. `child` is runsc's host process that waits for it (its exit
+    /// status is the process's, a signal death folded into 128+n, and 128 when runsc itself failed);
+    /// signals go through `runsc kill --pid`, since runsc forwards none to a piped process.
+    struct Runsc: Sendable {
+        /// Its pid in the sandbox (`--internal-pid-file`).
+        var internalPid: Int32
+        /// Sends a signal inside the sandbox (asynchronously: a `runsc kill` run by the backend).
+        var signal: @Sendable (Int32) -> Void
+        /// Whether the sandbox's kernel is gone (its waiter then fails with 128).
+        var sandboxGone: @Sendable () -> Bool
     }
 
     /// What a sandbox's main exec adds to an exec: its end ends the sandbox, whose exit is the one
@@ -74,6 +88,7 @@ final class RuncExec: Sendable {
     private let window: Int
     private let chunkSize: Int
     private let hooks: Hooks
+    private let runsc: Runsc?
     private let state: Mutex<State>
     /// When the process was launched: the wall clock for callers, the monotonic one for its run time.
     let startedAt: Double
@@ -84,6 +99,7 @@ final class RuncExec: Sendable {
         var spoolLimit: Int
         var window: Int
         var drainGrace: Duration
+        var runsc: Runsc? = nil
     }
 
     init(
@@ -113,7 +129,8 @@ final class RuncExec: Sendable {
         self.oomKillsAtStart = oomKillsAtStart
         self.drainGrace = settings.drainGrace
         self.window = settings.window
-        self.pid = child.flatMap { Self.namespacePid(of: $0.pid) }
+        self.runsc = settings.runsc
+        self.pid = settings.runsc?.internalPid ?? child.flatMap { Self.namespacePid(of: $0.pid) }
         // The pump reads at most `chunkSize` past the window, so a reader that is attached never
         // falls out of the memory tail.
         self.chunkSize = max(4096, min(settings.window / 4, 256 << 10))
@@ -206,7 +223,7 @@ final class RuncExec: Sendable {
                 if open.isEmpty { break }
                 let fds = open.map(\.fd)
                 guard let child, child.poll() == nil else {
-                    if let status = child?.poll() { noteEnded(exit(for: status)) }
+                    if let status = child?.poll() { noteEnded(await exit(for: status)) }
                     // The process is gone; whoever still holds the pipes gets `drainGrace` to write.
                     if try await waitWithGrace(fds) == nil {
                         for fd in fds { Self.closeOutput(fd) }
@@ -314,7 +331,23 @@ final class RuncExec: Sendable {
         guard let child, let status = try? await child.waitIgnoringCancellation() else {
             return ProcessExit(reason: .lost, code: 255)
         }
-        return exit(for: status)
+        return await exit(for: status)
+    }
+
+    /// runsc's waiter status as the process's own: 128+n is signal n when the backend sent n, and
+    /// runsc's own failure (128) after the sandbox's kernel ended is the SIGKILL that ended it.
+    private func unfolded(_ status: WaitStatus) async -> WaitStatus {
+        guard let runsc, case .exited(let code) = status, code >= 128, code < 128 + 65 else { return status }
+        if code == 128 {
+            // The waiter learns of the end through its socket, a moment before the pidfd says so.
+            let deadline = ContinuousClock.now + .milliseconds(500)
+            while !runsc.sandboxGone(), ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return runsc.sandboxGone() ? .signaled(SIGKILL) : status
+        }
+        let sent = state.withLock { $0.sentSignals.contains(code - 128) }
+        return sent ? .signaled(code - 128) : status
     }
 
     private func noteEnded(_ exit: ProcessExit) {
@@ -326,7 +359,8 @@ final class RuncExec: Sendable {
         if first { processEnded(exit) }
     }
 
-    private func exit(for status: WaitStatus) -> ProcessExit {
+    private func exit(for status: WaitStatus) async -> ProcessExit {
+        let status = await unfolded(status)
         let ending = state.withLock { $0.ending }
         switch status {
         case .exited(let code):
@@ -351,7 +385,16 @@ final class RuncExec: Sendable {
     func kill(for ending: Ending) {
         guard let child, child.poll() == nil else { return }
         state.withLock { if $0.ending == .none { $0.ending = ending } }
-        child.signal(SIGKILL)
+        send(SIGKILL)
+    }
+
+    private func send(_ signal: Int32) {
+        guard let runsc else {
+            child?.signal(signal)
+            return
+        }
+        state.withLock { _ = $0.sentSignals.insert(signal) }
+        runsc.signal(signal)
     }
 
     /// Returns once the exit is recorded (the pump finished).
@@ -535,7 +578,8 @@ final class RuncExec: Sendable {
 
     func signal(_ signal: Int32) throws(SandboxError) {
         guard (1...64).contains(signal) else { throw SandboxError.invalidArgument("no such signal \(signal)") }
-        child?.signal(signal)
+        guard child?.poll() == nil else { return }
+        send(signal)
     }
 
     func resize(_ size: TerminalSize) throws(SandboxError) {

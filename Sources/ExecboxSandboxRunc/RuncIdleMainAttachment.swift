@@ -6,14 +6,19 @@ import Synchronization
 /// no stdin; the exit is the sandbox's, once it ended; signals reach the process.
 final class RuncIdleMainAttachment: ExecProcess, Sendable {
     private let sandbox: RuncSandbox
+    private let send: @Sendable (Int32) -> Void
     private let exitDelivered = Mutex(false)
 
-    init(_ sandbox: RuncSandbox) {
+    /// `send` delivers a signal to the main process (`RuncBackend.signalMain`).
+    init(_ sandbox: RuncSandbox, send: @escaping @Sendable (Int32) -> Void) {
         self.sandbox = sandbox
+        self.send = send
     }
 
     var pid: Int32? {
-        if let main = sandbox.adoption?.main { return RuncExec.namespacePid(of: main.pid) }
+        if let main = sandbox.adoption?.main {
+            return sandbox.adoption?.mainInternalPid ?? RuncExec.namespacePid(of: main.pid)
+        }
         return sandbox.initProcess == nil ? nil : 1
     }
 
@@ -38,7 +43,7 @@ final class RuncIdleMainAttachment: ExecProcess, Sendable {
         guard !sandbox.info.state.isTerminal else {
             throw SandboxError(code: .failedPrecondition, message: "the main process has ended")
         }
-        RuncBackend.signalMain(sandbox, signal)
+        send(signal)
     }
 
     func resize(_ size: TerminalSize) async throws {

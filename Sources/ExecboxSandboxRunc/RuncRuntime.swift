@@ -9,6 +9,46 @@ import Glibc
 struct RuncRuntime: Sendable {
     var path: String
     var stateDirectory: String
+    var kind: RuncBackendConfiguration.Runtime = .runc
+    /// Global flags after `--root` (runsc's platform, file access and network).
+    var flags: [String] = []
+
+    /// runsc's global flags: its platform; no overlay (the root is read-only, and writes from the
+    /// host side must be seen inside); the root cached exclusively (nothing changes it), bind
+    /// mounts revalidated (the file API writes the workspace from the host). The network flag is
+    /// per sandbox (`forSandbox`).
+    init(
+        path: String, stateDirectory: String, kind: RuncBackendConfiguration.Runtime = .runc,
+        platform: String = "ptrace"
+    ) {
+        self.path = path
+        self.stateDirectory = stateDirectory
+        self.kind = kind
+        if kind == .runsc {
+            flags = [
+                "--platform=\(platform)", "--overlay2=none", "--file-access=exclusive", "--file-access-mounts=shared",
+            ]
+        }
+    }
+
+    init(_ configuration: RuncBackendConfiguration) {
+        self.init(
+            path: configuration.runtimePath,
+            stateDirectory: configuration.stateDirectory,
+            kind: configuration.runtime,
+            platform: configuration.runscPlatform
+        )
+    }
+
+    /// The runtime as one sandbox's commands use it: runsc gets `--network=none` (its kernel's
+    /// loopback only) or `--network=host` (the sandbox's kernel uses the network namespace the backend
+    /// prepared; this runsc's own network stack refuses every namespace on this kernel).
+    func forSandbox(network: NetworkMode) -> RuncRuntime {
+        guard kind == .runsc else { return self }
+        var runtime = self
+        runtime.flags.append(network == .none ? "--network=none" : "--network=host")
+        return runtime
+    }
 
     /// runc needs no more than a PATH; nothing of the server's environment reaches it.
     static let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
@@ -23,7 +63,7 @@ struct RuncRuntime: Sendable {
     }
 
     func arguments(_ command: [String], log: String? = nil) -> [String] {
-        var arguments = [path, "--root", stateDirectory]
+        var arguments = [path, "--root", stateDirectory] + flags
         if let log { arguments += ["--log", log, "--log-format", "json"] }
         return arguments + command
     }

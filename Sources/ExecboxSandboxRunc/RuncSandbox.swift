@@ -24,6 +24,8 @@ final class RuncSandbox: Sendable {
     let slot: Int
     let baseProcess: OCIConfig.Process
     let cgroup: CgroupV1
+    /// The runtime as this sandbox's commands use it (runsc: with the sandbox's network flag).
+    let runtime: RuncRuntime
     let inbox = Inbox<Input>()
     /// How many ended execs are remembered (with their spools) before the oldest is forgotten.
     let retainedExecs: Int
@@ -44,6 +46,8 @@ final class RuncSandbox: Sendable {
         /// The sandbox ran its command as a main exec that had ended (or was never recorded): it is
         /// ended at once.
         var mainLost = false
+        /// runsc: the main process's pid inside the sandbox (signals go through `runsc kill --pid`).
+        var mainInternalPid: Int32? = nil
     }
 
     private struct State {
@@ -73,8 +77,9 @@ final class RuncSandbox: Sendable {
     init(
         id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, spoolDirectory: String,
         slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int, cgroupParent: String,
-        adoption: Adoption? = nil
+        runtime: RuncRuntime, adoption: Adoption? = nil
     ) {
+        self.runtime = runtime
         self.adoption = adoption
         self.detachSignal = DetachSignal()
         self.id = id

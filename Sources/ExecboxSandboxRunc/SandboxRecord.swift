@@ -32,6 +32,8 @@ struct SandboxRecord: Codable, Sendable {
     /// The main exec's host pid and start time, once it was launched.
     var mainPid: Int32?
     var mainStartTime: UInt64?
+    /// runsc: the main process's pid inside the sandbox (`mainPid` is the host process waiting for it).
+    var mainInternalPid: Int32?
 
     static let fileName = "sandbox.json"
 

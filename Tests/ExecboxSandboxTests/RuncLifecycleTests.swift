@@ -9,8 +9,8 @@ import Testing
 struct RuncLifecycleTests {
     typealias Support = RuncTestSupport
 
-    @Test func echoHi() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func echoHi(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             let id = SandboxID.random()
             let info = try await backend.create(id, SandboxSpec())
             #expect(info.state == .running)
@@ -26,8 +26,10 @@ struct RuncLifecycleTests {
         }
     }
 
-    @Test func unknownImageIsAnInvalidArgumentAndCreatesNothing() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func unknownImageIsAnInvalidArgumentAndCreatesNothing(runtime: Support.Runtime)
+        async throws
+    {
+        try await Support.withBackend(runtime: runtime) { backend in
             let id = SandboxID.random()
             await #expect(throws: SandboxError.self) {
                 try await backend.create(id, SandboxSpec(image: "ubuntu:24.04"))
@@ -43,8 +45,8 @@ struct RuncLifecycleTests {
         }
     }
 
-    @Test func errorsForMissingAndStoppedSandboxes() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func errorsForMissingAndStoppedSandboxes(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             let missing = SandboxID.random()
             for call in [
                 { _ = try await backend.get(missing) }, { _ = try await backend.kill(missing) },
@@ -78,8 +80,8 @@ struct RuncLifecycleTests {
         }
     }
 
-    @Test func stopIsGraceful() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func stopIsGraceful(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             let id = SandboxID.random()
             _ = try await backend.create(id, SandboxSpec())
             let start = ContinuousClock.now
@@ -90,8 +92,8 @@ struct RuncLifecycleTests {
         }
     }
 
-    @Test func mainCommandExitEndsTheSandbox() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func mainCommandExitEndsTheSandbox(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             let ok = SandboxID.random()
             _ = try await backend.create(ok, SandboxSpec(command: ["sh", "-c", "sleep 0.2"]))
             let stopped = await Self.waitForTerminal(backend, ok)
@@ -107,8 +109,8 @@ struct RuncLifecycleTests {
         }
     }
 
-    @Test func wallClockTimeoutEndsTheSandbox() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func wallClockTimeoutEndsTheSandbox(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             let id = SandboxID.random()
             _ = try await backend.create(id, SandboxSpec(limits: SandboxLimits(timeout: .milliseconds(300))))
             let info = await Self.waitForTerminal(backend, id)
@@ -121,8 +123,8 @@ struct RuncLifecycleTests {
 
     /// A running exec keeps the sandbox busy; once it ended and nothing else happened for the idle
     /// timeout, the sandbox stops with reason `idleTimeout`.
-    @Test func idleTimeoutStopsASandboxNothingUses() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func idleTimeoutStopsASandboxNothingUses(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             let id = SandboxID.random()
             let start = ContinuousClock.now
             _ = try await backend.create(id, SandboxSpec(limits: SandboxLimits(idleTimeout: .seconds(1))))
@@ -138,8 +140,9 @@ struct RuncLifecycleTests {
         }
     }
 
-    @Test func killEndsEveryProcessAndLeavesNothing() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func killEndsEveryProcessAndLeavesNothing(runtime: Support.Runtime) async throws
+    {
+        try await Support.withBackend(runtime: runtime) { backend in
             let id = SandboxID.random()
             _ = try await backend.create(id, SandboxSpec())
             let started = try await Support.sh(
@@ -160,8 +163,8 @@ struct RuncLifecycleTests {
 
     /// Twenty create/exec/destroy cycles leave no runc state, cgroup, mount, bundle or process; the
     /// timings are printed (create → first byte of `echo hi`, and `true` in a running sandbox).
-    @Test func twentyCyclesLeaveNothingBehind() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func twentyCyclesLeaveNothingBehind(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             var firstByte: [Duration] = []
             for _ in 0..<20 {
                 let id = SandboxID.random()

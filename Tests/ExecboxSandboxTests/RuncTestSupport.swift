@@ -7,9 +7,20 @@ import Testing
 /// Runs real runc sandboxes for the tests: each backend gets its own state and bundle directories
 /// under /run/execbox-test, so suites never see each other's containers.
 enum RuncTestSupport {
+    typealias Runtime = RuncBackendConfiguration.Runtime
+
     static let runcPath = "/usr/sbin/runc"
     static var isRoot: Bool { getuid() == 0 }
     static var hasRunc: Bool { access(runcPath, X_OK) == 0 }
+    static var hasRunsc: Bool { access(Runtime.runsc.defaultPath, X_OK) == 0 }
+
+    /// The runtimes a runtime-independent test runs under: both, unless `EXECBOX_TEST_RUNTIMES`
+    /// (`runc`, `runsc` or `runc,runsc`) names fewer. A runsc run without runsc installed is
+    /// cancelled with the reason, except under `CI=true`, where it fails.
+    static var runtimes: [Runtime] {
+        guard let names = getenv("EXECBOX_TEST_RUNTIMES").map({ String(cString: $0) }) else { return Runtime.allCases }
+        return names.split(separator: ",").compactMap { Runtime(rawValue: String($0)) }
+    }
     static var isCI: Bool { getenv("CI").map { String(cString: $0) } == "true" }
 
     /// Skip only when not root, or when runc is missing outside CI; under `CI=true` a missing runc
@@ -49,6 +60,7 @@ enum RuncTestSupport {
     /// (each backend's start-up reaper removes everything under its parent, so suites running in
     /// parallel must never share one); all of it is removed afterwards.
     static func withBackend(
+        runtime: Runtime = .runc,
         root: String = "/run/execbox-test/\(SandboxID.random().rawValue)",
         cgroupParent: String = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))",
         _ configure: (inout RuncBackendConfiguration) -> Void = { _ in },
@@ -56,7 +68,15 @@ enum RuncTestSupport {
     ) async throws {
         #expect(hasRunc, "runc is missing at \(runcPath) (CI=true requires it)")
         guard hasRunc else { return }
+        if runtime == .runsc, !hasRunsc {
+            #expect(
+                !isCI,
+                "runsc is missing at \(Runtime.runsc.defaultPath) (CI=true requires it; scripts/setup installs it)")
+            try Test.cancel("runsc is not installed (apt-get install runsc, or scripts/setup)")
+        }
         var configuration = configuration(root: root, cgroupParent: cgroupParent)
+        configuration.runtime = runtime
+        configuration.runtimePath = runtime.defaultPath
         configure(&configuration)
         var logger = Logger(label: "execbox.sandbox.test")
         logger.logLevel = getenv("EXECBOX_SANDBOX_DEBUG") == nil ? .warning : .debug

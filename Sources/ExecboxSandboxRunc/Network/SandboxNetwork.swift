@@ -76,6 +76,14 @@ struct SandboxNetwork: Sendable {
                 try? await HostCommand.run([ipPath, "link", "delete", name])
             }
         }
+        // runsc sandboxes' named namespaces: `<prefix><slot>ns`.
+        for (name, _) in HostFiles.entries(in: Self.namedNamespaces) where name.hasSuffix("ns") {
+            let interface = String(name.dropLast(2))
+            guard interface.hasPrefix(ruleset.interfacePrefix),
+                Int(interface.dropFirst(ruleset.interfacePrefix.count)) != nil, !keeping.contains(interface)
+            else { continue }
+            await removeNamespace(name)
+        }
     }
 
     private func load(_ text: String, scratch: String) async throws {
@@ -86,7 +94,51 @@ struct SandboxNetwork: Sendable {
     }
 
     /// Wires the network namespace of the created (not yet started) container whose init is `pid`.
+    /// The network namespace a sandbox's eth0 goes into: its init's (runc makes it), or one the
+    /// backend made before the container (runsc, whose kernel uses the namespace it starts in).
+    enum Namespace: Sendable {
+        case process(pid_t)
+        case named(String)
+
+        /// What `ip link … netns` takes.
+        var ipArgument: String {
+            switch self {
+            case .process(let pid): String(pid)
+            case .named(let name): name
+            }
+        }
+
+        var path: String {
+            switch self {
+            case .process(let pid): "/proc/\(pid)/ns/net"
+            case .named(let name): "\(SandboxNetwork.namedNamespaces)/\(name)"
+            }
+        }
+    }
+
+    /// Where `ip netns add` keeps named namespaces.
+    static let namedNamespaces = "/run/netns"
+
+    /// The named namespace of a runsc sandbox's slot: its veth's name and `ns`.
+    func namespaceName(slot: Int) -> String { "\(interface(slot: slot))ns" }
+
+    /// Makes the slot's named network namespace (a leftover of the slot is deleted first).
+    func makeNamespace(slot: Int) async throws -> String {
+        let name = namespaceName(slot: slot)
+        if access("\(Self.namedNamespaces)/\(name)", F_OK) == 0 { await removeNamespace(name) }
+        try await HostCommand.run([ipPath, "netns", "add", name])
+        return name
+    }
+
+    func removeNamespace(_ name: String) async {
+        try? await HostCommand.run([ipPath, "netns", "delete", name])
+    }
+
     func attach(pid: pid_t, slot: Int, ports: [Int], bundle: String) async throws -> Attachment {
+        try await attach(into: .process(pid), slot: slot, ports: ports, bundle: bundle)
+    }
+
+    func attach(into namespace: Namespace, slot: Int, ports: [Int], bundle: String) async throws -> Attachment {
         let interface = interface(slot: slot)
         let (host, sandbox) = addresses(slot: slot)
         var attachment = Attachment(interface: interface, hostAddress: host, sandboxAddress: sandbox, ports: [:])
@@ -95,7 +147,7 @@ struct SandboxNetwork: Sendable {
             try? await HostCommand.run([ipPath, "link", "delete", interface])
         }
         try await HostCommand.run([
-            ipPath, "link", "add", interface, "type", "veth", "peer", "name", "eth0", "netns", String(pid),
+            ipPath, "link", "add", interface, "type", "veth", "peer", "name", "eth0", "netns", namespace.ipArgument,
         ])
         do {
             let hostBatch = """
@@ -103,14 +155,16 @@ struct SandboxNetwork: Sendable {
                 link set \(interface) up
 
                 """
+            // A namespace made with `ip netns add` has its loopback down (runc brings it up itself).
             let sandboxBatch = """
+                link set lo up
                 addr add \(IPv4Network.format(sandbox))/30 dev eth0
                 link set eth0 up
                 route add default via \(IPv4Network.format(host))
 
                 """
             try await batch(hostBatch, bundle: bundle, name: "net-host")
-            try await batch(sandboxBatch, bundle: bundle, name: "net-sandbox", namespaceOf: pid)
+            try await batch(sandboxBatch, bundle: bundle, name: "net-sandbox", namespace: namespace.path)
             if !ports.isEmpty {
                 // DNAT from 127.0.0.1 needs loopback sources to be routable out of this veth.
                 _ = HostFiles.write("/proc/sys/net/ipv4/conf/\(interface)/route_localnet", "1\n")
@@ -159,14 +213,12 @@ struct SandboxNetwork: Sendable {
         return attachment
     }
 
-    private func batch(_ commands: String, bundle: String, name: String, namespaceOf pid: pid_t? = nil)
-        async throws
-    {
+    private func batch(_ commands: String, bundle: String, name: String, namespace: String? = nil) async throws {
         let path = "\(bundle)/\(name).batch"
         try BundleWriter.writeFile(path, Array(commands.utf8), mode: 0o600)
         defer { unlink(path) }
         var arguments = [ipPath, "-batch", path]
-        if let pid { arguments = [nsenterPath, "--net=/proc/\(pid)/ns/net", "--"] + arguments }
+        if let namespace { arguments = [nsenterPath, "--net=\(namespace)", "--"] + arguments }
         try await HostCommand.run(arguments)
     }
 

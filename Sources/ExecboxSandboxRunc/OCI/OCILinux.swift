@@ -18,9 +18,11 @@ extension OCIConfig {
     }
 
     struct Namespace: Codable, Hashable, Sendable {
-        /// `pid`, `network`, `ipc`, `uts`, `mount`, `user` or `cgroup`. No `path`: Execbox never joins a
+        /// `pid`, `network`, `ipc`, `uts`, `mount`, `user` or `cgroup`. A `path` only for runsc's
+        /// network namespace, which the backend creates for that sandbox: Execbox never joins a
         /// namespace it did not create for the sandbox.
         var type: String
+        var path: String? = nil
     }
 
     struct Resources: Codable, Hashable, Sendable {

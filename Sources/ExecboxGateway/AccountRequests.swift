@@ -65,6 +65,22 @@ struct UpdateLimitsBody: Decodable {
     var alert_threshold: Int64?
     var billing_email: String?
     var timezone: String?
+
+    /// The legacy table's CHECK constraints, answered as the schema errors they should have been.
+    func validated() throws -> Self {
+        for (value, name) in [
+            (daily_requests_limit, "daily_requests_limit"), (concurrent_requests_limit, "concurrent_requests_limit"),
+        ] {
+            if let value, value != -1, value < 1 {
+                throw GatewayError.invalid(
+                    "body.\(name)", "expected -1 (unlimited) or a number >= 1", value: .int(value))
+            }
+        }
+        try SchemaCheck.minimum(monthly_cost_limit_cents, 1, at: "body.monthly_cost_limit_cents")
+        try SchemaCheck.range(alert_threshold, 1...100, at: "body.alert_threshold")
+        if let billing_email, !billing_email.isEmpty { try SchemaCheck.email(billing_email, at: "body.billing_email") }
+        return self
+    }
 }
 
 /// The checks the legacy OpenAPI schema made before a handler ran.

@@ -127,7 +127,7 @@ enum AccountRoutes {
     }
 
     @Sendable static func updateLimits(_ call: RouteCall) async throws -> RouteResponse {
-        let body = try await call.body(UpdateLimitsBody.self)
+        let body = try await call.body(UpdateLimitsBody.self).validated()
         let response = try await call.accounts.updateLimits(
             UpdateLimitsRequest.with {
                 $0.dailyRequestsLimit = body.daily_requests_limit

@@ -102,7 +102,8 @@ public final class Gateway: Sendable {
         guard let value, !value.isEmpty else {
             return GatewayError(status: 401, code: "UNAUTHORIZED", detail: "missing authorization header")
         }
-        guard value.hasPrefix("Bearer "), value.count > "Bearer ".count else {
+        let token = value.dropFirst("Bearer ".count)
+        guard value.hasPrefix("Bearer "), !token.isEmpty, !token.contains(where: \.isWhitespace) else {
             return GatewayError(status: 401, code: "UNAUTHORIZED", detail: "invalid authorization header format")
         }
         return nil

@@ -34,10 +34,11 @@ struct HTTP1Connection: Sendable {
                 let request = GatewayRequest(
                     method: head.method.rawValue, target: head.uri,
                     headers: head.headers.map { ($0.name, $0.value) }, peer: peer,
-                    body: RequestBody(declaredLength: head.headers.first(name: "content-length").flatMap(Int.init)) {
-                        try await reader.next()
-                    })
-                let sink = HTTP1Sink(outbound: outbound, version: head.version, keepAlive: head.isKeepAlive)
+                    body: RequestBody(declaredLength: Self.bodyLength(head)) { try await reader.next() })
+                let sink = HTTP1Sink(outbound: outbound, version: head.version, keepAlive: head.isKeepAlive) {
+                    // A response that leaves a body too large to drain ends the connection: say so.
+                    !reader.canDrain(upTo: Self.maxDrainedBytes, declared: request.body.declaredLength)
+                }
                 let plan = await gateway.serve(request, sink: sink, canUpgrade: true)
                 let drained = try await reader.drain(upTo: Self.maxDrainedBytes)
                 if let plan {
@@ -50,6 +51,14 @@ struct HTTP1Connection: Sendable {
                 guard head.isKeepAlive, drained, sink.completed else { return }
             }
         }
+    }
+
+    /// The body's length when the head tells it: `Content-Length`, or 0 without it and without
+    /// chunked transfer coding (RFC 9112 §6.3); nil for a chunked body.
+    static func bodyLength(_ head: HTTPRequestHead) -> Int? {
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init) { return length }
+        let chunked = head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+        return chunked ? nil : 0
     }
 
     /// Answers 101 and swaps NIOHTTP1's handlers for NIOWebSocket's, in one event-loop turn: no
@@ -87,9 +96,10 @@ struct HTTP1Connection: Sendable {
                 [
                     WebSocketFrameEncoder(),
                     ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxMessage)),
-                    WebSocketProtocolErrorHandler(),
+                    WebSocketFrameGuard(),
                     NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: maxMessage),
+                    WebSocketErrorCloser(),
                     WebSocketFramesAdapter(),
                 ], position: .after(adapter))
             _ = operations.removeHandler(adapter)
@@ -131,12 +141,22 @@ final class HTTP1BodyReader: @unchecked Sendable {
         }
         while !ended {
             switch try await parts.next() {
-            case .http(.body(let chunk))?: return chunk
+            case .http(.body(let chunk))?:
+                consumed += chunk.readableBytes
+                return chunk
             case .http(.end)?, nil: ended = true
             default: continue
             }
         }
         return nil
+    }
+
+    private(set) var consumed = 0
+
+    /// Whether what is left of the body is known to fit in `limit` (a chunked body that has not
+    /// ended cannot be known to).
+    func canDrain(upTo limit: Int, declared: Int?) -> Bool {
+        ended || (declared.map { $0 - consumed <= limit } ?? false)
     }
 
     /// Reads what the route left, up to `limit` bytes; false when more was left (the connection
@@ -163,16 +183,23 @@ final class HTTP1Sink: ResponseSink, @unchecked Sendable {
     /// Nothing to send: the connection closes because the response never completed.
     func abort() {}
 
-    init(outbound: NIOAsyncChannelOutboundWriter<GatewayOutbound>, version: HTTPVersion, keepAlive: Bool) {
+    /// Checked when the head goes out: true when the connection will not be reused.
+    let closesAfter: @Sendable () -> Bool
+
+    init(
+        outbound: NIOAsyncChannelOutboundWriter<GatewayOutbound>, version: HTTPVersion, keepAlive: Bool,
+        closesAfter: @escaping @Sendable () -> Bool = { false }
+    ) {
         self.outbound = outbound
         self.version = version
         self.keepAlive = keepAlive
+        self.closesAfter = closesAfter
     }
 
     func writeHead(status: Int, headers: [(String, String)]) async throws {
         headWritten = true
         var fields = HTTPHeaders(headers)
-        if !keepAlive { fields.replaceOrAdd(name: "connection", value: "close") }
+        if !keepAlive || closesAfter() { fields.replaceOrAdd(name: "connection", value: "close") }
         try await outbound.write(
             .http(
                 .head(

@@ -60,23 +60,23 @@ struct ProcessBridge: Sendable {
     /// Client frames: control frames answered here, data frames decoded into inputs.
     func readFrames(into sink: AsyncStream<Input>.Continuation) async -> Ended {
         while let frame = await connection.receive() {
-            // RFC 6455 §5.1: a server must close the connection on an unmasked client frame.
-            guard frame.maskKey != nil else {
-                await connection.close(.protocolError, reason: "client frames must be masked")
-                return .peerLeft
-            }
             switch frame.opcode {
             case .ping:
                 try? await connection.send(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
             case .connectionClose:
-                var data = frame.unmaskedData
-                let code = data.readWebSocketErrorCode() ?? .normalClosure
-                await connection.close(code)
+                await connection.close(Self.closeReply(frame.unmaskedData))
                 return .peerLeft
             case .binary, .text:
                 do {
                     switch try LegacyFrame.decode(frame.unmaskedData) {
-                    case .stdin(let bytes): sink.yield(.stdin(bytes))
+                    case .stdin(let bytes):
+                        // ProcessService takes stdin messages of at most 1 MiB.
+                        var offset = 0
+                        repeat {
+                            let end = min(offset + Self.maxStdinMessage, bytes.count)
+                            sink.yield(.stdin(Array(bytes[offset..<end])))
+                            offset = end
+                        } while offset < bytes.count
                     case .stdinClose: sink.yield(.closeStdin)
                     case .resize(let cols, let rows): sink.yield(.resize(cols: cols, rows: rows))
                     case .stdout, .stderr, .exit, .error: break  // server-to-client types: ignored
@@ -211,6 +211,20 @@ struct ProcessBridge: Sendable {
             try await connection.send(chunk.stream == .stderr ? LegacyFrame.stderr(payload) : .stdout(payload))
             offset = end
         }
+    }
+
+    static let maxStdinMessage = 1 << 20
+
+    /// The answer to a client's Close (RFC 6455 §5.5.1, §7.4): its code echoed when it may appear
+    /// on the wire, 1000 for an empty payload, 1002 for a malformed one (one byte, a reserved or
+    /// unknown code, a reason that is not UTF-8).
+    static func closeReply(_ payload: ByteBuffer) -> WebSocketErrorCode {
+        var payload = payload
+        guard payload.readableBytes > 0 else { return .normalClosure }
+        guard payload.readableBytes >= 2, let raw = payload.readInteger(as: UInt16.self) else { return .protocolError }
+        let valid = (1000...1003).contains(raw) || (1007...1011).contains(raw) || (3000...4999).contains(raw)
+        guard valid, String(validating: payload.readableBytesView, as: UTF8.self) != nil else { return .protocolError }
+        return WebSocketErrorCode(codeNumber: Int(raw))
     }
 
     /// The exit code legacy clients read: the process's code, or 128 + N for a signal.

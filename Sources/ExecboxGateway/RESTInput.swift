@@ -22,7 +22,7 @@ public enum RESTInput {
         attempt { _ = try RESTBody.decode(UpdateKeyBody.self, from: data, required: false).validated() }
         attempt { _ = try RESTBody.decode(WaitlistBody.self, from: data, required: true).validated() }
         attempt { _ = try RESTBody.decode(QuotaRequestBody.self, from: data, required: true).validated() }
-        attempt { _ = try RESTBody.decode(UpdateLimitsBody.self, from: data, required: false) }
+        attempt { _ = try RESTBody.decode(UpdateLimitsBody.self, from: data, required: false).validated() }
         let request = GatewayRequest(method: "GET", target: text, headers: [], peer: "fuzz", body: .empty)
         let path = request.path.split(separator: "/")
         for route in Gateway.allRoutes() { _ = route.match(path) }

@@ -79,8 +79,10 @@ public struct RouterTransport: ClientTransport {
                 try await group.waitForAll()
                 return result
             } catch {
+                // The client side failed: the handler must see a failed request stream, never a
+                // clean end (a client-streamed upload cut short would otherwise be committed).
+                requestSink.finish(throwing: RPCError(code: .cancelled, message: "the client abandoned the call"))
                 group.cancelAll()
-                requestSink.finish()
                 throw error
             }
         }

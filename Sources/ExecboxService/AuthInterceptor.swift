@@ -74,12 +74,14 @@ public struct AuthInterceptor: ServerInterceptor {
     }
 
     /// The token of `authorization: Bearer <token>` (scheme case-insensitive, RFC 6750).
+    /// `Bearer <key>` exactly as the legacy server took it: the scheme as written, one space, a key
+    /// with no whitespace. Anything else (another case, two spaces, a trailing space) is the same
+    /// uniform UNAUTHENTICATED as a wrong key (TESTPLAN 70), over gRPC and REST alike.
     static func bearerToken(_ metadata: Metadata) -> String? {
-        guard let value = metadata.first("authorization") else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingPrefix(while: { $0 == " " })
-        return token.isEmpty ? nil : String(token)
+        guard let value = metadata.first("authorization"), value.hasPrefix("Bearer ") else { return nil }
+        let token = value.dropFirst("Bearer ".count)
+        guard !token.isEmpty, !token.contains(where: \.isWhitespace) else { return nil }
+        return String(token)
     }
 }
 

@@ -231,6 +231,8 @@ struct SessionPlan: Sendable {
         }
     }
 
+    static let writableRoots = ["/workspace", "/tmp"]
+
     static func files(_ files: [FileSpec]) throws -> [File] {
         guard files.count <= maxFiles else { throw Validation.invalid("at most 64 files") }
         var total = 0
@@ -238,6 +240,12 @@ struct SessionPlan: Sendable {
             guard file.path.hasPrefix("/"), file.path.utf8.count <= 4096, !file.path.utf8.contains(0),
                 !file.path.split(separator: "/").contains("..")
             else { throw Validation.invalid("files[].path must be absolute, at most 4096 bytes, without ..") }
+            // Until image builds arrive the files are written into the running sandbox, whose only
+            // writable places are /workspace and /tmp: refuse anything else before a sandbox exists.
+            guard Self.writableRoots.contains(where: { file.path.hasPrefix($0 + "/") }) else {
+                throw Validation.invalid(
+                    "files[].path \(file.path) must be under /workspace or /tmp (files elsewhere need image builds)")
+            }
             let contents: [UInt8]
             switch file.encoding {
             case .base64:

@@ -75,7 +75,9 @@ import Testing
             AuthInterceptor.bearerToken(value.map { [("authorization", .string($0))] } ?? [])
         }
         #expect(token("Bearer abc") == "abc")
-        #expect(token("bearer  abc") == "abc")
+        #expect(token("bearer abc") == nil)
+        #expect(token("Bearer  abc") == nil)
+        #expect(token("Bearer abc ") == nil)
         #expect(token(nil) == nil)
         #expect(token("Bearer ") == nil)
         #expect(token("Basic abc") == nil)

@@ -78,13 +78,17 @@ LEGACY_REQUEST_SCHEMAS = ["CreateAPIKeyRequest", "CreateSessionRequest", "FileSp
 NEW_OPERATIONS = """
 GET /openapi.json 200
 GET /openapi.yaml 200
+HEAD /health 200
+HEAD /openapi.json 200
+HEAD /openapi.yaml 200
 GET /v1/sessions/{id}/attach 101
 GET /v1/sessions/{id}/exec 101
 POST /v1/sessions/{id}/files 201
 GET /v1/sessions/{id}/files 200
 GET /v1/sessions/{id}/url 200
 """
-PUBLIC = {"GET /health", "GET /openapi.json", "GET /openapi.yaml", "POST /v1/waitlist", "POST /v1/quota-requests"}
+PUBLIC = {"GET /health", "GET /openapi.json", "GET /openapi.yaml", "HEAD /health", "HEAD /openapi.json",
+          "HEAD /openapi.yaml", "POST /v1/waitlist", "POST /v1/quota-requests"}
 
 
 def operations_of(text):

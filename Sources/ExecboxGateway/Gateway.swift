@@ -47,13 +47,13 @@ public final class Gateway: Sendable {
             await responder.preflight(allowed: responder.cors != nil)
             return nil
         }
-        let path = request.path.split(separator: "/")
+        let path = Route.segments(of: request.path)
         let candidates = routes.compactMap { route in route.match(path).map { (route, $0) } }
         // HEAD only for the documents (`/health`, `/openapi.*`): streamed routes write bodies.
         let isDocument = DocumentRoutes.routes.contains { $0.match(path) != nil }
         let method = request.method == "HEAD" && isDocument ? "GET" : request.method
         guard let (route, parameters) = candidates.first(where: { $0.0.method == method }) else {
-            let allowed = candidates.map(\.0.method)
+            let allowed = candidates.map(\.0.method) + (isDocument ? ["HEAD"] : [])
             await responder.fail(allowed.isEmpty ? .notFound : .methodNotAllowed(allow: allowed))
             return nil
         }

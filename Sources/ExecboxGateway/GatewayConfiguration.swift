@@ -8,8 +8,9 @@ public struct GatewayConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// A WebSocket ping goes out after this much silence; a peer silent for twice as long is closed.
     public var webSocketPingInterval: Duration = .seconds(30)
-    /// The largest WebSocket message accepted: one legacy frame with a 0xFFFFFF-byte payload.
-    public var webSocketMaxMessageBytes = 0xFF_FFFF + 5
+    /// The largest WebSocket message read: 16 MiB + 5, so a frame declaring a payload just over the
+    /// legacy 0xFFFFFF limit still gets its Error frame; larger messages close the connection (1009).
+    public var webSocketMaxMessageBytes = (1 << 24) + 5
 
     public init() {}
 }

@@ -24,7 +24,7 @@ public enum RESTInput {
         attempt { _ = try RESTBody.decode(QuotaRequestBody.self, from: data, required: true).validated() }
         attempt { _ = try RESTBody.decode(UpdateLimitsBody.self, from: data, required: false).validated() }
         let request = GatewayRequest(method: "GET", target: text, headers: [], peer: "fuzz", body: .empty)
-        let path = request.path.split(separator: "/")
+        let path = Route.segments(of: request.path)
         for route in Gateway.allRoutes() { _ = route.match(path) }
         attempt { _ = try SchemaCheck.queryInteger(request.queryValue("days"), "days", default: 7, 1...90) }
         if let expiry = request.queryValue("expires_at") { attempt { _ = try AccountRoutes.expiresAt(expiry) } }

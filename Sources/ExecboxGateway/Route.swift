@@ -29,6 +29,13 @@ struct Route: Sendable {
         self.handler = handler
     }
 
+    /// A request path's segments, empty ones kept (`/v1//sessions` and `/v1/sessions/` are not
+    /// `/v1/sessions`); a path that does not start with `/` matches nothing.
+    static func segments(of path: String) -> [Substring] {
+        guard path.hasPrefix("/") else { return [""] }
+        return Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
+    }
+
     /// The path parameters when `path` (percent-encoded) fits the template.
     func match(_ path: [Substring]) -> [String: String]? {
         guard path.count == segments.count else { return nil }

@@ -39,6 +39,9 @@ final class WebSocketErrorCloser: ChannelInboundHandler, RemovableChannelHandler
     typealias OutboundOut = WebSocketFrame
 
     static let linger: TimeAmount = .seconds(1)
+    /// Input read and dropped while the Close goes out (enough for the rest of one over-size
+    /// message); beyond it the server stops reading.
+    static let discardBudget = (1 << 24) + (1 << 20)
     private var closing = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -49,6 +52,12 @@ final class WebSocketErrorCloser: ChannelInboundHandler, RemovableChannelHandler
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard !closing else { return }
         closing = true
+        // From now on raw input is counted and dropped instead of decoded, up to a budget.
+        let operations = context.pipeline.syncOperations
+        if let decoder = try? operations.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self) {
+            try? operations.addHandler(InputDiscarder(budget: Self.discardBudget), position: .before(decoder))
+            operations.removeHandler(decoder, promise: nil)
+        }
         var data = context.channel.allocator.buffer(capacity: 2)
         data.write(webSocketErrorCode: Self.code(for: error))
         let loopBound = context.loopBound
@@ -71,5 +80,22 @@ final class WebSocketErrorCloser: ChannelInboundHandler, RemovableChannelHandler
             .messageTooLarge
         default: .protocolError
         }
+    }
+}
+
+/// Drops raw input after a protocol error while the Close frame goes out, so a client still sending
+/// is not reset before it can read the Close; past `budget` bytes it stops reading altogether.
+final class InputDiscarder: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private var left: Int
+
+    init(budget: Int) {
+        self.left = budget
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        left -= unwrapInboundIn(data).readableBytes
+        if left <= 0 { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
     }
 }

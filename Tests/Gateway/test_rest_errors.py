@@ -55,7 +55,7 @@ def test_body_over_1_mib_is_413_and_exactly_1_mib_is_accepted(gateway, account):
                                  headers={"Content-Type": "application/json"}), 413, "PAYLOAD_TOO_LARGE")
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml",
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml",
                                           "multipart/form-data; boundary=x", "application/octet-stream"])
 def test_non_json_content_type_is_415(gateway, content_type):
     response = gateway.request("POST", "/v1/account/keys", key=gateway.key, data=b'{"name":"typed"}',
@@ -64,7 +64,9 @@ def test_non_json_content_type_is_415(gateway, content_type):
 
 
 def test_json_content_types_and_a_missing_one_are_accepted(gateway, account):
-    for headers in [{"Content-Type": "application/json; charset=utf-8"}, {"Content-Type": "application/json"}, {}]:
+    # curl's default form type counts as JSON (`curl -d '{...}'` is how people try an API).
+    for headers in [{"Content-Type": "application/json; charset=utf-8"}, {"Content-Type": "application/json"}, {},
+                    {"Content-Type": "application/x-www-form-urlencoded"}]:
         response = gateway.request("POST", "/v1/account/keys", key=account, data=b'{"name":"typed"}', headers=headers)
         assert response.status_code == 201, (headers, response.status_code, response.text[:300])
         gateway.track(response.json()["key"])

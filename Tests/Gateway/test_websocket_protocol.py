@@ -151,14 +151,16 @@ def test_fragmentation_that_never_ends_is_closed_with_1009(gateway, raw):
     chunk = os.urandom(MiB)
     sent = 0
     try:
-        for _ in range(40):  # up to 40 MiB; the cap is 16 MiB + 5
+        for _ in range(80):  # up to 80 MiB; the cap is 16 MiB + 5
             ws.send_frame(0x0, chunk, fin=False)
             sent += len(chunk)
     except OSError:
         pass
     messages, code = ws.until_close(timeout=30)
     assert code == 1009, (code, sent, messages[:3])
-    assert sent <= 36 * MiB, f"the server read {sent} bytes of one message before closing"
+    # The cap, the rest of one over-size message dropped while the Close goes out (17 MiB), and what
+    # the two kernels' socket buffers hold: then the server stops reading.
+    assert sent <= 56 * MiB, f"the client could send {sent} bytes of one message before the server stopped"
     time.sleep(0.5)
     assert rss(gateway) - before < 128 * MiB, (before, rss(gateway))
 

@@ -16,7 +16,7 @@ struct BenchGateway {
         var serverPID: Int32?
         var loops = 100
         var warmup = 3
-        var throughputRounds = 5
+        var throughputRounds = 9
         var throughputSize = "256M"
         /// `rest` or `grpc` to run one side only (for profiling); both when nil.
         var only: String?

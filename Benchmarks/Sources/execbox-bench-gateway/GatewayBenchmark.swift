@@ -39,8 +39,8 @@ struct GatewayBenchmark {
     func run() async throws -> Report {
         var report = Report()
         try await warmUp()
-        try await loops(&report)
-        try await throughput(&report)
+        if options.loops > 0 { try await loops(&report) }
+        if options.throughputRounds > 0 { try await throughput(&report) }
         let left = try await grpc.live()
         report.notes.append(
             "left behind: \(left.count) live sessions; REST connections opened: "

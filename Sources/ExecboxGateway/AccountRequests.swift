@@ -76,7 +76,8 @@ struct UpdateLimitsBody: Decodable {
                     "body.\(name)", "expected -1 (unlimited) or a number >= 1", value: .int(value))
             }
         }
-        try SchemaCheck.minimum(monthly_cost_limit_cents, 1, at: "body.monthly_cost_limit_cents")
+        // 0 removes the budget.
+        try SchemaCheck.minimum(monthly_cost_limit_cents, 0, at: "body.monthly_cost_limit_cents")
         try SchemaCheck.range(alert_threshold, 1...100, at: "body.alert_threshold")
         if let billing_email, !billing_email.isEmpty { try SchemaCheck.email(billing_email, at: "body.billing_email") }
         return self

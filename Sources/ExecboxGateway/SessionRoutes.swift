@@ -63,10 +63,13 @@ enum SessionRoutes {
     }
 
     @Sendable static func listSessions(_ call: RouteCall) async throws -> RouteResponse {
-        let statuses = try call.request.queryValues("status").flatMap { $0.split(separator: ",") }.map { name in
+        let statuses = try call.request.queryValues("status").flatMap {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }.map { name in
             guard let status = LegacyJSON.sessionStatus(String(name)) else {
                 throw GatewayError.invalid(
-                    "query.status", "expected one of pending, running, stopped, failed, killed",
+                    "query.status",
+                    "expected a comma-separated list of pending, building, running, stopped, failed, killed",
                     value: .string(String(name)))
             }
             return status

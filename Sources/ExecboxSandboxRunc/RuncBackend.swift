@@ -284,10 +284,20 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         let pidFile = "\(sandbox.bundle)/init.pid"
         let log = "\(sandbox.bundle)/runc.log"
         func failure(_ status: String) -> SandboxError {
-            SandboxError(
+            let reason = RuncRuntime.lastError(inLog: log) ?? status
+            // runc reports a working directory it cannot enter or create ("chdir to cwd … set in
+            // config.json failed", "mkdir …: read-only file system"): the request's fault, not the host's.
+            let workDir = sandbox.spec.workingDirectory
+            if reason.contains("cwd") || (workDir != "/" && reason.contains("mkdir \(workDir)")) {
+                return SandboxError(
+                    code: .invalidArgument,
+                    message: "the working directory \(workDir) does not exist in the image and cannot be created",
+                    cause: RuntimeFailure(message: reason))
+            }
+            return SandboxError(
                 code: .unavailable,
                 message: "the runtime could not create the sandbox",
-                cause: RuntimeFailure(message: RuncRuntime.lastError(inLog: log) ?? status)
+                cause: RuntimeFailure(message: reason)
             )
         }
         if let monitorPath {

@@ -32,12 +32,17 @@ struct BackendSettings: Sendable {
 
     var kind: Kind
     var namespace: String
+    /// The OCI runtime of the runc backend (`--runtime`); runsc keeps its state apart from runc's.
+    var runtime: RuncBackendConfiguration.Runtime
     /// Prices of usage (`--prices FILE`, JSON with the fields of `PriceTable`).
     var prices: PriceTable
     /// The largest WriteFile upload, in bytes.
     var maxUploadBytes: Int
 
-    init(kind: Kind, namespace: String, prices: PriceTable = .defaults, maxUploadBytes: Int = 100 << 20) throws {
+    init(
+        kind: Kind, namespace: String, runtime: RuncBackendConfiguration.Runtime = .runc,
+        prices: PriceTable = .defaults, maxUploadBytes: Int = 100 << 20
+    ) throws {
         // The start-up reaper empties the cgroup parent of that name: never another manager's.
         guard !Self.reservedNames.contains(namespace) else {
             throw ValidationError("sandbox namespace \(namespace) belongs to other software; choose another name")
@@ -50,6 +55,7 @@ struct BackendSettings: Sendable {
         }
         self.kind = kind
         self.namespace = namespace
+        self.runtime = runtime
         self.prices = prices
         self.maxUploadBytes = maxUploadBytes
     }
@@ -57,6 +63,17 @@ struct BackendSettings: Sendable {
     /// The runc backend's configuration; its spools live in the data directory (they can be large),
     /// in a folder of the namespace's own (a start-up reaper empties its spool folder).
     func runcConfiguration(dataDirectory: String) -> RuncBackendConfiguration {
+        var configuration = namespacedConfiguration(dataDirectory: dataDirectory)
+        configuration.runtime = runtime
+        configuration.runtimePath = runtime.defaultPath
+        if runtime == .runsc {
+            // Each runtime lists only its own containers: runsc's state never sits in runc's folder.
+            configuration.stateDirectory = String(configuration.stateDirectory.dropLast("runc".count)) + "runsc"
+        }
+        return configuration
+    }
+
+    private func namespacedConfiguration(dataDirectory: String) -> RuncBackendConfiguration {
         guard namespace != Self.defaultNamespace else {
             let spool = URL(fileURLWithPath: dataDirectory).appendingPathComponent("spool").path
             return RuncBackendConfiguration(spoolDirectory: spool, keepSandboxesOnShutdown: true)

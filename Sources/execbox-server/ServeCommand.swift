@@ -90,6 +90,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             """
+            OCI runtime of the runc backend: runc, or runsc (gVisor, the stronger boundary for untrusted \
+            code; Debian's runsc, ptrace platform; see docs/sandbox.md). [EXECBOX_RUNTIME] (default: runc)
+            """, valueName: "name"))
+    var runtime: String?
+
+    @Option(
+        help: ArgumentHelp(
+            """
             Prefix of every host-wide name of the runc backend (cgroups, nftables table, veths, address \
             pool, /run/NAME); servers sharing a host need distinct ones. [EXECBOX_SANDBOX_NAMESPACE] \
             (default: execbox)
@@ -173,13 +181,15 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 await store.close()
                 throw ValidationError(
-                    "the runc backend cannot start (\(error)); run as root with Debian's runc, or use --backend none")
+                    "the runc backend cannot start (\(error)); run as root with Debian's runc (or runsc for "
+                        + "--runtime runsc), or use --backend none")
             }
             let runc = settings.backend.runcConfiguration(dataDirectory: settings.dataDirectory)
             logger.info(
                 "runc backend",
                 metadata: [
-                    "namespace": "\(settings.backend.namespace)", "cgroup_parent": "\(runc.cgroupParent)",
+                    "namespace": "\(settings.backend.namespace)", "runtime": "\(runc.runtime.rawValue)",
+                    "cgroup_parent": "\(runc.cgroupParent)",
                     "address_pool": "\(runc.networkPool)", "uid_base": "\(runc.idMapBase)",
                     "max_sandboxes": "\(runc.maxSandboxes)",
                 ])

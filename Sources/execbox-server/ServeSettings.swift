@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxHTTP2
+import ExecboxSandboxRunc
 import ExecboxService
 import Foundation
 import Logging
@@ -96,11 +97,18 @@ struct ServeSettings: Sendable {
         corsOrigins =
             value(command.corsOrigins, "EXECBOX_CORS_ORIGINS")?.text.split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
+        var runtime = RuncBackendConfiguration.Runtime.runc
+        if let (text, source) = value(command.runtime, "EXECBOX_RUNTIME") {
+            guard let parsed = RuncBackendConfiguration.Runtime(rawValue: text) else {
+                throw ValidationError("\(source): expected runc or runsc, got '\(text)'")
+            }
+            runtime = parsed
+        }
         let namespace = value(command.sandboxNamespace, "EXECBOX_SANDBOX_NAMESPACE")
         do {
             backend = try BackendSettings(
-                kind: kind, namespace: namespace?.text ?? BackendSettings.defaultNamespace, prices: prices,
-                maxUploadBytes: maxUploadBytes)
+                kind: kind, namespace: namespace?.text ?? BackendSettings.defaultNamespace, runtime: runtime,
+                prices: prices, maxUploadBytes: maxUploadBytes)
         } catch let error as ValidationError {
             throw ValidationError("\(namespace?.source ?? "--sandbox-namespace"): \(error.message)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecboxHTTP2
+import ExecboxSandboxRunc
 import Foundation
 import Testing
 
@@ -69,6 +70,19 @@ import Testing
         #expect(reflection?.message.hasPrefix("EXECBOX_REFLECTION:") == true)
         let half = #expect(throws: ValidationError.self) { try settings(["--tls-key", "k.pem"]) }
         #expect(half?.message.hasPrefix("--tls-key") == true)
+    }
+
+    @Test func theRuntimeComesFromItsFlagOrVariable() throws {
+        let runc = try settings([]).backend.runcConfiguration(dataDirectory: "d")
+        #expect(runc.runtime == .runc && runc.runtimePath == "/usr/sbin/runc")
+        #expect(runc.stateDirectory == "/run/execbox/runc")
+        let runsc = try settings([], ["EXECBOX_RUNTIME": "runsc"]).backend.runcConfiguration(dataDirectory: "d")
+        #expect(runsc.runtime == .runsc && runsc.runtimePath == "/usr/bin/runsc")
+        #expect(runsc.stateDirectory == "/run/execbox/runsc", "each runtime keeps its own state")
+        let flag = try settings(["--runtime", "runc"], ["EXECBOX_RUNTIME": "runsc"]).backend
+        #expect(flag.runtime == .runc)
+        let bad = #expect(throws: ValidationError.self) { try settings([], ["EXECBOX_RUNTIME": "crun"]) }
+        #expect(bad?.message.hasPrefix("EXECBOX_RUNTIME:") == true)
     }
 
     @Test func theDataDirectoryIsCreatedPrivate() throws {

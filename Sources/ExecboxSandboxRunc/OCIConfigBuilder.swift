@@ -50,6 +50,9 @@ struct OCIConfigBuilder: Sendable {
     /// Size of the user-namespace range of one sandbox.
     static let idRangeSize: UInt32 = 65536
     static let cpuPeriod: UInt64 = 100_000
+    /// runsc: the host pids cgroup also holds gVisor's kernel, its gofer and their threads (about 60
+    /// here), so the sandbox's own processes get this much more room than their limit.
+    static let runscPidsHeadroom = 128
 
     static func hostname(for input: Input) -> String {
         input.spec.hostname.isEmpty ? String(input.id.rawValue.prefix(63)) : input.spec.hostname
@@ -113,7 +116,7 @@ struct OCIConfigBuilder: Sendable {
                 devices: [OCIConfig.DeviceRule(allow: false, access: "rwm")],
                 memory: OCIConfig.Memory(limit: memory, swap: memory),
                 cpu: OCIConfig.CPU(quota: Int64(limits.cpuMillicores) * Int64(cpuPeriod) / 1000, period: cpuPeriod),
-                pids: OCIConfig.Pids(limit: Int64(limits.pids))
+                pids: OCIConfig.Pids(limit: Int64(limits.pids + (input.hostTmpfsRoot == nil ? 0 : runscPidsHeadroom)))
             ),
             cgroupsPath: "/\(input.cgroupParent)/\(input.id.rawValue)",
             maskedPaths: maskedPaths,

@@ -41,8 +41,9 @@ struct RuncFileOperationTests {
         try await backend.writeFile(id, path: path, options: options) { try await $0.write(Array(text.utf8)) }
     }
 
-    @Test func streamingWriteInChunksRoundTrips() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    // runc only under runsc 2022: coreutils `stat` fails inside (statx AT_NO_AUTOMOUNT).
+    @Test(arguments: Support.runcOnly) func streamingWriteInChunksRoundTrips(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let chunks: [[UInt8]] = [1, 100_000, 0, 70_000, 3].enumerated().map { index, size in
                 (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
             }
@@ -75,8 +76,8 @@ struct RuncFileOperationTests {
         }
     }
 
-    @Test func exclusiveAndAppend() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    @Test(arguments: Support.runtimes) func exclusiveAndAppend(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let first = try await Self.write(backend, id, "/workspace/a.txt", "one\n")
             #expect(first.mode == 0o644)
             let exclusive = FileWriteOptions(exclusive: true)
@@ -122,8 +123,11 @@ struct RuncFileOperationTests {
         }
     }
 
-    @Test func failedBodyLeavesNothingAndModeZeroKeepsTheFile() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    // runc only under runsc 2022: coreutils `stat` fails inside (statx AT_NO_AUTOMOUNT).
+    @Test(arguments: Support.runcOnly) func failedBodyLeavesNothingAndModeZeroKeepsTheFile(runtime: Support.Runtime)
+        async throws
+    {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             // A new file: nothing appears (the parent the call created stays).
             await #expect(throws: BodyFailure.self) {
                 try await backend.writeFile(
@@ -163,8 +167,11 @@ struct RuncFileOperationTests {
         }
     }
 
-    @Test func fullDiskIsResourceExhaustedAndLeavesNothing() async throws {
-        try await RuncExecTests.withSandbox(SandboxSpec(limits: SandboxLimits(diskBytes: 1 << 20))) { backend, id in
+    @Test(arguments: Support.runtimes) func fullDiskIsResourceExhaustedAndLeavesNothing(runtime: Support.Runtime)
+        async throws
+    {
+        try await RuncExecTests.withSandbox(runtime: runtime, SandboxSpec(limits: SandboxLimits(diskBytes: 1 << 20))) {
+            backend, id in
             let error = await #expect(throws: SandboxError.self) {
                 try await backend.writeFile(id, path: "/workspace/big", options: FileWriteOptions()) { writer in
                     for _ in 0..<32 { try await writer.write([UInt8](repeating: 1, count: 64 << 10)) }
@@ -177,8 +184,8 @@ struct RuncFileOperationTests {
     }
 
     /// A listing holds every name in memory: past `maxListedEntries` it is refused, not attempted.
-    @Test func hugeDirectoriesAreNotListed() async throws {
-        try await Support.withBackend({ $0.maxListedEntries = 50 }) { backend in
+    @Test(arguments: Support.runtimes) func hugeDirectoriesAreNotListed(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime, { $0.maxListedEntries = 50 }) { backend in
             let id = SandboxID.random()
             _ = try await backend.create(id, SandboxSpec())
             _ = try await Support.sh(
@@ -190,8 +197,9 @@ struct RuncFileOperationTests {
         }
     }
 
-    @Test func listDirectorySortsByteWiseWithKinds() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    // runc only under runsc 2022: the file API's root is the rootfs with the host-side mounts: /proc, /usr and FIFOs made inside are gVisor's own, not on the host.
+    @Test(arguments: Support.runcOnly) func listDirectorySortsByteWiseWithKinds(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             _ = try await Support.sh(
                 backend,
                 id,
@@ -231,8 +239,9 @@ struct RuncFileOperationTests {
         }
     }
 
-    @Test func removeFilesDirectoriesAndTrees() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    // runc only under runsc 2022: the file API's root is the rootfs with the host-side mounts: /proc, /usr and FIFOs made inside are gVisor's own, not on the host.
+    @Test(arguments: Support.runcOnly) func removeFilesDirectoriesAndTrees(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             _ = try await Support.sh(
                 backend,
                 id,
@@ -291,8 +300,9 @@ struct RuncFileOperationTests {
         }
     }
 
-    @Test func makeDirectoryWithAndWithoutParents() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    // runc only under runsc 2022: coreutils `stat` fails inside (statx AT_NO_AUTOMOUNT).
+    @Test(arguments: Support.runcOnly) func makeDirectoryWithAndWithoutParents(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let made = try await backend.makeDirectory(id, path: "/workspace/d", mode: 0o750, parents: false)
             #expect(made.kind == .directory && made.mode == 0o750 && made.path == "/workspace/d")
             #expect(
@@ -338,8 +348,9 @@ struct RuncFileOperationTests {
     /// were resolved on the host: every call acts inside the sandbox (on its own `/tmp`) or fails.
     /// The sandbox's procfs, sysfs and the like are never read or written with the server's own
     /// credentials and capabilities: by path, or through a symlink the sandbox planted.
-    @Test func kernelFileSystemsAreRefused() async throws {
-        try await Support.withBackend { backend in
+    // runc only under runsc 2022: the file API's root is the rootfs with the host-side mounts: /proc, /usr and FIFOs made inside are gVisor's own, not on the host.
+    @Test(arguments: Support.runcOnly) func kernelFileSystemsAreRefused(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             let id = SandboxID.random()
             _ = try await backend.create(id, SandboxSpec())
             _ = try await Support.sh(
@@ -374,7 +385,7 @@ struct RuncFileOperationTests {
         }
     }
 
-    @Test func escapesNeverTouchHostFiles() async throws {
+    @Test(arguments: Support.runtimes) func escapesNeverTouchHostFiles(runtime: Support.Runtime) async throws {
         let name = "execbox-host-\(SandboxID.random().rawValue)"
         let hostDirectory = "/tmp/\(name)"
         let hostOnly = "/tmp/\(name)-only"
@@ -400,7 +411,7 @@ struct RuncFileOperationTests {
             }
         }
 
-        try await RuncExecTests.withSandbox { backend, id in
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             _ = try await Support.sh(
                 backend,
                 id,

@@ -128,8 +128,10 @@ struct RuncNetworkTests {
         return String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .newlines)
     }
 
-    @Test func outgoingReachesOutButNotTheHostOrMetadata() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func outgoingReachesOutButNotTheHostOrMetadata(runtime: Support.Runtime)
+        async throws
+    {
+        try await Support.withBackend(runtime: runtime) { backend in
             try await Self.withUpstream { upstream in
                 let port = upstream.port
                 #expect(Self.hostRead(Self.upstreamAddress, port) == "upstream", "the fake internet works")
@@ -176,8 +178,8 @@ struct RuncNetworkTests {
         }
     }
 
-    @Test func sandboxesCannotReachEachOther() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func sandboxesCannotReachEachOther(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             let a = SandboxID.random()
             let b = SandboxID.random()
             _ = try await backend.create(a, SandboxSpec(network: .outgoing))
@@ -199,8 +201,8 @@ struct RuncNetworkTests {
         }
     }
 
-    @Test func noneCannotConnectAnywhere() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func noneCannotConnectAnywhere(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
             try await Self.withUpstream { upstream in
                 let id = SandboxID.random()
                 _ = try await backend.create(id, SandboxSpec(network: .none))
@@ -209,8 +211,10 @@ struct RuncNetworkTests {
                     "192.0.2.2:22",
                 ]
                 let results = try await Self.probe(backend, id, targets)
+                // gVisor's network stack answers EHOSTUNREACH where Linux says ENETUNREACH.
+                let unreachable = runtime == .runsc ? "error OSError 113" : "error OSError 101"
                 for target in targets {
-                    #expect(results[target] == "error OSError 101", "\(target): \(results[target] ?? "-")")
+                    #expect(results[target] == unreachable, "\(target): \(results[target] ?? "-")")
                 }
                 let resolv = try await backend.readFile(id, path: "/etc/resolv.conf", offset: 0, length: 4096)
                 #expect(resolv.isEmpty, "no DNS in none mode")
@@ -218,8 +222,10 @@ struct RuncNetworkTests {
         }
     }
 
-    @Test func exposedPortIsReachableFromTheHostLoopback() async throws {
-        try await Support.withBackend { backend in
+    @Test(arguments: Support.runtimes) func exposedPortIsReachableFromTheHostLoopback(runtime: Support.Runtime)
+        async throws
+    {
+        try await Support.withBackend(runtime: runtime) { backend in
             let id = SandboxID.random()
             await #expect(throws: SandboxError.self) {
                 try await backend.create(SandboxID.random(), SandboxSpec(network: .outgoing, exposedPorts: [8000]))

@@ -44,8 +44,9 @@ struct RuncTTYTests {
         return exit
     }
 
-    @Test func ttyReportsATerminal() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    // runc only under runsc 2022: a TTY exec's terminal is a host pty gVisor passes through: no ttyname, no resize or ^C reaches the process.
+    @Test(arguments: Support.runcOnly) func ttyReportsATerminal(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let tty = try await Support.run(backend, id, ["sh", "-c", "tty; test -t 0 && test -t 1 && test -t 2"]) {
                 $0.tty = true
             }
@@ -59,8 +60,11 @@ struct RuncTTYTests {
         }
     }
 
-    @Test func sttySizeFollowsTheInitialSizeAndResizes() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    // runc only under runsc 2022: a TTY exec's terminal is a host pty gVisor passes through: no ttyname, no resize or ^C reaches the process.
+    @Test(arguments: Support.runcOnly) func sttySizeFollowsTheInitialSizeAndResizes(runtime: Support.Runtime)
+        async throws
+    {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             var spec = ExecSpec(argv: ["sh", "-c", "stty size; read line; stty size"], tty: true)
             spec.terminalSize = TerminalSize(columns: 100, rows: 30)
             let exit = try await backend.exec(id, spec) { process in
@@ -78,8 +82,9 @@ struct RuncTTYTests {
         }
     }
 
-    @Test func ctrlCInterruptsTheForegroundProcess() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    // runc only under runsc 2022: a TTY exec's terminal is a host pty gVisor passes through: no ttyname, no resize or ^C reaches the process.
+    @Test(arguments: Support.runcOnly) func ctrlCInterruptsTheForegroundProcess(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let start = ContinuousClock.now
             let spec = ExecSpec(argv: ["sh", "-c", "echo ready; exec sleep 30"], tty: true)
             let exit = try await backend.exec(id, spec) { process in
@@ -95,8 +100,8 @@ struct RuncTTYTests {
         }
     }
 
-    @Test func signalsAndEndOfInputReachTheProcess() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    @Test(arguments: Support.runtimes) func signalsAndEndOfInputReachTheProcess(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let signaled = try await backend.exec(id, ExecSpec(argv: ["sleep", "30"], tty: true)) { process in
                 try await process.signal(SIGTERM)
                 var iterator = process.events.makeAsyncIterator()
@@ -122,8 +127,8 @@ struct RuncTTYTests {
         }
     }
 
-    @Test func outputOfATTYExecArrivesComplete() async throws {
-        try await RuncExecTests.withSandbox { backend, id in
+    @Test(arguments: Support.runtimes) func outputOfATTYExecArrivesComplete(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let count = 100_000
             let output = try await Support.run(backend, id, ["seq", "1", "\(count)"]) { $0.tty = true }
             #expect(output.exit == .exited(0))

@@ -17,6 +17,9 @@ enum RuncTestSupport {
     /// The runtimes a runtime-independent test runs under: both, unless `EXECBOX_TEST_RUNTIMES`
     /// (`runc`, `runsc` or `runc,runsc`) names fewer. A runsc run without runsc installed is
     /// cancelled with the reason, except under `CI=true`, where it fails.
+    /// For tests of what this runsc does differently or cannot do (docs/sandbox.md, "runsc").
+    static var runcOnly: [Runtime] { runtimes.filter { $0 == .runc } }
+
     static var runtimes: [Runtime] {
         guard let names = getenv("EXECBOX_TEST_RUNTIMES").map({ String(cString: $0) }) else { return Runtime.allCases }
         return names.split(separator: ",").compactMap { Runtime(rawValue: String($0)) }

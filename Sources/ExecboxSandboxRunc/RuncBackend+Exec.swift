@@ -123,7 +123,7 @@ extension RuncBackend {
         if runsc { command += ["--internal-pid-file", "\(prefix).ipid"] }
         let launch =
             spec.tty
-            ? try await launchWithTerminal(command, sandbox: sandbox, prefix: prefix)
+            ? try await launchWithTerminal(command, sandbox: sandbox, prefix: prefix, size: processSpec.consoleSize)
             : try await launchWithPipes(command, sandbox: sandbox, prefix: prefix)
         var child: ChildProcess?
         var startFailure: ProcessExit?
@@ -198,7 +198,9 @@ extension RuncBackend {
 
     /// runc makes a pty whose slave becomes the process's stdio and sends its master over the console
     /// socket; runc itself gets /dev/null. The master is the output (as stdout) and, duplicated, stdin.
-    private func launchWithTerminal(_ command: [String], sandbox: RuncSandbox, prefix: String) async throws
+    private func launchWithTerminal(
+        _ command: [String], sandbox: RuncSandbox, prefix: String, size: OCIConfig.ConsoleSize?
+    ) async throws
         -> Launch
     {
         let console: ConsoleSocket
@@ -207,16 +209,22 @@ extension RuncBackend {
         } catch {
             throw SandboxError(code: .internal, message: "cannot prepare the terminal", cause: error)
         }
-        // (runsc has no `--tty`: the console socket alone asks for a terminal.)
-        let tty = sandbox.runtime.kind == .runsc ? [] : ["--tty"]
-        let status = try await sandbox.runtime.runHandingOver(
-            command + tty + ["--console-socket", console.path, sandbox.id.rawValue],
-            log: "\(prefix).log",
-            stdin: DevNull.fd,
-            stdout: DevNull.fd,
-            stderr: DevNull.fd
-        )
-        guard let master = try console.receiveMaster() else {
+        let status: WaitStatus
+        var received: Int32?
+        if sandbox.runtime.kind == .runsc {
+            (status, received) = try await launchRunscTerminal(
+                command, sandbox: sandbox, prefix: prefix, console: console, size: size)
+        } else {
+            status = try await sandbox.runtime.runHandingOver(
+                command + ["--tty", "--console-socket", console.path, sandbox.id.rawValue],
+                log: "\(prefix).log",
+                stdin: DevNull.fd,
+                stdout: DevNull.fd,
+                stderr: DevNull.fd
+            )
+            received = try console.receiveMaster()
+        }
+        guard let master = received else {
             // A process that never started still gets descriptors that read end of file at once.
             return Launch(
                 started: false,
@@ -226,6 +234,34 @@ extension RuncBackend {
             )
         }
         return Launch(started: status == .exited(0), output: [(master, true)], stdin: dup(master), terminal: true)
+    }
+
+    /// runsc makes the pty on the host (no `--tty`: the console socket alone asks for one) and sends
+    /// its master before it starts the process, without applying `consoleSize`: the master is taken
+    /// as soon as it arrives and given the size then, while runsc is still starting the process.
+    private func launchRunscTerminal(
+        _ command: [String], sandbox: RuncSandbox, prefix: String, console: borrowing ConsoleSocket,
+        size: OCIConfig.ConsoleSize?
+    ) async throws -> (WaitStatus, Int32?) {
+        let child = try ChildProcess.spawn(
+            sandbox.runtime.arguments(
+                command + ["--console-socket", console.path, sandbox.id.rawValue], log: "\(prefix).log"),
+            environment: RuncRuntime.environment,
+            stdin: DevNull.fd,
+            stdout: DevNull.fd,
+            stderr: DevNull.fd
+        )
+        try FileDescriptorPoller.shared.register(console.descriptor, for: .read)
+        defer { FileDescriptorPoller.shared.deregister(console.descriptor) }
+        var master = try console.receiveMaster(waitingUpTo: 2000)
+        while master == nil, child.poll() == nil {
+            _ = try await FileDescriptorPoller.shared.waitIgnoringCancellation([console.descriptor, child.pidfd])
+            master = try console.receiveMaster(waitingUpTo: 2000)
+        }
+        if let master, let size {
+            _ = LinuxCalls.setWindowSize(master, rows: size.height, columns: size.width)
+        }
+        return (try await child.waitIgnoringCancellation(), master)
     }
 
     /// One end (0 read, 1 write) of a pipe whose other end is closed: reads end of file, writes fail

@@ -119,15 +119,20 @@ extension RuncBackend {
         }
         let oomKills = sandbox.cgroup.oomKills
         let runsc = sandbox.runtime.kind == .runsc
-        var command = ["exec", "--detach", "--process", "\(prefix).json", "--pid-file", "\(prefix).pid"]
-        if runsc { command += ["--internal-pid-file", "\(prefix).ipid"] }
-        let launch =
-            spec.tty
-            ? try await launchWithTerminal(command, sandbox: sandbox, prefix: prefix, size: processSpec.consoleSize)
-            : try await launchWithPipes(command, sandbox: sandbox, prefix: prefix)
+        let command = ["exec", "--detach", "--process", "\(prefix).json", "--pid-file", "\(prefix).pid"]
+        let launch: Launch
+        if runsc {
+            launch = try await launchRunsc(sandbox: sandbox, prefix: prefix, terminal: processSpec.consoleSize)
+        } else if spec.tty {
+            launch = try await launchWithTerminal(command, sandbox: sandbox, prefix: prefix)
+        } else {
+            launch = try await launchWithPipes(command, sandbox: sandbox, prefix: prefix)
+        }
         var child: ChildProcess?
         var startFailure: ProcessExit?
-        if launch.started, let pid = Self.readPid("\(prefix).pid") {
+        if launch.started, let started = launch.child {
+            child = started
+        } else if launch.started, let pid = Self.readPid("\(prefix).pid") {
             child = try ChildProcess(adopting: pid)
         } else {
             let message = RuncRuntime.lastError(inLog: "\(prefix).log") ?? ""
@@ -169,12 +174,14 @@ extension RuncBackend {
     }
 
     /// What `runc exec --detach` left this process: whether it started the process, and the
-    /// descriptors of its stdio.
+    /// descriptors of its stdio; `child` when the process waited for is this process's own child
+    /// (runsc's `exec`, run without `--detach`).
     struct Launch {
         var started: Bool
         var output: [(fd: Int32, isStdout: Bool)]
         var stdin: Int32
         var terminal: Bool
+        var child: ChildProcess? = nil
     }
 
     private func launchWithPipes(_ command: [String], sandbox: RuncSandbox, prefix: String) async throws -> Launch {
@@ -198,9 +205,7 @@ extension RuncBackend {
 
     /// runc makes a pty whose slave becomes the process's stdio and sends its master over the console
     /// socket; runc itself gets /dev/null. The master is the output (as stdout) and, duplicated, stdin.
-    private func launchWithTerminal(
-        _ command: [String], sandbox: RuncSandbox, prefix: String, size: OCIConfig.ConsoleSize?
-    ) async throws
+    private func launchWithTerminal(_ command: [String], sandbox: RuncSandbox, prefix: String) async throws
         -> Launch
     {
         let console: ConsoleSocket
@@ -209,22 +214,14 @@ extension RuncBackend {
         } catch {
             throw SandboxError(code: .internal, message: "cannot prepare the terminal", cause: error)
         }
-        let status: WaitStatus
-        var received: Int32?
-        if sandbox.runtime.kind == .runsc {
-            (status, received) = try await launchRunscTerminal(
-                command, sandbox: sandbox, prefix: prefix, console: console, size: size)
-        } else {
-            status = try await sandbox.runtime.runHandingOver(
-                command + ["--tty", "--console-socket", console.path, sandbox.id.rawValue],
-                log: "\(prefix).log",
-                stdin: DevNull.fd,
-                stdout: DevNull.fd,
-                stderr: DevNull.fd
-            )
-            received = try console.receiveMaster()
-        }
-        guard let master = received else {
+        let status = try await sandbox.runtime.runHandingOver(
+            command + ["--tty", "--console-socket", console.path, sandbox.id.rawValue],
+            log: "\(prefix).log",
+            stdin: DevNull.fd,
+            stdout: DevNull.fd,
+            stderr: DevNull.fd
+        )
+        guard let master = try console.receiveMaster() else {
             // A process that never started still gets descriptors that read end of file at once.
             return Launch(
                 started: false,
@@ -234,34 +231,6 @@ extension RuncBackend {
             )
         }
         return Launch(started: status == .exited(0), output: [(master, true)], stdin: dup(master), terminal: true)
-    }
-
-    /// runsc makes the pty on the host (no `--tty`: the console socket alone asks for one) and sends
-    /// its master before it starts the process, without applying `consoleSize`: the master is taken
-    /// as soon as it arrives and given the size then, while runsc is still starting the process.
-    private func launchRunscTerminal(
-        _ command: [String], sandbox: RuncSandbox, prefix: String, console: borrowing ConsoleSocket,
-        size: OCIConfig.ConsoleSize?
-    ) async throws -> (WaitStatus, Int32?) {
-        let child = try ChildProcess.spawn(
-            sandbox.runtime.arguments(
-                command + ["--console-socket", console.path, sandbox.id.rawValue], log: "\(prefix).log"),
-            environment: RuncRuntime.environment,
-            stdin: DevNull.fd,
-            stdout: DevNull.fd,
-            stderr: DevNull.fd
-        )
-        try FileDescriptorPoller.shared.register(console.descriptor, for: .read)
-        defer { FileDescriptorPoller.shared.deregister(console.descriptor) }
-        var master = try console.receiveMaster(waitingUpTo: 2000)
-        while master == nil, child.poll() == nil {
-            _ = try await FileDescriptorPoller.shared.waitIgnoringCancellation([console.descriptor, child.pidfd])
-            master = try console.receiveMaster(waitingUpTo: 2000)
-        }
-        if let master, let size {
-            _ = LinuxCalls.setWindowSize(master, rows: size.height, columns: size.width)
-        }
-        return (try await child.waitIgnoringCancellation(), master)
     }
 
     /// One end (0 read, 1 write) of a pipe whose other end is closed: reads end of file, writes fail

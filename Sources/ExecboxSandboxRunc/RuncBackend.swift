@@ -229,7 +229,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             )
             try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
             if runsc {
-                try RunscHostMounts.make(rootfs: "\(bundle)/rootfs", limits: limits)
+                try RunscHostMounts.make(rootfs: "\(bundle)/rootfs", limits: limits, image: image)
                 // gVisor's kernel takes the network of the namespace it starts in: made beforehand.
                 if let namespaceName, let network {
                     _ = try await network.makeNamespace(slot: slot)

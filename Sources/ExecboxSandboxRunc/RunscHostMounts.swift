@@ -4,17 +4,25 @@ import Glibc
 /// The host side of a runsc sandbox's files. gVisor keeps a tmpfs of the spec inside its own kernel,
 /// where the host cannot reach it, so `/workspace` and `/tmp` are tmpfs mounts the backend makes on
 /// the host (size- and inode-limited as for runc) and hands to runsc as bind mounts. The rootfs is
-/// first bound onto itself read-only, so the file API, which works on `<bundle>/rootfs` in the
-/// host's mount namespace, can change nothing but those two mounts, as under runc. Every mount is
+/// first bound onto itself read-only, with the image's read-only binds in it, so the file API, which
+/// works on `<bundle>/rootfs` in the host's mount namespace, sees the sandbox's files and can change
+/// nothing but those two mounts, as under runc. Every mount is
 /// private (nothing propagates to other namespaces) and `remove` detaches the whole tree at once.
 enum RunscHostMounts {
-    static func make(rootfs: String, limits: SandboxLimits) throws(SandboxError) {
+    static func make(rootfs: String, limits: SandboxLimits, image: SandboxImage) throws(SandboxError) {
         let (tmpBytes, tmpInodes) = OCIConfigBuilder.tmpLimits(limits)
         let flags = UInt(MS_NOSUID | MS_NODEV)
         do {
             try mount(rootfs, rootfs, nil, UInt(MS_BIND | MS_REC), nil)
             try mount(nil, rootfs, nil, UInt(MS_PRIVATE | MS_REC), nil)
             try mount(nil, rootfs, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY) | flags, nil)
+            // The image's read-only binds (the host's /usr), so the file API reads what the sandbox sees.
+            for bind in image.bindMounts {
+                let target = rootfs + bind.destination
+                try mount(bind.source, target, nil, UInt(MS_BIND | MS_REC), nil)
+                try mount(nil, target, nil, UInt(MS_PRIVATE | MS_REC), nil)
+                try mount(nil, target, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY) | flags, nil)
+            }
             try mount(
                 "tmpfs", "\(rootfs)/workspace", "tmpfs", flags,
                 "mode=755,size=\(limits.diskBytes),nr_inodes=\(limits.diskInodes)")
@@ -25,7 +33,8 @@ enum RunscHostMounts {
         }
     }
 
-    /// Detaches the rootfs bind and the tmpfs mounts under it (nothing if they are not there).
+    /// Detaches the rootfs bind and every mount under it (nothing if they are not there); detaching
+    /// the rootfs takes the rest with it.
     static func remove(rootfs: String) {
         for path in ["\(rootfs)/workspace", "\(rootfs)/tmp", rootfs] where isMountPoint(path) {
             umount2(path, Int32(MNT_DETACH))

@@ -6,7 +6,7 @@ import Testing
 
 /// Exec fidelity against real runc (TESTPLAN 83–87 in CI sizes): exit statuses, separated and
 /// complete streams, byte-exact bulk output, stdin, timeouts, backpressure.
-@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized)
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized, .timeLimit(.minutes(3)))
 struct RuncExecTests {
     typealias Support = RuncTestSupport
 

@@ -5,7 +5,7 @@ import Testing
 
 /// Streaming writes, listing, removal and directory creation in real sandboxes, and that none of them
 /// reaches a host file through `..` or a symlink.
-@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized)
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized, .timeLimit(.minutes(3)))
 struct RuncFileOperationTests {
     typealias Support = RuncTestSupport
 
@@ -41,8 +41,7 @@ struct RuncFileOperationTests {
         try await backend.writeFile(id, path: path, options: options) { try await $0.write(Array(text.utf8)) }
     }
 
-    // runc only under runsc 2022: coreutils `stat` fails inside (statx AT_NO_AUTOMOUNT).
-    @Test(arguments: Support.runcOnly) func streamingWriteInChunksRoundTrips(runtime: Support.Runtime) async throws {
+    @Test(arguments: Support.runtimes) func streamingWriteInChunksRoundTrips(runtime: Support.Runtime) async throws {
         try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let chunks: [[UInt8]] = [1, 100_000, 0, 70_000, 3].enumerated().map { index, size in
                 (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
@@ -62,7 +61,8 @@ struct RuncFileOperationTests {
             #expect(abs(info.modifiedAt - Double(time(nil))) < 60)
             #expect(
                 try await backend.readFile(id, path: "/workspace/dir/big.bin", offset: 0, length: 1 << 20) == contents)
-            let inside = try await Support.sh(backend, id, "stat -c '%U %a %s' /workspace/dir/big.bin")
+            let inside = try await Support.sh(
+                backend, id, Support.statShim(runtime) + "stat -c '%U %a %s' /workspace/dir/big.bin")
             #expect(inside.stdoutText == "root 600 \(contents.count)\n")
             #expect(try await Self.names(backend, id, "/workspace/dir") == ["big.bin"])
             // A writer kept past its body writes nothing.
@@ -123,8 +123,7 @@ struct RuncFileOperationTests {
         }
     }
 
-    // runc only under runsc 2022: coreutils `stat` fails inside (statx AT_NO_AUTOMOUNT).
-    @Test(arguments: Support.runcOnly) func failedBodyLeavesNothingAndModeZeroKeepsTheFile(runtime: Support.Runtime)
+    @Test(arguments: Support.runtimes) func failedBodyLeavesNothingAndModeZeroKeepsTheFile(runtime: Support.Runtime)
         async throws
     {
         try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
@@ -154,7 +153,8 @@ struct RuncFileOperationTests {
                 backend, id, "printf old > /workspace/m.sh; chmod 750 /workspace/m.sh; chown 1000:1001 /workspace/m.sh")
             let kept = try await Self.write(backend, id, "/workspace/m.sh", "#!/bin/sh\n")
             #expect(kept.mode == 0o750 && kept.uid == 1000 && kept.gid == 1001 && kept.size == 10)
-            let inside = try await Support.sh(backend, id, "stat -c '%a %u %g' /workspace/m.sh; cat /workspace/m.sh")
+            let inside = try await Support.sh(
+                backend, id, Support.statShim(runtime) + "stat -c '%a %u %g' /workspace/m.sh; cat /workspace/m.sh")
             #expect(inside.stdoutText == "750 1000 1001\n#!/bin/sh\n")
             let set = try await Self.write(backend, id, "/workspace/m.sh", "x", FileWriteOptions(mode: 0o600))
             #expect(set.mode == 0o600)
@@ -184,6 +184,25 @@ struct RuncFileOperationTests {
     }
 
     /// A listing holds every name in memory: past `maxListedEntries` it is refused, not attempted.
+    /// The image is what the sandbox sees and is read-only through the API too (under runsc the API's
+    /// root is the rootfs with the host-side mounts, not gVisor's own view).
+    @Test(arguments: Support.runtimes) func theImageIsReadableButReadOnly(runtime: Support.Runtime) async throws {
+        try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
+            let release = try await Self.text(backend, id, "/usr/lib/os-release")
+            #expect(release.contains("ID=debian"))
+            #expect(try await Self.text(backend, id, "/etc/hostname").isEmpty == false)
+            for path in ["/usr/lib/execbox-x", "/etc/execbox-x", "/x"] {
+                #expect(
+                    await Self.code { try await Self.write(backend, id, path, "x") } == .failedPrecondition, "\(path)")
+            }
+            #expect(
+                await Self.code { try await backend.remove(id, path: "/etc/passwd", recursive: false) }
+                    == .failedPrecondition)
+            let inside = try await Support.sh(backend, id, "cat /etc/passwd | head -1")
+            #expect(inside.stdoutText.hasPrefix("root:"))
+        }
+    }
+
     @Test(arguments: Support.runtimes) func hugeDirectoriesAreNotListed(runtime: Support.Runtime) async throws {
         try await Support.withBackend(runtime: runtime, { $0.maxListedEntries = 50 }) { backend in
             let id = SandboxID.random()
@@ -300,8 +319,7 @@ struct RuncFileOperationTests {
         }
     }
 
-    // runc only under runsc 2022: coreutils `stat` fails inside (statx AT_NO_AUTOMOUNT).
-    @Test(arguments: Support.runcOnly) func makeDirectoryWithAndWithoutParents(runtime: Support.Runtime) async throws {
+    @Test(arguments: Support.runtimes) func makeDirectoryWithAndWithoutParents(runtime: Support.Runtime) async throws {
         try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let made = try await backend.makeDirectory(id, path: "/workspace/d", mode: 0o750, parents: false)
             #expect(made.kind == .directory && made.mode == 0o750 && made.path == "/workspace/d")
@@ -316,7 +334,8 @@ struct RuncFileOperationTests {
             let deep = try await backend.makeDirectory(id, path: "/workspace/x/y/z", mode: 0, parents: true)
             #expect(deep.mode == 0o755)
             #expect(try await backend.stat(id, path: "/workspace/x/y").mode == 0o755)
-            let inside = try await Support.sh(backend, id, "stat -c '%U %a' /workspace/x/y/z /workspace/d")
+            let inside = try await Support.sh(
+                backend, id, Support.statShim(runtime) + "stat -c '%U %a' /workspace/x/y/z /workspace/d")
             #expect(inside.stdoutText == "root 755\nroot 750\n")
 
             _ = try await Self.write(backend, id, "/workspace/file", "x")

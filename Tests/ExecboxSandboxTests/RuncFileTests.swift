@@ -4,12 +4,11 @@ import Glibc
 import Testing
 
 /// Files from the host into a running sandbox, resolved inside its root (TESTPLAN 35b, 106).
-@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized)
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized, .timeLimit(.minutes(3)))
 struct RuncFileTests {
     typealias Support = RuncTestSupport
 
-    // runc only under runsc 2022: coreutils `stat` fails (statx AT_NO_AUTOMOUNT).
-    @Test(arguments: Support.runcOnly) func writeThenReadAndUseInside(runtime: Support.Runtime) async throws {
+    @Test(arguments: Support.runtimes) func writeThenReadAndUseInside(runtime: Support.Runtime) async throws {
         try await RuncExecTests.withSandbox(runtime: runtime) { backend, id in
             let contents = Array("hello from the host\n".utf8)
             let info = try await backend.writeFile(
@@ -23,7 +22,8 @@ struct RuncFileTests {
             let inside = try await Support.sh(
                 backend,
                 id,
-                "cat /workspace/a/b/c.txt; stat -c '%U %a' /workspace/a/b/c.txt /workspace/a; "
+                Support.statShim(runtime)
+                    + "cat /workspace/a/b/c.txt; stat -c '%U %a' /workspace/a/b/c.txt /workspace/a; "
                     + "echo more >> /workspace/a/b/c.txt"
             )
             #expect(inside.stdoutText == "hello from the host\nroot 640\nroot 755\n", "\(inside.stderrText)")

@@ -5,7 +5,7 @@ import Testing
 
 /// Limits and isolation against real runc: memory and pids limits, read-only root, seccomp and
 /// capabilities, no network in `none` mode (a first slice of TESTPLAN §A).
-@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized)
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized, .timeLimit(.minutes(3)))
 struct RuncIsolationTests {
     typealias Support = RuncTestSupport
 
@@ -15,8 +15,14 @@ struct RuncIsolationTests {
             let output = try await Support.run(backend, id, ["python3", "-c", "a = b'x' * (256 << 20)"])
             #expect(output.exit == ProcessExit(reason: .oomKilled, code: 137, signal: SIGKILL))
             if runtime == .runsc {
-                // The host OOM killer can only kill gVisor's kernel: the whole sandbox ends.
-                let info = try await backend.get(id)
+                // The host OOM killer can only kill gVisor's kernel: the whole sandbox ends (its
+                // supervisor may learn it a moment after the exec's client did).
+                var info = try await backend.get(id)
+                let deadline = ContinuousClock.now + .seconds(10)
+                while !info.state.isTerminal, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                    info = try await backend.get(id)
+                }
                 #expect(info.state == .failed && info.exit?.reason == .oomKilled, "\(info)")
                 return
             }
@@ -58,6 +64,24 @@ struct RuncIsolationTests {
             let start = ContinuousClock.now
             #expect(try await backend.kill(id).state == .killed)
             #expect(ContinuousClock.now - start < .seconds(5))
+        }
+    }
+
+    /// TESTPLAN 25: a CPU hog gets its quota. Two busy processes for 1.5 s of wall clock under 200
+    /// millicores use about 0.3 CPU-seconds (runsc: gVisor's kernel and the workload together).
+    @Test(arguments: Support.runtimes) func cpuQuotaHoldsAHog(runtime: Support.Runtime) async throws {
+        let spec = SandboxSpec(limits: SandboxLimits(cpuMillicores: 200))
+        try await RuncExecTests.withSandbox(runtime: runtime, spec) { backend, id in
+            let before = try await backend.stats(id).cpuNanoseconds
+            let start = ContinuousClock.now
+            let hog = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass\n"
+            let output = try await Support.sh(
+                backend, id, "python3 -c '\(hog)' & python3 -c '\(hog)' & wait; echo done")
+            #expect(output.stdoutText == "done\n", "\(output.stderrText)")
+            let wall = ContinuousClock.now - start
+            let used = Double(try await backend.stats(id).cpuNanoseconds - before) / 1e9
+            let allowed = 0.2 * (Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18)
+            #expect(used < allowed * 1.5 + 0.1, "used \(used) s of CPU in \(wall) under 200 millicores")
         }
     }
 

@@ -5,7 +5,7 @@ import Testing
 
 /// Sandbox lifecycle against real runc: create, stop, kill, timeouts, errors, and that nothing is
 /// left behind (runc state, cgroups, mounts, processes, bundles).
-@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized)
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized, .timeLimit(.minutes(3)))
 struct RuncLifecycleTests {
     typealias Support = RuncTestSupport
 

@@ -5,7 +5,7 @@ import Testing
 
 /// The main process (the sandbox's command) as an exec the backend owns: attach replays it from the
 /// start, several clients at once, stdin in turns, one exit per attachment with the sandbox's exit.
-@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"))
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .timeLimit(.minutes(3)))
 struct RuncMainProcessTests {
     typealias Support = RuncTestSupport
 

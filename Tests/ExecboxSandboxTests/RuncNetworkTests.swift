@@ -7,7 +7,7 @@ import Testing
 /// Network modes against real runc, veths and nftables. "The internet" is a network namespace the
 /// test makes, reached from the host through a veth (203.0.113.0/30, TEST-NET-3) and also holding
 /// 169.254.169.254, with a TCP listener on both that greets every connection.
-@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized)
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized, .timeLimit(.minutes(3)))
 struct RuncNetworkTests {
     typealias Support = RuncTestSupport
 

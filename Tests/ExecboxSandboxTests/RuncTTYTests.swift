@@ -5,7 +5,7 @@ import Testing
 
 /// TTY execs against real runc: a pty from runc's console socket, its size and resizes, Ctrl-C,
 /// signals, ^D as the end of stdin, and complete output after the process exits.
-@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized)
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized, .timeLimit(.minutes(3)))
 struct RuncTTYTests {
     typealias Support = RuncTestSupport
 

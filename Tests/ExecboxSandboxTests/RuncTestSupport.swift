@@ -147,6 +147,28 @@ enum RuncTestSupport {
         }
     }
 
+    /// `stat -c` for the formats the tests use (%U %a %s %u %g) in Python: under this runsc, coreutils
+    /// `stat` fails (its statx flag AT_NO_AUTOMOUNT is EINVAL). Prepended to a script under runsc.
+    static func statShim(_ runtime: Runtime) -> String {
+        guard runtime == .runsc else { return "" }
+        return #"""
+            stat() { python3 -c 'import os, pwd, sys
+            def user(uid):
+                try:
+                    return pwd.getpwuid(uid).pw_name
+                except KeyError:
+                    return str(uid)
+            for path in sys.argv[3:]:
+                s = os.lstat(path)
+                out = sys.argv[2]
+                for key, value in [("%U", user(s.st_uid)), ("%a", format(s.st_mode & 0o7777, "o")),
+                        ("%s", str(s.st_size)), ("%u", str(s.st_uid)), ("%g", str(s.st_gid))]:
+                    out = out.replace(key, value)
+                print(out)' "$@"; }
+
+            """#
+    }
+
     static func sh(_ backend: RuncBackend, _ id: SandboxID, _ script: String) async throws -> Output {
         try await run(backend, id, ["sh", "-c", script])
     }

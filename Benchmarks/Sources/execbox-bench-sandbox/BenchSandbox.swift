@@ -12,6 +12,8 @@ struct BenchSandbox {
         var podmanRootfs = ""
         var podman = "podman"
         var runc = "/usr/sbin/runc"
+        /// The backend's OCI runtime (`--runtime runsc` measures gVisor; the peers stay the same).
+        var runtime = RuncBackendConfiguration.Runtime.runc
         var stateRoot = "/run/execbox-bench"
         var sequential = 100
         var burst = 50
@@ -39,6 +41,12 @@ struct BenchSandbox {
                 case "--podman-rootfs": options.podmanRootfs = try value()
                 case "--podman": options.podman = try value()
                 case "--runc": options.runc = try value()
+                case "--runtime":
+                    let name = try value()
+                    guard let runtime = RuncBackendConfiguration.Runtime(rawValue: name) else {
+                        throw BenchFailure("--runtime: runc or runsc, not \(name)")
+                    }
+                    options.runtime = runtime
                 case "--state-root": options.stateRoot = try value()
                 case "--sequential": options.sequential = try number()
                 case "--burst": options.burst = try number()
@@ -74,7 +82,8 @@ struct BenchSandbox {
         let runner = try PeerRunner.start()
         let root = "\(options.stateRoot)/\(SandboxID.random().rawValue)"
         let configuration = RuncBackendConfiguration(
-            runtimePath: options.runc,
+            runtime: options.runtime,
+            runtimePath: options.runtime == .runc ? options.runc : nil,
             stateDirectory: "\(root)/runc",
             sandboxDirectory: "\(root)/sandboxes",
             imageDirectory: "\(root)/images"
@@ -316,7 +325,8 @@ struct Benchmark {
         let count = options.execs
         let id = try await ours.createAndEcho(from: clock.now).id
         let runcExec = [
-            options.runc, "--root", backend.configuration.stateDirectory, "exec", id.rawValue, "true",
+            backend.configuration.runtimePath, "--root", backend.configuration.stateDirectory, "exec", id.rawValue,
+            "true",
         ]
         Log.progress(
             "exec of true in a running sandbox, \(count) each, alternating with \(runcExec.joined(separator: " "))")

@@ -35,19 +35,29 @@ final class ChildProcess: Sendable {
 
     /// Starts `arguments[0]` (an absolute path) with the given descriptors as its stdin, stdout and
     /// stderr and nothing else open, default signal handling, an empty signal mask and its own session.
+    /// With `terminal` (a pty slave's path) the child opens it as its stdio instead, after `setsid`,
+    /// so the terminal becomes its controlling terminal.
     static func spawn(
         _ arguments: [String],
         environment: [String],
         stdin: Int32,
         stdout: Int32,
-        stderr: Int32
+        stderr: Int32,
+        terminal: String? = nil
     ) throws(SystemError) -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        if let terminal {
+            // glibc's posix_spawn runs setsid before the file actions: this open takes the terminal.
+            posix_spawn_file_actions_addopen(&actions, 0, terminal, O_RDWR, 0)
+            posix_spawn_file_actions_adddup2(&actions, 0, 1)
+            posix_spawn_file_actions_adddup2(&actions, 0, 2)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+            posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+            posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        }
         guard LinuxCalls.addCloseFrom(&actions, 3) else {
             throw SystemError("posix_spawn_file_actions_addclosefrom_np")
         }

@@ -32,20 +32,13 @@ struct ConsoleSocket: ~Copyable {
         self.fd = fd
     }
 
-    /// The listening descriptor (readable once a runtime connected), for a poller.
-    var descriptor: Int32 { fd }
-
     deinit {
         close(fd)
         unlink(path)
     }
 
     /// The pty master runc sent (close-on-exec, non-blocking), or nil if runc never connected.
-    ///
-    /// `waitingUpTo` (milliseconds): a runtime that is still running (runsc, whose master is taken
-    /// while it starts the process) may have connected without having sent yet; the accepted
-    /// connection is given that long (runsc sends right after connecting).
-    func receiveMaster(waitingUpTo milliseconds: Int32 = 0) throws(SystemError) -> Int32? {
+    func receiveMaster() throws(SystemError) -> Int32? {
         let connection = accept(fd, nil, nil)
         guard connection >= 0 else {
             if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
@@ -54,10 +47,6 @@ struct ConsoleSocket: ~Copyable {
         defer { close(connection) }
         _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
         _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
-        if milliseconds > 0 {
-            var entry = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
-            while Glibc.poll(&entry, 1, milliseconds) < 0, errno == EINTR {}
-        }
         // struct cmsghdr { size_t len; int level; int type; } followed by one int, padded to 8.
         let headerSize = MemoryLayout<Int>.size + 8
         var control = [UInt8](repeating: 0, count: headerSize + 8)

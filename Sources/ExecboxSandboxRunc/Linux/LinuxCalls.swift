@@ -183,5 +183,22 @@ enum LinuxCalls {
         return withUnsafeMutablePointer(to: &size) { function(fd, tiocswinsz, $0) }
     }
 
+    /// A new pty from `/dev/ptmx`, unlocked: its master (close-on-exec) and the slave's path. (glibc's
+    /// `posix_openpt`/`ptsname_r` are not visible to Swift; `grantpt` is a no-op on devpts.)
+    static func openPseudoTerminal() -> (master: Int32, slave: String)? {
+        guard let function = ioctlFunction else { return nil }
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard master >= 0 else { return nil }
+        var unlock: Int32 = 0
+        var number: UInt32 = 0
+        guard withUnsafeMutablePointer(to: &unlock, { function(master, 0x4004_5431 /* TIOCSPTLCK */, $0) }) == 0,
+            withUnsafeMutablePointer(to: &number, { function(master, 0x8004_5430 /* TIOCGPTN */, $0) }) == 0
+        else {
+            close(master)
+            return nil
+        }
+        return (master, "/dev/pts/\(number)")
+    }
+
     static let pidfdType: idtype_t = idtype_t(rawValue: 3)  // P_PIDFD
 }

@@ -7,7 +7,7 @@ import Logging
 // test layout under <root> (the same as RuncTestSupport.configuration), creates a sandbox with a
 // background exec and a file /workspace/kept, prints `ready <exec-id>` and waits to be killed.
 //
-//     ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id> [none|outgoing]
+//     ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id> [none|outgoing [runc|runsc]]
 
 func say(_ line: String) {
     let bytes = Array((line + "\n").utf8)
@@ -15,16 +15,18 @@ func say(_ line: String) {
 }
 
 let arguments = CommandLine.arguments
-guard (5...6).contains(arguments.count), arguments[3] == "hold", let id = try? SandboxID(arguments[4]),
-    let network = NetworkMode(rawValue: arguments.count == 6 ? arguments[5] : "none")
+guard (5...7).contains(arguments.count), arguments[3] == "hold", let id = try? SandboxID(arguments[4]),
+    let network = NetworkMode(rawValue: arguments.count >= 6 ? arguments[5] : "none"),
+    let runtime = RuncBackendConfiguration.Runtime(rawValue: arguments.count == 7 ? arguments[6] : "runc")
 else {
-    say("usage: ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id> [none|outgoing]")
+    say("usage: ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id> [none|outgoing [runc|runsc]]")
     exit(2)
 }
 let root = arguments[1]
 let parent = arguments[2]
 let octet = parent.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xff }
 let configuration = RuncBackendConfiguration(
+    runtime: runtime,
     stateDirectory: "\(root)/runc",
     sandboxDirectory: "\(root)/sandboxes",
     imageDirectory: "\(root)/images",

@@ -29,12 +29,13 @@ struct RuncRecoveryTests {
     }
 
     /// A server stand-in holding an `outgoing` sandbox, killed with SIGKILL.
-    static func crashedServer() throws -> (root: String, parent: String, id: SandboxID) {
+    static func crashedServer(runtime: Support.Runtime = .runc) throws -> (root: String, parent: String, id: SandboxID)
+    {
         becomeSubreaper()
         let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
         let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
         let id = SandboxID.random()
-        let host = try TestHostProcess([root, parent, "hold", id.rawValue, "outgoing"])
+        let host = try TestHostProcess([root, parent, "hold", id.rawValue, "outgoing", runtime.rawValue])
         let ready = try host.readLine()
         #expect(ready.hasPrefix("ready exec-"), "\(ready)")
         host.crash()
@@ -75,23 +76,32 @@ struct RuncRecoveryTests {
 
     /// The sandbox outlives its server: a fresh one adopts it (files, network and limits intact;
     /// the dead server's execs are not adopted), and destroys it cleanly later.
-    @Test func aFreshServerAdoptsWhatAKilledOneLeftRunning() async throws {
-        let (root, parent, id) = try Self.crashedServer()
+    @Test(arguments: Support.runtimes) func aFreshServerAdoptsWhatAKilledOneLeftRunning(runtime: Support.Runtime)
+        async throws
+    {
+        if runtime == .runsc, !Support.hasRunsc { try Test.cancel("runsc is not installed") }
+        let (root, parent, id) = try Self.crashedServer(runtime: runtime)
         let record = try String(contentsOfFile: "\(root)/sandboxes/\(id.rawValue)/sandbox.json", encoding: .utf8)
         let monitorPid = try #require(Self.number(after: "\"monitorPid\":", in: record))
         #expect(kill(monitorPid, 0) == 0, "the monitor outlived its server")
         let veth = "et\(parent.suffix(4))0"
-        try await Support.withBackend(root: root, cgroupParent: parent) { backend in
+        try await Support.withBackend(runtime: runtime, root: root, cgroupParent: parent) { backend in
             let info = try await backend.get(id)
             #expect(info.state == .running)
             #expect(info.spec.network == .outgoing)
             #expect(try await Support.sh(backend, id, "cat /workspace/kept").stdoutText == "kept\n")
-            #expect(try await Support.sh(backend, id, "ip route | grep -c default").stdoutText == "1\n")
+            if runtime == .runsc {
+                // gVisor's kernel uses the namespace the backend made (its routes are the host's view).
+                #expect(Self.exists("/run/netns/\(veth)ns"), "its network namespace was kept")
+            } else {
+                #expect(try await Support.sh(backend, id, "ip route | grep -c default").stdoutText == "1\n")
+            }
             #expect(Self.exists("/sys/class/net/\(veth)"), "its veth was kept")
-            #expect(try await backend.listExecs(id).count == 2, "only the execs run since")
+            #expect(try await backend.listExecs(id).count == (runtime == .runsc ? 1 : 2), "only the execs run since")
             #expect(try await backend.kill(id).state == .killed)
             #expect(RuncLifecycleTests.leftovers(backend, id).isEmpty)
             #expect(!Self.exists("/sys/class/net/\(veth)"))
+            #expect(!Self.exists("/run/netns/\(veth)ns"))
             let status = (try? String(contentsOfFile: "/proc/\(monitorPid)/status", encoding: .utf8)) ?? ""
             #expect(status.isEmpty || status.contains("State:\tZ"), "the monitor ended with its sandbox")
         }
@@ -124,19 +134,22 @@ struct RuncRecoveryTests {
     }
 
     /// With `keepSandboxesOnShutdown`, a graceful shutdown leaves sandboxes to the next server.
-    @Test func gracefulShutdownCanLeaveSandboxesForTheNextServer() async throws {
+    @Test(arguments: Support.runtimes) func gracefulShutdownCanLeaveSandboxesForTheNextServer(
+        runtime: Support.Runtime
+    ) async throws {
         let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
         let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
         let id = SandboxID.random()
-        try await Support.withBackend(root: root, cgroupParent: parent, { $0.keepSandboxesOnShutdown = true }) {
-            backend in
+        try await Support.withBackend(
+            runtime: runtime, root: root, cgroupParent: parent, { $0.keepSandboxesOnShutdown = true }
+        ) { backend in
             _ = try await backend.create(id, SandboxSpec(limits: SandboxLimits(timeout: .seconds(60))))
             _ = try await backend.writeFile(
                 id, path: "/workspace/note", contents: Array("left\n".utf8), mode: 0o644, createParents: false)
         }
         #expect(Self.cgroupProcesses(parent, id).count >= 1, "still running with no server")
         // Ending this server (without the setting) kills it.
-        try await Support.withBackend(root: root, cgroupParent: parent) { backend in
+        try await Support.withBackend(runtime: runtime, root: root, cgroupParent: parent) { backend in
             let info = try await backend.get(id)
             #expect(info.state == .running)
             #expect(try await Support.sh(backend, id, "cat /workspace/note").stdoutText == "left\n")

@@ -166,6 +166,27 @@ import Testing
         #expect(Set(personalities) == [0, 8, 0x20000, 0x20008, 0xffff_ffff])
     }
 
+    /// runsc's config: /workspace and /tmp are binds of the host tmpfs mounts (gVisor would keep a
+    /// spec tmpfs out of the host's reach), the network namespace is the one the backend made, no
+    /// user namespace, and the pids limit leaves room for gVisor's own threads.
+    @Test func runscBindsTheHostTmpfsAndJoinsThePreparedNamespace() throws {
+        let catalog = try ImageCatalog.builtIn(preparedIn: nil)
+        let limits = try SandboxLimits(pids: 32).resolved()
+        let input = OCIConfigBuilder.Input(
+            id: SandboxID.random(), spec: SandboxSpec(network: .outgoing), limits: limits,
+            image: try catalog.resolve("default"), idMapHostBase: nil, cgroupParent: "p",
+            hostTmpfsRoot: "/b/rootfs", networkNamespacePath: "/run/netns/ebx3ns")
+        let config = OCIConfigBuilder.make(input)
+        let byDestination = Dictionary(uniqueKeysWithValues: config.mounts.map { ($0.destination, $0) })
+        #expect(
+            byDestination["/workspace"]?.type == "bind" && byDestination["/workspace"]?.source == "/b/rootfs/workspace")
+        #expect(byDestination["/tmp"]?.type == "bind" && byDestination["/tmp"]?.source == "/b/rootfs/tmp")
+        #expect(config.linux.namespaces.first { $0.type == "network" }?.path == "/run/netns/ebx3ns")
+        #expect(!config.linux.namespaces.contains { $0.type == "user" } && config.linux.uidMappings == nil)
+        #expect(config.linux.resources.pids.limit == 32 + Int64(OCIConfigBuilder.runscPidsHeadroom))
+        #expect(config.root.readonly)
+    }
+
     @Test func unknownImageIsAnInvalidArgument() throws {
         let catalog = try ImageCatalog.builtIn(preparedIn: nil)
         #expect(throws: SandboxError.self) { try catalog.resolve("python:3.12") }

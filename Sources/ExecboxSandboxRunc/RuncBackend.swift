@@ -229,6 +229,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             )
             try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
             if runsc {
+                // The workspace is a host mount under the bundle: no other host user may walk in
+                // (runc's bundle stays 0711 for the sandbox's mapped root; runsc's gofer is root).
+                chmod(bundle, 0o700)
                 try RunscHostMounts.make(rootfs: "\(bundle)/rootfs", limits: limits, image: image)
                 // gVisor's kernel takes the network of the namespace it starts in: made beforehand.
                 if let namespaceName, let network {

@@ -167,7 +167,9 @@ struct RuncNetworkTests {
                     #expect(
                         results[target] == "error ConnectionRefusedError 111", "\(target): \(results[target] ?? "-")")
                 }
-                #expect(probed < .seconds(3), "refusals are fast, not timeouts: \(probed)")
+                // Each refusal above is ECONNREFUSED, which already tells it from a dropped packet's
+                // timeout; the bound only catches a hang (it took 5.4 s once on the loaded CI machine).
+                #expect(probed < .seconds(20), "refusals are fast, not timeouts: \(probed)")
                 let resolv = try await backend.readFile(id, path: "/etc/resolv.conf", offset: 0, length: 4096)
                 #expect(String(decoding: resolv, as: UTF8.self).hasPrefix("nameserver "))
                 print("TIMING outgoing create \(created)")

@@ -59,7 +59,10 @@ struct MigrationTests {
             let broken =
                 backendMigrations(.sqlite) + [
                     Migration(
-                        version: 2, name: "broken", sql: "CREATE TABLE half_done (x INTEGER); SELECT * FROM missing;")
+                        version: Migration.sqlite.count + 1,
+                        name: "broken",
+                        sql: "CREATE TABLE half_done (x INTEGER); SELECT * FROM missing;"
+                    )
                 ]
             await #expect(throws: StorageError.self) {
                 try await MigrationRunner(migrations: broken).run(on: test.store.database, now: { 0 })

@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "ExecboxGateway", targets: ["ExecboxGateway"]),
         .library(name: "ExecboxSandbox", targets: ["ExecboxSandbox"]),
         .library(name: "ExecboxSandboxRunc", targets: ["ExecboxSandboxRunc"]),
+        .library(name: "ExecboxImages", targets: ["ExecboxImages"]),
         .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),
         .executable(name: "execbox-server", targets: ["execbox-server"]),
         .executable(name: "execbox", targets: ["execbox"]),
@@ -337,6 +338,22 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // MARK: end Sandbox (issue 6)
+
+        // MARK: Images (issue 10)
+        // OCI images without I/O: the content hash of a build request, image references, digests, the
+        // OCI layout's JSON models, and a streaming tar reader (gzip through zlib) that applies the
+        // layer policy to every entry before anyone unpacks it.
+        .target(
+            name: "ExecboxImages",
+            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExecboxImagesTests",
+            dependencies: ["ExecboxImages", "CZlib"],
+            swiftSettings: strictSettings
+        ),
+        // MARK: end Images (issue 10)
 
         // MARK: CLI (issue 9)
         // `execbox`, the command-line client: the generated clients over GRPCClientTransport.

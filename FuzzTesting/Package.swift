@@ -53,5 +53,10 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .executableTarget(
+            name: "FuzzTarReader",
+            dependencies: [.product(name: "ExecboxImages", package: "Execbox")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
     ]
 )

@@ -31,15 +31,16 @@ public struct Authenticator: Sendable {
         guard let presented = APIKeyFormat.parse(token) else { return nil }
         let now = now()
         let hash = APIKeyHash(secret: token)
-        guard let key = try await store.apiKey(secretHash: hash, now: now), Self.matches(key, hash, at: now) else {
+        // The key and its account in one round trip to the store.
+        guard let (key, account) = try await store.apiKeyAndAccount(secretHash: hash, now: now),
+            Self.matches(key, hash, at: now)
+        else {
             return nil
         }
         if case .execbox(let role, let keyID) = presented {
             guard keyID == key.id.lowercased(), role == (key.isPrimary ? .primary : .secondary) else { return nil }
         }
-        guard key.canAuthenticate(at: now), let account = try await store.account(id: key.accountID) else {
-            return nil
-        }
+        guard key.canAuthenticate(at: now) else { return nil }
         await touch(key, at: now)
         let tier = account.tierExpiresAt.map { $0 <= now } == true ? Tier.free : account.tier
         return Principal(

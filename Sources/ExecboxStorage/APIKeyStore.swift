@@ -10,6 +10,10 @@ public protocol APIKeyStore: Sendable {
     /// (`canAuthenticate(at:)`).
     func apiKey(secretHash: APIKeyHash, now: Date) async throws -> APIKeyRecord?
 
+    /// ``apiKey(secretHash:now:)`` and the key's account, read in one round trip: what every
+    /// authenticated call needs.
+    func apiKeyAndAccount(secretHash: APIKeyHash, now: Date) async throws -> (key: APIKeyRecord, account: Account)?
+
     func apiKey(id: String, accountID: String) async throws -> APIKeyRecord?
 
     /// The account's keys, oldest first (created_at, then id).

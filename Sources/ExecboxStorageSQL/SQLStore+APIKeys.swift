@@ -25,21 +25,38 @@ extension SQLStore {
     }
 
     public func apiKey(secretHash: APIKeyHash, now: Date) async throws -> APIKeyRecord? {
+        try await read { connection in try Self.apiKey(secretHash: secretHash, now: now, on: connection) }
+    }
+
+    public func apiKeyAndAccount(secretHash: APIKeyHash, now: Date) async throws
+        -> (key: APIKeyRecord, account: Account)?
+    {
         try await read { connection in
-            if let row = try connection.queryFirst(
-                "SELECT \(Self.apiKeyColumns) FROM api_keys WHERE secret_hash = $1",
-                [.blob(secretHash.bytes)]
-            ) {
-                return try Self.apiKey(row)
-            }
-            return try connection.queryFirst(
-                """
-                SELECT \(Self.apiKeyColumns) FROM api_keys
-                WHERE previous_secret_hash = $1 AND previous_secret_expires_at > $2
-                """,
-                [.blob(secretHash.bytes), .date(now)]
-            ).map(Self.apiKey)
+            guard let key = try Self.apiKey(secretHash: secretHash, now: now, on: connection),
+                let account = try connection.queryFirst(
+                    "SELECT \(Self.accountColumns) FROM accounts WHERE id = $1", [.text(key.accountID)]
+                ).map(Self.account)
+            else { return nil }
+            return (key, account)
         }
+    }
+
+    private static func apiKey(secretHash: APIKeyHash, now: Date, on connection: any SQLConnection) throws
+        -> APIKeyRecord?
+    {
+        if let row = try connection.queryFirst(
+            "SELECT \(Self.apiKeyColumns) FROM api_keys WHERE secret_hash = $1",
+            [.blob(secretHash.bytes)]
+        ) {
+            return try Self.apiKey(row)
+        }
+        return try connection.queryFirst(
+            """
+            SELECT \(Self.apiKeyColumns) FROM api_keys
+            WHERE previous_secret_hash = $1 AND previous_secret_expires_at > $2
+            """,
+            [.blob(secretHash.bytes), .date(now)]
+        ).map(Self.apiKey)
     }
 
     public func apiKey(id: String, accountID: String) async throws -> APIKeyRecord? {

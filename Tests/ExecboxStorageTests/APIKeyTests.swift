@@ -201,6 +201,47 @@ struct APIKeyTests {
         }
     }
 
+    @Test("a key and its account are read together, as the separate reads give them", arguments: StoreBackend.all)
+    func keyAndAccount(backend: StoreBackend) async throws {
+        try await backend.withStore { test in
+            let store = test.store
+            let owner = try await Fixtures.account(in: store)
+            let other = try await Fixtures.account(in: store)
+            let oldHash = APIKeyHash(secret: owner.secret)
+            let found = try await store.apiKeyAndAccount(secretHash: oldHash, now: Fixtures.epoch)
+            #expect(found?.key == owner.key && found?.account == owner.account)
+            #expect(
+                try await store.apiKeyAndAccount(secretHash: APIKeyHash(secret: other.secret), now: Fixtures.epoch)?
+                    .account.id == other.account.id)
+            #expect(
+                try await store.apiKeyAndAccount(
+                    secretHash: APIKeyHash(secret: owner.secret + "x"), now: Fixtures.epoch)
+                    == nil)
+            // Nothing is kept between reads: a tier change shows on the next one.
+            let upgraded = try await store.updateTier(
+                accountID: owner.account.id, tier: .enterprise, expiresAt: nil, audit: Fixtures.audit(at: 1))
+            #expect(try await store.apiKeyAndAccount(secretHash: oldHash, now: Fixtures.at(1))?.account == upgraded)
+            // The previous secret during the rotation's grace period, and not after.
+            let newSecret = APIKeySecret.generate()
+            _ = try await store.rotateAPIKey(
+                id: owner.key.id, accountID: owner.account.id, newSecret: newSecret,
+                previousValidUntil: Fixtures.at(60), audit: Fixtures.audit(at: 2))
+            let newHash = APIKeyHash(secret: newSecret)
+            #expect(try await store.apiKeyAndAccount(secretHash: newHash, now: Fixtures.at(3))?.key.id == owner.key.id)
+            #expect(try await store.apiKeyAndAccount(secretHash: oldHash, now: Fixtures.at(59))?.key.id == owner.key.id)
+            #expect(try await store.apiKeyAndAccount(secretHash: oldHash, now: Fixtures.at(60)) == nil)
+            // A revoked key is still found: whether it may authenticate is the caller's check.
+            let second = APIKeyRecord(
+                id: UUID().uuidString.lowercased(), accountID: other.account.id, parentKeyID: other.key.id,
+                secret: APIKeySecret.generate(), createdAt: Fixtures.epoch, createdBy: other.key.id)
+            _ = try await store.createAPIKey(second, audit: Fixtures.audit())
+            _ = try await store.revokeAPIKey(
+                id: second.id, accountID: other.account.id, reason: "", audit: Fixtures.audit(at: 4))
+            let revoked = try await store.apiKeyAndAccount(secretHash: second.secretHash, now: Fixtures.at(5))
+            #expect(revoked?.key.isActive == false && revoked?.key.canAuthenticate(at: Fixtures.at(5)) == false)
+        }
+    }
+
     @Test("last use is written at most once per interval", arguments: StoreBackend.all)
     func touch(backend: StoreBackend) async throws {
         try await backend.withStore { test in

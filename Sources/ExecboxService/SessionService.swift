@@ -24,24 +24,20 @@ public struct SessionService: SessionServiceProtocol {
         let policy = manager.tiers.policy(for: principal.tier)
         let plan = try SessionPlan(request, policy: policy)
         let creation = try await manager.create(
-            plan, idempotencyKey: key, principal: principal, quota: try await quota(for: principal, policy: policy))
+            plan, idempotencyKey: key, principal: principal, quota: Self.quota(for: policy))
         return CreateSessionResponse.with {
             $0.session = APIMapping.session(creation.session)
             $0.idempotentReplayed = creation.replayed
         }
     }
 
-    /// The account's limits (its own, else its tier's) and the calling key's custom ones.
-    func quota(for principal: Principal, policy: TierPolicy) async throws -> SessionQuota {
-        let limits = try await manager.store.accountLimits(accountID: principal.accountID)
-        let key = try await manager.store.apiKey(id: principal.keyID, accountID: principal.accountID)
+    /// The tier's limits; the store tightens them with the account's own limits and the calling
+    /// key's custom ones, read in the insert's transaction.
+    static func quota(for policy: TierPolicy) -> SessionQuota {
         func limit(_ value: Int) -> Int? { value < 0 ? nil : value }
         return SessionQuota(
-            accountConcurrent: limit(
-                EffectiveLimits.combine(limits?.concurrentRequestsLimit, policy.concurrentSessions)),
-            accountDaily: limit(EffectiveLimits.combine(limits?.dailyRequestsLimit, policy.dailySessions)),
-            keyConcurrent: key?.customConcurrentLimit.flatMap(limit),
-            keyDaily: key?.customDailyLimit.flatMap(limit))
+            accountConcurrent: limit(policy.concurrentSessions), accountDaily: limit(policy.dailySessions),
+            includesStoredLimits: true)
     }
 
     public func getSession(request: GetSessionRequest, context: ServerContext) async throws -> GetSessionResponse {

@@ -49,6 +49,25 @@ extension SQLStore {
     private static func checkQuota(_ quota: SessionQuota, for session: SessionRecord, on connection: any SQLConnection)
         throws
     {
+        var quota = quota
+        if quota.includesStoredLimits {
+            // Read under the account's lock taken above, like the counts.
+            guard
+                var row = try connection.queryFirst(
+                    """
+                    SELECT
+                        (SELECT concurrent_requests_limit FROM account_limits WHERE account_id = $1),
+                        (SELECT daily_requests_limit FROM account_limits WHERE account_id = $1),
+                        (SELECT custom_concurrent_limit FROM api_keys WHERE id = $2 AND account_id = $1),
+                        (SELECT custom_daily_limit FROM api_keys WHERE id = $2 AND account_id = $1)
+                    """,
+                    [.text(session.accountID), .text(session.apiKeyID)]
+                )
+            else { throw SQLRow.corrupt("a scalar select gave no row") }
+            quota = quota.tightened(
+                accountConcurrent: try row.optionalInt(), accountDaily: try row.optionalInt(),
+                keyConcurrent: try row.optionalInt(), keyDaily: try row.optionalInt())
+        }
         guard quota != .unlimited else { return }
         let dayStart = Micros.floor(Micros.from(session.createdAt), to: Micros.perDay)
         guard

@@ -138,6 +138,50 @@ struct SessionServiceTests {
         }
     }
 
+    @Test func theAccountsAndTheKeysOwnLimitsHoldUnderARace() async throws {
+        try await SessionFixture.with { fixture in
+            let caller = try await fixture.service.account(tier: .pro)
+            // Below the tier's concurrent limit: the account's own limit is what counts.
+            _ = try await fixture.accounts.updateLimits(
+                .with { $0.concurrentRequestsLimit = 3 }, metadata: caller.metadata)
+            let created = try await fixture.service.client.createAPIKey(
+                .with {
+                    $0.name = "one-at-a-time"
+                    $0.customConcurrentLimit = 1
+                }, metadata: caller.metadata)
+            let key = Caller(accountID: caller.accountID, keyID: created.apiKey!.id, secret: created.secret)
+            func race(_ who: Caller, _ count: Int) async -> (created: [Session], refused: [RPCError]) {
+                let outcomes = await withTaskGroup(of: Result<Session, RPCError>.self) { group in
+                    for _ in 0..<count {
+                        group.addTask {
+                            do {
+                                return .success(try await fixture.create(who) { $0.network = .none })
+                            } catch {
+                                return .failure(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
+                            }
+                        }
+                    }
+                    return await group.reduce(into: []) { $0.append($1) }
+                }
+                return (
+                    outcomes.compactMap { try? $0.get() },
+                    outcomes.compactMap { if case .failure(let error) = $0 { error } else { nil } }
+                )
+            }
+            let byKey = await race(key, 6)
+            #expect(byKey.created.count == 1)
+            #expect(byKey.refused.count == 5 && byKey.refused.allSatisfy { $0.code == .resourceExhausted })
+            let byAccount = await race(caller, 12)
+            #expect(byAccount.created.count == 2)
+            #expect(byAccount.refused.count == 10 && byAccount.refused.allSatisfy { $0.code == .resourceExhausted })
+            #expect(byAccount.refused.first?.message.contains("concurrent session limit reached (3/3)") == true)
+            for session in byKey.created + byAccount.created {
+                _ = try await fixture.sessions.killSession(
+                    .with { $0.sessionId = session.id }, metadata: caller.metadata)
+            }
+        }
+    }
+
     @Test func anotherAccountsSessionIsNotFound() async throws {
         try await SessionFixture.with { fixture in
             let owner = try await fixture.service.account(tier: .pro)

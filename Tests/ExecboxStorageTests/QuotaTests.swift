@@ -110,6 +110,86 @@ struct QuotaTests {
         }
     }
 
+    @Test(
+        "stored account and key limits tighten the given ones, read in the insert's transaction",
+        arguments: StoreBackend.all)
+    func storedLimits(backend: StoreBackend) async throws {
+        try await backend.withStore { test in
+            let store = test.store
+            let owner = try await Fixtures.account(in: store)  // stored: 5 concurrent, 100 a day
+            let second = APIKeyRecord(
+                id: UUID().uuidString.lowercased(), accountID: owner.account.id, parentKeyID: owner.key.id,
+                secret: APIKeySecret.generate(), customDailyLimit: 2, customConcurrentLimit: 1,
+                createdAt: Fixtures.epoch, createdBy: owner.key.id)
+            _ = try await store.createAPIKey(second, audit: Fixtures.audit())
+            // The tier would allow 10 at once; the account's own limit is 3.
+            _ = try await store.updateAccountLimits(
+                accountID: owner.account.id, AccountLimitsUpdate(concurrentRequestsLimit: 3), audit: Fixtures.audit())
+            let tier = SessionQuota(accountConcurrent: 10, includesStoredLimits: true)
+            func create(_ id: String, key: String? = nil, _ quota: SessionQuota = tier) async throws {
+                _ = try await store.createSession(
+                    Fixtures.session(owner, id: id, keyID: key), environment: [:], quota: quota, idempotency: nil)
+            }
+            try await create("sess_k1", key: second.id)
+            let key = await #expect(throws: StorageError.self) { try await create("sess_k2", key: second.id) }
+            #expect(key?.quota == StorageError.QuotaViolation(scope: .keyConcurrent, current: 1, limit: 1))
+            try await create("sess_a1")
+            try await create("sess_a2")
+            let account = await #expect(throws: StorageError.self) { try await create("sess_a3") }
+            #expect(account?.quota == StorageError.QuotaViolation(scope: .accountConcurrent, current: 3, limit: 3))
+            // Without includesStoredLimits only the given limits count (the old contract).
+            try await create("sess_given", SessionQuota(accountConcurrent: 10))
+            // A tier limit below the stored one wins.
+            let tighter = await #expect(throws: StorageError.self) {
+                try await create("sess_t", SessionQuota(accountConcurrent: 2, includesStoredLimits: true))
+            }
+            #expect(tighter?.quota == StorageError.QuotaViolation(scope: .accountConcurrent, current: 4, limit: 2))
+            // A change of the stored limit applies to the next create; -1 means none.
+            _ = try await store.updateAccountLimits(
+                accountID: owner.account.id, AccountLimitsUpdate(concurrentRequestsLimit: -1), audit: Fixtures.audit())
+            try await create("sess_a4", SessionQuota(includesStoredLimits: true))
+            // The key's daily limit: its second session today (the first one ended) is its last.
+            _ = try await store.updateSession(
+                id: "sess_k1", accountID: nil, allowedFrom: nil, SessionChange(status: .stopped))
+            try await create("sess_k3", key: second.id)
+            _ = try await store.updateSession(
+                id: "sess_k3", accountID: nil, allowedFrom: nil, SessionChange(status: .stopped))
+            let daily = await #expect(throws: StorageError.self) { try await create("sess_k4", key: second.id) }
+            #expect(daily?.quota == StorageError.QuotaViolation(scope: .keyDaily, current: 2, limit: 2))
+        }
+    }
+
+    @Test("concurrent creates at a stored concurrent limit admit exactly that many", arguments: StoreBackend.all)
+    func concurrentCreatesAtAStoredLimit(backend: StoreBackend) async throws {
+        let limit = 4
+        try await backend.withStore(poolSize: 8) { test in
+            let store = test.store
+            let owner = try await Fixtures.account(in: store)
+            _ = try await store.updateAccountLimits(
+                accountID: owner.account.id, AccountLimitsUpdate(concurrentRequestsLimit: limit),
+                audit: Fixtures.audit())
+            let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        do {
+                            _ = try await store.createSession(
+                                Fixtures.session(owner, id: "sess_\(index)"), environment: [:],
+                                quota: SessionQuota(includesStoredLimits: true), idempotency: nil)
+                            return true
+                        } catch let error as StorageError where error.code == .quotaExceeded {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(admitted == limit)
+            let counts = try await store.sessionCounts(
+                accountID: owner.account.id, apiKeyID: nil, since: Fixtures.epoch)
+            #expect(counts.active == limit)
+        }
+    }
+
     @Test("a retried create with the same idempotency key returns the first session", arguments: StoreBackend.all)
     func idempotentCreate(backend: StoreBackend) async throws {
         try await backend.withStore(poolSize: 8) { test in

@@ -145,8 +145,11 @@ public final class SessionManager: Sendable {
                 key: idempotencyKey, requestDigest: plan.digest, expiresAt: createdAt.addingTimeInterval(24 * 3600))
         state.withLock { _ = $0.creating.insert(id) }
         defer { state.withLock { _ = $0.creating.remove(id) } }
+        // The PENDING row's commit does not wait for the disk: the RUNNING (or FAILED) commit below,
+        // synced before the caller hears of the session, syncs it too. A power loss before that
+        // takes the sandbox with it; a crash of this process loses nothing.
         let creation = try await store.createSession(
-            record, environment: plan.environment, quota: quota, idempotency: claim)
+            record, environment: plan.environment, quota: quota, idempotency: claim, durability: .deferred)
         RequestInfo.current?.attribution.sessionID = creation.session.id
         if creation.replayed { return creation }
         let sandboxID = try Self.sandboxID(id)

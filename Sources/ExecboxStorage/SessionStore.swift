@@ -6,11 +6,13 @@ public protocol SessionStore: Sendable {
     /// limit. Fails with `.quotaExceeded` (concurrent limits are checked before daily ones).
     /// With an idempotency claim, a repeat with the same digest returns the first session
     /// (`replayed`), another digest fails with `.alreadyExists`. `environment` is encrypted.
+    /// `.deferred` durability lets the commit return before the disk sync.
     func createSession(
         _ session: SessionRecord,
         environment: [String: String],
         quota: SessionQuota,
-        idempotency: IdempotencyClaim?
+        idempotency: IdempotencyClaim?,
+        durability: CommitDurability
     ) async throws -> SessionCreation
 
     /// nil `accountID` reads any account's session (reconciler, backends).
@@ -35,4 +37,17 @@ public protocol SessionStore: Sendable {
 
     /// Active sessions of every account, for the reconciler, oldest first.
     func activeSessions(page: PageRequest) async throws -> Page<SessionRecord>
+}
+
+extension SessionStore {
+    /// A create whose commit is on disk when it returns.
+    public func createSession(
+        _ session: SessionRecord,
+        environment: [String: String],
+        quota: SessionQuota,
+        idempotency: IdempotencyClaim?
+    ) async throws -> SessionCreation {
+        try await createSession(
+            session, environment: environment, quota: quota, idempotency: idempotency, durability: .synced)
+    }
 }

@@ -70,13 +70,15 @@ final class PostgresDatabase: SQLDatabase {
         _ body: (any SQLConnection) throws -> T,
         on connection: PostgresConnection
     ) throws -> T {
-        guard kind == .write else { return try body(connection) }
+        guard kind != .read else { return try body(connection) }
         do {
             try connection.executeScript("BEGIN")
         } catch let failure as PostgresFailure where failure.connectionLost {
             throw TransactionStage(failure: failure)
         }
         do {
+            // For this transaction only: it ends with the COMMIT or ROLLBACK.
+            if kind == .writeDeferringSync { try connection.executeScript("SET LOCAL synchronous_commit TO OFF") }
             let result = try body(connection)
             try connection.executeScript("COMMIT")
             return result

@@ -8,9 +8,11 @@ extension SQLStore {
         _ session: SessionRecord,
         environment: [String: String],
         quota: SessionQuota,
-        idempotency: IdempotencyClaim?
+        idempotency: IdempotencyClaim?,
+        durability: CommitDurability
     ) async throws -> SessionCreation {
-        try await write { connection in
+        let kind: TransactionKind = durability == .synced ? .write : .writeDeferringSync
+        return try await database.perform(kind) { connection in
             // Every create of the account queues here (PostgreSQL: the row lock; SQLite: the one
             // write lock), so the counts below cannot go stale before the insert.
             guard

@@ -33,6 +33,13 @@ public final class SQLStore: ExecboxStore {
         try await database.perform(.write, body)
     }
 
+    /// A write whose commit does not wait for the disk (``TransactionKind/writeDeferringSync``).
+    package func writeDeferringSync<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T)
+        async throws -> T
+    {
+        try await database.perform(.writeDeferringSync, body)
+    }
+
     package func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await database.perform(.read, body)
     }

@@ -54,7 +54,7 @@ final class SQLiteDatabase: SQLDatabase {
         _ body: @escaping @Sendable (any SQLConnection) throws -> T
     ) async throws -> T {
         switch kind {
-        case .write:
+        case .write, .writeDeferringSync:
             let slot = writerSlot
             return try await writer.submit { _ in try self.run(kind, body, in: slot, queryOnly: false) }
         case .read:
@@ -96,7 +96,23 @@ final class SQLiteDatabase: SQLDatabase {
         _ body: (any SQLConnection) throws -> T,
         on connection: SQLiteConnection
     ) throws -> T {
-        guard kind == .write else { return try body(connection) }
+        switch kind {
+        case .read:
+            return try body(connection)
+        case .write:
+            return try transaction(body, on: connection)
+        case .writeDeferringSync:
+            // The setting cannot change inside a transaction; every other write keeps FULL.
+            try connection.executeScript("PRAGMA synchronous = NORMAL")
+            let result = Result { try transaction(body, on: connection) }
+            try connection.executeScript("PRAGMA synchronous = FULL")
+            return try result.get()
+        }
+    }
+
+    private static func transaction<T>(_ body: (any SQLConnection) throws -> T, on connection: SQLiteConnection)
+        throws -> T
+    {
         try connection.executeScript("BEGIN IMMEDIATE")
         do {
             let result = try body(connection)

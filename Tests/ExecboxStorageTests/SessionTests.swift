@@ -216,4 +216,56 @@ struct SessionTests {
             #expect(keyCounts == SessionCounts(active: 0, createdSince: 0))
         }
     }
+
+    @Test(
+        "a create with deferred durability is committed at once; only its transaction skips the sync",
+        arguments: StoreBackend.all)
+    func deferredDurability(backend: StoreBackend) async throws {
+        let key = StorageKey.random()
+        // One connection: a setting that outlived its transaction would show in the next one.
+        try await backend.withStore(key: key, poolSize: 1) { test in
+            let store = test.store
+            let owner = try await Fixtures.account(in: store)
+            /// The database's sync setting inside a transaction of `kind`: SQLite's `synchronous`
+            /// (1 NORMAL, 2 FULL) or PostgreSQL's `synchronous_commit`.
+            func syncSetting(_ kind: TransactionKind) async throws -> String {
+                try await store.database.perform(kind) { connection in
+                    let sql =
+                        backend == .sqlite ? "PRAGMA synchronous" : "SELECT current_setting('synchronous_commit')"
+                    guard var row = try connection.queryFirst(sql, []) else { throw SQLRow.corrupt("no row") }
+                    return backend == .sqlite ? String(try row.int()) : try row.string()
+                }
+            }
+            let (deferred, synced) = backend == .sqlite ? ("1", "2") : ("off", "on")
+            #expect(try await syncSetting(.write) == synced)
+            #expect(try await syncSetting(.writeDeferringSync) == deferred)
+            #expect(try await syncSetting(.write) == synced)
+            // A failing deferred transaction leaves the next one synced too.
+            let failed = await #expect(throws: StorageError.self) {
+                try await store.database.perform(.writeDeferringSync) { _ in
+                    throw StorageError(code: .failedPrecondition, message: "rolled back")
+                }
+            }
+            #expect(failed?.code == .failedPrecondition)
+            #expect(try await syncSetting(.write) == synced)
+
+            let created = try await store.createSession(
+                Fixtures.session(owner, id: "sess_deferred"), environment: ["K": "v"], quota: .unlimited,
+                idempotency: nil, durability: .deferred)
+            #expect(created.session.status == .pending)
+            #expect(try await store.session(id: "sess_deferred", accountID: nil) == created.session)
+            // Committed, not merely visible to this store: another store on the database sees it.
+            let other = try await backend.reopen(test, key: key)
+            #expect(try await other.session(id: "sess_deferred", accountID: nil)?.id == "sess_deferred")
+            #expect(try await other.sessionEnvironment(id: "sess_deferred") == ["K": "v"])
+            await other.close()
+            let refused = await #expect(throws: StorageError.self) {
+                try await store.createSession(
+                    Fixtures.session(owner, id: "sess_over"), environment: [:],
+                    quota: SessionQuota(accountConcurrent: 1), idempotency: nil, durability: .deferred)
+            }
+            #expect(refused?.code == .quotaExceeded)
+            #expect(try await syncSetting(.write) == synced)
+        }
+    }
 }

@@ -11,7 +11,8 @@ public struct SandboxSpec: Hashable, Sendable, Codable {
     public var environment: [String: String]
     /// The main process; empty means an idle init that waits to be stopped.
     public var command: [String]
-    /// Absolute working directory of the main process and the default of execs.
+    /// Absolute working directory of the main process and the default of execs; empty means the
+    /// image's own (an OCI image's `WorkingDir`), else `/workspace`.
     public var workingDirectory: String
     /// Host name inside the sandbox; empty means one derived from the id.
     public var hostname: String
@@ -50,7 +51,7 @@ public struct SandboxSpec: Hashable, Sendable, Codable {
     /// Checks what every backend must refuse; backends add their own checks (images, network modes).
     public func validate() throws(SandboxError) {
         try EnvironmentCheck.validate(environment)
-        try PathCheck.validateWorkingDirectory(workingDirectory)
+        if !workingDirectory.isEmpty { try PathCheck.validateWorkingDirectory(workingDirectory) }
         if command.contains(where: { $0.utf8.contains(0) }) {
             throw .invalidArgument("command arguments must not contain NUL bytes")
         }

@@ -28,6 +28,8 @@ enum BundleWriter {
         try writeFile("\(bundle)/config.json", Array(try encoder.encode(config)), mode: 0o600)
         let rootfs = "\(bundle)/rootfs"
         try makeDirectory(rootfs, mode: 0o755)
+        // A layered image's root is mounted on the empty rootfs later (`OverlayRoot`).
+        guard !image.isLayered else { return }
         for directory in image.directories {
             try makeDirectory("\(rootfs)/\(directory)", mode: 0o755)
         }

@@ -40,9 +40,10 @@ struct LeftoverReaper {
         for (name, _) in HostFiles.entries(in: configuration.sandboxDirectory) where !keep.contains(name) {
             await Self.endMonitor(of: "\(configuration.sandboxDirectory)/\(name)")
         }
-        // runsc's host-side mounts go before any bundle is removed.
+        // runsc's host-side mounts and image overlays go before any bundle is removed.
         for (name, _) in HostFiles.entries(in: configuration.sandboxDirectory) where !keep.contains(name) {
             RunscHostMounts.remove(rootfs: "\(configuration.sandboxDirectory)/\(name)/rootfs")
+            OverlayRoot.unmount(bundle: "\(configuration.sandboxDirectory)/\(name)")
         }
         for directory in [configuration.sandboxDirectory, configuration.spoolDirectory] {
             for (name, _) in HostFiles.entries(in: directory) where !keep.contains(name) {

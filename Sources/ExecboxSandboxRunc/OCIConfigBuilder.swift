@@ -19,6 +19,8 @@ struct OCIConfigBuilder: Sendable {
         var hostTmpfsRoot: String? = nil
         /// runsc with `outgoing`/`exposed`: the network namespace the backend prepared.
         var networkNamespacePath: String? = nil
+        /// The user the processes run as (inside ids): the image's `User`, else root.
+        var user = OCIConfig.User(uid: 0, gid: 0)
     }
 
     /// The capabilities root inside a sandbox keeps: enough to own and chmod its files and to run
@@ -58,6 +60,16 @@ struct OCIConfigBuilder: Sendable {
         input.spec.hostname.isEmpty ? String(input.id.rawValue.prefix(63)) : input.spec.hostname
     }
 
+    /// An OCI config's `KEY=value` list as a dictionary (later entries win; malformed ones dropped).
+    static func imageEnvironment(_ entries: [String]) -> [String: String] {
+        var result: [String: String] = [:]
+        for entry in entries {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else { continue }
+            result[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        return result
+    }
+
     static func environment(_ base: [String: String], overrides: [String: String] = [:]) -> [String] {
         var merged = ["PATH": path, "HOME": "/workspace", "LANG": "C.UTF-8"]
         merged.merge(base) { $1 }
@@ -91,9 +103,9 @@ struct OCIConfigBuilder: Sendable {
         )
         let process = OCIConfig.Process(
             terminal: false,
-            user: OCIConfig.User(uid: 0, gid: 0),
+            user: input.user,
             args: args,
-            env: environment(input.spec.environment),
+            env: environment(imageEnvironment(input.image.runtime.env), overrides: input.spec.environment),
             cwd: input.spec.workingDirectory,
             capabilities: capabilities,
             rlimits: rlimits,
@@ -125,7 +137,8 @@ struct OCIConfigBuilder: Sendable {
         )
         return OCIConfig(
             process: process,
-            root: OCIConfig.Root(path: "rootfs", readonly: true),
+            // A layered image's root is its overlay with the sandbox's own writable upper layer.
+            root: OCIConfig.Root(path: "rootfs", readonly: !input.image.isLayered),
             hostname: hostname(for: input),
             mounts: mounts(input),
             linux: linux

@@ -20,6 +20,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     let logger: Logger
     let runtime: RuncRuntime
     let catalog: ImageCatalog
+    let userNamespaces = UserNamespaces()
     /// nil when only network mode `none` is available.
     let network: SandboxNetwork?
     /// The per-sandbox monitor; nil when sandboxes are this process's own children.
@@ -73,7 +74,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 "\(configuration.runtime.rawValue) is not usable at \(configuration.runtimePath); sandboxes cannot be created"
             )
         }
-        let catalog = try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory)
+        let store = try configuration.imageStoreDirectory.map { try ImageStore(root: $0) }
+        let catalog = try ImageCatalog.builtIn(preparedIn: configuration.imageDirectory, store: store)
         let monitorPath = findMonitor(configuration)
         if monitorPath == nil, configuration.useMonitor {
             logger.notice("no ExecboxSandboxMonitor found: sandboxes will not outlive this process")
@@ -185,6 +187,18 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         let limits = try spec.limits.resolved(
             defaults: configuration.defaultLimits, maximum: configuration.maximumLimits)
         let image = try catalog.resolve(spec.imageName)
+        var spec = spec
+        if image.isLayered, spec.command.isEmpty { spec.command = image.runtime.entrypoint + image.runtime.cmd }
+        if image.isLayered {
+            // The image's environment under the request's, for the main process and every exec.
+            spec.environment = OCIConfigBuilder.imageEnvironment(image.runtime.env).merging(spec.environment) { $1 }
+        }
+        if spec.workingDirectory.isEmpty {
+            spec.workingDirectory = image.runtime.workingDir.isEmpty ? "/workspace" : image.runtime.workingDir
+        }
+        let user =
+            image.isLayered
+            ? try ImageUser.resolve(image.runtime.user, layers: image.layers) : OCIConfig.User(uid: 0, gid: 0)
         guard let version, !version.isRefused else {
             throw SandboxError(code: .unavailable, message: "the sandbox runtime is not available")
         }
@@ -201,7 +215,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 ? configuration.idMapBase + UInt32(slot) * OCIConfigBuilder.idRangeSize : nil,
             cgroupParent: configuration.cgroupParent,
             hostTmpfsRoot: runsc ? "\(bundle)/rootfs" : nil,
-            networkNamespacePath: namespaceName.map { "\(SandboxNetwork.namedNamespaces)/\($0)" }
+            networkNamespacePath: namespaceName.map { "\(SandboxNetwork.namedNamespaces)/\($0)" },
+            user: user
         )
         let config = OCIConfigBuilder.make(input)
         let sandbox = RuncSandbox(
@@ -228,6 +243,21 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []
             )
             try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
+            if image.isLayered {
+                let owner = input.idMapHostBase ?? 0
+                var namespace: Int32?
+                if let base = input.idMapHostBase {
+                    namespace = try await userNamespaces.namespace(hostBase: base, size: OCIConfigBuilder.idRangeSize)
+                }
+                try OverlayRoot.mount(
+                    bundle: bundle, layers: image.layers, userNamespace: namespace, owner: owner, limits: limits)
+                try OverlayRoot.prepare(
+                    rootfs: "\(bundle)/rootfs", owner: owner,
+                    files: BundleWriter.etcFiles(
+                        hostname: config.hostname, network: spec.network,
+                        dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []))
+                catalog.store?.touch(image.name, now: Date().timeIntervalSince1970)
+            }
             if runsc {
                 // The workspace is a host mount under the bundle: no other host user may walk in
                 // (runc's bundle stays 0711 for the sandbox's mapped root; runsc's gofer is root).
@@ -355,9 +385,14 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         return sandbox
     }
 
+    /// Every sandbox but the image builds' own (internal to the backend, owned by no session).
     public func list() async throws -> [SandboxInfo] {
-        state.withLock { Array($0.sandboxes.values) }.map(\.info).sorted { $0.id < $1.id }
+        state.withLock { Array($0.sandboxes.values) }.filter { $0.spec.labels[Self.buildLabel] == nil }.map(\.info)
+            .sorted { $0.id < $1.id }
     }
+
+    /// The label of an image build's sandbox.
+    static let buildLabel = "execbox.build"
 
     public func stop(_ id: SandboxID, grace: Duration) async throws -> SandboxInfo {
         let sandbox = try lookup(id)
@@ -601,6 +636,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 await network.removeNamespace(network.namespaceName(slot: sandbox.slot))
             }
         }
+        OverlayRoot.unmount(bundle: sandbox.bundle)
         BundleWriter.remove(sandbox.bundle)
         state.withLock { _ = $0.usedSlots.remove(sandbox.slot) }
         // The init watcher ends with the destroy even if the init never did (stuck exiting).

@@ -34,6 +34,12 @@ public struct RuncBackendConfiguration: Sendable {
     public var spoolDirectory: String
     /// Files the built-in images share read-only between sandboxes (rebuilt at start-up).
     public var imageDirectory: String
+    /// The image store (`ImageStore`): imported, bootstrapped and built images, kept across
+    /// restarts. Nil: the built-in `default` image only.
+    public var imageStoreDirectory: String? = nil
+    /// The most bytes the build cache's images may take; least recently used built images beyond it
+    /// are evicted after each build (imported and bootstrapped images are never evicted).
+    public var imageCacheBytes: Int64 = 20 << 30
     /// Limits applied where a spec leaves them at zero, and the largest allowed.
     public var defaultLimits: SandboxLimits
     public var maximumLimits: SandboxLimits

@@ -15,9 +15,13 @@ enum RunscHostMounts {
         do {
             try mount(rootfs, rootfs, nil, UInt(MS_BIND | MS_REC), nil)
             try mount(nil, rootfs, nil, UInt(MS_PRIVATE | MS_REC), nil)
-            try mount(nil, rootfs, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY) | flags, nil)
+            // A layered image's root is its writable overlay; the built-in image's is read-only.
+            if !image.isLayered {
+                try mount(nil, rootfs, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY) | flags, nil)
+            }
             // The image's read-only binds (the host's /usr), so the file API reads what the sandbox sees.
-            for bind in image.bindMounts {
+            // (A layered image's one bind is the init under /dev, which the file API never reaches.)
+            for bind in image.bindMounts where !image.isLayered {
                 let target = rootfs + bind.destination
                 try mount(bind.source, target, nil, UInt(MS_BIND | MS_REC), nil)
                 try mount(nil, target, nil, UInt(MS_PRIVATE | MS_REC), nil)

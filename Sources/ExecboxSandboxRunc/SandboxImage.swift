@@ -25,6 +25,36 @@ struct SandboxImage: Hashable, Sendable {
     /// The container's init (pid 1): reaps orphans and forwards signals. `-P` alone waits for a
     /// signal; `--` and a command runs it and exits with its status.
     var initPath: String
+    /// A layered image's layer directories in the image store, bottom first; empty for the built-in
+    /// image. Such a sandbox's root is an overlay of them (`OverlayRoot`).
+    var layers: [String] = []
+    /// A layered image's entrypoint, command, environment, working directory and user.
+    var runtime = ImageRuntimeConfig()
+
+    var isLayered: Bool { !layers.isEmpty }
+
+    /// Where the host's static init is bound in a layered image's sandbox (inside the runtime's
+    /// `/dev` tmpfs, so nothing is added to the image's own tree).
+    static let layeredInitPath = "/dev/.execbox-init"
+    /// Where the host's CA bundle is bound read-only in a layered image's sandbox (builds point the
+    /// usual TLS clients at it; it is never part of an image).
+    static let caBundlePath = "/dev/.execbox-ca-certificates.crt"
+    static let hostCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+    /// A stored image as a sandbox root.
+    static func layered(_ image: StoredImage, store: ImageStore) -> SandboxImage {
+        SandboxImage(
+            name: image.name,
+            bindMounts: [BindMount(source: "/usr/bin/catatonit", destination: layeredInitPath)]
+                + (access(hostCABundle, R_OK) == 0 ? [BindMount(source: hostCABundle, destination: caBundlePath)] : []),
+            directories: [],
+            symlinks: [],
+            files: [:],
+            initPath: layeredInitPath,
+            layers: image.layers.map(store.layerPath),
+            runtime: image.config
+        )
+    }
 }
 
 extension SandboxImage {

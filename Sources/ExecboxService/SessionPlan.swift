@@ -1,5 +1,6 @@
 import Crypto
 import ExecboxAPI
+import ExecboxImages
 import ExecboxRPC
 import ExecboxSandbox
 import ExecboxStorage
@@ -20,6 +21,10 @@ struct SessionPlan: Sendable {
     var environment: [String: String]
     var sandbox: SandboxSpec
     var files: [File]
+    /// With setup commands: the image to build (or find in the cache) before the sandbox starts.
+    var build: ImageBuilds.Request?
+    /// The legacy 16-hex image hash when the request has setup commands (CONTRACT.md §8.6).
+    var setupHash = ""
     /// The session's own deadline (extendable up to `maximumLifetime`).
     var timeout: Duration
     /// The tier's cap on the lifetime, which the backend enforces as the sandbox's hard timeout.
@@ -42,13 +47,13 @@ struct SessionPlan: Sendable {
         guard image.utf8.count <= 512, image.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
             throw Validation.invalid("image must be 1 to 512 printable ASCII characters")
         }
-        guard request.setup.isEmpty else {
-            // The legacy REST API answered this with 400.
-            throw ErrorDetails.withCode(
-                .badRequest,
-                RPCError(
-                    code: .unimplemented,
-                    message: "setup commands need image builds, which this server does not offer yet"))
+        if !request.setup.isEmpty {
+            // Files go into the image, except those under /workspace and /tmp (per-session mounts),
+            // which are written into the session; the image's id covers them all.
+            let build = try ImageBuilds.request(
+                base: image, setup: request.setup, files: request.files, forSession: true)
+            self.build = build
+            setupHash = build.hash.legacyHash
         }
         guard request.command.count <= Self.maxCommandElements,
             request.command.reduce(0, { $0 + $1.utf8.count }) <= Self.maxCommandBytes
@@ -66,7 +71,8 @@ struct SessionPlan: Sendable {
         let ports = try Self.ports(request.ports)
         try Self.validateLabels(request.labels)
         try Self.validateEnvironment(request.env)
-        files = try Self.files(request.files)
+        files = try Self.files(
+            build == nil ? request.files : request.files.filter { Self.isInSessionMount($0.path) })
         let sandboxNetwork: ExecboxSandbox.NetworkMode =
             switch network {
             case .none: .none
@@ -114,6 +120,7 @@ struct SessionPlan: Sendable {
             network: network,
             ports: ports,
             labels: request.labels)
+        spec.setup = request.setup
         digest = Self.digest(of: request)
     }
 
@@ -233,7 +240,14 @@ struct SessionPlan: Sendable {
 
     static let writableRoots = ["/workspace", "/tmp"]
 
-    static func files(_ files: [FileSpec]) throws -> [File] {
+    /// Under /workspace or /tmp: a per-session mount, never part of an image.
+    static func isInSessionMount(_ path: String) -> Bool {
+        writableRoots.contains { path == $0 || path.hasPrefix($0 + "/") }
+    }
+
+    /// The files decoded and checked; without `anywhere` they must be under /workspace or /tmp
+    /// (written into the running sandbox; files elsewhere go into an image, with setup commands).
+    static func files(_ files: [FileSpec], anywhere: Bool = false) throws -> [File] {
         guard files.count <= maxFiles else { throw Validation.invalid("at most 64 files") }
         var total = 0
         return try files.map { file in
@@ -242,9 +256,10 @@ struct SessionPlan: Sendable {
             else { throw Validation.invalid("files[].path must be absolute, at most 4096 bytes, without ..") }
             // Until image builds arrive the files are written into the running sandbox, whose only
             // writable places are /workspace and /tmp: refuse anything else before a sandbox exists.
-            guard Self.writableRoots.contains(where: { file.path.hasPrefix($0 + "/") }) else {
+            guard anywhere || Self.writableRoots.contains(where: { file.path.hasPrefix($0 + "/") }) else {
                 throw Validation.invalid(
-                    "files[].path \(file.path) must be under /workspace or /tmp (files elsewhere need image builds)")
+                    "files[].path \(file.path) must be under /workspace or /tmp (files elsewhere go into an image: add setup commands)"
+                )
             }
             let contents: [UInt8]
             switch file.encoding {

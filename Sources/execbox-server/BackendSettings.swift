@@ -38,6 +38,8 @@ struct BackendSettings: Sendable {
     var prices: PriceTable
     /// The largest WriteFile upload, in bytes.
     var maxUploadBytes: Int
+    /// The image store (`--image-store`); nil: `<data dir>/images`.
+    var imageStore: String?
 
     init(
         kind: Kind, namespace: String, runtime: RuncBackendConfiguration.Runtime = .runc,
@@ -64,6 +66,7 @@ struct BackendSettings: Sendable {
     /// in a folder of the namespace's own (a start-up reaper empties its spool folder).
     func runcConfiguration(dataDirectory: String) -> RuncBackendConfiguration {
         var configuration = namespacedConfiguration(dataDirectory: dataDirectory)
+        configuration.imageStoreDirectory = Self.imageStore(imageStore, dataDirectory: dataDirectory)
         configuration.runtime = runtime
         configuration.runtimePath = runtime.defaultPath
         if runtime == .runsc {
@@ -99,6 +102,12 @@ struct BackendSettings: Sendable {
             idMapBase: defaultIDs + UInt32(block % 48) * UInt32(Self.namespaceMaxSandboxes) * 65536,
             maxSandboxes: Self.namespaceMaxSandboxes,
             keepSandboxesOnShutdown: true)
+    }
+
+    /// Where the images are: the option's directory, else `<data dir>/images` (shared by every
+    /// namespace of the data directory: layers are large and immutable).
+    static func imageStore(_ option: String?, dataDirectory: String) -> String {
+        option ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("images").path
     }
 
     /// The namespace's block, 0..<4096, never the one holding 10.88.0.0/20.

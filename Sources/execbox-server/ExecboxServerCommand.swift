@@ -6,6 +6,6 @@ struct ExecboxServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "execbox-server",
         abstract: "The Execbox server.",
-        subcommands: [ServeCommand.self, AdminCommand.self]
+        subcommands: [ServeCommand.self, AdminCommand.self, ImagesCommand.self]
     )
 }

@@ -3,14 +3,13 @@ import ExecboxRPC
 
 /// The Execbox services this server cannot serve: every method is routed (so it is listed by
 /// reflection, authenticated, and distinguishable from a wrong path) and answers UNIMPLEMENTED.
-/// Without a sandbox backend that is every session service; with one, ImageService alone (image
-/// builds arrive later).
+/// Without a sandbox backend that is every session and image service; with one, none.
 enum PlaceholderServices {
     enum Missing {
         /// `--backend none`: sessions, processes, files, ports and images.
         case withoutBackend
-        /// Image builds only.
-        case images
+        /// Nothing: the backend serves every service.
+        case none
     }
 
     static let sessionMethods: [[MethodDescriptor]] = [
@@ -24,12 +23,9 @@ enum PlaceholderServices {
     }
 
     static func register(with router: inout RPCRouter, serving missing: Missing) {
-        let groups = missing == .images ? [ImageServiceMethods.all] : methods
-        for method in groups.joined() {
-            let message =
-                missing == .images || method.service == ImageServiceMethods.all.first?.service
-                ? "\(method.path) is not served yet: it arrives with image builds"
-                : "\(method.path) needs a sandbox backend; this server runs with --backend none"
+        guard missing == .withoutBackend else { return }
+        for method in methods.joined() {
+            let message = "\(method.path) needs a sandbox backend; this server runs with --backend none"
             router.register(method) { _, _, _ in throw RPCError(code: .unimplemented, message: message) }
         }
     }

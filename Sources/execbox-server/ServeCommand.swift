@@ -27,8 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
             account, prints its API key once and writes it to the bootstrap key file. Every call \
             needs 'authorization: Bearer <key>' except health, reflection, JoinWaitlist and \
             RequestQuota. Serves grpc.health.v1.Health, per --reflection grpc.reflection.v1 and \
-            v1alpha, AccountService, and with a backend SessionService, ProcessService, FileService \
-            and NetworkService (ImageService answers UNIMPLEMENTED until image builds arrive). Prints \
+            v1alpha, AccountService, and with a backend SessionService, ProcessService, FileService, \
+            NetworkService and ImageService (images: execbox-server images). Prints \
             "listening on HOST:PORT" once bound. SIGTERM or SIGINT shut down gracefully: health turns \
             NOT_SERVING, then in-flight calls get 10 seconds; sessions keep running under their \
             monitors and the next start adopts them. A config file (--config) holds EXECBOX_…=value \
@@ -202,17 +202,21 @@ struct ServeCommand: AsyncParsableCommand {
                     prices: settings.backend.prices),
                 logger: Logger(label: "execbox.sessions"))
             sessionServices = stack.sessionServices(manager, maxUploadBytes: settings.backend.maxUploadBytes)
+            if let images = ImageService(manager: manager) { sessionServices.append(images) }
             services.append(SandboxService(backend: backend, manager: manager))
             backendHealth = { await backend.health() }
         }
         var router = stack.router(with: sessionServices)
         health.registerMethods(with: &router)
-        PlaceholderServices.register(with: &router, serving: sessionServices.isEmpty ? .withoutBackend : .images)
+        PlaceholderServices.register(with: &router, serving: sessionServices.isEmpty ? .withoutBackend : .none)
         let sessionServiceNames =
             sessionServices.isEmpty
             ? []
-            : [SessionServiceMethods.all, ProcessServiceMethods.all, FileServiceMethods.all, NetworkServiceMethods.all]
-                .compactMap(\.first?.service)
+            : [
+                SessionServiceMethods.all, ProcessServiceMethods.all, FileServiceMethods.all, NetworkServiceMethods.all,
+                ImageServiceMethods.all,
+            ]
+            .compactMap(\.first?.service)
         var serving = [Grpc_Health_V1_HealthMethods.check.service, AccountServiceMethods.getAccount.service]
         if settings.reflectionEnabled {
             let reflection = try ReflectionService(serving: router)

@@ -112,6 +112,9 @@ struct ServeSettings: Sendable {
         } catch let error as ValidationError {
             throw ValidationError("\(namespace?.source ?? "--sandbox-namespace"): \(error.message)")
         }
+        backend.imageStore = value(command.store.imageStore, "EXECBOX_IMAGE_STORE").map {
+            URL(fileURLWithPath: $0.text).standardizedFileURL.path
+        }
         if let (text, source) = value(command.logLevel, "EXECBOX_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: text) else {
                 let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")

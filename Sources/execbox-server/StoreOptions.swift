@@ -17,4 +17,12 @@ struct StoreOptions: ParsableArguments {
             EXECBOX_STORAGE_KEY). [EXECBOX_DATABASE_URL] (default: sqlite:DIR/execbox.db)
             """, valueName: "url"))
     var databaseURL: String?
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            Directory of the runc backend's images (imported, bootstrapped and built), created if \
+            missing. [EXECBOX_IMAGE_STORE] (default: DIR/images)
+            """, valueName: "dir"))
+    var imageStore: String?
 }

@@ -276,7 +276,7 @@ let package = Package(
         .target(
             name: "ExecboxService",
             dependencies: [
-                "ExecboxAPI", "ExecboxRPC", "ExecboxSandbox", "ExecboxStorage", "ExecboxWellKnownTypes", "ExecboxWire",
+                "ExecboxAPI", "ExecboxImages", "ExecboxRPC", "ExecboxSandbox", "ExecboxStorage", "ExecboxWellKnownTypes", "ExecboxWire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -314,6 +314,7 @@ let package = Package(
             name: "ExecboxSandboxRunc",
             dependencies: [
                 "ExecboxSandbox",
+                "ExecboxImages",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -332,7 +333,7 @@ let package = Package(
             name: "ExecboxSandboxTests",
             dependencies: [
                 "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxSandboxTestHost", "ExecboxSandboxMonitor",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "ExecboxImages", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

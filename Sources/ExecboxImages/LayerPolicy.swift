@@ -22,7 +22,7 @@ public struct LayerPolicy: Hashable, Sendable {
     public var allowSetuid: Bool
 
     public init(
-        maxEntries: Int = 1_000_000,
+        maxEntries: Int = 500_000,
         maxTotalBytes: Int64 = 8 << 30,
         maxFileBytes: Int64 = 4 << 30,
         maxPathBytes: Int = 4096,

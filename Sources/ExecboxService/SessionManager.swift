@@ -53,6 +53,8 @@ public final class SessionManager: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
     let events = SessionEvents()
+    /// Image builds, when the backend has images.
+    let images: ImageBuilds?
 
     struct State {
         /// Sessions a create of this process is starting (the reconciler leaves them alone).
@@ -107,6 +109,9 @@ public final class SessionManager: Sendable {
         self.settings = settings
         self.now = now
         self.logger = logger
+        images = (backend as? any SandboxImageBackend).map {
+            ImageBuilds(backend: $0, store: store, now: now, logger: Logger(label: "execbox.images"))
+        }
     }
 
     static func newSessionID() -> String {
@@ -134,10 +139,13 @@ public final class SessionManager: Sendable {
         }
         let id = Self.newSessionID()
         let createdAt = now()
-        let record = SessionRecord(
+        let image = try await resolveImage(plan, principal: principal)
+        var record = SessionRecord(
             id: id, accountID: principal.accountID, apiKeyID: principal.keyID, status: .pending, spec: plan.spec,
             backend: settings.backendName, backendID: id, nodeID: settings.nodeID, createdAt: createdAt,
             idempotencyKey: idempotencyKey.isEmpty ? nil : idempotencyKey)
+        record.setupHash = plan.setupHash
+        record.imageCacheHit = image.cacheHit
         let claim =
             idempotencyKey.isEmpty
             ? nil
@@ -157,7 +165,8 @@ public final class SessionManager: Sendable {
             // The backend's file system work and process spawning run off the caller's executor (a
             // connection's event loop, where the HTTP/2 server runs handlers).
             try await withTaskExecutorPreference(globalConcurrentExecutor) {
-                _ = try await backend.create(sandboxID, plan.sandbox)
+                _ = try await backend.create(
+                    sandboxID, try await self.sandboxSpec(plan, image, session: creation.session))
                 for file in plan.files {
                     _ = try await backend.writeFile(
                         sandboxID, path: file.path, contents: file.contents, mode: 0o644, createParents: true)
@@ -178,13 +187,15 @@ public final class SessionManager: Sendable {
         }
         let startedAt = now()
         var change = SessionChange(
-            status: .running, startedAt: startedAt,
+            status: .running, imageID: image.id, imageRef: image.id,
+            startedAt: startedAt,
             expiresAt: startedAt.addingTimeInterval(plan.timeout / .seconds(1)), lastActivityAt: startedAt)
         change.network = try? await networkInfo(sandboxID, spec: plan.spec)
         do {
             let running = try await store.updateSession(
-                id: id, accountID: nil, allowedFrom: [.pending], change)
-            events.publish(running, type: .statusChanged, previous: .pending, at: startedAt)
+                id: id, accountID: nil, allowedFrom: [.pending, .building], change)
+            events.publish(
+                running, type: .statusChanged, previous: plan.build == nil ? .pending : .building, at: startedAt)
             return SessionCreation(session: running, replayed: false)
         } catch let error as StorageError where error.code == .failedPrecondition {
             // Killed while starting: the kill's record stands.

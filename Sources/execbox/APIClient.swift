@@ -19,6 +19,7 @@ struct APIClient: Sendable {
     var files: FileServiceClient<AuthenticatedTransport> { FileServiceClient(transport: transport) }
     var network: NetworkServiceClient<AuthenticatedTransport> { NetworkServiceClient(transport: transport) }
     var accounts: AccountServiceClient<AuthenticatedTransport> { AccountServiceClient(transport: transport) }
+    var images: ImageServiceClient<AuthenticatedTransport> { ImageServiceClient(transport: transport) }
 
     /// Connects with the settings `options` resolve to, runs `body`, closes the connection. A
     /// failed call surfaces as a ``CLIError`` that says what to do.

@@ -27,7 +27,8 @@ struct ExecboxCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             LoginCommand.self, RunCommand.self, ExecCommand.self, SessionsCommand.self, ProcessesCommand.self,
-            LogsCommand.self, CopyCommand.self, URLCommand.self, KeysCommand.self, UsageCommand.self,
+            LogsCommand.self, CopyCommand.self, URLCommand.self, ImagesCommand.self, KeysCommand.self,
+            UsageCommand.self,
             CompletionsCommand.self,
         ]
     )

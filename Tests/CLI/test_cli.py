@@ -391,3 +391,79 @@ def test_help_and_completions(cli):
         result = subprocess.run([cli, "completions", shell], capture_output=True, timeout=30)
         assert result.returncode == 0 and marker in result.stdout, shell
     assert subprocess.run([cli, "completions", "tcsh"], capture_output=True, timeout=30).returncode == 2
+
+
+# MARK: images
+
+
+def busybox_layout(directory):
+    """An OCI image layout of one gzip layer: Debian's static busybox as /bin/sh and friends."""
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name in ["bin", "etc", "opt"]:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        with open("/bin/busybox", "rb") as f:
+            data = f.read()
+        info = tarfile.TarInfo("bin/busybox")
+        info.size, info.mode = len(data), 0o755
+        tar.addfile(info, io.BytesIO(data))
+        for command in ["sh", "cat", "echo", "ls"]:
+            info = tarfile.TarInfo(f"bin/{command}")
+            info.type, info.linkname, info.mode = tarfile.SYMTYPE, "busybox", 0o777
+            tar.addfile(info)
+    layer = raw.getvalue()
+    blob = gzip.compress(layer, mtime=0)
+    blobs = directory / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data):
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+
+    config = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/sh"]},
+                             "rootfs": {"type": "layers",
+                                        "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]}}).encode())
+    manifest = put(json.dumps({"schemaVersion": 2, "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                                               **config},
+                               "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                           **put(blob)}]}).encode())
+    (directory / "index.json").write_text(json.dumps(
+        {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}]}))
+    (directory / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    return directory
+
+
+def test_images_build_cache_ls_get_and_run(execbox, server, tmp_path):
+    imported = subprocess.run([binary("EXECBOX_SERVER", "execbox-server"), "images", "import",
+                               str(busybox_layout(tmp_path / "layout")), "--name", "busybox:cli",
+                               "--data-dir", server.data_dir], capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    assert "name: busybox:cli" in imported.stdout and "unpacking" in imported.stderr
+    local = tmp_path / "greeting.txt"
+    local.write_bytes(b"from the cli\n")
+    build = ["images", "build", "busybox:cli", "--setup", "echo built-line; echo to-stderr >&2",
+             "--setup", "cat /opt/greeting.txt > /opt/copy", "--file", f"{local}:/opt/greeting.txt"]
+    first = execbox(*build, check=0)
+    assert b"[1] built-line" in first.stdout and b"[1] to-stderr" in first.stderr, first
+    assert b"building" in first.stderr and b"status: ready" in first.stdout
+    image_id = [line.split(": ")[1] for line in first.stdout.decode().splitlines() if line.startswith("id: ")][0]
+    second = execbox(*build, check=0)
+    assert b"cached, nothing to build" in second.stderr and b"[1]" not in second.stdout, second
+    listed = execbox.json("images", "ls")["images"]
+    assert [image["id"] for image in listed] == [image_id] and listed[0]["status"] == "ready"
+    got = execbox.json("images", "get", listed[0]["setup_hash"])
+    assert got["id"] == image_id and got["files"] == [{"path": "/opt/greeting.txt", "size_bytes": 13}]
+    ran = execbox("run", "--image", image_id, "--", "cat", "/opt/copy", check=0)
+    assert ran.stdout == b"from the cli\n"
+    failed = execbox("images", "build", "busybox:cli", "--setup", "true", "--setup", "exit 3")
+    assert failed.returncode == 1 and b"setup command 2" in failed.stderr, failed
+    unknown = execbox("images", "build", "no-such-base", "--setup", "true")
+    assert unknown.returncode != 0 and b"unknown base image" in unknown.stderr, unknown

@@ -153,11 +153,8 @@ public final class SessionManager: Sendable {
                 key: idempotencyKey, requestDigest: plan.digest, expiresAt: createdAt.addingTimeInterval(24 * 3600))
         state.withLock { _ = $0.creating.insert(id) }
         defer { state.withLock { _ = $0.creating.remove(id) } }
-        // The PENDING row's commit does not wait for the disk: the RUNNING (or FAILED) commit below,
-        // synced before the caller hears of the session, syncs it too. A power loss before that
-        // takes the sandbox with it; a crash of this process loses nothing.
         let creation = try await store.createSession(
-            record, environment: plan.environment, quota: quota, idempotency: claim, durability: .deferred)
+            record, environment: plan.environment, quota: quota, idempotency: claim)
         RequestInfo.current?.attribution.sessionID = creation.session.id
         if creation.replayed { return creation }
         let sandboxID = try Self.sandboxID(id)
@@ -192,8 +189,12 @@ public final class SessionManager: Sendable {
             expiresAt: startedAt.addingTimeInterval(plan.timeout / .seconds(1)), lastActivityAt: startedAt)
         change.network = try? await networkInfo(sandboxID, spec: plan.spec)
         do {
+            // Not synced before the reply: on this host a sync here, just after the backend wrote the
+            // sandbox's files, delays the first exec by milliseconds. A crash of this process keeps
+            // the commit; an OS crash or power loss that loses it ends the sandbox too (SQLite), and
+            // after a PostgreSQL crash the reconciler marks the still-PENDING session RUNNING.
             let running = try await store.updateSession(
-                id: id, accountID: nil, allowedFrom: [.pending, .building], change)
+                id: id, accountID: nil, allowedFrom: [.pending, .building], change, durability: .deferred)
             events.publish(
                 running, type: .statusChanged, previous: plan.build == nil ? .pending : .building, at: startedAt)
             return SessionCreation(session: running, replayed: false)

@@ -4,6 +4,6 @@ public enum CommitDurability: Hashable, Sendable {
     case synced
     /// Committed (visible, and kept if the server process crashes) but not yet on disk: an OS
     /// crash or power loss may lose it until the next synced commit, which syncs it too. For a
-    /// write that a synced one follows before anyone is told of it.
+    /// write whose loss is repaired, or goes with what it describes (a sandbox on the same host).
     case deferred
 }

@@ -6,13 +6,11 @@ public protocol SessionStore: Sendable {
     /// limit. Fails with `.quotaExceeded` (concurrent limits are checked before daily ones).
     /// With an idempotency claim, a repeat with the same digest returns the first session
     /// (`replayed`), another digest fails with `.alreadyExists`. `environment` is encrypted.
-    /// `.deferred` durability lets the commit return before the disk sync.
     func createSession(
         _ session: SessionRecord,
         environment: [String: String],
         quota: SessionQuota,
-        idempotency: IdempotencyClaim?,
-        durability: CommitDurability
+        idempotency: IdempotencyClaim?
     ) async throws -> SessionCreation
 
     /// nil `accountID` reads any account's session (reconciler, backends).
@@ -24,12 +22,14 @@ public protocol SessionStore: Sendable {
     func listSessions(_ query: SessionQuery) async throws -> Page<SessionRecord>
 
     /// Applies `change`. With `allowedFrom`, the session must be in one of those states, else
-    /// `.failedPrecondition`. A terminal session never returns to an active state.
+    /// `.failedPrecondition`. A terminal session never returns to an active state. `.deferred`
+    /// durability lets the commit return before the disk sync.
     func updateSession(
         id: String,
         accountID: String?,
         allowedFrom: Set<SessionStatus>?,
-        _ change: SessionChange
+        _ change: SessionChange,
+        durability: CommitDurability
     ) async throws -> SessionRecord
 
     /// Active sessions and sessions created since `since`, for an account or one of its keys.
@@ -40,14 +40,13 @@ public protocol SessionStore: Sendable {
 }
 
 extension SessionStore {
-    /// A create whose commit is on disk when it returns.
-    public func createSession(
-        _ session: SessionRecord,
-        environment: [String: String],
-        quota: SessionQuota,
-        idempotency: IdempotencyClaim?
-    ) async throws -> SessionCreation {
-        try await createSession(
-            session, environment: environment, quota: quota, idempotency: idempotency, durability: .synced)
+    /// An update whose commit is on disk when it returns.
+    public func updateSession(
+        id: String,
+        accountID: String?,
+        allowedFrom: Set<SessionStatus>?,
+        _ change: SessionChange
+    ) async throws -> SessionRecord {
+        try await updateSession(id: id, accountID: accountID, allowedFrom: allowedFrom, change, durability: .synced)
     }
 }

@@ -8,11 +8,9 @@ extension SQLStore {
         _ session: SessionRecord,
         environment: [String: String],
         quota: SessionQuota,
-        idempotency: IdempotencyClaim?,
-        durability: CommitDurability
+        idempotency: IdempotencyClaim?
     ) async throws -> SessionCreation {
-        let kind: TransactionKind = durability == .synced ? .write : .writeDeferringSync
-        return try await database.perform(kind) { connection in
+        try await write { connection in
             // Every create of the account queues here (PostgreSQL: the row lock; SQLite: the one
             // write lock), so the counts below cannot go stale before the insert.
             guard
@@ -159,9 +157,11 @@ extension SQLStore {
         id: String,
         accountID: String?,
         allowedFrom: Set<SessionStatus>?,
-        _ change: SessionChange
+        _ change: SessionChange,
+        durability: CommitDurability
     ) async throws -> SessionRecord {
-        try await write { connection in
+        let kind: TransactionKind = durability == .synced ? .write : .writeDeferringSync
+        return try await database.perform(kind) { connection in
             var lookup = SQLBuilder("SELECT status FROM sessions WHERE")
             lookup.append(" id = \(lookup.bind(.text(id)))")
             if let accountID { lookup.append(" AND account_id = \(lookup.bind(.text(accountID)))") }

@@ -218,7 +218,7 @@ struct SessionTests {
     }
 
     @Test(
-        "a create with deferred durability is committed at once; only its transaction skips the sync",
+        "an update with deferred durability is committed at once; only its transaction skips the sync",
         arguments: StoreBackend.all)
     func deferredDurability(backend: StoreBackend) async throws {
         let key = StorageKey.random()
@@ -251,20 +251,23 @@ struct SessionTests {
 
             let created = try await store.createSession(
                 Fixtures.session(owner, id: "sess_deferred"), environment: ["K": "v"], quota: .unlimited,
-                idempotency: nil, durability: .deferred)
-            #expect(created.session.status == .pending)
-            #expect(try await store.session(id: "sess_deferred", accountID: nil) == created.session)
+                idempotency: nil)
+            let running = try await store.updateSession(
+                id: created.session.id, accountID: nil, allowedFrom: [.pending],
+                SessionChange(status: .running, startedAt: Fixtures.at(1)), durability: .deferred)
+            #expect(running.status == .running && running.startedAt == Fixtures.at(1))
+            #expect(try await store.session(id: "sess_deferred", accountID: nil) == running)
             // Committed, not merely visible to this store: another store on the database sees it.
             let other = try await backend.reopen(test, key: key)
-            #expect(try await other.session(id: "sess_deferred", accountID: nil)?.id == "sess_deferred")
-            #expect(try await other.sessionEnvironment(id: "sess_deferred") == ["K": "v"])
+            #expect(try await other.session(id: "sess_deferred", accountID: nil)?.status == .running)
             await other.close()
+            // A deferred update that fails its precondition leaves the next write synced.
             let refused = await #expect(throws: StorageError.self) {
-                try await store.createSession(
-                    Fixtures.session(owner, id: "sess_over"), environment: [:],
-                    quota: SessionQuota(accountConcurrent: 1), idempotency: nil, durability: .deferred)
+                try await store.updateSession(
+                    id: "sess_deferred", accountID: nil, allowedFrom: [.pending], SessionChange(status: .running),
+                    durability: .deferred)
             }
-            #expect(refused?.code == .quotaExceeded)
+            #expect(refused?.code == .failedPrecondition)
             #expect(try await syncSetting(.write) == synced)
         }
     }

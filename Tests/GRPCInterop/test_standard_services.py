@@ -24,7 +24,9 @@ EXECBOX_SERVICES = [
     "execbox.v1.SessionService", "execbox.v1.ProcessService", "execbox.v1.FileService",
     "execbox.v1.NetworkService", "execbox.v1.ImageService", "execbox.v1.AccountService",
 ]
-NOT_SERVED_YET = [service for service in EXECBOX_SERVICES if service != "execbox.v1.AccountService"]
+# Served only with a sandbox backend (ImageService too, since image builds; test_images.py in Tests/Gateway checks
+# it SERVING on a runc server). These servers run with --backend none.
+WITHOUT_A_BACKEND = [service for service in EXECBOX_SERVICES if service != "execbox.v1.AccountService"]
 
 
 def _binary():
@@ -39,7 +41,8 @@ class Server:
 
     def __init__(self, *flags, env=None, credentials=None):
         self.data_dir = tempfile.mkdtemp(prefix="execbox-server-")
-        command = [_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir + "/data", *flags]
+        command = [_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir + "/data",
+                   "--backend", "none", *flags]
         self.proc = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {})})
@@ -92,8 +95,8 @@ def test_check_unknown_service_is_not_found(health):
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_execbox_services_are_reported_not_serving_yet(health):
-    for service in NOT_SERVED_YET:
+def test_services_that_need_a_backend_are_reported_not_serving_without_one(health):
+    for service in WITHOUT_A_BACKEND:
         assert health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status == NOT_SERVING
     account = health.Check(health_pb2.HealthCheckRequest(service="execbox.v1.AccountService"), timeout=10)
     assert account.status == SERVING
@@ -186,6 +189,13 @@ def test_execbox_methods_are_unimplemented(execbox_server):
     auth = (("authorization", f"Bearer {execbox_server.key}"),)
     with pytest.raises(grpc.RpcError) as error:
         call(request_type(image="python:3.12"), metadata=auth, timeout=10)
+    assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "needs a sandbox backend" in error.value.details()
+    # Image builds run in sandboxes too.
+    image_call = execbox_server.channel.unary_unary(
+        "/execbox.v1.ImageService/GetImage", request_serializer=lambda b: b, response_deserializer=lambda b: b)
+    with pytest.raises(grpc.RpcError) as error:
+        image_call(b"", metadata=auth, timeout=10)
     assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert "needs a sandbox backend" in error.value.details()
 

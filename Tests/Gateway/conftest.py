@@ -47,6 +47,12 @@ TERMINAL = {"stopped", "failed", "killed"}
 TIMEOUT = 60
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "debootstrap: runs debootstrap from the host's apt mirror (about 25 s); -m 'not debootstrap' "
+        "deselects it")
+
+
 def server_binary():
     for variable in ("EXECBOX_SERVER_BINARY", "EXECBOX_SERVER"):
         if os.environ.get(variable):

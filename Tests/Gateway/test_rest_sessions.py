@@ -1,7 +1,8 @@
 """Sessions over the REST /v1 gateway (gateway-spec.md "Routes"; CONTRACT.md §3.16–§3.20, §10; TESTPLAN
 §E 66, 68, 77, 80): the legacy README flow replayed (waitlist → key → session → attach: stdin, stdout,
 stderr, one Exit, Close 1000 → 409 once ended); create/get/list shapes, newest first, the status
-filter and cursor pages; Idempotency-Key; setup/files 400; tier caps 403; mass assignment ignored;
+filter and cursor pages; Idempotency-Key; setup on `default` and files outside /workspace|/tmp 400
+(builds: test_images.py); tier caps 403; mass assignment ignored;
 stop (200 {status:stopped}, again 409) and kill (200 {status:killed}); files up and down
 binary-exact by SHA-256, listing with mode bits 420/493, parents created, relative path 400,
 missing 404, ended session 409, upload caps 413 (early on Content-Length, and streamed); the port
@@ -191,11 +192,15 @@ def test_idempotency_key(gateway, account):
     assert len(ok(gateway.request("GET", "/v1/sessions", key=account))["sessions"]) == 1
 
 
-@pytest.mark.parametrize("extra", [{"setup": ["pip install requests"]},
-                                   {"files": [{"path": "/app/main.py", "content": "print(1)"}]}])
-def test_setup_and_files_are_400(gateway, extra):
+@pytest.mark.parametrize("extra,detail", [
+    # Setup builds an image on the named base (test_images.py); the built-in default cannot be one.
+    ({"setup": ["pip install requests"]}, "the built-in default image cannot be a build base"),
+    # Without setup there is no image to put them in: files go into the session, under /workspace or /tmp.
+    ({"files": [{"path": "/app/main.py", "content": "print(1)"}]}, "must be under /workspace or /tmp"),
+])
+def test_setup_on_default_and_files_outside_the_session_mounts_are_400(gateway, extra, detail):
     response = gateway.request("POST", "/v1/sessions", key=gateway.key, json={"image": "default", **extra})
-    assert_error(response, 400, "BAD_REQUEST")
+    assert_error(response, 400, "BAD_REQUEST", contains=detail)
 
 
 def test_empty_setup_and_files_are_fine(gateway):

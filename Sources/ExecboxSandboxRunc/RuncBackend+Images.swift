@@ -176,19 +176,20 @@ extension RuncBackend: SandboxImageBackend {
     }
 
     /// Removes the least recently used built images (never `keeping`, never imported or
-    /// bootstrapped ones) until the built images fit `imageCacheBytes`, then their unused layers.
+    /// bootstrapped ones) until the layers the builds added fit `imageCacheBytes`, then the layers
+    /// nothing uses any more. A built image's cost is its own top layer (its base is shared).
     func evictBuiltImages(keeping: String) {
         guard let store = catalog.store else { return }
-        var built = store.images().filter { $0.source == .built && $0.name != keeping }
-        var total = built.reduce(Int64(0)) { $0 + $1.sizeBytes }
-        total += store.image(named: keeping)?.sizeBytes ?? 0
-        built.sort { $0.lastUsedAt < $1.lastUsedAt }
+        let built = store.images().filter { $0.source == .built }
+        func cost(_ image: StoredImage) -> Int64 { image.layers.last.map(store.layerBytes) ?? 0 }
+        var total = built.reduce(Int64(0)) { $0 + cost($1) }
         var evicted = false
-        for image in built where total > configuration.imageCacheBytes {
+        for image in built.sorted(by: { $0.lastUsedAt < $1.lastUsedAt })
+        where total > configuration.imageCacheBytes && image.name != keeping {
             if store.remove(image.name) {
-                total -= image.sizeBytes
+                total -= cost(image)
                 evicted = true
-                logger.info("image cache: evicted \(image.name) (\(image.sizeBytes) bytes, least recently used)")
+                logger.info("image cache: evicted \(image.name) (\(cost(image)) bytes, least recently used)")
             }
         }
         if evicted { store.collectGarbage() }

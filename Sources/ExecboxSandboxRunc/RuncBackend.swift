@@ -188,7 +188,10 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             defaults: configuration.defaultLimits, maximum: configuration.maximumLimits)
         let image = try catalog.resolve(spec.imageName)
         var spec = spec
-        if image.isLayered, spec.command.isEmpty { spec.command = image.runtime.entrypoint + image.runtime.cmd }
+        // A build's sandbox stays idle: its commands are execs.
+        if image.isLayered, spec.command.isEmpty, spec.labels[Self.buildLabel] == nil {
+            spec.command = image.runtime.entrypoint + image.runtime.cmd
+        }
         if image.isLayered {
             // The image's environment under the request's, for the main process and every exec.
             spec.environment = OCIConfigBuilder.imageEnvironment(image.runtime.env).merging(spec.environment) { $1 }
@@ -546,7 +549,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 return
             }
             sandbox.reapExecZombies()
-            guard (try? await Task.sleep(for: .milliseconds(2))) != nil else { return }
+            // Cancelled with the backend's shutdown, it must still reap: a zombie nobody reaps holds
+            // the init in its exit, and the sandbox's destroy (and the shutdown) behind it.
+            if (try? await Task.sleep(for: .milliseconds(2))) == nil { usleep(2_000) }
         }
     }
 

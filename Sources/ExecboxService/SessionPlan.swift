@@ -93,7 +93,10 @@ struct SessionPlan: Sendable {
             command: request.command,
             labels: [:],
             exposedPorts: network == .exposed ? ports.map(\.containerPort) : [])
-        if !request.workDir.isEmpty { sandbox.workingDirectory = request.workDir }
+        // Unset: `/workspace` on the built-in image; on any other, empty — the image's own WORKDIR
+        // (else /workspace), which the backend knows.
+        sandbox.workingDirectory =
+            !request.workDir.isEmpty ? request.workDir : image == SandboxSpec.defaultImage ? "/workspace" : ""
         do {
             try sandbox.validate()
         } catch {

@@ -205,6 +205,68 @@ struct RuncImageTests {
     }
 }
 
+extension RuncImageTests {
+    /// The build cache keeps the layers builds added within its budget: the least recently used
+    /// built image goes first (a session on an image counts as a use), never the base.
+    @Test func leastRecentlyUsedBuildsAreEvictedBeyondTheBudget() async throws {
+        let scratch = try TestImages.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let storeDirectory = "\(scratch)/store"
+        // Each build adds about 260 KiB: two fit, three do not.
+        try await Support.withBackend({
+            $0.imageStoreDirectory = storeDirectory
+            $0.imageCacheBytes = 600 << 10
+        }) { backend in
+            let images = try LocalImages(directory: storeDirectory)
+            _ = try await images.importImage(
+                from: try Self.makeLayout(config: .init(cmd: ["/bin/sh"]), in: scratch), name: "busybox:base")
+            func build(_ tag: String) async throws -> String {
+                let name = "sha256:" + String(repeating: tag, count: 64)
+                _ = try await backend.buildImage(
+                    ImageBuildSpec(
+                        name: name, base: "busybox:base",
+                        setup: ["busybox dd if=/dev/zero of=/app/\(tag) bs=1024 count=256"], network: .none)
+                ) { _ in }
+                return name
+            }
+            let a = try await build("a")
+            let b = try await build("b")
+            // A session on a makes b the least recently used.
+            let id = SandboxID.random()
+            _ = try await backend.create(id, SandboxSpec(image: a, command: ["true"]))
+            _ = try await backend.kill(id)
+            let c = try await build("c")
+            let names = Set(try await backend.listImages().map(\.name))
+            #expect(names == ["busybox:base", a, c])
+            let layers = try FileManager.default.contentsOfDirectory(atPath: "\(storeDirectory)/layers")
+            #expect(layers.count == 4, "two base layers, a's and c's: b's layer was collected")
+        }
+    }
+}
+
+extension RuncImageTests {
+    /// Sessions whose command waits on its stdin (an image's `CMD ["/bin/sh"]`), still running when
+    /// the backend shuts down (one with a removal in flight), end: their main processes are reaped
+    /// although the shutdown cancelled the reaper, so no zombie holds an init in its exit (this
+    /// hung the shutdown before).
+    @Test func aShellWaitingOnStdinEndsWithTheBackend() async throws {
+        try await Self.withImageBackend { backend, images, scratch in
+            _ = try await images.importImage(
+                from: try Self.makeLayout(config: .init(cmd: ["/bin/sh"]), in: scratch), name: "busybox:sh")
+            for image in ["busybox:sh", "busybox:sh", SandboxSpec.defaultImage] {
+                let id = SandboxID.random()
+                _ = try await backend.create(
+                    id, SandboxSpec(image: image, command: image == "busybox:sh" ? [] : ["/bin/sh"]))
+                let output = try await Support.run(backend, id, ["sh", "-c", "exit 3"])
+                #expect(output.exit == .exited(3))
+            }
+            let last = SandboxID.random()
+            _ = try await backend.create(last, SandboxSpec(image: "busybox:sh"))
+            Task { try? await backend.remove(last) }
+        }
+    }
+}
+
 /// Lines collected from a build's event callback.
 final class Lines: Sendable {
     private let storage = Mutex<[String]>([])

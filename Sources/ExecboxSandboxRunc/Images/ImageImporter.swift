@@ -189,6 +189,10 @@ struct ImageImporter {
         } catch let error as LayerError {
             BundleWriter.remove(directory)
             throw SandboxError.invalidArgument("\(label): \(error)")
+        } catch var error as SandboxError {
+            BundleWriter.remove(directory)
+            error.message = "\(label): \(error.message)"
+            throw error
         } catch {
             BundleWriter.remove(directory)
             throw error

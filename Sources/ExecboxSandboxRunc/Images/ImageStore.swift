@@ -8,7 +8,8 @@ import Synchronization
 ///
 ///     <root>/layers/<64 hex>/     one unpacked, checked, read-only layer (a directory tree)
 ///     <root>/images/<file>.json   one image: its layers bottom first and its runtime config
-///     <root>/tmp/                 unpacking and capturing in progress (cleared on open)
+///     <root>/tmp/                 work in progress, `<purpose>-<pid>-<n>` (what a dead process
+///                                 left is removed on open; a live one's is left alone)
 ///
 /// A layer is stored once by digest however many images use it; it appears under `layers/` only
 /// complete (renamed there from `tmp/`). Image records are replaced atomically, so a reader sees the
@@ -25,8 +26,19 @@ final class ImageStore: Sendable {
             try RuncBackend.makeDirectories(directory)
             chmod(directory, 0o700)
         }
-        BundleWriter.remove("\(root)/tmp")
-        try RuncBackend.makeDirectories("\(root)/tmp")
+        removeAbandonedWork()
+    }
+
+    /// Removes what processes that are gone left under `tmp/` (the server and the `images` commands
+    /// share the store: another live process's work in progress stays).
+    func removeAbandonedWork() {
+        for entry in HostFiles.entries(in: "\(root)/tmp") {
+            let parts = entry.name.split(separator: "-")
+            guard parts.count >= 3, let pid = pid_t(parts[1]) else { continue }
+            guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = "\(root)/tmp/\(entry.name)"
+            if entry.isDirectory { BundleWriter.remove(path) } else { unlink(path) }
+        }
     }
 
     var layersDirectory: String { "\(root)/layers" }
@@ -41,7 +53,7 @@ final class ImageStore: Sendable {
     /// A fresh empty directory under `tmp/` for work in progress.
     func scratchDirectory(_ purpose: String) throws -> String {
         var generator = SystemRandomNumberGenerator()
-        let path = "\(root)/tmp/\(purpose)-\(UInt64.random(in: 0 ... .max, using: &generator))"
+        let path = "\(root)/tmp/\(purpose)-\(getpid())-\(UInt64.random(in: 0 ... .max, using: &generator))"
         try BundleWriter.makeDirectory(path, mode: 0o700)
         return path
     }
@@ -100,7 +112,7 @@ final class ImageStore: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = Array(try encoder.encode(image))
-        let temporary = "\(root)/tmp/record-\(Self.fileName(for: image.name))-\(getpid())"
+        let temporary = "\(root)/tmp/record-\(getpid())-\(Self.fileName(for: image.name))"
         unlink(temporary)
         try BundleWriter.writeFile(temporary, data, mode: 0o600)
         guard rename(temporary, recordPath(image.name)) == 0 else {

@@ -157,5 +157,21 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+
+        // MARK: Images (scripts/bench-images)
+        // `execbox-bench-images --server HOST:PORT --key-file F --image REF …`: creates on an imported
+        // busybox image and builds from setup commands on a running execbox-server (the generated
+        // clients) against `podman run` and `podman build` of the same image and steps, alternately.
+        .executableTarget(
+            name: "execbox-bench-images",
+            dependencies: [
+                .product(name: "ExecboxAPI", package: "Execbox"),
+                .product(name: "ExecboxGRPC", package: "Execbox"),
+                .product(name: "ExecboxHTTP2", package: "Execbox"),
+                .product(name: "ExecboxRPC", package: "Execbox"),
+                .product(name: "ExecboxWire", package: "Execbox"),
+            ],
+            swiftSettings: settings
+        ),
     ]
 )

@@ -189,10 +189,10 @@ public final class SessionManager: Sendable {
             expiresAt: startedAt.addingTimeInterval(plan.timeout / .seconds(1)), lastActivityAt: startedAt)
         change.network = try? await networkInfo(sandboxID, spec: plan.spec)
         do {
-            // Not synced before the reply: on this host a sync here, just after the backend wrote the
-            // sandbox's files, delays the first exec by milliseconds. A crash of this process keeps
-            // the commit; an OS crash or power loss that loses it ends the sandbox too (SQLite), and
-            // after a PostgreSQL crash the reconciler marks the still-PENDING session RUNNING.
+            // Not synced before the reply: one fsync less per create (0.3 ms p50 on the project's VM,
+            // more in the tail). A crash of this process keeps the commit; an OS crash or power loss
+            // that loses it ends the sandbox too (SQLite), and after a PostgreSQL crash the reconciler
+            // marks the still-PENDING session RUNNING.
             let running = try await store.updateSession(
                 id: id, accountID: nil, allowedFrom: [.pending, .building], change, durability: .deferred)
             events.publish(

@@ -550,8 +550,12 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             }
             sandbox.reapExecZombies()
             // Cancelled with the backend's shutdown, it must still reap: a zombie nobody reaps holds
-            // the init in its exit, and the sandbox's destroy (and the shutdown) behind it.
-            if (try? await Task.sleep(for: .milliseconds(2))) == nil { usleep(2_000) }
+            // the init in its exit, and the sandbox's destroy (and the shutdown) behind it. The pause
+            // is a task of its own, which the cancellation does not reach (a blocking sleep here
+            // would hold a thread of the small cooperative pool for up to the deadline).
+            if (try? await Task.sleep(for: .milliseconds(2))) == nil {
+                await Task { try? await Task.sleep(for: .milliseconds(2)) }.value
+            }
         }
     }
 

@@ -91,6 +91,11 @@ struct LeftoverReaper {
     /// children. Returns how many it killed.
     private func killCgroupProcesses() async -> Int {
         var killed = Set<pid_t>()
+        // Kept across rounds: a killed process leaves cgroup.procs when it exits, but as a zombie
+        // of this process (its subreaper parent) it must still be reaped, or the sandbox's init
+        // waits for it in its exit forever. A slow exit under load outlasts one round.
+        var pending: [Int32] = []
+        defer { for pidfd in pending { close(pidfd) } }
         for _ in 0..<50 {
             var pids: [pid_t] = []
             for parent in parentDirectories {
@@ -101,22 +106,22 @@ struct LeftoverReaper {
             }
             let alive = Set(pids)
             guard !alive.isEmpty else { break }
-            var handles: [Int32] = []
             for pid in alive {
                 let pidfd = LinuxCalls.pidfdOpen(pid)
                 guard pidfd >= 0 else { continue }
                 _ = LinuxCalls.pidfdSendSignal(pidfd, SIGKILL)
-                handles.append(pidfd)
-                killed.insert(pid)
+                if killed.insert(pid).inserted { pending.append(pidfd) } else { close(pidfd) }
             }
-            await Self.waitAndReap(handles)
+            pending = await Self.waitAndReap(pending)
         }
+        pending = await Self.waitAndReap(pending)
         return killed.count
     }
 
     /// Waits (up to two seconds) until the processes behind `pidfds` have ended, reaps the ones
-    /// that are this process's children, and closes the descriptors.
-    private static func waitAndReap(_ pidfds: [Int32]) async {
+    /// that are this process's children, and closes their descriptors; returns the descriptors of
+    /// those that have not ended yet.
+    private static func waitAndReap(_ pidfds: [Int32]) async -> [Int32] {
         let deadline = ContinuousClock.now + .seconds(2)
         var pending = pidfds
         while !pending.isEmpty, ContinuousClock.now < deadline {
@@ -130,7 +135,7 @@ struct LeftoverReaper {
             }
             if !pending.isEmpty { try? await Task.sleep(for: .milliseconds(5)) }
         }
-        for pidfd in pending { close(pidfd) }
+        return pending
     }
 
     /// Removes the sandbox cgroups left under the parent in every hierarchy (empty by now).

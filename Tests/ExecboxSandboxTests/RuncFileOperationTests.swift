@@ -179,7 +179,19 @@ struct RuncFileOperationTests {
             }
             #expect(error?.code == .resourceExhausted)
             #expect(try await Self.names(backend, id, "/workspace") == [])
-            _ = try await Self.write(backend, id, "/workspace/small", "fits")
+            // The space comes back (under runsc a moment later: gVisor's gofer lets go of the removed
+            // partial file's host descriptor asynchronously); a disk that stays full fails here.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while true {
+                do {
+                    _ = try await Self.write(backend, id, "/workspace/small", "fits")
+                    break
+                } catch let error as SandboxError
+                    where error.code == .resourceExhausted && ContinuousClock.now < deadline
+                {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
         }
     }
 

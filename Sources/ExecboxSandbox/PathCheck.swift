@@ -7,6 +7,11 @@ enum PathCheck {
         guard bytes.first == UInt8(ascii: "/"), bytes.count <= 4096, !bytes.contains(0) else {
             throw .invalidArgument("working directory must be an absolute path")
         }
+        // Control characters (C0, DEL, C1) in a working directory are refused: runc cannot create
+        // such a path in a container, and no tool expects one.
+        guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            throw .invalidArgument("working directory must not contain control characters")
+        }
         let components = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         for component in components where component == "." || component == ".." {
             throw .invalidArgument("working directory must not contain . or .. components")

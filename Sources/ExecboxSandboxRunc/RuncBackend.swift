@@ -324,7 +324,12 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             // runc reports a working directory it cannot enter or create ("chdir to cwd … set in
             // config.json failed", "mkdir …: read-only file system"): the request's fault, not the host's.
             let workDir = sandbox.spec.workingDirectory
-            if reason.contains("cwd") || (workDir != "/" && reason.contains("mkdir \(workDir)")) {
+            // (runc quotes a path with control characters, so its text is not matched verbatim.)
+            // The only directory runc makes at container init is the working directory (or a parent).
+            let cannotMake =
+                reason.contains("error during container init: mkdir /")
+                && (reason.contains("read-only file system") || reason.contains("permission denied"))
+            if reason.contains("cwd") || (workDir != "/" && (reason.contains("mkdir \(workDir)") || cannotMake)) {
                 return SandboxError(
                     code: .invalidArgument,
                     message: "the working directory \(workDir) does not exist in the image and cannot be created",

@@ -233,7 +233,8 @@ let package = Package(
             name: "execbox-server",
             dependencies: [
                 "ExecboxAPI", "ExecboxGateway", "ExecboxGRPC", "ExecboxHTTP2", "ExecboxRPC", "ExecboxStandardServices",
-                "ExecboxService", "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxStorage", "ExecboxStorageSQL", "ExecboxStorageSQLite",
+                "ExecboxService", "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxStorage", "ExecboxStorageSQL",
+                "ExecboxStorageSQLite",
                 "ExecboxStoragePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -276,7 +277,8 @@ let package = Package(
         .target(
             name: "ExecboxService",
             dependencies: [
-                "ExecboxAPI", "ExecboxImages", "ExecboxRPC", "ExecboxSandbox", "ExecboxStorage", "ExecboxWellKnownTypes", "ExecboxWire",
+                "ExecboxAPI", "ExecboxImages", "ExecboxRPC", "ExecboxSandbox", "ExecboxStorage",
+                "ExecboxWellKnownTypes", "ExecboxWire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -315,6 +317,7 @@ let package = Package(
             dependencies: [
                 "ExecboxSandbox",
                 "ExecboxImages",
+                "CExecboxAgent",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -323,6 +326,15 @@ let package = Package(
         // The per-sandbox monitor: runs runc create, stays the container init's parent, records its exit,
         // so a sandbox outlives the server (found next to the server's executable).
         .executableTarget(name: "ExecboxSandboxMonitor", swiftSettings: strictSettings),
+        // The in-sandbox exec agent: each runc sandbox's pid 1, starting its processes on request
+        // (found next to the server's executable). Static, so it runs on any image's root.
+        .target(name: "CExecboxAgent"),
+        .executableTarget(
+            name: "ExecboxSandboxAgent",
+            dependencies: ["CExecboxAgent"],
+            swiftSettings: strictSettings,
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
         // A stand-in server the sandbox tests kill with SIGKILL (leftover reaping, restart adoption).
         .executableTarget(
             name: "ExecboxSandboxTestHost",

@@ -21,6 +21,15 @@ struct OCIConfigBuilder: Sendable {
         var networkNamespacePath: String? = nil
         /// The user the processes run as (inside ids): the image's `User`, else root.
         var user = OCIConfig.User(uid: 0, gid: 0)
+        /// runc: the exec agent to run as the init instead of the image's (`catatonit -P`).
+        var agent: Agent? = nil
+    }
+
+    /// The exec agent's host binary (bound read-only into the sandbox's `/dev`) and the host
+    /// directory it makes its socket in (bound writable next to it).
+    struct Agent: Sendable {
+        var binary: String
+        var directory: String
     }
 
     /// The capabilities root inside a sandbox keeps: enough to own and chmod its files and to run
@@ -93,7 +102,13 @@ struct OCIConfigBuilder: Sendable {
         let limits = input.limits
         // The init only pauses (and reaps): the command runs as the sandbox's main exec, whose
         // output is spooled for attach and whose exact wait status is the sandbox's exit.
-        let args = [input.image.initPath, "-P"]
+        let args =
+            input.agent == nil
+            ? [input.image.initPath, "-P"]
+            : [
+                SandboxAgentClient.binaryInSandbox,
+                "\(SandboxAgentClient.directoryInSandbox)/\(SandboxAgentClient.socketName)",
+            ]
         let capabilities = OCIConfig.Capabilities(
             bounding: Self.capabilities,
             effective: Self.capabilities,
@@ -179,6 +194,24 @@ struct OCIConfigBuilder: Sendable {
                 destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
             Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
         ]
+        if let agent = input.agent {
+            mounts.append(
+                Mount(
+                    destination: SandboxAgentClient.binaryInSandbox,
+                    type: "bind",
+                    source: agent.binary,
+                    options: ["bind", "ro", "nosuid", "nodev"]
+                )
+            )
+            mounts.append(
+                Mount(
+                    destination: SandboxAgentClient.directoryInSandbox,
+                    type: "bind",
+                    source: agent.directory,
+                    options: ["bind", "nosuid", "nodev", "noexec"]
+                )
+            )
+        }
         for bind in input.image.bindMounts {
             mounts.append(
                 Mount(

@@ -10,14 +10,25 @@ extension RuncBackend {
     /// The monitor executable to use, or nil (sandboxes are then this process's children).
     static func findMonitor(_ configuration: RuncBackendConfiguration) -> String? {
         guard configuration.useMonitor else { return nil }
-        if let path = configuration.monitorPath { return access(path, X_OK) == 0 ? path : nil }
+        return findExecutable("ExecboxSandboxMonitor", at: configuration.monitorPath)
+    }
+
+    /// The exec agent to run as each runc sandbox's init, or nil (catatonit, and `runc exec`).
+    static func findAgent(_ configuration: RuncBackendConfiguration) -> String? {
+        guard configuration.useAgent, configuration.runtime == .runc else { return nil }
+        return findExecutable("ExecboxSandboxAgent", at: configuration.agentPath)
+    }
+
+    /// `path` if given (and executable), else `name` next to this process's executable.
+    private static func findExecutable(_ name: String, at path: String?) -> String? {
+        if let path { return access(path, X_OK) == 0 ? path : nil }
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard count > 0 else { return nil }
         let executable = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast()
             .joined(separator: "/")
-        let candidate = "\(directory)/ExecboxSandboxMonitor"
+        let candidate = "\(directory)/\(name)"
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
 

@@ -109,24 +109,29 @@ extension RuncBackend {
             let size = spec.terminalSize ?? TerminalSize(columns: 80, rows: 24)
             processSpec.consoleSize = OCIConfig.ConsoleSize(height: size.rows, width: size.columns)
         }
-        defer {
-            for suffix in [".json", ".pid", ".ipid", ".log", ".sock"] { unlink(prefix + suffix) }
-        }
-        do {
-            try BundleWriter.writeFile("\(prefix).json", Array(try JSONEncoder().encode(processSpec)), mode: 0o600)
-        } catch {
-            throw SandboxError(code: .internal, message: "cannot prepare the process", cause: error)
-        }
         let oomKills = sandbox.cgroup.oomKills
         let runsc = sandbox.runtime.kind == .runsc
         let command = ["exec", "--detach", "--process", "\(prefix).json", "--pid-file", "\(prefix).pid"]
+        // The files `runc exec` and runsc leave, read below.
+        defer {
+            for suffix in [".json", ".pid", ".ipid", ".log", ".sock"] { unlink(prefix + suffix) }
+        }
         let launch: Launch
-        if runsc {
-            launch = try await launchRunsc(sandbox: sandbox, prefix: prefix, terminal: processSpec.consoleSize)
-        } else if spec.tty {
-            launch = try await launchWithTerminal(command, sandbox: sandbox, prefix: prefix)
+        if !runsc, let started = try await launchWithAgent(processSpec, in: sandbox) {
+            launch = started
         } else {
-            launch = try await launchWithPipes(command, sandbox: sandbox, prefix: prefix)
+            do {
+                try BundleWriter.writeFile("\(prefix).json", Array(try JSONEncoder().encode(processSpec)), mode: 0o600)
+            } catch {
+                throw SandboxError(code: .internal, message: "cannot prepare the process", cause: error)
+            }
+            if runsc {
+                launch = try await launchRunsc(sandbox: sandbox, prefix: prefix, terminal: processSpec.consoleSize)
+            } else if spec.tty {
+                launch = try await launchWithTerminal(command, sandbox: sandbox, prefix: prefix)
+            } else {
+                launch = try await launchWithPipes(command, sandbox: sandbox, prefix: prefix)
+            }
         }
         var child: ChildProcess?
         var startFailure: ProcessExit?
@@ -135,7 +140,7 @@ extension RuncBackend {
         } else if launch.started, let pid = Self.readPid("\(prefix).pid") {
             child = try ChildProcess(adopting: pid)
         } else {
-            let message = RuncRuntime.lastError(inLog: "\(prefix).log") ?? ""
+            let message = launch.failure ?? RuncRuntime.lastError(inLog: "\(prefix).log") ?? ""
             logger.debug("exec in \(sandbox.id) did not start: \(message)")
             // As a shell reports it: 126 found but not executable, 127 not found.
             let lowercased = message.lowercased()
@@ -182,6 +187,84 @@ extension RuncBackend {
         var stdin: Int32
         var terminal: Bool
         var child: ChildProcess? = nil
+        /// Why the process did not start, when the agent said (runc's reason is in its log).
+        var failure: String? = nil
+    }
+
+    /// Starts the process through the sandbox's exec agent: nil when the sandbox has none that
+    /// answers (the caller then uses `runc exec`). The agent's child inherits the init's namespaces,
+    /// cgroup, seccomp filter, capabilities, `no_new_privs`, rlimits and user — the same as the
+    /// process spec `runc exec` would apply, which differs from the init's only in the command,
+    /// environment, working directory and terminal given here.
+    private func launchWithAgent(_ process: OCIConfig.Process, in sandbox: RuncSandbox) async throws -> Launch? {
+        guard let directory = sandbox.agentDirectory, access(directory, F_OK) == 0 else { return nil }
+        let connection: Int32
+        do {
+            connection = try SandboxAgentClient.connect(directory: directory)
+        } catch {
+            logger.debug("sandbox \(sandbox.id): its exec agent does not answer (\(error)); using runc exec")
+            return nil
+        }
+        let request = SandboxAgentClient.Request(
+            argv: process.args,
+            environment: process.env,
+            workingDirectory: process.cwd,
+            terminal: process.terminal
+                ? process.consoleSize.map { TerminalSize(columns: $0.width, rows: $0.height) }
+                    ?? TerminalSize(columns: 80, rows: 24)
+                : nil
+        )
+        func unavailable(_ error: any Error) -> SandboxError {
+            SandboxError(code: .unavailable, message: "the sandbox's exec agent did not answer", cause: error)
+        }
+        if request.terminal != nil {
+            let outcome: SandboxAgentClient.Outcome
+            do {
+                outcome = try await SandboxAgentClient.start(request, stdio: [], on: connection)
+            } catch {
+                throw unavailable(error)
+            }
+            switch outcome {
+            case .failed(let reason):
+                return Launch(
+                    started: false,
+                    output: [(Self.closedPipeEnd(keeping: 0), true)],
+                    stdin: Self.closedPipeEnd(keeping: 1),
+                    terminal: false,
+                    failure: reason
+                )
+            case .started(let started):
+                // The reply's check guarantees the master for a terminal request.
+                guard let master = started.master else { throw unavailable(SystemError("no terminal", errno: EPROTO)) }
+                _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
+                let child = try ChildProcess(agentStarted: started)
+                return Launch(started: true, output: [(master, true)], stdin: dup(master), terminal: true, child: child)
+            }
+        }
+        let stdin = try Pipe(.toChild)
+        let stdout = try Pipe(.fromChild)
+        let stderr = try Pipe(.fromChild)
+        let outcome: SandboxAgentClient.Outcome
+        do {
+            outcome = try await SandboxAgentClient.start(
+                request, stdio: [stdin.remote, stdout.remote, stderr.remote], on: connection)
+        } catch {
+            throw unavailable(error)
+        }
+        let output = [(stdout.takeLocal(), true), (stderr.takeLocal(), false)]
+        switch outcome {
+        case .failed(let reason):
+            return Launch(started: false, output: output, stdin: stdin.takeLocal(), terminal: false, failure: reason)
+        case .started(let started):
+            let child: ChildProcess
+            do {
+                child = try ChildProcess(agentStarted: started)
+            } catch {
+                for (fd, _) in output { close(fd) }
+                throw error
+            }
+            return Launch(started: true, output: output, stdin: stdin.takeLocal(), terminal: false, child: child)
+        }
     }
 
     private func launchWithPipes(_ command: [String], sandbox: RuncSandbox, prefix: String) async throws -> Launch {

@@ -25,6 +25,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     let network: SandboxNetwork?
     /// The per-sandbox monitor; nil when sandboxes are this process's own children.
     let monitorPath: String?
+    /// The exec agent run as each runc sandbox's init (nil: catatonit, and `runc exec` per process).
+    let agentPath: String?
     private let jobs = Inbox<(@Sendable () async -> Void)?>()
 
     private struct State {
@@ -97,8 +99,12 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             runtime: runtime,
             catalog: catalog,
             network: await makeNetwork(configuration, logger: logger, keeping: interfaces),
-            monitorPath: monitorPath
+            monitorPath: monitorPath,
+            agentPath: findAgent(configuration)
         )
+        if backend.agentPath == nil, configuration.useAgent, configuration.runtime == .runc {
+            logger.notice("no ExecboxSandboxAgent found: every exec costs a runc exec")
+        }
         await backend.takeOver(reconciliation)
         return backend
     }
@@ -110,9 +116,11 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         runtime: RuncRuntime,
         catalog: ImageCatalog,
         network: SandboxNetwork?,
-        monitorPath: String?
+        monitorPath: String?,
+        agentPath: String? = nil
     ) {
         self.monitorPath = monitorPath
+        self.agentPath = agentPath
         self.configuration = configuration
         self.version = version
         self.logger = logger
@@ -219,7 +227,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             cgroupParent: configuration.cgroupParent,
             hostTmpfsRoot: runsc ? "\(bundle)/rootfs" : nil,
             networkNamespacePath: namespaceName.map { "\(SandboxNetwork.namedNamespaces)/\($0)" },
-            user: user
+            user: user,
+            agent: runsc ? nil : agentPath.map { OCIConfigBuilder.Agent(binary: $0, directory: "\(bundle)/agent") }
         )
         let config = OCIConfigBuilder.make(input)
         let sandbox = RuncSandbox(
@@ -246,6 +255,15 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []
             )
             try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
+            if let agent = input.agent {
+                // The agent makes its socket here, as the sandbox's user; nobody else on the host
+                // may reach it.
+                let owner = (input.idMapHostBase ?? 0)
+                try BundleWriter.makeDirectory(agent.directory, mode: 0o700)
+                guard chown(agent.directory, owner + input.user.uid, owner + input.user.gid) == 0 else {
+                    throw SystemError("chown \(agent.directory)")
+                }
+            }
             if image.isLayered {
                 let owner = input.idMapHostBase ?? 0
                 var namespace: Int32?
@@ -495,6 +513,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                         // SIGTERM would be lost, so the sandbox counts as started once it blocks them.
                         // (runsc: the init is gVisor's kernel, whose signals are not catatonit's.)
                         if sandbox.runtime.kind == .runc { await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid) }
+                        // The agent listens a moment after it blocked its signals.
+                        await Self.waitForAgent(of: sandbox)
                         var main: RuncExec?
                         if !sandbox.spec.command.isEmpty {
                             do {
@@ -561,6 +581,16 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             if (try? await Task.sleep(for: .milliseconds(2))) == nil {
                 await Task { try? await Task.sleep(for: .milliseconds(2)) }.value
             }
+        }
+    }
+
+    /// Waits (up to 2 s) until a sandbox started with the exec agent has its socket.
+    static func waitForAgent(of sandbox: RuncSandbox) async {
+        guard let directory = sandbox.agentDirectory, access(directory, F_OK) == 0 else { return }
+        let deadline = ContinuousClock.now + .seconds(2)
+        let path = "\(directory)/\(SandboxAgentClient.socketName)"
+        while access(path, F_OK) != 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .microseconds(200))
         }
     }
 

@@ -89,6 +89,13 @@ public struct RuncBackendConfiguration: Sendable {
     public var monitorPath: String?
     /// Whether to run sandboxes under monitors when one is found.
     public var useMonitor: Bool
+    /// The in-sandbox exec agent (`ExecboxSandboxAgent`, a static executable); nil looks for it next
+    /// to this process's executable. runc sandboxes run it as their init and start their processes
+    /// through it; without it (or under runsc) the init is `catatonit -P` and every process costs a
+    /// `runc exec`.
+    public var agentPath: String?
+    /// Whether to use the agent when one is found.
+    public var useAgent: Bool
     /// At start-up, adopt the sandboxes a previous run left running under their monitors (their
     /// execs are gone: the dead server held their pipes); whatever cannot be adopted is cleaned up
     /// and listed as `lost`.
@@ -126,6 +133,8 @@ public struct RuncBackendConfiguration: Sendable {
         maxRunningExecs: Int = 64,
         monitorPath: String? = nil,
         useMonitor: Bool = true,
+        agentPath: String? = nil,
+        useAgent: Bool = true,
         adoptOnStart: Bool = true,
         keepSandboxesOnShutdown: Bool = false,
         cleanUpOnStart: Bool = true
@@ -154,6 +163,8 @@ public struct RuncBackendConfiguration: Sendable {
         self.maxRunningExecs = maxRunningExecs
         self.monitorPath = monitorPath
         self.useMonitor = useMonitor
+        self.agentPath = agentPath
+        self.useAgent = useAgent
         self.adoptOnStart = adoptOnStart
         self.keepSandboxesOnShutdown = keepSandboxesOnShutdown
         self.cleanUpOnStart = cleanUpOnStart

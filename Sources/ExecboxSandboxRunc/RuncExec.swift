@@ -130,7 +130,7 @@ final class RuncExec: Sendable {
         self.drainGrace = settings.drainGrace
         self.window = settings.window
         self.runsc = settings.runsc
-        self.pid = settings.runsc?.internalPid ?? child.flatMap { Self.namespacePid(of: $0.pid) }
+        self.pid = settings.runsc?.internalPid ?? child.flatMap { $0.namespacePid ?? Self.namespacePid(of: $0.pid) }
         // The pump reads at most `chunkSize` past the window, so a reader that is attached never
         // falls out of the memory tail.
         self.chunkSize = max(4096, min(settings.window / 4, 256 << 10))
@@ -231,7 +231,7 @@ final class RuncExec: Sendable {
                     }
                     continue
                 }
-                _ = try await FileDescriptorPoller.shared.wait(fds + [child.pidfd])
+                _ = try await FileDescriptorPoller.shared.wait(fds + [child.waitDescriptor])
             }
         } catch {
             // Cancelled: the exec's owner is gone (the `exec` call, or the backend shutting down).

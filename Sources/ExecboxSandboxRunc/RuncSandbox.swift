@@ -26,6 +26,9 @@ final class RuncSandbox: Sendable {
     let cgroup: CgroupV1
     /// The runtime as this sandbox's commands use it (runsc: with the sandbox's network flag).
     let runtime: RuncRuntime
+    /// Where a runc sandbox's exec agent has its socket, if it was started with one (the directory
+    /// exists only then; a sandbox a server without the agent made falls back to `runc exec`).
+    var agentDirectory: String? { runtime.kind == .runc ? "\(bundle)/agent" : nil }
     let inbox = Inbox<Input>()
     /// How many ended execs are remembered (with their spools) before the oldest is forgotten.
     let retainedExecs: Int

@@ -62,7 +62,7 @@ struct RuncExecTests {
             for _ in 0..<40 {
                 let output = try await Support.sh(backend, id, "printf hello; exit 7")
                 #expect(output.stdoutText == "hello")
-                #expect(output.exit == .exited(7))
+                #expect(output.exit == .exited(7), "stderr: \(output.stderrText)")
             }
         }
     }

@@ -230,7 +230,7 @@ def binaries():
         folder = os.path.dirname(os.environ["EXECBOX_SERVER"])
     else:
         folder = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=ROOT, text=True).strip()
-    for name in ("execbox-server", "execbox", "ExecboxSandboxMonitor"):
+    for name in ("execbox-server", "execbox", "ExecboxSandboxMonitor", "ExecboxSandboxAgent"):
         assert os.access(os.path.join(folder, name), os.X_OK), f"{name} is not built in {folder}"
     return folder
 

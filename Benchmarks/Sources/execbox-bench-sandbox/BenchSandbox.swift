@@ -12,6 +12,8 @@ struct BenchSandbox {
         var podmanRootfs = ""
         var podman = "podman"
         var runc = "/usr/sbin/runc"
+        /// The exec agent (`ExecboxSandboxAgent`); empty runs without it (every exec a `runc exec`).
+        var agent = ""
         /// The backend's OCI runtime (`--runtime runsc` measures gVisor; the peers stay the same).
         var runtime = RuncBackendConfiguration.Runtime.runc
         var stateRoot = "/run/execbox-bench"
@@ -41,6 +43,7 @@ struct BenchSandbox {
                 case "--podman-rootfs": options.podmanRootfs = try value()
                 case "--podman": options.podman = try value()
                 case "--runc": options.runc = try value()
+                case "--agent": options.agent = try value()
                 case "--runtime":
                     let name = try value()
                     guard let runtime = RuncBackendConfiguration.Runtime(rawValue: name) else {
@@ -86,7 +89,9 @@ struct BenchSandbox {
             runtimePath: options.runtime == .runc ? options.runc : nil,
             stateDirectory: "\(root)/runc",
             sandboxDirectory: "\(root)/sandboxes",
-            imageDirectory: "\(root)/images"
+            imageDirectory: "\(root)/images",
+            agentPath: options.agent.isEmpty ? nil : options.agent,
+            useAgent: !options.agent.isEmpty
         )
         let backend = try await RuncBackend.make(configuration: configuration, logger: logger)
         Log.progress("backend: \(backend.version.map { "\($0)" } ?? "no runc"), state in \(root)")

@@ -12,7 +12,9 @@ struct BackendBench: Sendable {
     /// server's (`x…` veths, 10.64/10 pools) and the tests': cgroup parent, veth prefix, nftables
     /// table, address pool and user-id ranges. Runtime state under /run/NAME, spools in `spool`
     /// (next to the server's data directory, so both write their spools to the same file system).
-    static func configuration(namespace: String, spool: String, monitor: String?) -> RuncBackendConfiguration {
+    static func configuration(namespace: String, spool: String, monitor: String?, agent: String?)
+        -> RuncBackendConfiguration
+    {
         let hash = namespace.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
         let block = hash % 256
         let prefix = String(String(hash % 46656, radix: 36).reversed()).padding(3)
@@ -26,7 +28,9 @@ struct BackendBench: Sendable {
             interfacePrefix: "y\(prefix)",
             nftablesTable: namespace.split(separator: "-").joined(separator: "_"),
             idMapBase: (1 << 20) + (1 << 26),
-            monitorPath: monitor
+            monitorPath: monitor,
+            agentPath: agent,
+            useAgent: agent != nil
         )
     }
 

@@ -18,6 +18,8 @@ struct BenchService {
         var namespace = ""
         var spool = ""
         var monitor: String?
+        /// The exec agent the server also finds next to itself (none: `runc exec` per process).
+        var agent: String?
         /// The server's pid, for its CPU time in the throughput rounds.
         var serverPID: Int32?
         var runc = "/usr/sbin/runc"
@@ -55,6 +57,7 @@ struct BenchService {
                 case "--namespace": options.namespace = try value()
                 case "--spool": options.spool = try value()
                 case "--monitor": options.monitor = try value()
+                case "--agent": options.agent = try value()
                 case "--server-pid": options.serverPID = Int32(try number())
                 case "--runc": options.runc = try value()
                 case "--sequential": options.sequential = try number()
@@ -93,12 +96,13 @@ struct BenchService {
         logger.logLevel = .warning
 
         var configuration = BackendBench.configuration(
-            namespace: options.namespace, spool: options.spool, monitor: options.monitor)
+            namespace: options.namespace, spool: options.spool, monitor: options.monitor,
+            agent: options.agent)
         configuration.runtimePath = options.runc
         let backend = try await RuncBackend.make(configuration: configuration, logger: logger)
         Log.progress(
             "backend: \(backend.version.map { "\($0)" } ?? "no runc"), namespace \(options.namespace), monitor "
-                + (options.monitor ?? "none"))
+                + (options.monitor ?? "none") + ", agent " + (options.agent ?? "none"))
         let outcome: Result<Report, any Error>
         do {
             let transport = try await GRPCClientTransport.connect(host: options.host, port: options.port)

@@ -9,10 +9,24 @@ enum WaitStatus: Hashable, Sendable {
 
 /// A child of this process (spawned, or adopted after its parent exited because this process is a
 /// child subreaper), held through a pidfd: signals and the wait can never reach a recycled pid.
+///
+/// Or a process a sandbox's agent started (`init(agentStarted:)`): the agent's child, not this
+/// process's, so its exit arrives as a line on the agent's connection (what waiters then wait on);
+/// the agent's pidfd still signals it.
 final class ChildProcess: Sendable {
+    /// In this process's pid namespace; 0 if unknown (an agent's process that already ended).
     let pid: pid_t
     let pidfd: Int32
+    /// An agent's process: its pid inside the sandbox, as the agent said.
+    let namespacePid: Int32?
+    /// An agent's process: the connection its exit line arrives on (non-blocking).
+    private let exitConnection: Int32?
     private let status = Mutex<WaitStatus?>(nil)
+    /// An agent's process: the part of the exit line read so far.
+    private let exitLine = Mutex<[UInt8]>([])
+
+    /// What a wait for the process's end waits on.
+    var waitDescriptor: Int32 { exitConnection ?? pidfd }
 
     /// Takes `pid`, which must be a child of this process not yet reaped (a zombie is fine).
     init(adopting pid: pid_t) throws(SystemError) {
@@ -26,11 +40,44 @@ final class ChildProcess: Sendable {
         }
         self.pid = pid
         self.pidfd = pidfd
+        self.namespacePid = nil
+        self.exitConnection = nil
+    }
+
+    /// Takes over what the agent sent for a process it started (the pidfd and the connection).
+    init(agentStarted started: SandboxAgentClient.Started) throws(SystemError) {
+        do {
+            try FileDescriptorPoller.shared.register(started.connection, for: .read)
+        } catch {
+            // Nobody could learn of its end: it must not run on.
+            _ = LinuxCalls.pidfdSendSignal(started.pidfd, SIGKILL)
+            close(started.connection)
+            close(started.pidfd)
+            throw error
+        }
+        self.pidfd = started.pidfd
+        self.exitConnection = started.connection
+        self.namespacePid = started.pid
+        self.pid = Self.pidOfPidfd(started.pidfd) ?? 0
     }
 
     deinit {
-        FileDescriptorPoller.shared.deregister(pidfd)
+        if let exitConnection {
+            FileDescriptorPoller.shared.deregister(exitConnection)
+            close(exitConnection)
+        } else {
+            FileDescriptorPoller.shared.deregister(pidfd)
+        }
         close(pidfd)
+    }
+
+    /// The pid a pidfd refers to, from its `fdinfo` (`Pid:`; -1 once the process was reaped, and
+    /// absent when the descriptor is not a pidfd).
+    static func pidOfPidfd(_ pidfd: Int32) -> pid_t? {
+        guard let bytes = HostFiles.read("/proc/self/fdinfo/\(pidfd)", limit: 4096) else { return nil }
+        let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Pid:") }
+        return line.flatMap { pid_t($0.dropFirst("Pid:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" })) }
+            .flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// Starts `arguments[0]` (an absolute path) with the given descriptors as its stdin, stdout and
@@ -97,6 +144,10 @@ final class ChildProcess: Sendable {
     func poll() -> WaitStatus? {
         status.withLock { status in
             if let status { return status }
+            if let exitConnection {
+                status = readExitLine(exitConnection)
+                return status
+            }
             var info = siginfo_t()
             let result = waitid(LinuxCalls.pidfdType, id_t(pidfd), &info, WEXITED | WNOHANG)
             guard result == 0, info._sifields._sigchld.si_pid != 0 else { return nil }
@@ -106,11 +157,33 @@ final class ChildProcess: Sendable {
         }
     }
 
+    /// The agent's exit line once it is complete; SIGKILL if the agent closed the connection without
+    /// one (the agent is the sandbox's init: when it is gone, so is every process of the sandbox).
+    private func readExitLine(_ connection: Int32) -> WaitStatus? {
+        exitLine.withLock { line in
+            var buffer = [UInt8](repeating: 0, count: 64)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+                if count > 0 {
+                    line += buffer[0..<count]
+                    if let end = line.firstIndex(of: UInt8(ascii: "\n")) {
+                        return SandboxAgentClient.parseExit(Array(line[..<end])) ?? .signaled(SIGKILL)
+                    }
+                    if line.count > 64 { return .signaled(SIGKILL) }
+                    continue
+                }
+                if count < 0, errno == EINTR { continue }
+                if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+                return .signaled(SIGKILL)
+            }
+        }
+    }
+
     /// Waits for the process to end and reaps it. Only one task may wait at a time.
     func wait() async throws -> WaitStatus {
         while true {
             if let status = poll() { return status }
-            _ = try await FileDescriptorPoller.shared.wait([pidfd])
+            _ = try await FileDescriptorPoller.shared.wait([waitDescriptor])
         }
     }
 
@@ -118,7 +191,7 @@ final class ChildProcess: Sendable {
     func waitIgnoringCancellation() async throws -> WaitStatus {
         while true {
             if let status = poll() { return status }
-            _ = try await FileDescriptorPoller.shared.waitIgnoringCancellation([pidfd])
+            _ = try await FileDescriptorPoller.shared.waitIgnoringCancellation([waitDescriptor])
         }
     }
 

@@ -39,7 +39,7 @@ public struct ExecSpec: Hashable, Sendable {
 }
 
 /// A terminal's size in character cells.
-public struct TerminalSize: Hashable, Sendable {
+public struct TerminalSize: Hashable, Sendable, Codable {
     public var columns: UInt16
     public var rows: UInt16
 

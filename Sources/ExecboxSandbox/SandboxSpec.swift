@@ -17,6 +17,9 @@ public struct SandboxSpec: Hashable, Sendable, Codable {
     /// Host name inside the sandbox; empty means one derived from the id.
     public var hostname: String
     public var labels: [String: String]
+    /// Run the main process on a terminal of this size (its output merged, as for a TTY exec);
+    /// nil runs it with pipes. Ignored without a command.
+    public var terminal: TerminalSize?
 
     /// The image used when a request names none.
     public static let defaultImage = "default"
@@ -30,7 +33,8 @@ public struct SandboxSpec: Hashable, Sendable, Codable {
         workingDirectory: String = "/workspace",
         hostname: String = "",
         labels: [String: String] = [:],
-        exposedPorts: [Int] = []
+        exposedPorts: [Int] = [],
+        terminal: TerminalSize? = nil
     ) {
         self.image = image
         self.limits = limits
@@ -41,6 +45,7 @@ public struct SandboxSpec: Hashable, Sendable, Codable {
         self.hostname = hostname
         self.labels = labels
         self.exposedPorts = exposedPorts
+        self.terminal = terminal
     }
 
     /// At most this many exposed ports per sandbox.
@@ -62,6 +67,9 @@ public struct SandboxSpec: Hashable, Sendable, Codable {
             else {
                 throw .invalidArgument("exposed ports must be up to \(Self.maxExposedPorts) distinct ports 1-65535")
             }
+        }
+        if let terminal, terminal.rows == 0 || terminal.columns == 0 {
+            throw .invalidArgument("a terminal needs at least one row and one column")
         }
         if !hostname.isEmpty {
             let ok =

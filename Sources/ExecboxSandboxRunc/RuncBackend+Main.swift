@@ -47,7 +47,10 @@ extension RuncBackend {
             },
             killOnCancel: false
         )
-        let exec = try await launch(ExecSpec(argv: sandbox.spec.command), in: sandbox, main: hooks)
+        let terminal = sandbox.spec.terminal
+        let exec = try await launch(
+            ExecSpec(argv: sandbox.spec.command, tty: terminal != nil, terminalSize: terminal), in: sandbox, main: hooks
+        )
         sandbox.mainExec = exec
         if monitorPath != nil, var record = SandboxRecord.read(from: sandbox.bundle), let child = exec.child {
             record.mainPid = child.pid

@@ -304,15 +304,17 @@ public struct ProcessService: ProcessServiceProtocol {
         let record = try await manager.session(request.sessionId, of: principal)
         try manager.requireLocal(record)
         let sandboxID = try SessionManager.sandboxID(record.id)
-        let execs: [ExecInfo]
+        var execs: [ExecInfo] = []
+        var main: ExecInfo?
         do {
             execs = try await manager.backend.listExecs(sandboxID)
-        } catch let error as SandboxError where error.code == .notFound {
-            execs = []
-        }
+            main = try await manager.backend.mainExecInfo(sandboxID)
+        } catch let error as SandboxError where error.code == .notFound {}
+        // The main process first (when the backend has it as an exec: a session with a command).
+        let listed = (main.map { [(info: $0, isMain: true)] } ?? []) + execs.map { (info: $0, isMain: false) }
         return ListProcessesResponse.with {
-            $0.processes = execs.filter { request.includeExited || $0.isRunning }.map {
-                processInfo($0, sessionID: record.id)
+            $0.processes = listed.filter { request.includeExited || $0.info.isRunning }.map {
+                processInfo($0.info, sessionID: record.id, isMain: $0.isMain)
             }
         }
     }
@@ -322,16 +324,18 @@ public struct ProcessService: ProcessServiceProtocol {
         guard !request.processId.isEmpty else { throw Validation.invalid("process_id is required") }
         let record = try await manager.session(request.sessionId, of: principal)
         try manager.requireLocal(record)
-        let info = try await Self.execInfo(
-            manager, try SessionManager.sandboxID(record.id), try Self.execID(request.processId))
-        return GetProcessResponse.with { $0.process = processInfo(info, sessionID: record.id) }
+        let sandboxID = try SessionManager.sandboxID(record.id)
+        let info = try await Self.execInfo(manager, sandboxID, try Self.execID(request.processId))
+        let isMain = (try? await manager.backend.mainExecInfo(sandboxID))??.id == info.id
+        return GetProcessResponse.with { $0.process = processInfo(info, sessionID: record.id, isMain: isMain) }
     }
 
-    func processInfo(_ info: ExecInfo, sessionID: String) -> ExecboxAPI.ProcessInfo {
+    func processInfo(_ info: ExecInfo, sessionID: String, isMain: Bool = false) -> ExecboxAPI.ProcessInfo {
         let note = manager.execNote(sessionID, info.id.rawValue)
         let exit = info.exit
         return ExecboxAPI.ProcessInfo.with {
             $0.processId = info.id.rawValue
+            $0.isMain = isMain
             $0.pid = UInt32(clamping: info.pid ?? 0)
             $0.argv = info.argv
             $0.workDir = note?.workDir ?? ""

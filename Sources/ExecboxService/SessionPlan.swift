@@ -92,7 +92,8 @@ struct SessionPlan: Sendable {
             environment: request.env,
             command: request.command,
             labels: [:],
-            exposedPorts: network == .exposed ? ports.map(\.containerPort) : [])
+            exposedPorts: network == .exposed ? ports.map(\.containerPort) : [],
+            terminal: request.tty ? TerminalSize(columns: 80, rows: 24) : nil)
         // Unset: `/workspace` on the built-in image; on any other, empty — the image's own WORKDIR
         // (else /workspace), which the backend knows.
         sandbox.workingDirectory =

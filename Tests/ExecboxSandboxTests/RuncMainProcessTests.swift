@@ -31,6 +31,35 @@ struct RuncMainProcessTests {
         }
     }
 
+    /// A command with a terminal: it sees one of the spec's size, a client's resize and input reach
+    /// it through the line discipline, and its output arrives merged (as `.stdout`).
+    @Test(arguments: Support.runtimes) func theMainProcessCanRunOnATerminal(runtime: Support.Runtime) async throws {
+        try await Support.withBackend(runtime: runtime) { backend in
+            let id = SandboxID.random()
+            let script = "test -t 0 && echo terminal; stty size; read line; stty size; echo got $line; exit 4"
+            let spec = SandboxSpec(command: ["sh", "-c", script], terminal: TerminalSize(columns: 100, rows: 30))
+            #expect(try await backend.create(id, spec).state == .running)
+            let main = try #require(try await backend.mainExecInfo(id))
+            #expect(main.tty)
+            let output = try await Self.attach(backend, id) { process in
+                while try await backend.execInfo(id, main.id).outputBytes < 16 {
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                try await process.resize(TerminalSize(columns: 120, rows: 40))
+                try await process.writeStdin(Array("hello\n".utf8))
+            }
+            let text = output.stdoutText
+            #expect(text.contains("terminal\r\n30 100\r\n"), "\(text.debugDescription)")
+            #expect(text.contains("40 120\r\ngot hello\r\n"), "\(text.debugDescription)")
+            #expect(output.stderr.isEmpty)
+            #expect(output.exit == .exited(4))
+            await #expect(throws: SandboxError.self) {
+                _ = try await backend.create(
+                    SandboxID.random(), SandboxSpec(command: ["true"], terminal: TerminalSize(columns: 0, rows: 24)))
+            }
+        }
+    }
+
     /// Output written before anyone attached is replayed; two clients get all of it and one exit
     /// each; their stdin reaches the process in turns and only an explicit close ends it; a client
     /// that attaches after the end gets the same; the session ends with the command's exit.

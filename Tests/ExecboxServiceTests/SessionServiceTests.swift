@@ -518,6 +518,40 @@ struct SessionServiceTests {
         }
     }
 
+    /// A session's command is listed first, marked main, with its TTY; an exec after it is not main.
+    @Test func listProcessesShowsTheMainProcessFirst() async throws {
+        try await SessionFixture.with { fixture in
+            let caller = try await fixture.service.account(tier: .pro)
+            let session = try await fixture.create(caller) {
+                $0.command = ["sh", "-c", "test -t 1 && sleep 30"]
+                $0.tty = true
+            }
+            _ = try await fixture.exec(caller, session.id, ["true"])
+            let listed = try await fixture.processes.listProcesses(
+                .with {
+                    $0.sessionId = session.id
+                    $0.includeExited = true
+                }, metadata: caller.metadata
+            ).processes
+            #expect(listed.count == 2)
+            let main = try #require(listed.first)
+            #expect(
+                main.isMain && main.tty && main.state == .running && main.argv == ["sh", "-c", "test -t 1 && sleep 30"])
+            #expect(listed.last.map { !$0.isMain && $0.argv == ["true"] && $0.state == .exited } == true)
+            let running = try await fixture.processes.listProcesses(
+                .with { $0.sessionId = session.id }, metadata: caller.metadata
+            ).processes
+            #expect(running.map(\.processId) == [main.processId])
+            let got = try await fixture.processes.getProcess(
+                .with {
+                    $0.sessionId = session.id
+                    $0.processId = main.processId
+                }, metadata: caller.metadata
+            ).process
+            #expect(got?.isMain == true && got?.tty == true)
+        }
+    }
+
     @Test func finalizingTwiceCountsUsageOnce() async throws {
         try await SessionFixture.with { fixture in
             let caller = try await fixture.service.account(tier: .pro)

@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "ExecboxSandbox", targets: ["ExecboxSandbox"]),
         .library(name: "ExecboxSandboxRunc", targets: ["ExecboxSandboxRunc"]),
         .library(name: "ExecboxImages", targets: ["ExecboxImages"]),
+        .library(name: "ExecboxSandboxAgentProtocol", targets: ["ExecboxSandboxAgentProtocol"]),
         .executable(name: "protoc-gen-execbox", targets: ["protoc-gen-execbox"]),
         .executable(name: "execbox-server", targets: ["execbox-server"]),
         .executable(name: "execbox", targets: ["execbox"]),
@@ -318,6 +319,7 @@ let package = Package(
                 "ExecboxSandbox",
                 "ExecboxImages",
                 "CExecboxAgent",
+                "ExecboxSandboxAgentProtocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -329,9 +331,11 @@ let package = Package(
         // The in-sandbox exec agent: each runc sandbox's pid 1, starting its processes on request
         // (found next to the server's executable). Static, so it runs on any image's root.
         .target(name: "CExecboxAgent"),
+        // The agent's wire format, shared by the agent and the backend (and fuzzed).
+        .target(name: "ExecboxSandboxAgentProtocol", swiftSettings: strictSettings),
         .executableTarget(
             name: "ExecboxSandboxAgent",
-            dependencies: ["CExecboxAgent"],
+            dependencies: ["CExecboxAgent", "ExecboxSandboxAgentProtocol"],
             swiftSettings: strictSettings,
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
@@ -345,6 +349,7 @@ let package = Package(
             name: "ExecboxSandboxTests",
             dependencies: [
                 "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxSandboxTestHost", "ExecboxSandboxMonitor",
+                "ExecboxSandboxAgentProtocol",
                 "ExecboxImages", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

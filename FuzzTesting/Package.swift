@@ -54,6 +54,11 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "FuzzAgentProtocol",
+            dependencies: [.product(name: "ExecboxSandboxAgentProtocol", package: "Execbox")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "FuzzTarReader",
             dependencies: [.product(name: "ExecboxImages", package: "Execbox")],
             swiftSettings: [.swiftLanguageMode(.v6)]

@@ -1,4 +1,5 @@
 import CExecboxAgent
+import ExecboxSandboxAgentProtocol
 import Glibc
 
 // The in-sandbox exec agent: pid 1 of every runc sandbox, in place of `catatonit -P`, and what
@@ -20,19 +21,10 @@ import Glibc
 // the agent says beyond its own sandbox (it reaches the socket through a descriptor it checked, and
 // signals only through the pidfd it gets).
 //
-// One connection per process. The client sends a request, a little-endian UInt32 length and that
-// many bytes of NUL-terminated fields:
-//
-//     mode ("pipes" or "tty"), rows, columns, working directory,
-//     argument count, arguments…, environment count, KEY=value…
-//
-// with the process's stdin, stdout and stderr attached to the first byte (mode "pipes"), or nothing
-// (mode "tty": the agent opens a pty inside the sandbox). The agent answers with one line:
-// `started <pid>\n` carrying the process's pidfd (and, for a tty, the pty master), or `failed <reason>\n`.
-// When the process ends it writes `exited <code>\n` or `signaled <signal>\n` and closes the
-// connection.
-
-let maximumRequest = 1 << 20
+// One connection per process; the wire format is `AgentRequest` and `AgentReply`
+// (ExecboxSandboxAgentProtocol): a request with the process's stdio descriptors (or a terminal
+// size), the answer `started <pid>` with its pidfd (and a pty master) or `failed <reason>`, and
+// `exited <code>` or `signaled <signal>` when it ends.
 
 func log(_ message: String) {
     let bytes = Array("ExecboxSandboxAgent: \(message)\n".utf8)
@@ -106,89 +98,62 @@ do {
 
 // MARK: Requests
 
-struct Request {
-    var tty: Bool
-    var rows: UInt16
-    var columns: UInt16
-    var workingDirectory: String
-    var arguments: [String]
-    var environment: [String]
-}
-
 /// Reads one request (and the descriptors that came with it) from a new connection, which has a
 /// receive timeout: a caller that connects and says nothing cannot hold the agent up.
-func readRequest(_ connection: Int32) -> (Request, [Int32])? {
+func readRequest(_ connection: Int32) -> (AgentRequest, [Int32])? {
+    // One deadline for the whole request: a caller that trickles bytes cannot hold the agent longer.
+    var deadline = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &deadline)
+    deadline.tv_sec += 2
+    func armTimeout() -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let left = (deadline.tv_sec - now.tv_sec) * 1_000_000 + (deadline.tv_nsec - now.tv_nsec) / 1000
+        guard left > 0 else { return false }
+        var timeout = timeval(tv_sec: left / 1_000_000, tv_usec: left % 1_000_000)
+        return setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0
+    }
     var buffer = [UInt8](repeating: 0, count: 64 << 10)
     var fds: [Int32] = [-1, -1, -1]
     var count: Int32 = 0
+    guard armTimeout() else { return nil }
     let first = buffer.withUnsafeMutableBytes { raw in
         fds.withUnsafeMutableBufferPointer {
             execbox_receive_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, &count)
         }
     }
     let received = Array(fds.prefix(Int(count)))
-    guard first >= 4 else {
+    func fail() -> (AgentRequest, [Int32])? {
         for fd in received { close(fd) }
         return nil
     }
+    guard first >= 4 else { return fail() }
     var bytes = Array(buffer[0..<first])
-    let length = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
-    guard length <= maximumRequest else {
-        for fd in received { close(fd) }
-        return nil
-    }
+    guard let length = AgentRequest.bodyLength(bytes[...]) else { return fail() }
     while bytes.count < 4 + length {
+        guard armTimeout() else { return fail() }
         let wanted = min(buffer.count, 4 + length - bytes.count)
         let count = buffer.withUnsafeMutableBytes { read(connection, $0.baseAddress, wanted) }
         if count < 0, errno == EINTR { continue }
-        guard count > 0 else {
-            for fd in received { close(fd) }
-            return nil
-        }
+        guard count > 0 else { return fail() }
         bytes += buffer[0..<count]
     }
-    guard bytes.count == 4 + length, let request = parse(bytes.dropFirst(4)) else {
-        for fd in received { close(fd) }
-        return nil
-    }
+    guard bytes.count == 4 + length, let request = AgentRequest(body: bytes.dropFirst(4)) else { return fail() }
     return (request, received)
-}
-
-func parse(_ bytes: ArraySlice<UInt8>) -> Request? {
-    guard bytes.last == 0 else { return nil }
-    var fields = bytes.dropLast().split(separator: 0, omittingEmptySubsequences: false).map {
-        String(decoding: $0, as: UTF8.self)
-    }[...]
-    func next() -> String? { fields.popFirst() }
-    func list() -> [String]? {
-        guard let text = next(), let count = Int(text), count >= 0, count <= fields.count else { return nil }
-        defer { fields = fields.dropFirst(count) }
-        return Array(fields.prefix(count))
-    }
-    guard let mode = next(), mode == "pipes" || mode == "tty", let rows = next().flatMap({ UInt16($0) }),
-        let columns = next().flatMap({ UInt16($0) }), let directory = next(), let arguments = list(),
-        !arguments.isEmpty, let environment = list(), fields.isEmpty
-    else { return nil }
-    return Request(
-        tty: mode == "tty",
-        rows: rows,
-        columns: columns,
-        workingDirectory: directory,
-        arguments: arguments,
-        environment: environment
-    )
 }
 
 /// The executable `name` names: a path as it is, else the first match in the process's own PATH
 /// (as `runc exec` looks it up). A file found but not executable is remembered for the error.
-func resolve(_ name: String, environment: [String]) -> (path: String?, error: Int32) {
+func resolve(_ name: String, environment: [String], workingDirectory: String) -> (path: String?, error: Int32) {
     if name.contains("/") { return (name, 0) }
     let searchPath =
         environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     var error = ENOENT
     for directory in searchPath.split(separator: ":", omittingEmptySubsequences: false) {
-        let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+        // A relative entry (or an empty one, meaning ".") is relative to the process's directory.
+        let entry = directory.isEmpty ? "." : String(directory)
+        let candidate = (entry.hasPrefix("/") ? entry : workingDirectory + "/" + entry) + "/" + name
         var info = stat()
         guard stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
         if access(candidate, X_OK) == 0 { return (candidate, 0) }
@@ -198,7 +163,7 @@ func resolve(_ name: String, environment: [String]) -> (path: String?, error: In
 }
 
 /// Starts the request's process. Returns its pid and, for a tty, the pty master; or why not.
-func spawn(_ request: Request, stdio: [Int32]) -> Result<(pid: pid_t, master: Int32?), SpawnFailure> {
+func spawn(_ request: AgentRequest, stdio: [Int32]) -> Result<(pid: pid_t, master: Int32?), SpawnFailure> {
     var directory = stat()
     guard stat(request.workingDirectory, &directory) == 0 else {
         return .failure(SpawnFailure("chdir to cwd (\"\(request.workingDirectory)\"): \(errorText(errno))"))
@@ -206,8 +171,12 @@ func spawn(_ request: Request, stdio: [Int32]) -> Result<(pid: pid_t, master: In
     guard directory.st_mode & S_IFMT == S_IFDIR else {
         return .failure(SpawnFailure("chdir to cwd (\"\(request.workingDirectory)\"): \(errorText(ENOTDIR))"))
     }
+    guard access(request.workingDirectory, X_OK) == 0 else {
+        return .failure(SpawnFailure("chdir to cwd (\"\(request.workingDirectory)\"): \(errorText(errno))"))
+    }
     let name = request.arguments[0]
-    let (found, searchError) = resolve(name, environment: request.environment)
+    let (found, searchError) = resolve(
+        name, environment: request.environment, workingDirectory: request.workingDirectory)
     guard let path = found else {
         return .failure(
             SpawnFailure("exec: \"\(name)\": executable file not found in $PATH: \(errorText(searchError))"))
@@ -215,12 +184,12 @@ func spawn(_ request: Request, stdio: [Int32]) -> Result<(pid: pid_t, master: In
 
     var master: Int32?
     var terminal: String?
-    if request.tty {
+    if let size = request.terminal {
         var name = [CChar](repeating: 0, count: 128)
         let fd = execbox_open_pty(&name, name.count)
         guard fd >= 0 else { return .failure(SpawnFailure("cannot open a terminal: \(errorText(errno))")) }
         terminal = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        _ = execbox_set_window_size(fd, request.rows, request.columns)
+        _ = execbox_set_window_size(fd, size.rows, size.columns)
         master = fd
     }
 
@@ -267,40 +236,39 @@ func spawn(_ request: Request, stdio: [Int32]) -> Result<(pid: pid_t, master: In
 
 struct SpawnFailure: Error {
     var message: String
-    init(_ message: String) { self.message = message.replacingNewlines() }
-}
-
-extension String {
-    func replacingNewlines() -> String { String(map { $0 == "\n" ? " " : $0 }) }
+    init(_ message: String) { self.message = message }
 }
 
 /// Serves one connection: reads its request, starts the process, answers. Returns the process to
 /// watch (and the connection that waits for its end), or nil when the connection is done.
 func serve(_ connection: Int32) -> pid_t? {
     var timeout = timeval(tv_sec: 2, tv_usec: 0)
-    setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     guard let (request, fds) = readRequest(connection) else {
-        writeAll(connection, "failed malformed request\n")
+        writeAll(connection, AgentReply.failed(reason: "malformed request").line)
         return nil
     }
     defer { for fd in fds { close(fd) } }
-    guard request.tty || fds.count == 3 else {
-        writeAll(connection, "failed expected three descriptors\n")
+    guard request.terminal != nil || fds.count == 3 else {
+        writeAll(connection, AgentReply.failed(reason: "expected three descriptors").line)
         return nil
     }
     switch spawn(request, stdio: fds) {
     case .failure(let failure):
-        // As `runc exec` does, the reason also goes to the process's stderr.
-        if fds.count == 3 { writeAll(fds[2], "\(failure.message)\n") }
-        writeAll(connection, "failed \(failure.message)\n")
+        // As `runc exec` does, the reason also goes to the process's stderr (never blocking: a
+        // full pipe just misses it).
+        if fds.count == 3 {
+            _ = fcntl(fds[2], F_SETFL, fcntl(fds[2], F_GETFL) | O_NONBLOCK)
+            writeAll(fds[2], "\(failure.message)\n")
+        }
+        writeAll(connection, AgentReply.failed(reason: failure.message).line)
         return nil
     case .success(let (pid, master)):
         defer { if let master { close(master) } }
         let pidfd = execbox_pidfd_open(pid)
         var carried = [pidfd]
         if let master { carried.append(master) }
-        let reply = Array("started \(pid)\n".utf8)
+        let reply = Array(AgentReply.started(pid: pid).line.utf8)
         let sent = reply.withUnsafeBytes { bytes in
             carried.withUnsafeBufferPointer {
                 execbox_send_with_fds(connection, bytes.baseAddress, bytes.count, $0.baseAddress, Int32($0.count))
@@ -327,7 +295,8 @@ func reap(_ waiting: inout [pid_t: Int32]) {
         guard pid > 0 else { return }
         guard let connection = waiting.removeValue(forKey: pid) else { continue }
         let signal = status & 0x7f
-        writeAll(connection, signal == 0 ? "exited \((status >> 8) & 0xff)\n" : "signaled \(signal)\n")
+        writeAll(
+            connection, (signal == 0 ? AgentReply.exited(code: (status >> 8) & 0xff) : .signaled(signal: signal)).line)
         close(connection)
     }
 }
@@ -358,6 +327,9 @@ while true {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
+                // Out of descriptors (code inside may lower this process's limit): pause rather than
+                // spin on a listener that stays readable.
+                if errno == EMFILE || errno == ENFILE { usleep(10_000) }
                 break
             }
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)

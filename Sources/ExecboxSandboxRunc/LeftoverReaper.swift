@@ -44,6 +44,7 @@ struct LeftoverReaper {
         for (name, _) in HostFiles.entries(in: configuration.sandboxDirectory) where !keep.contains(name) {
             RunscHostMounts.remove(rootfs: "\(configuration.sandboxDirectory)/\(name)/rootfs")
             OverlayRoot.unmount(bundle: "\(configuration.sandboxDirectory)/\(name)")
+            SandboxAgentClient.removeDirectory(bundle: "\(configuration.sandboxDirectory)/\(name)")
         }
         for directory in [configuration.sandboxDirectory, configuration.spoolDirectory] {
             for (name, _) in HostFiles.entries(in: directory) where !keep.contains(name) {

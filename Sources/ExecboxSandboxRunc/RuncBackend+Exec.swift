@@ -1,4 +1,5 @@
 public import ExecboxSandbox
+import ExecboxSandboxAgentProtocol
 import FoundationEssentials
 import Glibc
 import Logging
@@ -198,6 +199,17 @@ extension RuncBackend {
     /// environment, working directory and terminal given here.
     private func launchWithAgent(_ process: OCIConfig.Process, in sandbox: RuncSandbox) async throws -> Launch? {
         guard let directory = sandbox.agentDirectory, access(directory, F_OK) == 0 else { return nil }
+        let request = AgentRequest(
+            arguments: process.args,
+            environment: process.env,
+            workingDirectory: process.cwd,
+            terminal: process.terminal
+                ? AgentRequest.Terminal(
+                    rows: process.consoleSize?.height ?? 24, columns: process.consoleSize?.width ?? 80)
+                : nil
+        )
+        // A command line and environment past the agent's limit go through `runc exec` instead.
+        guard request.encoded.count - 4 <= AgentRequest.maximumLength else { return nil }
         let connection: Int32
         do {
             connection = try SandboxAgentClient.connect(directory: directory)
@@ -205,15 +217,6 @@ extension RuncBackend {
             logger.debug("sandbox \(sandbox.id): its exec agent does not answer (\(error)); using runc exec")
             return nil
         }
-        let request = SandboxAgentClient.Request(
-            argv: process.args,
-            environment: process.env,
-            workingDirectory: process.cwd,
-            terminal: process.terminal
-                ? process.consoleSize.map { TerminalSize(columns: $0.width, rows: $0.height) }
-                    ?? TerminalSize(columns: 80, rows: 24)
-                : nil
-        )
         func unavailable(_ error: any Error) -> SandboxError {
             SandboxError(code: .unavailable, message: "the sandbox's exec agent did not answer", cause: error)
         }
@@ -237,14 +240,23 @@ extension RuncBackend {
                 // The reply's check guarantees the master for a terminal request.
                 guard let master = started.master else { throw unavailable(SystemError("no terminal", errno: EPROTO)) }
                 _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
-                let child = try ChildProcess(agentStarted: started)
+                let child: ChildProcess
+                do {
+                    child = try ChildProcess(agentStarted: started)
+                } catch {
+                    close(master)
+                    throw error
+                }
                 return Launch(started: true, output: [(master, true)], stdin: dup(master), terminal: true, child: child)
             }
         }
+        var handedOver = false
+        defer { if !handedOver { close(connection) } }
         let stdin = try Pipe(.toChild)
         let stdout = try Pipe(.fromChild)
         let stderr = try Pipe(.fromChild)
         let outcome: SandboxAgentClient.Outcome
+        handedOver = true  // `start` closes it or hands it to the process
         do {
             outcome = try await SandboxAgentClient.start(
                 request, stdio: [stdin.remote, stdout.remote, stderr.remote], on: connection)

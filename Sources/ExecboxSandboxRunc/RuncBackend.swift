@@ -258,11 +258,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             if let agent = input.agent {
                 // The agent makes its socket here, as the sandbox's user; nobody else on the host
                 // may reach it.
-                let owner = (input.idMapHostBase ?? 0)
-                try BundleWriter.makeDirectory(agent.directory, mode: 0o700)
-                guard chown(agent.directory, owner + input.user.uid, owner + input.user.gid) == 0 else {
-                    throw SystemError("chown \(agent.directory)")
-                }
+                let owner = input.idMapHostBase ?? 0
+                try SandboxAgentClient.makeDirectory(
+                    agent.directory, uid: owner + input.user.uid, gid: owner + input.user.gid)
             }
             if image.isLayered {
                 let owner = input.idMapHostBase ?? 0
@@ -681,6 +679,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             }
         }
         OverlayRoot.unmount(bundle: sandbox.bundle)
+        SandboxAgentClient.removeDirectory(bundle: sandbox.bundle)
         BundleWriter.remove(sandbox.bundle)
         state.withLock { _ = $0.usedSlots.remove(sandbox.slot) }
         // The init watcher ends with the destroy even if the init never did (stuck exiting).

@@ -197,9 +197,10 @@ final class RuncSandbox: Sendable {
 
     var execs: [RuncExec] { state.withLock { $0.execs } }
 
-    /// Exec processes are this process's children: while the sandbox dies they must be reaped,
-    /// or its init waits for them forever (a pid namespace's init exits only once every process in
-    /// it is gone), even when no pump reads their output.
+    /// Exec processes started through `runc exec` are this process's children: while the sandbox
+    /// dies they must be reaped, or its init waits for them forever (a pid namespace's init exits
+    /// only once every process in it is gone), even when no pump reads their output. (The exec
+    /// agent reaps its own; polling their exit connections here is harmless.)
     func reapExecZombies() {
         let (execs, main) = state.withLock { ($0.execs, $0.mainExec) }
         // A reaped child answers from its kept status; a main exec cancelled with the backend has an

@@ -377,7 +377,8 @@ public struct ProcessService: ProcessServiceProtocol {
             execID = try Self.execID(id)
         case .pid(let pid):
             guard pid != 0 else { throw Validation.invalid("pid must not be 0") }
-            let execs = try await manager.backend.listExecs(sandboxID)
+            let main = try await manager.backend.mainExecInfo(sandboxID)
+            let execs = (main.map { [$0] } ?? []) + (try await manager.backend.listExecs(sandboxID))
             guard let match = execs.first(where: { $0.isRunning && $0.pid == Int32(clamping: pid) }) else {
                 throw RPCError(code: .notFound, message: "no process with pid \(pid) was started through the API")
             }

@@ -1,4 +1,5 @@
 import ExecboxSandbox
+import ExecboxSandboxAgentProtocol
 import Glibc
 import Testing
 
@@ -36,6 +37,36 @@ struct RuncAgentTests {
             // The agent's own descriptors (its socket, signalfd) do not leak into a process.
             let descriptors = try await Support.sh(backend, id, "ls /proc/self/fd")
             #expect(descriptors.stdoutText.split(separator: "\n").sorted() == ["0", "1", "2", "3"])
+        }
+    }
+
+    /// The agent directory is writable from inside, so it is a tiny tmpfs of its own: code inside
+    /// cannot fill the host's `/run` through it.
+    @Test func theAgentDirectoryIsATinyFilesystemOfItsOwn() async throws {
+        try await Self.withSandbox { backend, id in
+            let fill = try await Support.sh(backend, id, "head -c 1048576 /dev/zero > /dev/.execbox/fill")
+            #expect(fill.exit == .exited(1))
+            #expect(fill.stderrText.contains("No space left"))
+            let directory = open(
+                "\(backend.configuration.sandboxDirectory)/\(id.rawValue)/agent", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            #expect(directory >= 0 && LinuxCalls.filesystemType(directory) == 0x0102_1994, "a tmpfs (TMPFS_MAGIC)")
+            close(directory)
+            // Execs still work with the directory full.
+            #expect(try await Support.sh(backend, id, "echo $PPID").stdoutText == "1\n")
+        }
+    }
+
+    /// A relative PATH entry is relative to the process's working directory, as for `runc exec`.
+    @Test func relativePathEntriesFollowTheWorkingDirectory() async throws {
+        try await Self.withSandbox { backend, id in
+            let setup = "mkdir -p /workspace/tools && printf '#!/bin/sh\\necho relative\\n' > /workspace/tools/hello"
+            #expect(try await Support.sh(backend, id, setup + " && chmod +x /workspace/tools/hello").exit == .exited(0))
+            let output = try await Support.run(backend, id, ["hello"]) {
+                $0.environment = ["PATH": "tools:/usr/bin:/bin"]
+                $0.workingDirectory = "/workspace"
+            }
+            #expect(output.stdoutText == "relative\n")
+            #expect(output.exit == .exited(0))
         }
     }
 
@@ -145,6 +176,7 @@ struct RuncAgentTests {
         func exchange(_ bytes: [UInt8]) throws -> String {
             let fd = try SandboxAgentClient.connect(directory: directory)
             defer { close(fd) }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -164,7 +196,7 @@ struct RuncAgentTests {
             let body: [UInt8] = fields.flatMap { Array($0.utf8) + [UInt8(0)] }
             return length(UInt32(body.count)) + body
         }
-        let good = SandboxAgentClient.Request(argv: ["true"], environment: [], workingDirectory: "/", terminal: nil)
+        let good = AgentRequest(arguments: ["true"], environment: [], workingDirectory: "/")
         let body = Array(good.encoded.dropFirst(4))
         let malformed: [(String, [UInt8])] = [
             ("nothing", []),
@@ -215,5 +247,46 @@ struct RuncAgentTests {
         try #require(fd >= 0 && bound == 0 && Glibc.listen(fd, 4) == 0)
         chmod(path, 0o777)
         return fd
+    }
+}
+
+/// The agent's wire format on its own (no sandbox needed).
+@Suite struct AgentProtocolTests {
+    @Test func requestsRoundTrip() {
+        let requests = [
+            AgentRequest(arguments: ["true"], environment: [], workingDirectory: "/"),
+            AgentRequest(
+                arguments: ["sh", "-c", "echo 'a b'", ""], environment: ["PATH=/bin", "EMPTY="],
+                workingDirectory: "/workspace/ü", terminal: .init(rows: 24, columns: 80)),
+        ]
+        for request in requests {
+            let encoded = request.encoded
+            #expect(AgentRequest.bodyLength(encoded[...]) == encoded.count - 4)
+            #expect(AgentRequest(body: encoded.dropFirst(4)) == request)
+        }
+        #expect(AgentRequest.bodyLength(AgentRequest.lengthPrefix(AgentRequest.maximumLength + 1)[...]) == nil)
+        for bad in [
+            ["pipes", "0", "0", "/", "1", "true"], ["pipes", "-1", "0", "/", "1", "true", "0"],
+            ["pipes", "0", "+0", "/", "1", "true", "0"], ["pipes", "0", "65536", "/", "1", "true", "0"],
+        ] {
+            let body = bad.flatMap { Array($0.utf8) + [UInt8(0)] }
+            #expect(AgentRequest(body: body[...]) == nil, "\(bad)")
+        }
+    }
+
+    @Test func repliesRoundTripAndAreStrict() {
+        let replies: [AgentReply] = [
+            .started(pid: 42), .started(pid: nil), .failed(reason: "exec: no such file"), .exited(code: 0),
+            .exited(code: 255), .signaled(signal: 9),
+        ]
+        for reply in replies {
+            #expect(AgentReply(line: Array(reply.line.utf8.dropLast())[...]) == reply)
+        }
+        #expect(AgentReply.failed(reason: "two\nlines").line == "failed two lines\n")
+        for bad in [
+            "exited 256", "exited -1", "signaled 0", "signaled 65", "exited", "exited 1 2", "started", "", "ok",
+        ] {
+            #expect(AgentReply(line: Array(bad.utf8)[...]) == nil, "\(bad)")
+        }
     }
 }

@@ -1,9 +1,10 @@
 import CExecboxAgent
 import ExecboxSandbox
+import ExecboxSandboxAgentProtocol
 import Glibc
 
 /// The backend's side of a sandbox's exec agent (`ExecboxSandboxAgent`, the sandbox's pid 1): one
-/// connection per process. See the agent's `main.swift` for the protocol.
+/// connection per process, in the wire format of `AgentRequest` and `AgentReply`.
 ///
 /// Everything the agent says is the sandbox's word: the socket is reached through a descriptor of the
 /// socket file itself (opened without following a symlink the sandbox may have put there, in a
@@ -18,26 +19,19 @@ enum SandboxAgentClient {
     /// How long the agent may take to accept, read and answer one request.
     static let replyTimeout: Duration = .seconds(5)
 
-    struct Request: Sendable {
-        var argv: [String]
-        var environment: [String]
-        var workingDirectory: String
-        /// A pty of this size instead of the given pipes.
-        var terminal: TerminalSize?
-
-        var encoded: [UInt8] {
-            var fields = [terminal == nil ? "pipes" : "tty"]
-            fields += [String(terminal?.rows ?? 0), String(terminal?.columns ?? 0), workingDirectory]
-            fields += [String(argv.count)] + argv + [String(environment.count)] + environment
-            var body: [UInt8] = []
-            for field in fields {
-                body += field.utf8
-                body.append(0)
-            }
-            let length = UInt32(body.count)
-            return [UInt8(length & 0xff), UInt8(length >> 8 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 24)]
-                + body
+    /// Makes a sandbox's agent directory: a tiny tmpfs of its own (the sandbox can write there, and
+    /// must not fill the host's `/run`), mode 0700, owned by the sandbox user's host ids.
+    static func makeDirectory(_ path: String, uid: UInt32, gid: UInt32) throws(SystemError) {
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw SystemError("mkdir \(path)") }
+        let flags = UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC)
+        guard mount("tmpfs", path, "tmpfs", flags, "size=16k,nr_inodes=16,mode=0700,uid=\(uid),gid=\(gid)") == 0 else {
+            throw SystemError("mount tmpfs on \(path)")
         }
+    }
+
+    /// Detaches a bundle's agent directory mount (before the bundle is removed).
+    static func removeDirectory(bundle: String) {
+        MountCalls.detach("\(bundle)/agent")
     }
 
     /// A started process: its pidfd, its pid inside the sandbox, the pty master for a terminal, and
@@ -68,11 +62,10 @@ enum SandboxAgentClient {
         guard fstat(socketFile, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else {
             throw SystemError("\(socketName) is not a socket", errno: ENOTSOCK)
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        // Non-blocking: an agent that stopped accepting (its backlog full) fails the connect at once
+        // (EAGAIN), and the caller uses `runc exec`; no thread waits on the sandbox.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket") }
-        // Bounds a connect to a full backlog and the request's send (the agent reads at once).
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let path = Array("/proc/self/fd/\(socketFile)".utf8)
@@ -94,24 +87,37 @@ enum SandboxAgentClient {
 
     /// Sends `request` with `stdio` (three descriptors, or none for a terminal) on `connection` and
     /// waits for the answer. Consumes `connection`: it is closed unless it comes back in `Started`.
-    static func start(_ request: Request, stdio: [Int32], on connection: Int32) async throws(SystemError) -> Outcome {
+    static func start(_ request: AgentRequest, stdio: [Int32], on connection: Int32) async throws(SystemError)
+        -> Outcome
+    {
         var handedOver = false
         defer { if !handedOver { close(connection) } }
         let bytes = request.encoded
+        // The whole request fits in the socket's buffer, so the non-blocking send completes at once
+        // whether or not the agent reads (SO_SNDBUFFORCE: root may exceed wmem_max).
+        var size = Int32(2 * bytes.count + 65536)
+        setsockopt(connection, SOL_SOCKET, 32 /* SO_SNDBUFFORCE */, &size, socklen_t(MemoryLayout<Int32>.size))
         let sent = bytes.withUnsafeBytes { raw in
             stdio.withUnsafeBufferPointer {
                 execbox_send_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, Int32($0.count))
             }
         }
         guard sent == 0 else { throw SystemError("sending to the sandbox's agent") }
-        _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
         try FileDescriptorPoller.shared.register(connection, for: .read)
         var registered = true
         defer { if registered { FileDescriptorPoller.shared.deregister(connection) } }
 
         var line: [UInt8] = []
         var fds: [Int32] = []
-        defer { if !handedOver { for fd in fds { close(fd) } } }
+        defer {
+            if !handedOver {
+                // A process the agent started that nobody will watch must not run on: SIGKILL
+                // through what came as its pidfd (a no-op for any other descriptor).
+                if fds.count == 0 { fds = receiveRemaining(connection) }
+                if let pidfd = fds.first { _ = LinuxCalls.pidfdSendSignal(pidfd, SIGKILL) }
+                for fd in fds { close(fd) }
+            }
+        }
         let deadline = ContinuousClock.now + replyTimeout
         while !line.contains(UInt8(ascii: "\n")) {
             var buffer = [UInt8](repeating: 0, count: 512)
@@ -123,9 +129,13 @@ enum SandboxAgentClient {
                 }
             }
             fds += received.prefix(Int(count))
+            // A pidfd and a pty master at most; anything more is not the agent's answer.
+            guard fds.count <= 2 else { throw SystemError("the sandbox's agent", errno: EPROTO) }
             if result > 0 {
                 line += buffer[0..<result]
-                guard line.count <= 4096 else { throw SystemError("the sandbox's agent", errno: EPROTO) }
+                guard line.count <= AgentReply.maximumLine else {
+                    throw SystemError("the sandbox's agent", errno: EPROTO)
+                }
                 continue
             }
             if result == 0 { throw SystemError("the sandbox's agent closed the connection", errno: EPIPE) }
@@ -133,12 +143,15 @@ enum SandboxAgentClient {
             guard ContinuousClock.now < deadline else { throw SystemError("the sandbox's agent", errno: ETIMEDOUT) }
             try await waitReadable(connection, until: deadline)
         }
-        let text = String(decoding: line.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        if text.hasPrefix("failed ") { return .failed(String(text.dropFirst("failed ".count))) }
-        let words = text.split(separator: " ")
+        let end = line.firstIndex(of: UInt8(ascii: "\n"))!
         // Whatever follows the line (nothing should) is left for the exit reader, which parses strictly.
-        guard words.first == "started", fds.count == (request.terminal == nil ? 1 : 2) else {
-            throw SystemError("the sandbox's agent said \(text.prefix(80).debugDescription)", errno: EPROTO)
+        let pid: Int32?
+        switch AgentReply(line: line[..<end]) {
+        case .failed(let reason): return .failed(reason)
+        case .started(let started) where fds.count == (request.terminal == nil ? 1 : 2): pid = started
+        default:
+            let text = String(decoding: line[..<end].prefix(80), as: UTF8.self)
+            throw SystemError("the sandbox's agent said \(text.debugDescription)", errno: EPROTO)
         }
         FileDescriptorPoller.shared.deregister(connection)
         registered = false
@@ -146,11 +159,24 @@ enum SandboxAgentClient {
         return .started(
             Started(
                 pidfd: fds[0],
-                pid: words.count > 1 ? Int32(words[1]).flatMap { $0 > 0 ? $0 : nil } : nil,
+                pid: pid,
                 master: fds.count > 1 ? fds[1] : nil,
                 connection: connection
             )
         )
+    }
+
+    /// The descriptors of whatever the agent sent that was not read yet (one non-blocking read).
+    private static func receiveRemaining(_ connection: Int32) -> [Int32] {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        var received: [Int32] = [-1, -1, -1]
+        var count: Int32 = 0
+        let result = buffer.withUnsafeMutableBytes { raw in
+            received.withUnsafeMutableBufferPointer {
+                execbox_receive_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, &count)
+            }
+        }
+        return result > 0 ? Array(received.prefix(Int(count))) : []
     }
 
     private static func waitReadable(_ fd: Int32, until deadline: ContinuousClock.Instant) async throws(SystemError) {
@@ -169,12 +195,10 @@ enum SandboxAgentClient {
 
     /// The exit line the agent writes when the process ends: `exited <code>` or `signaled <signal>`.
     static func parseExit(_ line: [UInt8]) -> WaitStatus? {
-        let words = String(decoding: line, as: UTF8.self).split(separator: " ")
-        guard words.count == 2, let value = Int32(words[1]) else { return nil }
-        switch words[0] {
-        case "exited" where (0...255).contains(value): return .exited(value)
-        case "signaled" where (1...64).contains(value): return .signaled(value)
-        default: return nil
+        switch AgentReply(line: line[...]) {
+        case .exited(let code): .exited(code)
+        case .signaled(let signal): .signaled(signal)
+        default: nil
         }
     }
 }

@@ -113,26 +113,19 @@ enum SandboxAgentClient {
             if !handedOver {
                 // A process the agent started that nobody will watch must not run on: SIGKILL
                 // through what came as its pidfd (a no-op for any other descriptor).
-                if fds.count == 0 { fds = receiveRemaining(connection) }
+                if fds.count == 0 { fds = receive(connection).fds }
                 if let pidfd = fds.first { _ = LinuxCalls.pidfdSendSignal(pidfd, SIGKILL) }
                 for fd in fds { close(fd) }
             }
         }
         let deadline = ContinuousClock.now + replyTimeout
         while !line.contains(UInt8(ascii: "\n")) {
-            var buffer = [UInt8](repeating: 0, count: 512)
-            var received: [Int32] = [-1, -1, -1]
-            var count: Int32 = 0
-            let result = buffer.withUnsafeMutableBytes { raw in
-                received.withUnsafeMutableBufferPointer {
-                    execbox_receive_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, &count)
-                }
-            }
-            fds += received.prefix(Int(count))
+            let (result, bytes, received) = receive(connection)
+            fds += received
             // A pidfd and a pty master at most; anything more is not the agent's answer.
             guard fds.count <= 2 else { throw SystemError("the sandbox's agent", errno: EPROTO) }
             if result > 0 {
-                line += buffer[0..<result]
+                line += bytes
                 guard line.count <= AgentReply.maximumLine else {
                     throw SystemError("the sandbox's agent", errno: EPROTO)
                 }
@@ -166,8 +159,9 @@ enum SandboxAgentClient {
         )
     }
 
-    /// The descriptors of whatever the agent sent that was not read yet (one non-blocking read).
-    private static func receiveRemaining(_ connection: Int32) -> [Int32] {
+    /// One non-blocking read of up to 512 bytes and the descriptors that came with them; `result`
+    /// is `recvmsg`'s (0 at end of file, -1 with errno set).
+    private static func receive(_ connection: Int32) -> (result: Int, bytes: ArraySlice<UInt8>, fds: [Int32]) {
         var buffer = [UInt8](repeating: 0, count: 512)
         var received: [Int32] = [-1, -1, -1]
         var count: Int32 = 0
@@ -176,7 +170,7 @@ enum SandboxAgentClient {
                 execbox_receive_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, &count)
             }
         }
-        return result > 0 ? Array(received.prefix(Int(count))) : []
+        return (result, buffer[0..<max(0, result)], Array(received.prefix(Int(count))))
     }
 
     private static func waitReadable(_ fd: Int32, until deadline: ContinuousClock.Instant) async throws(SystemError) {

@@ -6,10 +6,19 @@ import Glibc
 struct CgroupV1: Sendable {
     var root = "/sys/fs/cgroup"
     var path: String
+    /// CPU time the cgroup had used before its sandbox got it (a pooled container's start-up),
+    /// left out of the sandbox's stats.
+    var cpuBaseline: UInt64 = 0
 
     init(id: SandboxID, parent: String = "execbox", root: String = "/sys/fs/cgroup") {
+        self.init(container: id.rawValue, parent: parent, root: root)
+    }
+
+    /// The cgroup of the runtime's container `container` (a pooled container's name differs from
+    /// its sandbox's id).
+    init(container: String, parent: String = "execbox", root: String = "/sys/fs/cgroup") {
         self.root = root
-        self.path = "\(parent)/\(id.rawValue)"
+        self.path = "\(parent)/\(container)"
     }
 
     func directory(_ controller: String) -> String { "\(root)/\(controller)/\(path)" }
@@ -32,8 +41,9 @@ struct CgroupV1: Sendable {
     }
 
     var stats: SandboxStats {
-        SandboxStats(
-            cpuNanoseconds: number("cpuacct", "cpuacct.usage") ?? 0,
+        let cpu = number("cpuacct", "cpuacct.usage") ?? 0
+        return SandboxStats(
+            cpuNanoseconds: cpu > cpuBaseline ? cpu - cpuBaseline : 0,
             memoryBytes: number("memory", "memory.usage_in_bytes") ?? 0,
             memoryPeakBytes: number("memory", "memory.max_usage_in_bytes") ?? 0,
             pids: Int(number("pids", "pids.current") ?? 0),

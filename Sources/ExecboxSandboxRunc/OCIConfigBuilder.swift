@@ -23,6 +23,11 @@ struct OCIConfigBuilder: Sendable {
         var user = OCIConfig.User(uid: 0, gid: 0)
         /// runc: the exec agent to run as the init instead of the image's (`catatonit -P`).
         var agent: Agent? = nil
+        /// The runtime's name of the container (its cgroups are named so): the sandbox id, or a
+        /// pooled container's own name (`RuncBackend+Pool`).
+        var container: String? = nil
+
+        var containerName: String { container ?? id.rawValue }
     }
 
     /// The exec agent's host binary (bound read-only into the sandbox's `/dev`) and the host
@@ -145,7 +150,7 @@ struct OCIConfigBuilder: Sendable {
                 cpu: OCIConfig.CPU(quota: Int64(limits.cpuMillicores) * Int64(cpuPeriod) / 1000, period: cpuPeriod),
                 pids: OCIConfig.Pids(limit: Int64(limits.pids + (input.hostTmpfsRoot == nil ? 0 : runscPidsHeadroom)))
             ),
-            cgroupsPath: "/\(input.cgroupParent)/\(input.id.rawValue)",
+            cgroupsPath: "/\(input.cgroupParent)/\(input.containerName)",
             maskedPaths: maskedPaths,
             readonlyPaths: readonlyPaths,
             seccomp: SeccompProfile.make()

@@ -49,14 +49,17 @@ extension RuncBackend {
         var result = Reconciliation()
         var slots = Set<Int>()
         for (name, isDirectory) in HostFiles.entries(in: configuration.sandboxDirectory) where isDirectory {
-            guard let id = try? SandboxID(name) else { continue }
             let bundle = "\(configuration.sandboxDirectory)/\(name)"
             let record = SandboxRecord.read(from: bundle)
+            // A pooled container's bundle is named after the container; its record names the sandbox
+            // it was given. One never given is the reaper's.
+            guard let id = try? SandboxID(Self.isPooled(name) ? record?.id ?? "" : name) else { continue }
             let exit = MainProcess.readExitFile("\(bundle)/exit")
-            guard let record, record.id == name, (0..<configuration.maxSandboxes).contains(record.slot),
-                !slots.contains(record.slot)
+            guard let record, record.id == id.rawValue, (record.container ?? record.id) == name,
+                (0..<configuration.maxSandboxes).contains(record.slot), !slots.contains(record.slot)
             else {
-                result.lost.append(lostSandbox(id, record, because: "it could not be adopted", configuration))
+                result.lost.append(
+                    lostSandbox(id, record, because: "it could not be adopted", bundle: bundle, configuration))
                 continue
             }
             guard let initHandle = SandboxRecord.live(record.initPid, startedAt: record.initStartTime),
@@ -66,13 +69,15 @@ extension RuncBackend {
             else {
                 if let exit {
                     // Its monitor recorded how it ended: an ended sandbox, not a lost one.
-                    result.lost.append(endedSandbox(id, record, exit: mainExit(exit, oomKills: 0), configuration))
+                    result.lost.append(
+                        endedSandbox(id, record, exit: mainExit(exit, oomKills: 0), bundle: bundle, configuration))
                 } else {
-                    result.lost.append(lostSandbox(id, record, because: "it could not be adopted", configuration))
+                    result.lost.append(
+                        lostSandbox(id, record, because: "it could not be adopted", bundle: bundle, configuration))
                 }
                 continue
             }
-            let cgroup = CgroupV1(id: id, parent: configuration.cgroupParent)
+            let cgroup = CgroupV1(container: name, parent: configuration.cgroupParent)
             let strays = (HostFiles.read("\(cgroup.directory("pids"))/cgroup.procs", limit: 1 << 20) ?? [])
                 .split(separator: UInt8(ascii: "\n")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
                 .filter { $0 != record.initPid }.compactMap(ProcessHandle.init)
@@ -93,13 +98,14 @@ extension RuncBackend {
                 spec: record.spec,
                 limits: record.limits,
                 bundle: bundle,
-                spoolDirectory: "\(configuration.spoolDirectory)/\(name)",
+                spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
                 slot: record.slot,
                 baseProcess: config.process,
                 retainedExecs: configuration.retainedExecs,
                 cgroupParent: configuration.cgroupParent,
                 runtime: runtime.forSandbox(network: record.spec.network),
-                adoption: adoption
+                adoption: adoption,
+                container: name
             )
             sandbox.initProcess = MainProcess(
                 .monitored(initProcess: initHandle, monitor: monitor, exitFile: "\(bundle)/exit"))
@@ -114,13 +120,14 @@ extension RuncBackend {
         _ id: SandboxID,
         _ record: SandboxRecord?,
         because reason: String?,
+        bundle: String,
         _ configuration: RuncBackendConfiguration
     ) -> RuncSandbox {
         // A monitor that ended with its sandbox may be this process's zombie (a subreaper inherits
         // the dead server's children).
         if let record, let monitor = ProcessHandle(record.monitorPid),
             ProcessHandle.startTime(of: record.monitorPid) == record.monitorStartTime,
-            MainProcess.readExitFile("\(configuration.sandboxDirectory)/\(id.rawValue)/exit") != nil
+            MainProcess.readExitFile("\(bundle)/exit") != nil
         {
             // It exits right after writing the exit file.
             for _ in 0..<1000 where !monitor.hasExited { usleep(1000) }
@@ -130,7 +137,7 @@ extension RuncBackend {
             id: id,
             spec: record?.spec ?? SandboxSpec(),
             limits: record?.limits ?? SandboxLimits(),
-            bundle: "\(configuration.sandboxDirectory)/\(id.rawValue)",
+            bundle: bundle,
             spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
             slot: -1,
             baseProcess: OCIConfigBuilder.placeholderProcess,
@@ -150,9 +157,10 @@ extension RuncBackend {
         _ id: SandboxID,
         _ record: SandboxRecord?,
         exit: ProcessExit,
+        bundle: String,
         _ configuration: RuncBackendConfiguration
     ) -> RuncSandbox {
-        let sandbox = lostSandbox(id, record, because: nil, configuration)
+        let sandbox = lostSandbox(id, record, because: nil, bundle: bundle, configuration)
         _ = try? sandbox.apply(.created)
         _ = try? sandbox.apply(.started)
         _ = try? sandbox.apply(.mainExited(exit))

@@ -284,7 +284,7 @@ extension RuncBackend {
         let stdout = try Pipe(.fromChild)
         let stderr = try Pipe(.fromChild)
         let status = try await sandbox.runtime.runHandingOver(
-            command + [sandbox.id.rawValue],
+            command + [sandbox.container],
             log: "\(prefix).log",
             stdin: stdin.remote,
             stdout: stdout.remote,
@@ -310,7 +310,7 @@ extension RuncBackend {
             throw SandboxError(code: .internal, message: "cannot prepare the terminal", cause: error)
         }
         let status = try await sandbox.runtime.runHandingOver(
-            command + ["--tty", "--console-socket", console.path, sandbox.id.rawValue],
+            command + ["--tty", "--console-socket", console.path, sandbox.container],
             log: "\(prefix).log",
             stdin: DevNull.fd,
             stdout: DevNull.fd,

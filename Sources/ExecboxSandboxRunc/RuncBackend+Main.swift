@@ -100,7 +100,7 @@ extension RuncBackend {
     /// runsc: `runsc kill [--pid <pid inside>] <id> <signal>` (the init without a pid), run as a job
     /// of `run()` so callers need not wait for it.
     func signalInside(_ sandbox: RuncSandbox, pid: Int32?, _ signal: Int32) {
-        let command = ["kill"] + (pid.map { ["--pid", String($0)] } ?? []) + [sandbox.id.rawValue, String(signal)]
+        let command = ["kill"] + (pid.map { ["--pid", String($0)] } ?? []) + [sandbox.container, String(signal)]
         let runtime = sandbox.runtime
         runJob { _ = try? await runtime.run(command) }
     }

@@ -17,7 +17,7 @@ extension RuncBackend {
         let arguments = sandbox.runtime.arguments(
             [
                 "exec", "--process", "\(prefix).json", "--pid-file", "\(prefix).pid", "--internal-pid-file",
-                "\(prefix).ipid", sandbox.id.rawValue,
+                "\(prefix).ipid", sandbox.container,
             ],
             log: "\(prefix).log"
         )

@@ -29,14 +29,20 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     let agentPath: String?
     private let jobs = Inbox<(@Sendable () async -> Void)?>()
 
-    private struct State {
+    struct State {
         var sandboxes: [SandboxID: RuncSandbox] = [:]
         var usedSlots: Set<Int> = []
         var running = false
         var stopped = false
+        /// Started containers waiting to be given to a sandbox (`RuncBackend+Pool`).
+        var pool: [PooledContainer] = []
+        /// How many the pool keeps per image name (`poolSizes`, then `setPoolSize`).
+        var poolTargets: [String: Int] = [:]
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
+    /// Wakes the pool's filler (false: the backend stops).
+    let poolWakeups = Inbox<Bool>()
 
     /// Prepares the directories, becomes a child subreaper, reads runc's version (logging what fixes
     /// it lacks) and, with `cleanUpOnStart`, removes what a previous run left (`LeftoverReaper`).
@@ -86,7 +92,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         if configuration.adoptOnStart, monitorPath != nil, version != nil {
             reconciliation = await reconcile(configuration, runtime: runtime, logger: logger)
         }
-        let adopted = Set(reconciliation.adopted.map(\.sandbox.id.rawValue))
+        // Ids name spools; container names name containers, cgroups and bundles.
+        let adopted = Set(reconciliation.adopted.flatMap { [$0.sandbox.id.rawValue, $0.sandbox.container] })
         if configuration.cleanUpOnStart, version != nil {
             _ = await LeftoverReaper(configuration: configuration, runtime: runtime, logger: logger, keep: adopted)
                 .reap()
@@ -127,6 +134,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         self.runtime = runtime
         self.catalog = catalog
         self.network = network
+        state.withLock { $0.poolTargets = configuration.poolSizes.filter { $0.value > 0 } }
     }
 
     static func makeDirectories(_ path: String) throws {
@@ -154,6 +162,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 }
                 self.jobs.send(nil)
             }
+            if configuration.runtime == .runc {
+                group.addTask { await self.keepPoolFilled() }
+            }
             while let job = await jobs.next() {
                 group.addTask(operation: job)
             }
@@ -162,11 +173,14 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 state.stopped = true
                 return Array(state.sandboxes.values)
             }
+            poolWakeups.send(false)
             // With monitors, sandboxes can be left running for the next server to adopt.
             let leave = configuration.keepSandboxesOnShutdown && monitorPath != nil
             for sandbox in live where !sandbox.info.state.isTerminal { sandbox.inbox.send(leave ? .detach : .shutdown) }
             group.cancelAll()
         }
+        // Pooled containers belong to no session: never left for a next server.
+        await emptyPool()
     }
 
     /// Registers a sandbox found at start-up (adopted, or lost and already cleaned up).
@@ -185,6 +199,46 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     // MARK: SandboxBackend
 
     public func create(_ id: SandboxID, _ spec: SandboxSpec) async throws -> SandboxInfo {
+        let request = try resolve(spec)
+        if let sandbox = try await claimPooled(id, request) {
+            jobs.send { await self.supervise(sandbox) }
+            sandbox.inbox.send(.event(.created))
+            return await sandbox.wait { $0.state != .creating }
+        }
+        let slot = try await reserveEvictingPooled(id)
+        let (sandbox, input) = makeSandbox(id, request, slot: slot)
+        state.withLock { $0.sandboxes[id] = sandbox }
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            try await prepare(sandbox, input: input, image: request.image)
+            let written = clock.now
+            let initProcess = try await createContainer(sandbox)
+            sandbox.initProcess = initProcess
+            try await finishCreate(sandbox)
+            logger.debug("sandbox \(id): bundle \(written - start), runc create \(clock.now - written)")
+        } catch {
+            logger.error("creating sandbox \(id) failed: \(error)")
+            _ = try? sandbox.apply(.createFailed("the runtime could not create the sandbox"))
+            await destroy(sandbox)
+            if let error = error as? SandboxError { throw error }
+            throw SandboxError(code: .unavailable, message: "the runtime could not create the sandbox", cause: error)
+        }
+        jobs.send { await self.supervise(sandbox) }
+        sandbox.inbox.send(.event(.created))
+        return await sandbox.wait { $0.state != .creating }
+    }
+
+    /// A create request as the backend runs it: limits resolved, the image found, and the image's
+    /// command, environment, working directory and user applied.
+    struct ResolvedRequest: Sendable {
+        var spec: SandboxSpec
+        var limits: SandboxLimits
+        var image: SandboxImage
+        var user: OCIConfig.User
+    }
+
+    func resolve(_ spec: SandboxSpec) throws -> ResolvedRequest {
         try spec.validate()
         guard spec.network == .none || network != nil else {
             throw SandboxError(
@@ -213,116 +267,129 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         guard let version, !version.isRefused else {
             throw SandboxError(code: .unavailable, message: "the sandbox runtime is not available")
         }
-        let bundle = "\(configuration.sandboxDirectory)/\(id.rawValue)"
-        let slot = try reserve(id)
+        return ResolvedRequest(spec: spec, limits: limits, image: image, user: user)
+    }
+
+    /// The sandbox's record and the input of its `config.json`; `container` names a pooled
+    /// container (else the id does).
+    func makeSandbox(
+        _ id: SandboxID, _ request: ResolvedRequest, slot: Int, container: String? = nil, cpuBaseline: UInt64 = 0
+    ) -> (RuncSandbox, OCIConfigBuilder.Input) {
+        let name = container ?? id.rawValue
+        let bundle = "\(configuration.sandboxDirectory)/\(name)"
         let runsc = configuration.runtime == .runsc
-        let namespaceName = runsc && spec.network != .none ? network?.namespaceName(slot: slot) : nil
+        let namespaceName = runsc && request.spec.network != .none ? network?.namespaceName(slot: slot) : nil
         let input = OCIConfigBuilder.Input(
             id: id,
-            spec: spec,
-            limits: limits,
-            image: image,
+            spec: request.spec,
+            limits: request.limits,
+            image: request.image,
             idMapHostBase: configuration.userNamespace && !runsc
                 ? configuration.idMapBase + UInt32(slot) * OCIConfigBuilder.idRangeSize : nil,
             cgroupParent: configuration.cgroupParent,
             hostTmpfsRoot: runsc ? "\(bundle)/rootfs" : nil,
             networkNamespacePath: namespaceName.map { "\(SandboxNetwork.namedNamespaces)/\($0)" },
-            user: user,
-            agent: runsc ? nil : agentPath.map { OCIConfigBuilder.Agent(binary: $0, directory: "\(bundle)/agent") }
+            user: request.user,
+            agent: runsc ? nil : agentPath.map { OCIConfigBuilder.Agent(binary: $0, directory: "\(bundle)/agent") },
+            container: container
         )
-        let config = OCIConfigBuilder.make(input)
         let sandbox = RuncSandbox(
             id: id,
-            spec: spec,
-            limits: limits,
+            spec: request.spec,
+            limits: request.limits,
             bundle: bundle,
             spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
             slot: slot,
-            baseProcess: config.process,
+            baseProcess: OCIConfigBuilder.make(input).process,
             retainedExecs: configuration.retainedExecs,
             cgroupParent: configuration.cgroupParent,
-            runtime: runtime.forSandbox(network: spec.network)
+            runtime: runtime.forSandbox(network: request.spec.network),
+            container: container,
+            prestarted: container != nil,
+            cpuBaseline: cpuBaseline
         )
-        state.withLock { $0.sandboxes[id] = sandbox }
-        let clock = ContinuousClock()
-        let start = clock.now
-        do {
-            try BundleWriter.write(
-                bundle: bundle,
-                config: config,
-                image: image,
-                network: spec.network,
-                dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []
-            )
-            try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
-            if let agent = input.agent {
-                // The agent makes its socket here, as the sandbox's user; nobody else on the host
-                // may reach it.
-                let owner = input.idMapHostBase ?? 0
-                try SandboxAgentClient.makeDirectory(
-                    agent.directory, uid: owner + input.user.uid, gid: owner + input.user.gid)
-            }
-            if image.isLayered {
-                let owner = input.idMapHostBase ?? 0
-                var namespace: Int32?
-                if let base = input.idMapHostBase {
-                    namespace = try await userNamespaces.namespace(hostBase: base, size: OCIConfigBuilder.idRangeSize)
-                }
-                try OverlayRoot.mount(
-                    bundle: bundle, layers: image.layers, userNamespace: namespace, owner: owner, limits: limits)
-                try OverlayRoot.prepare(
-                    rootfs: "\(bundle)/rootfs", owner: owner,
-                    files: BundleWriter.etcFiles(
-                        hostname: config.hostname, network: spec.network,
-                        dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []))
-                catalog.store?.touch(image.name, now: Date().timeIntervalSince1970)
-            }
-            if runsc {
-                // The workspace is a host mount under the bundle: no other host user may walk in
-                // (runc's bundle stays 0711 for the sandbox's mapped root; runsc's gofer is root).
-                chmod(bundle, 0o700)
-                try RunscHostMounts.make(rootfs: "\(bundle)/rootfs", limits: limits, image: image)
-                // gVisor's kernel takes the network of the namespace it starts in: made beforehand.
-                if let namespaceName, let network {
-                    _ = try await network.makeNamespace(slot: slot)
-                    sandbox.networkAttachment = try await network.attach(
-                        into: .named(namespaceName), slot: slot, ports: spec.exposedPorts, bundle: bundle)
-                }
-            }
-            let written = clock.now
-            let initProcess = try await createContainer(sandbox)
-            sandbox.initProcess = initProcess
-            if !runsc, spec.network != .none, let network {
-                sandbox.networkAttachment = try await network.attach(
-                    pid: initProcess.pid, slot: slot, ports: spec.exposedPorts, bundle: bundle)
-            }
-            if case .monitored(let initHandle, let monitor, _) = initProcess.kind {
-                try SandboxRecord(sandbox, initProcess: initHandle, monitor: monitor).write(to: bundle)
-            }
-            logger.debug("sandbox \(id): bundle \(written - start), runc create \(clock.now - written)")
-        } catch {
-            logger.error("creating sandbox \(id) failed: \(error)")
-            _ = try? sandbox.apply(.createFailed("the runtime could not create the sandbox"))
-            await destroy(sandbox)
-            if let error = error as? SandboxError { throw error }
-            throw SandboxError(code: .unavailable, message: "the runtime could not create the sandbox", cause: error)
-        }
-        jobs.send { await self.supervise(sandbox) }
-        sandbox.inbox.send(.event(.created))
-        return await sandbox.wait { $0.state != .creating }
+        return (sandbox, input)
     }
 
-    /// Takes the id and a user-namespace slot, or throws.
-    private func reserve(_ id: SandboxID) throws(SandboxError) -> Int {
+    /// Writes the bundle (config, root, agent directory; under runsc its host mounts and network).
+    func prepare(_ sandbox: RuncSandbox, input: OCIConfigBuilder.Input, image: SandboxImage) async throws {
+        let config = OCIConfigBuilder.make(input)
+        let bundle = sandbox.bundle
+        let spec = sandbox.spec
+        try BundleWriter.write(
+            bundle: bundle,
+            config: config,
+            image: image,
+            network: spec.network,
+            dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []
+        )
+        if let agent = input.agent {
+            // The agent makes its socket here, as the sandbox's user; nobody else on the host
+            // may reach it.
+            let owner = input.idMapHostBase ?? 0
+            try SandboxAgentClient.makeDirectory(
+                agent.directory, uid: owner + input.user.uid, gid: owner + input.user.gid)
+        }
+        if image.isLayered {
+            let owner = input.idMapHostBase ?? 0
+            var namespace: Int32?
+            if let base = input.idMapHostBase {
+                namespace = try await userNamespaces.namespace(hostBase: base, size: OCIConfigBuilder.idRangeSize)
+            }
+            try OverlayRoot.mount(
+                bundle: bundle, layers: image.layers, userNamespace: namespace, owner: owner, limits: sandbox.limits)
+            try OverlayRoot.prepare(
+                rootfs: "\(bundle)/rootfs", owner: owner,
+                files: BundleWriter.etcFiles(
+                    hostname: config.hostname, network: spec.network,
+                    dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? []))
+            catalog.store?.touch(image.name, now: Date().timeIntervalSince1970)
+        }
+        if let hostTmpfsRoot = input.hostTmpfsRoot {
+            // runsc: the workspace is a host mount under the bundle: no other host user may walk in
+            // (runc's bundle stays 0711 for the sandbox's mapped root; runsc's gofer is root).
+            chmod(bundle, 0o700)
+            try RunscHostMounts.make(rootfs: hostTmpfsRoot, limits: sandbox.limits, image: image)
+            // gVisor's kernel takes the network of the namespace it starts in: made beforehand.
+            if input.networkNamespacePath != nil, let network {
+                _ = try await network.makeNamespace(slot: sandbox.slot)
+                sandbox.networkAttachment = try await network.attach(
+                    into: .named(network.namespaceName(slot: sandbox.slot)), slot: sandbox.slot,
+                    ports: spec.exposedPorts, bundle: bundle)
+            }
+        }
+    }
+
+    /// What follows `runc create` (or a pooled container's claim): the spool directory, the
+    /// network of a runc sandbox, and the record a later server adopts it by.
+    func finishCreate(_ sandbox: RuncSandbox) async throws {
+        try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
+        guard let initProcess = sandbox.initProcess else { return }
+        if sandbox.runtime.kind == .runc, sandbox.spec.network != .none, let network {
+            sandbox.networkAttachment = try await network.attach(
+                pid: initProcess.pid, slot: sandbox.slot, ports: sandbox.spec.exposedPorts, bundle: sandbox.bundle)
+        }
+        if case .monitored(let initHandle, let monitor, _) = initProcess.kind {
+            try SandboxRecord(sandbox, initProcess: initHandle, monitor: monitor).write(to: sandbox.bundle)
+        }
+    }
+
+    /// Takes a user-namespace slot (and checks `id` is free), or throws. A pooled container (no id)
+    /// never takes the last free slot, so one given way (`evictPooled`) goes to the create that
+    /// needed it, not back to the pool.
+    func reserveSlot(for id: SandboxID?) throws(SandboxError) -> Int {
         try state.withLock { state throws(SandboxError) -> Int in
             guard state.running, !state.stopped else {
                 throw SandboxError(code: .unavailable, message: "the sandbox backend is not running")
             }
-            guard state.sandboxes[id] == nil else {
+            if let id, state.sandboxes[id] != nil {
                 throw SandboxError(code: .alreadyExists, message: "sandbox \(id) already exists")
             }
             guard let slot = (0..<configuration.maxSandboxes).first(where: { !state.usedSlots.contains($0) }) else {
                 throw SandboxError(code: .resourceExhausted, message: "too many sandboxes on this host")
+            }
+            if id == nil, state.usedSlots.count + 1 >= configuration.maxSandboxes {
+                throw SandboxError(code: .resourceExhausted, message: "the last sandbox slot is not for the pool")
             }
             state.usedSlots.insert(slot)
             return slot
@@ -332,7 +399,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     /// `runc create` with /dev/null as the container's stdio (its main process is reached through
     /// execs). With a monitor, the monitor runs it and stays the init's parent; without one, the init
     /// becomes this process's child when `runc create` exits.
-    private func createContainer(_ sandbox: RuncSandbox) async throws -> MainProcess {
+    func createContainer(_ sandbox: RuncSandbox) async throws -> MainProcess {
         let pidFile = "\(sandbox.bundle)/init.pid"
         let log = "\(sandbox.bundle)/runc.log"
         func failure(_ status: String) -> SandboxError {
@@ -362,7 +429,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             let stderr = try Pipe(.fromChild)
             let runtime = sandbox.runtime
             let monitor = try ChildProcess.spawn(
-                [monitorPath, runtime.path, runtime.stateDirectory, sandbox.bundle, sandbox.id.rawValue]
+                [monitorPath, runtime.path, runtime.stateDirectory, sandbox.bundle, sandbox.container]
                     + runtime.flags,
                 environment: RuncRuntime.environment,
                 stdin: DevNull.fd,
@@ -383,7 +450,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 .monitored(initProcess: initHandle, monitor: monitorHandle, exitFile: "\(sandbox.bundle)/exit"))
         }
         let status = try await sandbox.runtime.runHandingOver(
-            ["create", "--bundle", sandbox.bundle, "--pid-file", pidFile, sandbox.id.rawValue],
+            ["create", "--bundle", sandbox.bundle, "--pid-file", pidFile, sandbox.container],
             log: log,
             stdin: DevNull.fd,
             stdout: DevNull.fd,
@@ -501,37 +568,26 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 case .none:
                     break
                 case .start:
-                    let output = try? await sandbox.runtime.run(
-                        ["start", sandbox.id.rawValue],
-                        log: "\(sandbox.bundle)/runc.log"
-                    )
-                    if output?.succeeded == true {
-                        // pid 1 of a pid namespace drops signals it has no handler for; catatonit
-                        // blocks them (reading a signalfd) a moment after exec. Until then a stop's
-                        // SIGTERM would be lost, so the sandbox counts as started once it blocks them.
-                        // (runsc: the init is gVisor's kernel, whose signals are not catatonit's.)
-                        if sandbox.runtime.kind == .runc { await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid) }
-                        // The agent listens a moment after it blocked its signals.
-                        await Self.waitForAgent(of: sandbox)
-                        var main: RuncExec?
-                        if !sandbox.spec.command.isEmpty {
-                            do {
-                                main = try await startMain(sandbox)
-                            } catch {
-                                logger.error("sandbox \(sandbox.id): its main process did not start: \(error)")
-                                sandbox.inbox.send(.event(.createFailed("the main process could not be started")))
-                                continue
-                            }
+                    if !sandbox.prestarted {
+                        if let reason = await startContainer(sandbox, initProcess: initProcess) {
+                            logger.error("runc start \(sandbox.id) failed: \(reason)")
+                            sandbox.inbox.send(.event(.createFailed("the runtime could not start the sandbox")))
+                            continue
                         }
-                        sandbox.inbox.send(.event(.started))
-                        // Its end feeds `mainExited`, so it runs only once the sandbox is running.
-                        if let main { runJob { await main.pump() } }
-                    } else {
-                        let reason =
-                            RuncRuntime.lastError(inLog: "\(sandbox.bundle)/runc.log") ?? output?.stderrText ?? ""
-                        logger.error("runc start \(sandbox.id) failed: \(reason)")
-                        sandbox.inbox.send(.event(.createFailed("the runtime could not start the sandbox")))
                     }
+                    var main: RuncExec?
+                    if !sandbox.spec.command.isEmpty {
+                        do {
+                            main = try await startMain(sandbox)
+                        } catch {
+                            logger.error("sandbox \(sandbox.id): its main process did not start: \(error)")
+                            sandbox.inbox.send(.event(.createFailed("the main process could not be started")))
+                            continue
+                        }
+                    }
+                    sandbox.inbox.send(.event(.started))
+                    // Its end feeds `mainExited`, so it runs only once the sandbox is running.
+                    if let main { runJob { await main.pump() } }
                 case .armTimers:
                     armTimers(sandbox, in: &group)
                 case .terminate(let grace):
@@ -548,6 +604,23 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             }
             group.cancelAll()
         }
+    }
+
+    /// `runc start`, then waits until the init takes signals and the agent listens. Returns why it
+    /// failed, or nil.
+    func startContainer(_ sandbox: RuncSandbox, initProcess: MainProcess) async -> String? {
+        let output = try? await sandbox.runtime.run(["start", sandbox.container], log: "\(sandbox.bundle)/runc.log")
+        guard output?.succeeded == true else {
+            return RuncRuntime.lastError(inLog: "\(sandbox.bundle)/runc.log") ?? output?.stderrText ?? "no answer"
+        }
+        // pid 1 of a pid namespace drops signals it has no handler for; the init blocks them (reading
+        // a signalfd) a moment after exec. Until then a stop's SIGTERM would be lost, so the sandbox
+        // counts as started once it blocks them. (runsc: the init is gVisor's kernel, whose signals
+        // are not the init's.)
+        if sandbox.runtime.kind == .runc { await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid) }
+        // The agent listens a moment after it blocked its signals.
+        await Self.waitForAgent(of: sandbox)
+        return nil
     }
 
     /// The wall-clock timeout (less what an adopted sandbox used before) and the idle watcher.
@@ -662,7 +735,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         }
         if sandbox.runtime.kind == .runsc { await endRunscProcesses(sandbox, earlier: runscProcesses) }
         sandbox.recordFinalStats()
-        let output = try? await sandbox.runtime.run(["delete", "--force", sandbox.id.rawValue])
+        let output = try? await sandbox.runtime.run(["delete", "--force", sandbox.container])
         if let output, !output.succeeded, !output.stderrText.contains("does not exist"),
             !output.stderrText.contains("not found")
         {

@@ -16,6 +16,12 @@ final class RuncSandbox: Sendable {
     }
 
     let id: SandboxID
+    /// The runtime's name of the container: the id, or the name of the pooled container the
+    /// sandbox was given (`RuncBackend+Pool`), which also names its bundle and cgroups.
+    let container: String
+    /// The container was started before the sandbox was created (a pooled one): the machine's
+    /// `start` only launches the main process.
+    let prestarted: Bool
     let spec: SandboxSpec
     let limits: SandboxLimits
     let bundle: String
@@ -80,8 +86,11 @@ final class RuncSandbox: Sendable {
     init(
         id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, spoolDirectory: String,
         slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int, cgroupParent: String,
-        runtime: RuncRuntime, adoption: Adoption? = nil
+        runtime: RuncRuntime, adoption: Adoption? = nil, container: String? = nil, prestarted: Bool = false,
+        cpuBaseline: UInt64 = 0
     ) {
+        self.container = container ?? id.rawValue
+        self.prestarted = prestarted
         self.runtime = runtime
         self.adoption = adoption
         self.detachSignal = DetachSignal()
@@ -93,7 +102,9 @@ final class RuncSandbox: Sendable {
         self.retainedExecs = retainedExecs
         self.slot = slot
         self.baseProcess = baseProcess
-        self.cgroup = CgroupV1(id: id, parent: cgroupParent)
+        var cgroup = CgroupV1(container: self.container, parent: cgroupParent)
+        cgroup.cpuBaseline = cpuBaseline
+        self.cgroup = cgroup
     }
 
     var info: SandboxInfo {

@@ -16,6 +16,9 @@ struct SandboxRecord: Codable, Sendable {
     }
 
     var id: String
+    /// The runtime's name of the container, which also names the bundle and cgroups, when it is not
+    /// the id (a pooled container's); absent in records of older servers.
+    var container: String?
     var spec: SandboxSpec
     var limits: SandboxLimits
     var slot: Int
@@ -39,6 +42,7 @@ struct SandboxRecord: Codable, Sendable {
 
     init(_ sandbox: RuncSandbox, initProcess: ProcessHandle, monitor: ProcessHandle) {
         id = sandbox.id.rawValue
+        container = sandbox.container == id ? nil : sandbox.container
         spec = sandbox.spec
         limits = sandbox.limits
         slot = sandbox.slot

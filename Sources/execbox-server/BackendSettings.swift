@@ -40,6 +40,8 @@ struct BackendSettings: Sendable {
     var maxUploadBytes: Int
     /// The image store (`--image-store`); nil: `<data dir>/images`.
     var imageStore: String?
+    /// Started containers kept ready per image name (`--pool`).
+    var poolSizes: [String: Int] = [:]
 
     init(
         kind: Kind, namespace: String, runtime: RuncBackendConfiguration.Runtime = .runc,
@@ -67,6 +69,7 @@ struct BackendSettings: Sendable {
     func runcConfiguration(dataDirectory: String) -> RuncBackendConfiguration {
         var configuration = namespacedConfiguration(dataDirectory: dataDirectory)
         configuration.imageStoreDirectory = Self.imageStore(imageStore, dataDirectory: dataDirectory)
+        configuration.poolSizes = poolSizes
         configuration.runtime = runtime
         configuration.runtimePath = runtime.defaultPath
         if runtime == .runsc {
@@ -103,6 +106,27 @@ struct BackendSettings: Sendable {
             maxSandboxes: Self.namespaceMaxSandboxes,
             keepSandboxesOnShutdown: true)
     }
+
+    /// `IMAGE=COUNT[,IMAGE=COUNT…]` (empty: no pool); each count 0…64, each image named once.
+    static func poolSizes(_ text: String) throws -> [String: Int] {
+        var sizes: [String: Int] = [:]
+        for item in text.split(separator: ",", omittingEmptySubsequences: true) {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = parts[0].trimmingCharacters(in: .whitespaces)
+            guard parts.count == 2, !name.isEmpty, let count = Int(parts[1].trimmingCharacters(in: .whitespaces)),
+                (0...maxPoolSize).contains(count)
+            else {
+                throw ValidationError(
+                    "expected IMAGE=COUNT[,IMAGE=COUNT…] with counts 0 to \(maxPoolSize), got '\(item)'")
+            }
+            guard sizes[name] == nil else { throw ValidationError("image \(name) is named twice") }
+            sizes[name] = count
+        }
+        return sizes.filter { $0.value > 0 }
+    }
+
+    /// The most started containers one image's pool may keep.
+    static let maxPoolSize = 64
 
     /// Where the images are: the option's directory, else `<data dir>/images` (shared by every
     /// namespace of the data directory: layers are large and immutable).

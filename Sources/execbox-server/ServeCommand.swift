@@ -98,6 +98,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             """
+            Started containers the runc backend keeps ready, as IMAGE=COUNT[,IMAGE=COUNT…] (e.g. \
+            default=4): a create that fits one costs no runtime call (runc only; each holds a sandbox \
+            slot and an idle init). [EXECBOX_POOL] (default: none)
+            """, valueName: "sizes"))
+    var pool: String?
+
+    @Option(
+        help: ArgumentHelp(
+            """
             Prefix of every host-wide name of the runc backend (cgroups, nftables table, veths, address \
             pool, /run/NAME); servers sharing a host need distinct ones. [EXECBOX_SANDBOX_NAMESPACE] \
             (default: execbox)
@@ -192,6 +201,8 @@ struct ServeCommand: AsyncParsableCommand {
                     "cgroup_parent": "\(runc.cgroupParent)",
                     "address_pool": "\(runc.networkPool)", "uid_base": "\(runc.idMapBase)",
                     "max_sandboxes": "\(runc.maxSandboxes)",
+                    "pool":
+                        "\(runc.poolSizes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
                 ])
             let manager = SessionManager(
                 store: store, backend: backend, tiers: settings.tiers,

@@ -112,6 +112,16 @@ struct ServeSettings: Sendable {
         } catch let error as ValidationError {
             throw ValidationError("\(namespace?.source ?? "--sandbox-namespace"): \(error.message)")
         }
+        if let (text, source) = value(command.pool, "EXECBOX_POOL") {
+            do {
+                backend.poolSizes = try BackendSettings.poolSizes(text)
+            } catch let error as ValidationError {
+                throw ValidationError("\(source): \(error.message)")
+            }
+            if !backend.poolSizes.isEmpty, runtime != .runc {
+                throw ValidationError("\(source): only the runc runtime keeps a pool")
+            }
+        }
         backend.imageStore = value(command.store.imageStore, "EXECBOX_IMAGE_STORE").map {
             URL(fileURLWithPath: $0.text).standardizedFileURL.path
         }

@@ -7,15 +7,19 @@ stop (200 {status:stopped}, again 409) and kill (200 {status:killed}); files up 
 binary-exact by SHA-256, listing with mode bits 420/493, parents created, relative path 400,
 missing 404, ended session 409, upload caps 413 (early on Content-Length, and streamed); the port
 URL of an exposed session answering HTTP, an undeclared port 400; the session quotas of a free
-account (429 QUOTA_EXCEEDED with the legacy texts); and a BOLA matrix over every {id} route."""
+account (429 QUOTA_EXCEEDED with the legacy texts); a BOLA matrix over every {id} route; and a server
+with a pool of started containers (--pool), whose sessions cannot tell, and its malformed values."""
 import hashlib
+import json
 import os
 import socket
+import subprocess
 import time
 import urllib.request
 
 import pytest
 
+from conftest import server_binary
 from gateway_testlib import (
     MiB, assert_error, assert_security_headers, assert_timestamp, collect, create_session,
     get_session, handshake_refusal, assert_handshake_error, is_int, kill_session, open_ws, run_exec, stdin,
@@ -483,3 +487,60 @@ def test_another_accounts_session_is_404_on_every_route_with_no_side_effect(gate
     assert ok(gateway.request("GET", "/v1/sessions", key=intruder)) == {"sessions": []}
     assert get_session(gateway, owner.key, session)["status"] == "running"
     assert download(gateway, owner.key, session, "/workspace/secret.txt") == b"owner's"
+
+
+def runc_containers(server):
+    """The runc containers of a server's namespace (pooled ones are named pool.…)."""
+    listed = subprocess.run(["runc", "--root", f"/run/{server.namespace}/runc", "list", "-q"],
+                            capture_output=True, text=True, timeout=30)
+    return set(listed.stdout.split())
+
+
+def wait_pooled(server, count, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        pooled = {name for name in runc_containers(server) if name.startswith("pool.")}
+        if len(pooled) == count or time.monotonic() > deadline:
+            assert len(pooled) == count, pooled
+            return pooled
+        time.sleep(0.05)
+
+
+def test_a_pool_of_started_containers_serves_sessions_that_cannot_tell(start_gateway):
+    """--pool default=2: two started containers wait; a session is given one (its hostname, /etc
+    files, environment and files are its own), the pool refills, a container is never given twice,
+    and a stopped server leaves none."""
+    server = start_gateway(extra=["--pool", "default=2"])
+    pooled = wait_pooled(server, 2)
+    session = create_session(server, server.key, env={"GREETING": "pooled"})["id"]
+    output = run_exec(server, session, server.key,
+                      ["sh", "-c", "hostname; cat /etc/hostname; echo $GREETING; pwd"])
+    assert output.stdout.decode() == f"{session}\n{session}\npooled\n/workspace\n", output
+    assert output.exit_code == 0
+    # The given container keeps its name; its record (read by a next server) names the session.
+    records = {name: f"/run/{server.namespace}/sandboxes/{name}/sandbox.json" for name in pooled}
+    given = {name for name, record in records.items()
+             if os.path.exists(record) and json.load(open(record))["id"] == session}
+    assert len(given) == 1, pooled
+    assert given < wait_pooled(server, 3), "the filler replaced it"
+    exact = os.urandom(4096)
+    upload(server, server.key, session, "/workspace/data", exact)
+    assert download(server, server.key, session, "/workspace/data") == exact
+    kill_session(server, server.key, session)
+    wait_status(server, server.key, session, {"killed"})
+    assert not (given & runc_containers(server)), "the given container went with its session"
+    # A session shaped differently (its own memory limit) is created the ordinary way.
+    other = create_session(server, server.key, resources={"memoryMB": 256})["id"]
+    assert other in runc_containers(server)
+    kill_session(server, server.key, other)
+    assert server.shutdown() == 0
+    assert not runc_containers(server), "no pooled container outlives the server"
+
+
+@pytest.mark.parametrize("value", ["default", "default=x", "default=-1", "default=65", "=2", "default=1,default=2"])
+def test_a_malformed_pool_option_stops_the_server_with_the_reason(value, tmp_path):
+    binary = server_binary()
+    result = subprocess.run([binary, "serve", "--backend", "runc", "--data-dir", str(tmp_path), "--pool", value,
+                             "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "--pool" in result.stderr and ("IMAGE=COUNT" in result.stderr or "twice" in result.stderr), result.stderr

@@ -1,0 +1,248 @@
+public import ExecboxSandbox
+import Glibc
+import Logging
+import Synchronization
+
+/// The pool: containers created and started ahead (`poolSizes`), so a create that matches one costs
+/// no runtime call. A pooled container is an ordinary runc container named `pool.<random>` (a name
+/// no sandbox id can take) whose init — the exec agent — waits; nothing has run in it. A create
+/// whose image, resource limits, user and working directory are the pooled container's takes it
+/// for good: its hostname (set in its UTS namespace), `/etc` files, network, spool and record are
+/// the sandbox's from then on, its CPU time counts from then, and its main process starts as on the
+/// ordinary path. The container keeps its name, which also names its bundle and cgroups (the
+/// record maps it to the sandbox for a later server). A container is never given twice; the filler
+/// replaces each one taken, one at a time. Pooled containers belong to no session: they are
+/// destroyed when the backend stops and reaped as leftovers after a crash.
+extension RuncBackend {
+    /// A started container no sandbox has yet, under a placeholder sandbox record.
+    struct PooledContainer: Sendable {
+        var sandbox: RuncSandbox
+        var request: ResolvedRequest
+
+        /// Whether `other` may be given this container: everything its `config.json` and root
+        /// depend on is the same (environment, command, hostname, network, ports and timeouts are
+        /// the sandbox's own, set when it is given).
+        func fits(_ other: ResolvedRequest) -> Bool {
+            other.image == request.image && other.user == request.user
+                && other.spec.workingDirectory == request.spec.workingDirectory
+                && other.limits.containerShape == request.limits.containerShape
+                && other.spec.labels[RuncBackend.buildLabel] == nil
+        }
+    }
+
+    static let poolPrefix = "pool."
+
+    /// Whether a bundle or container name is a pooled container's.
+    static func isPooled(_ name: String) -> Bool { name.hasPrefix(poolPrefix) }
+
+    /// How many containers the pool holds now, per image name.
+    public var pooledContainers: [String: Int] {
+        state.withLock { state in
+            state.pool.reduce(into: [:]) { counts, pooled in counts[pooled.request.image.name, default: 0] += 1 }
+        }
+    }
+
+    /// Gives `id` a pooled container that fits `request`, or returns nil (no pool, none fits).
+    /// The sandbox returned is registered and `created`-ready: the caller starts its supervisor.
+    func claimPooled(_ id: SandboxID, _ request: ResolvedRequest) async throws -> RuncSandbox? {
+        guard configuration.runtime == .runc else { return nil }
+        while true {
+            let taken = try state.withLock { state throws(SandboxError) -> PooledContainer? in
+                guard state.running, !state.stopped else {
+                    throw SandboxError(code: .unavailable, message: "the sandbox backend is not running")
+                }
+                guard state.sandboxes[id] == nil else {
+                    throw SandboxError(code: .alreadyExists, message: "sandbox \(id) already exists")
+                }
+                guard let index = state.pool.firstIndex(where: { $0.fits(request) }) else { return nil }
+                return state.pool.remove(at: index)
+            }
+            guard let pooled = taken else {
+                // (The filler replaces containers of an image since re-imported under its name.)
+                poolWakeups.send(true)
+                return nil
+            }
+            poolWakeups.send(true)
+            guard let initProcess = pooled.sandbox.initProcess, !initProcess.hasExited else {
+                // Its init died while it waited (killed from the host): never given.
+                logger.warning("pooled container \(pooled.sandbox.container) had ended; discarded")
+                await destroy(pooled.sandbox)
+                continue
+            }
+            let cpuBaseline = pooled.sandbox.cgroup.number("cpuacct", "cpuacct.usage") ?? 0
+            let (sandbox, input) = makeSandbox(
+                id, request, slot: pooled.sandbox.slot, container: pooled.sandbox.container, cpuBaseline: cpuBaseline)
+            sandbox.initProcess = initProcess
+            state.withLock { $0.sandboxes[id] = sandbox }
+            do {
+                try await personalize(sandbox, input: input)
+                try await finishCreate(sandbox)
+            } catch {
+                logger.error("giving sandbox \(id) the pooled container \(sandbox.container) failed: \(error)")
+                _ = try? sandbox.apply(.createFailed("the runtime could not create the sandbox"))
+                await destroy(sandbox)
+                if let error = error as? SandboxError { throw error }
+                throw SandboxError(
+                    code: .unavailable, message: "the runtime could not create the sandbox", cause: error)
+            }
+            logger.debug("sandbox \(id): given pooled container \(sandbox.container)")
+            return sandbox
+        }
+    }
+
+    /// Makes a pooled container the sandbox's: its hostname and `/etc` files (written while nothing
+    /// runs in it yet), and its memory peak counted from now.
+    private func personalize(_ sandbox: RuncSandbox, input: OCIConfigBuilder.Input) async throws {
+        guard let initProcess = sandbox.initProcess else { return }
+        let rootfs = "\(sandbox.bundle)/rootfs"
+        let files = BundleWriter.etcFiles(
+            hostname: OCIConfigBuilder.hostname(for: input), network: sandbox.spec.network,
+            dnsServers: network?.ruleset.dnsServers.map(IPv4Network.format) ?? [])
+        // A layered image's root is the sandbox's overlay, written as its mapped root; the built-in
+        // image's is a host directory of root's.
+        try OverlayRoot.prepare(
+            rootfs: rootfs, owner: input.image.isLayered ? input.idMapHostBase ?? 0 : 0, files: files)
+        // The UTS namespace is the container's own; the host's root may enter it (and only it) and
+        // set the name verbatim, as runc does (`hostname` refuses a session id's underscore; the
+        // kernel ends the name at the file's newline).
+        try await HostCommand.run([
+            Self.nsenterPath, "--target", String(initProcess.pid), "--uts", Self.ddPath,
+            "if=\(rootfs)/etc/hostname", "of=/proc/sys/kernel/hostname", "conv=notrunc", "status=none",
+        ])
+        let peak = open(
+            "\(sandbox.cgroup.directory("memory"))/memory.max_usage_in_bytes", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        if peak >= 0 {
+            _ = Glibc.write(peak, "0", 1)
+            close(peak)
+        }
+    }
+
+    static let nsenterPath = "/usr/bin/nsenter"
+    static let ddPath = "/usr/bin/dd"
+
+    /// Creates and starts one container for the pool of `imageName`.
+    func addPooledContainer(imageName: String) async throws {
+        let request = try resolve(SandboxSpec(image: imageName))
+        var generator = SystemRandomNumberGenerator()
+        let suffix = String((0..<16).map { _ in "abcdefghijklmnopqrstuvwxyz234567".randomElement(using: &generator)! })
+        let slot = try reserveSlot(for: nil)
+        let (sandbox, input) = makeSandbox(
+            try SandboxID("pool-\(suffix)"), request, slot: slot, container: Self.poolPrefix + suffix)
+        do {
+            try await prepare(sandbox, input: input, image: request.image)
+            let initProcess = try await createContainer(sandbox)
+            sandbox.initProcess = initProcess
+            if let reason = await startContainer(sandbox, initProcess: initProcess) {
+                throw SandboxError(
+                    code: .unavailable, message: "the runtime could not start a pooled container",
+                    cause: RuntimeFailure(message: reason))
+            }
+        } catch {
+            await destroy(sandbox)
+            throw error
+        }
+        let kept = state.withLock { state in
+            guard state.running, !state.stopped else { return false }
+            state.pool.append(PooledContainer(sandbox: sandbox, request: request))
+            return true
+        }
+        if !kept { await destroy(sandbox) }
+    }
+
+    /// Sets how many started containers the pool keeps for `imageName` (0: none; runc only). The
+    /// filler makes the missing ones in the background and destroys a surplus.
+    public func setPoolSize(_ count: Int, for imageName: String) throws(SandboxError) {
+        guard configuration.runtime == .runc else {
+            throw SandboxError(code: .failedPrecondition, message: "only the runc runtime keeps a pool")
+        }
+        guard (0...configuration.maxSandboxes).contains(count) else {
+            throw SandboxError.invalidArgument("a pool holds 0 to \(configuration.maxSandboxes) containers")
+        }
+        state.withLock { $0.poolTargets[imageName] = count == 0 ? nil : count }
+        poolWakeups.send(true)
+    }
+
+    /// The filler: keeps every image's pool at its size, one container at a time (so that refilling
+    /// never competes with a burst of creates more than one runtime call at a time), until the
+    /// backend stops. Failures are logged and retried with a growing pause (up to a minute).
+    func keepPoolFilled() async {
+        var failures = 0
+        while true {
+            // An image re-imported under its name: what was pooled with the old one fits no create.
+            let targets = state.withLock { $0.poolTargets }
+            let current = targets.keys.reduce(into: [String: SandboxImage]()) { $0[$1] = try? catalog.resolve($1) }
+            let (short, surplus) = state.withLock { state -> (String?, [PooledContainer]) in
+                var counts: [String: Int] = [:]
+                var surplus: [PooledContainer] = []
+                state.pool.removeAll { pooled in
+                    let name = pooled.request.image.name
+                    guard counts[name, default: 0] < state.poolTargets[name, default: 0],
+                        current[name] == nil || current[name] == pooled.request.image
+                    else {
+                        surplus.append(pooled)
+                        return true
+                    }
+                    counts[name, default: 0] += 1
+                    return false
+                }
+                let short = state.poolTargets.keys.sorted().first { counts[$0, default: 0] < state.poolTargets[$0]! }
+                return (short, surplus)
+            }
+            for pooled in surplus { await destroy(pooled.sandbox) }
+            guard let imageName = short else {
+                guard await poolWakeups.next() else { return }
+                continue
+            }
+            do {
+                try await addPooledContainer(imageName: imageName)
+                failures = 0
+            } catch {
+                failures += 1
+                let pause = Duration.milliseconds(min(60_000, 100 << min(failures, 10)))
+                if failures == 1 || failures.isMultiple(of: 10) {
+                    // A host full of sandboxes is no fault: the pool waits for slots.
+                    let full = (error as? SandboxError)?.code == .resourceExhausted
+                    logger.log(
+                        level: full ? .notice : .error,
+                        "the pool of \(imageName) cannot be filled (retrying in \(pause)): \(error)")
+                }
+                try? await Task.sleep(for: pause)
+            }
+            let stopped = state.withLock { $0.stopped }
+            if stopped { return }
+        }
+    }
+
+    /// Takes the id and a slot; when every slot is taken, a pooled container gives way (the
+    /// create fits none, or it would have been given one).
+    func reserveEvictingPooled(_ id: SandboxID) async throws -> Int {
+        let first = Result { () throws(SandboxError) -> Int in try reserveSlot(for: id) }
+        if case .failure(let error) = first, error.code == .resourceExhausted, await evictPooled() {
+            return try reserveSlot(for: id)
+        }
+        return try first.get()
+    }
+
+    /// Destroys the oldest pooled container, freeing its slot; false when the pool is empty.
+    func evictPooled() async -> Bool {
+        let oldest = state.withLock { state in state.pool.isEmpty ? nil : state.pool.removeFirst() }
+        guard let oldest else { return false }
+        logger.notice("every sandbox slot is taken: pooled container \(oldest.sandbox.container) gives way")
+        await destroy(oldest.sandbox)
+        return true
+    }
+
+    /// Destroys every pooled container (the backend stops).
+    func emptyPool() async {
+        let pooled = state.withLock { state in
+            defer { state.pool.removeAll() }
+            return state.pool
+        }
+        for container in pooled { await destroy(container.sandbox) }
+    }
+}
+
+extension SandboxLimits {
+    /// The limits a container is made with (the timeouts are the supervisor's).
+    var containerShape: [Int] { [memoryBytes, cpuMillicores, pids, diskBytes, diskInodes] }
+}

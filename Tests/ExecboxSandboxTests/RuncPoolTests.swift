@@ -1,0 +1,202 @@
+import ExecboxSandbox
+import Glibc
+import Testing
+
+@testable import ExecboxSandboxRunc
+
+/// The pool of started containers (`poolSizes`): a create that fits one is given it and cannot tell
+/// (hostname, `/etc`, environment, main process, network, CPU time are its own), one that does not
+/// fit takes the ordinary path, the pool refills, and pooled containers never outlive their
+/// backend while given ones are adopted like any other.
+@Suite(.enabled(if: RuncTestSupport.enabled, "needs root and runc"), .serialized, .timeLimit(.minutes(3)))
+struct RuncPoolTests {
+    typealias Support = RuncTestSupport
+
+    static func waitForPool(_ backend: RuncBackend, size: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while backend.pooledContainers["default", default: 0] != size {
+            #expect(ContinuousClock.now < deadline, "the pool reached \(backend.pooledContainers), not \(size)")
+            guard ContinuousClock.now < deadline else { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Containers and bundles a backend's runtime and sandbox directory hold (pooled ones included).
+    static func containers(_ backend: RuncBackend) -> (runc: Set<String>, bundles: Set<String>) {
+        let bundles = Set(
+            HostFiles.entries(in: backend.configuration.sandboxDirectory).filter(\.isDirectory).map(\.name))
+        return (Set(RuncLifecycleTests.runcList(backend)), bundles)
+    }
+
+    /// What a destroyed container may not leave: its runtime state, bundle, cgroups and mounts.
+    static func leftovers(_ backend: RuncBackend, container: String) -> [String] {
+        let configuration = backend.configuration
+        let paths: [String] = [
+            "\(configuration.stateDirectory)/\(container)", "\(configuration.sandboxDirectory)/\(container)",
+        ]
+        var found = paths.filter { access($0, F_OK) == 0 }
+        for controller in ["memory", "pids", "cpu", "cpuacct", "devices", "freezer", "blkio", "cpuset"] {
+            let path = "/sys/fs/cgroup/\(controller)/\(configuration.cgroupParent)/\(container)"
+            if access(path, F_OK) == 0 { found.append(path) }
+        }
+        if let mounts = try? String(contentsOfFile: "/proc/self/mountinfo"), mounts.contains(container) {
+            found.append("a mount naming \(container)")
+        }
+        return found
+    }
+
+    @Test func aCreateThatFitsIsGivenAPooledContainerAsItsOwn() async throws {
+        try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["default": 2] }) { backend in
+            try await Self.waitForPool(backend, size: 2)
+            let pooledNames = Self.containers(backend).runc
+            #expect(pooledNames.count == 2 && pooledNames.allSatisfy(RuncBackend.isPooled), "\(pooledNames)")
+            // (The service's ids have an underscore, which `hostname` would refuse.)
+            let id = try SandboxID("sess_\(SandboxID.random().rawValue.dropFirst(4))")
+            let info = try await backend.create(id, SandboxSpec(environment: ["GREETING": "hello"]))
+            #expect(info.state == .running)
+            let sandbox = try backend.lookup(id)
+            #expect(pooledNames.contains(sandbox.container), "given one of the pooled containers")
+            #expect(sandbox.cgroup.cpuBaseline > 0, "its start-up CPU time is left out")
+            let script = "hostname; cat /etc/hostname; grep -c \(id.rawValue) /etc/hosts; echo $GREETING; pwd; id -u"
+            #expect(
+                try await Support.sh(backend, id, script).stdoutText
+                    == "\(id.rawValue)\n\(id.rawValue)\n1\nhello\n/workspace\n0\n")
+            // CPU counts from the claim: below what the cgroup used in all.
+            let raw = try #require(sandbox.cgroup.number("cpuacct", "cpuacct.usage"))
+            #expect(try await backend.stats(id).cpuNanoseconds < raw)
+            // Files and the workspace work as on any sandbox.
+            _ = try await backend.writeFile(
+                id, path: "/workspace/a", contents: Array("x\n".utf8), mode: 0o600, createParents: false)
+            #expect(try await Support.sh(backend, id, "cat /workspace/a").stdoutText == "x\n")
+            // The filler replaced it.
+            try await Self.waitForPool(backend, size: 2)
+            #expect(!Self.containers(backend).runc.contains(id.rawValue))
+            #expect(try await backend.kill(id).state == .killed)
+            #expect(Self.leftovers(backend, container: sandbox.container).isEmpty)
+            #expect(!Self.containers(backend).runc.contains(sandbox.container), "a container is given once")
+        }
+    }
+
+    @Test func aCreateThatDoesNotFitTakesTheOrdinaryPath() async throws {
+        try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["default": 1] }) { backend in
+            try await Self.waitForPool(backend, size: 1)
+            let other = SandboxID.random()
+            _ = try await backend.create(other, SandboxSpec(limits: SandboxLimits(memoryBytes: 100 << 20)))
+            #expect(try backend.lookup(other).container == other.rawValue)
+            let nested = SandboxID.random()
+            _ = try await backend.create(nested, SandboxSpec(workingDirectory: "/workspace/project"))
+            #expect(try backend.lookup(nested).container == nested.rawValue)
+            #expect(try await Support.sh(backend, nested, "pwd").stdoutText == "/workspace/project\n")
+            #expect(backend.pooledContainers["default"] == 1, "the pooled container is still there")
+            // A timeout does not shape the container: it fits.
+            let timed = SandboxID.random()
+            _ = try await backend.create(timed, SandboxSpec(limits: SandboxLimits(timeout: .milliseconds(1500))))
+            #expect(RuncBackend.isPooled(try backend.lookup(timed).container))
+            let ended = await RuncLifecycleTests.waitForTerminal(backend, timed)
+            #expect(ended?.state == .timedOut, "\(String(describing: ended))")
+        }
+    }
+
+    @Test func pooledContainersGiveWayWhenEverySlotIsTaken() async throws {
+        try await Support.withBackend(
+            runtime: .runc,
+            {
+                $0.poolSizes = ["default": 2]
+                $0.maxSandboxes = 3
+            }
+        ) { backend in
+            // The pool never takes the last free slot.
+            try await Self.waitForPool(backend, size: 2)
+            let unfit = SandboxSpec(limits: SandboxLimits(memoryBytes: 100 << 20))
+            _ = try await backend.create(SandboxID.random(), unfit)
+            #expect(backend.pooledContainers["default", default: 0] == 2)
+            // No slot is free: a pooled container gives way to each sandbox that fits none.
+            let id = SandboxID.random()
+            _ = try await backend.create(id, unfit)
+            #expect(try backend.lookup(id).container == id.rawValue)
+            #expect(backend.pooledContainers["default", default: 0] == 1)
+            #expect(try await Support.sh(backend, id, "echo ok").stdoutText == "ok\n")
+            _ = try await backend.create(SandboxID.random(), unfit)
+            #expect(backend.pooledContainers["default", default: 0] == 0)
+            // Then the host is full: refused, not hung.
+            await #expect(throws: SandboxError.self) { _ = try await backend.create(SandboxID.random(), unfit) }
+        }
+    }
+
+    @Test func theMainProcessHostnameAndNetworkAreTheSandboxs() async throws {
+        try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["default": 1] }) { backend in
+            try await Self.waitForPool(backend, size: 1)
+            let id = SandboxID.random()
+            let network: NetworkMode = backend.network == nil ? .none : .outgoing
+            let script = "hostname; grep -c nameserver /etc/resolv.conf; ip -o link | grep -c eth0; echo $X"
+            let spec = SandboxSpec(
+                network: network, environment: ["X": "main"], command: ["sh", "-c", script], hostname: "custom-name")
+            _ = try await backend.create(id, spec)
+            #expect(RuncBackend.isPooled(try backend.lookup(id).container))
+            let output = try await RuncMainProcessTests.attach(backend, id)
+            let connected = network == .outgoing ? "1" : "0"
+            #expect(output.stdoutText == "custom-name\n\(connected)\n\(connected)\nmain\n", "\(output.stderrText)")
+            #expect(output.exit == .exited(0))
+        }
+    }
+
+    /// Stopping the backend destroys what is pooled; with `keepSandboxesOnShutdown` a given
+    /// container stays, and the next server adopts it by its record.
+    @Test func pooledContainersEndWithTheBackendAndGivenOnesAreAdopted() async throws {
+        let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
+        let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
+        let id = SandboxID.random()
+        var given = ""
+        try await Support.withBackend(
+            runtime: .runc, root: root, cgroupParent: parent,
+            {
+                $0.poolSizes = ["default": 2]
+                $0.keepSandboxesOnShutdown = true
+            }
+        ) { backend in
+            try await Self.waitForPool(backend, size: 2)
+            _ = try await backend.create(id, SandboxSpec(limits: SandboxLimits(timeout: .seconds(60))))
+            given = try backend.lookup(id).container
+            _ = try await backend.writeFile(
+                id, path: "/workspace/note", contents: Array("left\n".utf8), mode: 0o644, createParents: false)
+            try await Self.waitForPool(backend, size: 2)
+        }
+        #expect(RuncBackend.isPooled(given))
+        try await Support.withBackend(runtime: .runc, root: root, cgroupParent: parent) { backend in
+            #expect(Self.containers(backend).runc == [given], "only the given container outlived its backend")
+            #expect(Self.containers(backend).bundles == [given])
+            let info = try await backend.get(id)
+            #expect(info.state == .running)
+            #expect(try backend.lookup(id).container == given)
+            #expect(try await Support.sh(backend, id, "hostname; cat /workspace/note").stdoutText == "\(id)\nleft\n")
+            #expect(try await backend.kill(id).state == .killed)
+            #expect(Self.leftovers(backend, container: given).isEmpty)
+        }
+    }
+
+    /// A killed server's pooled containers are leftovers: the next server reaps them and adopts
+    /// only the sandbox that was given one.
+    @Test func aKilledServersPooledContainersAreReaped() async throws {
+        RuncRecoveryTests.becomeSubreaper()
+        let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
+        let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
+        let id = SandboxID.random()
+        let host = try TestHostProcess([root, parent, "hold", id.rawValue, "none", "runc", "2"])
+        let ready = try host.readLine()
+        #expect(ready.hasPrefix("ready exec-"), "\(ready)")
+        host.crash()
+        let bundles = Set(HostFiles.entries(in: "\(root)/sandboxes").map(\.name))
+        #expect(bundles.count == 3 && bundles.allSatisfy(RuncBackend.isPooled), "\(bundles)")
+        try await Support.withBackend(runtime: .runc, root: root, cgroupParent: parent) { backend in
+            let given = try backend.lookup(id).container
+            #expect(bundles.contains(given))
+            #expect(Self.containers(backend).runc == [given], "the two pooled ones were reaped")
+            #expect(Self.containers(backend).bundles == [given])
+            for name in bundles where name != given { #expect(Self.leftovers(backend, container: name).isEmpty) }
+            #expect(try await backend.get(id).state == .running)
+            #expect(try await Support.sh(backend, id, "hostname; cat /workspace/kept").stdoutText == "\(id)\nkept\n")
+            #expect(try await backend.kill(id).state == .killed)
+            #expect(Self.leftovers(backend, container: given).isEmpty)
+        }
+    }
+}

@@ -105,7 +105,8 @@ extension RuncBackend {
                 cgroupParent: configuration.cgroupParent,
                 runtime: runtime.forSandbox(network: record.spec.network),
                 adoption: adoption,
-                container: name
+                container: name,
+                cpuBaseline: record.cpuBaseline ?? 0
             )
             sandbox.initProcess = MainProcess(
                 .monitored(initProcess: initHandle, monitor: monitor, exitFile: "\(bundle)/exit"))

@@ -73,17 +73,29 @@ extension RuncBackend {
             let (sandbox, input) = makeSandbox(
                 id, request, slot: pooled.sandbox.slot, container: pooled.sandbox.container, cpuBaseline: cpuBaseline)
             sandbox.initProcess = initProcess
-            state.withLock { $0.sandboxes[id] = sandbox }
+            // Registered only while the backend runs (its shutdown lists what is registered).
+            let registered = state.withLock { state in
+                guard state.running, !state.stopped, state.sandboxes[id] == nil else { return false }
+                state.sandboxes[id] = sandbox
+                return true
+            }
+            guard registered else {
+                await destroy(pooled.sandbox)
+                throw SandboxError(code: .unavailable, message: "the sandbox backend is not running")
+            }
             do {
                 try await personalize(sandbox, input: input)
                 try await finishCreate(sandbox)
             } catch {
+                // Not the request's fault: the container is destroyed and the create takes the
+                // ordinary path.
                 logger.error("giving sandbox \(id) the pooled container \(sandbox.container) failed: \(error)")
-                _ = try? sandbox.apply(.createFailed("the runtime could not create the sandbox"))
+                _ = try? sandbox.apply(.createFailed("the pooled container could not be given"))
                 await destroy(sandbox)
-                if let error = error as? SandboxError { throw error }
-                throw SandboxError(
-                    code: .unavailable, message: "the runtime could not create the sandbox", cause: error)
+                state.withLock { state in
+                    if state.sandboxes[id] === sandbox { state.sandboxes[id] = nil }
+                }
+                return nil
             }
             logger.debug("sandbox \(id): given pooled container \(sandbox.container)")
             return sandbox
@@ -102,13 +114,17 @@ extension RuncBackend {
         // image's is a host directory of root's.
         try OverlayRoot.prepare(
             rootfs: rootfs, owner: input.image.isLayered ? input.idMapHostBase ?? 0 : 0, files: files)
-        // The UTS namespace is the container's own; the host's root may enter it (and only it) and
-        // set the name verbatim, as runc does (`hostname` refuses a session id's underscore; the
-        // kernel ends the name at the file's newline).
-        try await HostCommand.run([
-            Self.nsenterPath, "--target", String(initProcess.pid), "--uts", Self.ddPath,
-            "if=\(rootfs)/etc/hostname", "of=/proc/sys/kernel/hostname", "conv=notrunc", "status=none",
-        ])
+        // The UTS namespace is the container's own: set through a pidfd (never a recycled pid:
+        // the init was alive after it was opened), from the name itself (never read back through a
+        // path in the sandbox's root).
+        let pidfd = LinuxCalls.pidfdOpen(initProcess.pid)
+        guard pidfd >= 0 else { throw SystemError("pidfd_open") }
+        defer { close(pidfd) }
+        guard !initProcess.hasExited else {
+            throw SandboxError(code: .unavailable, message: "the pooled container ended")
+        }
+        let failure = LinuxCalls.setHostname(OCIConfigBuilder.hostname(for: input), inNamespaceOf: pidfd)
+        guard failure == 0 else { throw SystemError("setns/sethostname", errno: failure) }
         let peak = open(
             "\(sandbox.cgroup.directory("memory"))/memory.max_usage_in_bytes", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
         if peak >= 0 {
@@ -116,9 +132,6 @@ extension RuncBackend {
             close(peak)
         }
     }
-
-    static let nsenterPath = "/usr/bin/nsenter"
-    static let ddPath = "/usr/bin/dd"
 
     /// Creates and starts one container for the pool of `imageName`.
     func addPooledContainer(imageName: String) async throws {
@@ -166,18 +179,22 @@ extension RuncBackend {
     /// never competes with a burst of creates more than one runtime call at a time), until the
     /// backend stops. Failures are logged and retried with a growing pause (up to a minute).
     func keepPoolFilled() async {
-        var failures = 0
+        // Per image: consecutive failures and when to try again, so that an image that cannot be
+        // pooled (missing, broken) never holds up the others.
+        var failures: [String: Int] = [:]
+        var retryAt: [String: ContinuousClock.Instant] = [:]
         while true {
             // An image re-imported under its name: what was pooled with the old one fits no create.
             let targets = state.withLock { $0.poolTargets }
             let current = targets.keys.reduce(into: [String: SandboxImage]()) { $0[$1] = try? catalog.resolve($1) }
-            let (short, surplus) = state.withLock { state -> (String?, [PooledContainer]) in
+            let (short, surplus) = state.withLock { state -> ([String], [PooledContainer]) in
                 var counts: [String: Int] = [:]
                 var surplus: [PooledContainer] = []
                 state.pool.removeAll { pooled in
                     let name = pooled.request.image.name
+                    // (An image since removed resolves to nothing: its containers go too.)
                     guard counts[name, default: 0] < state.poolTargets[name, default: 0],
-                        current[name] == nil || current[name] == pooled.request.image
+                        current[name] == pooled.request.image
                     else {
                         surplus.append(pooled)
                         return true
@@ -185,42 +202,51 @@ extension RuncBackend {
                     counts[name, default: 0] += 1
                     return false
                 }
-                let short = state.poolTargets.keys.sorted().first { counts[$0, default: 0] < state.poolTargets[$0]! }
+                let short = state.poolTargets.keys.sorted().filter { counts[$0, default: 0] < state.poolTargets[$0]! }
                 return (short, surplus)
             }
             for pooled in surplus { await destroy(pooled.sandbox) }
-            guard let imageName = short else {
+            let now = ContinuousClock.now
+            guard !short.isEmpty else {
                 guard await poolWakeups.next() else { return }
+                continue
+            }
+            guard let imageName = short.first(where: { retryAt[$0, default: now] <= now }) else {
+                // Every short image waits for its retry.
+                let next = short.compactMap { retryAt[$0] }.min() ?? now
+                try? await Task.sleep(until: next)
+                if state.withLock({ $0.stopped }) { return }
                 continue
             }
             do {
                 try await addPooledContainer(imageName: imageName)
-                failures = 0
+                failures[imageName] = nil
+                retryAt[imageName] = nil
+            } catch let error as SandboxError where error.code == .resourceExhausted {
+                // A host full of sandboxes is no fault: the pool waits for slots.
+                retryAt[imageName] = .now + .milliseconds(500)
             } catch {
-                failures += 1
-                let pause = Duration.milliseconds(min(60_000, 100 << min(failures, 10)))
-                if failures == 1 || failures.isMultiple(of: 10) {
-                    // A host full of sandboxes is no fault: the pool waits for slots.
-                    let full = (error as? SandboxError)?.code == .resourceExhausted
-                    logger.log(
-                        level: full ? .notice : .error,
-                        "the pool of \(imageName) cannot be filled (retrying in \(pause)): \(error)")
+                let count = failures[imageName, default: 0] + 1
+                failures[imageName] = count
+                let pause = Duration.milliseconds(min(60_000, 100 << min(count, 10)))
+                retryAt[imageName] = .now + pause
+                if count == 1 || count.isMultiple(of: 10) {
+                    logger.error("the pool of \(imageName) cannot be filled (retrying in \(pause)): \(error)")
                 }
-                try? await Task.sleep(for: pause)
             }
-            let stopped = state.withLock { $0.stopped }
-            if stopped { return }
+            if state.withLock({ $0.stopped }) { return }
         }
     }
 
     /// Takes the id and a slot; when every slot is taken, a pooled container gives way (the
     /// create fits none, or it would have been given one).
     func reserveEvictingPooled(_ id: SandboxID) async throws -> Int {
-        let first = Result { () throws(SandboxError) -> Int in try reserveSlot(for: id) }
-        if case .failure(let error) = first, error.code == .resourceExhausted, await evictPooled() {
-            return try reserveSlot(for: id)
+        while true {
+            let attempt = Result { () throws(SandboxError) -> Int in try reserveSlot(for: id) }
+            // (Another create may take the slot given way: the next pooled container goes too.)
+            if case .failure(let error) = attempt, error.code == .resourceExhausted, await evictPooled() { continue }
+            return try attempt.get()
         }
-        return try first.get()
     }
 
     /// Destroys the oldest pooled container, freeing its slot; false when the pool is empty.

@@ -19,6 +19,8 @@ struct SandboxRecord: Codable, Sendable {
     /// The runtime's name of the container, which also names the bundle and cgroups, when it is not
     /// the id (a pooled container's); absent in records of older servers.
     var container: String?
+    /// CPU time a pooled container had used before it was given (left out of the sandbox's stats).
+    var cpuBaseline: UInt64?
     var spec: SandboxSpec
     var limits: SandboxLimits
     var slot: Int
@@ -43,6 +45,7 @@ struct SandboxRecord: Codable, Sendable {
     init(_ sandbox: RuncSandbox, initProcess: ProcessHandle, monitor: ProcessHandle) {
         id = sandbox.id.rawValue
         container = sandbox.container == id ? nil : sandbox.container
+        cpuBaseline = sandbox.cgroup.cpuBaseline == 0 ? nil : sandbox.cgroup.cpuBaseline
         spec = sandbox.spec
         limits = sandbox.limits
         slot = sandbox.slot

@@ -68,9 +68,13 @@ struct RuncPoolTests {
             _ = try await backend.writeFile(
                 id, path: "/workspace/a", contents: Array("x\n".utf8), mode: 0o600, createParents: false)
             #expect(try await Support.sh(backend, id, "cat /workspace/a").stdoutText == "x\n")
+            // Its record maps the container to the sandbox (a next server adopts it by that).
+            let record = try #require(SandboxRecord.read(from: sandbox.bundle))
+            #expect(record.id == id.rawValue && record.container == sandbox.container)
+            #expect(record.cpuBaseline == sandbox.cgroup.cpuBaseline)
             // The filler replaced it.
             try await Self.waitForPool(backend, size: 2)
-            #expect(!Self.containers(backend).runc.contains(id.rawValue))
+            #expect(Self.containers(backend).runc.count == 3)
             #expect(try await backend.kill(id).state == .killed)
             #expect(Self.leftovers(backend, container: sandbox.container).isEmpty)
             #expect(!Self.containers(backend).runc.contains(sandbox.container), "a container is given once")
@@ -94,6 +98,30 @@ struct RuncPoolTests {
             #expect(RuncBackend.isPooled(try backend.lookup(timed).container))
             let ended = await RuncLifecycleTests.waitForTerminal(backend, timed)
             #expect(ended?.state == .timedOut, "\(String(describing: ended))")
+            // Resized while it runs: emptied (only the sandboxes' own containers stay), then refilled.
+            try backend.setPoolSize(0, for: "default")
+            try await Self.waitForPool(backend, size: 0)
+            let live = Set(try await backend.list().filter { !$0.state.isTerminal }.map { $0.id.rawValue })
+            for _ in 0..<500 where Self.containers(backend).runc != live {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(Self.containers(backend).runc == live)
+            try backend.setPoolSize(2, for: "default")
+            try await Self.waitForPool(backend, size: 2)
+            #expect(throws: SandboxError.self) { try backend.setPoolSize(-1, for: "default") }
+        }
+    }
+
+    /// An image that cannot be pooled (here: none of that name) is retried on its own and never
+    /// holds up the others.
+    @Test func anImageThatCannotBePooledDoesNotHoldUpTheOthers() async throws {
+        try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["aaa-missing": 2, "default": 1] }) {
+            backend in
+            try await Self.waitForPool(backend, size: 1)
+            #expect(backend.pooledContainers["aaa-missing"] == nil)
+            let id = SandboxID.random()
+            _ = try await backend.create(id, SandboxSpec())
+            #expect(RuncBackend.isPooled(try backend.lookup(id).container))
         }
     }
 
@@ -162,6 +190,9 @@ struct RuncPoolTests {
             try await Self.waitForPool(backend, size: 2)
         }
         #expect(RuncBackend.isPooled(given))
+        // Before any reaper ran: only the given container outlived its backend.
+        #expect(Set(HostFiles.entries(in: "\(root)/runc").map(\.name)) == [given])
+        #expect(Set(HostFiles.entries(in: "\(root)/sandboxes").map(\.name)) == [given])
         try await Support.withBackend(runtime: .runc, root: root, cgroupParent: parent) { backend in
             #expect(Self.containers(backend).runc == [given], "only the given container outlived its backend")
             #expect(Self.containers(backend).bundles == [given])

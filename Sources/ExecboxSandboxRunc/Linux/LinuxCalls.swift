@@ -201,4 +201,48 @@ enum LinuxCalls {
     }
 
     static let pidfdType: idtype_t = idtype_t(rawValue: 3)  // P_PIDFD
+
+    private typealias Setns = @convention(c) (Int32, Int32) -> Int32
+    private typealias Sethostname = @convention(c) (UnsafePointer<CChar>?, Int) -> Int32
+    private static let setnsFunction = symbol("setns", as: Setns.self)
+    private static let sethostnameFunction = symbol("sethostname", as: Sethostname.self)
+    static let cloneNewUTS: Int32 = 0x0400_0000
+
+    /// Sets the hostname of the UTS namespace of the process behind `pidfd` (verbatim, as runc does):
+    /// a thread of its own enters that namespace (`setns` with the pidfd, Linux ≥ 5.8), sets the name
+    /// and ends, so no other thread's namespace changes. Returns 0 or an errno.
+    static func setHostname(_ name: String, inNamespaceOf pidfd: Int32) -> Int32 {
+        final class Job: @unchecked Sendable {
+            let name: [CChar]
+            let pidfd: Int32
+            var result: Int32 = 0
+            init(name: [CChar], pidfd: Int32) {
+                self.name = name
+                self.pidfd = pidfd
+            }
+        }
+        guard setnsFunction != nil, sethostnameFunction != nil else { return ENOSYS }
+        let job = Job(name: name.utf8.map { CChar(bitPattern: $0) }, pidfd: pidfd)
+        let context = Unmanaged.passRetained(job).toOpaque()
+        var thread = pthread_t()
+        let created = pthread_create(
+            &thread, nil,
+            { raw in
+                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                guard let setns = LinuxCalls.setnsFunction, let sethostname = LinuxCalls.sethostnameFunction,
+                    setns(job.pidfd, LinuxCalls.cloneNewUTS) == 0
+                else {
+                    job.result = errno == 0 ? ENOSYS : errno
+                    return nil
+                }
+                job.result = job.name.withUnsafeBufferPointer { sethostname($0.baseAddress, $0.count) } == 0 ? 0 : errno
+                return nil
+            }, context)
+        guard created == 0 else {
+            Unmanaged<Job>.fromOpaque(context).release()
+            return created
+        }
+        pthread_join(thread, nil)
+        return job.result
+    }
 }

@@ -615,11 +615,10 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         }
         // pid 1 of a pid namespace drops signals it has no handler for; the init blocks them (reading
         // a signalfd) a moment after exec. Until then a stop's SIGTERM would be lost, so the sandbox
-        // counts as started once it blocks them. (runsc: the init is gVisor's kernel, whose signals
-        // are not the init's.)
-        if sandbox.runtime.kind == .runc { await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid) }
-        // The agent listens a moment after it blocked its signals.
-        await Self.waitForAgent(of: sandbox)
+        // counts as started once it blocks them — which the agent does before it listens, so its
+        // socket says both. (runsc: the init is gVisor's kernel, whose signals are not the init's.)
+        let listening = await Self.waitForAgent(of: sandbox)
+        if sandbox.runtime.kind == .runc, !listening { await Self.waitUntilBlocking(SIGTERM, pid: initProcess.pid) }
         return nil
     }
 
@@ -655,14 +654,17 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         }
     }
 
-    /// Waits (up to 2 s) until a sandbox started with the exec agent has its socket.
-    static func waitForAgent(of sandbox: RuncSandbox) async {
-        guard let directory = sandbox.agentDirectory, access(directory, F_OK) == 0 else { return }
+    /// Waits (up to 2 s) until a sandbox started with the exec agent has its socket; whether it has.
+    @discardableResult
+    static func waitForAgent(of sandbox: RuncSandbox) async -> Bool {
+        guard let directory = sandbox.agentDirectory, access(directory, F_OK) == 0 else { return false }
         let deadline = ContinuousClock.now + .seconds(2)
         let path = "\(directory)/\(SandboxAgentClient.socketName)"
-        while access(path, F_OK) != 0, ContinuousClock.now < deadline {
+        while access(path, F_OK) != 0 {
+            guard ContinuousClock.now < deadline else { return false }
             try? await Task.sleep(for: .microseconds(200))
         }
+        return true
     }
 
     static func waitUntilBlocking(_ signal: Int32, pid: pid_t) async {

@@ -32,7 +32,7 @@ struct RuncAttackTests {
             try await Self.waitForFile(backend, id, "/tmp/attacking")
             #expect(try await Support.sh(backend, id, "rm -f /dev/.execbox/agent.sock").exit == .exited(0))
             for _ in 0..<20 {
-                #expect(try await Support.run(backend, id, ["sleep", "0.05"]).exit == .exited(0))
+                #expect(try await Support.run(backend, id, ["sleep", "0.2"]).exit == .exited(0))
             }
             #expect(try await Support.sh(backend, id, "touch /tmp/stop").exit == .exited(0))
             let output = try await attack
@@ -178,7 +178,15 @@ struct RuncAttackTests {
                     "self 0:pipe 1:pipe 2:pipe",
                 ], "\(fallbackLines) \(fallback.stderrText)")
             _ = try await backend.startExec(id, ExecSpec(argv: ["sleep", "30"]))
-            let processes = RuncLifecycleTests.cgroupProcesses(backend, id)
+            // `runc exec --detach` returns before its runc init has exec'd the command (it then
+            // still holds runc's own descriptors: its cloned binary, the init pipe): wait for sleep.
+            var processes = RuncLifecycleTests.cgroupProcesses(backend, id)
+            for _ in 0..<500 {
+                processes = RuncLifecycleTests.cgroupProcesses(backend, id)
+                let names = processes.map { (try? String(contentsOfFile: "/proc/\($0)/comm")) ?? "" }
+                if processes.count == 2, names.contains("sleep\n") { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
             #expect(processes.count == 2, "the agent and sleep: \(processes)")
             for pid in processes {
                 for (fd, target) in Self.hostDescriptors(pid) {

@@ -27,6 +27,34 @@ struct CgroupV1: Sendable {
         HostFiles.read("\(directory(controller))/\(file)", limit: 1 << 16).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Writes `value` to one of the cgroup's files (never through a symlink).
+    func write(_ controller: String, _ file: String, _ value: String) throws(SystemError) {
+        let fd = open("\(directory(controller))/\(file)", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open \(controller)/\(file)") }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        guard bytes.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw SystemError("write \(controller)/\(file)")
+        }
+    }
+
+    /// Gives a running container `new` memory, CPU and pids limits in place of `old` (a pooled
+    /// container handed out). Memory and swap together (`memsw`) never fall below memory alone: the
+    /// larger one moves first. Fails (EBUSY) on a memory limit below what the cgroup uses.
+    func resize(from old: SandboxLimits, to new: SandboxLimits, cpuPeriod: UInt64) throws(SystemError) {
+        if new.memoryBytes != old.memoryBytes {
+            let files = ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]
+            for file in new.memoryBytes > old.memoryBytes ? files : files.reversed()
+            where file == "memory.limit_in_bytes" || access("\(directory("memory"))/\(file)", F_OK) == 0 {
+                try write("memory", file, String(new.memoryBytes))
+            }
+        }
+        if new.cpuMillicores != old.cpuMillicores {
+            try write("cpu", "cpu.cfs_quota_us", String(UInt64(new.cpuMillicores) * cpuPeriod / 1000))
+        }
+        if new.pids != old.pids { try write("pids", "pids.max", String(new.pids)) }
+    }
+
     func number(_ controller: String, _ file: String) -> UInt64? {
         read(controller, file).flatMap { UInt64($0.filter { !$0.isWhitespace }) }
     }

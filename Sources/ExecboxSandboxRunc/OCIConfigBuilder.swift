@@ -165,6 +165,9 @@ struct OCIConfigBuilder: Sendable {
         )
     }
 
+    /// `/dev/shm`'s size: the memory limit, up to 64 MiB.
+    static func shmBytes(_ limits: SandboxLimits) -> Int { min(64 << 20, limits.memoryBytes) }
+
     /// `/tmp`'s size and inodes: a quarter of the disk limits.
     static func tmpLimits(_ limits: SandboxLimits) -> (bytes: Int, inodes: Int) {
         (max(1 << 20, limits.diskBytes / 4), max(64, limits.diskInodes / 4))
@@ -173,7 +176,7 @@ struct OCIConfigBuilder: Sendable {
     static func mounts(_ input: Input) -> [OCIConfig.Mount] {
         typealias Mount = OCIConfig.Mount
         let limits = input.limits
-        let shm = min(64 << 20, limits.memoryBytes)
+        let shm = shmBytes(limits)
         let (tmpBytes, tmpInodes) = tmpLimits(limits)
         var mounts = [
             Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),

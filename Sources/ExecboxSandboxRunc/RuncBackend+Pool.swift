@@ -6,26 +6,28 @@ import Synchronization
 /// The pool: containers created and started ahead (`poolSizes`), so a create that matches one costs
 /// no runtime call. A pooled container is an ordinary runc container named `pool.<random>` (a name
 /// no sandbox id can take) whose init — the exec agent — waits; nothing has run in it. A create
-/// whose image, resource limits, user and working directory are the pooled container's takes it
-/// for good: its hostname (set in its UTS namespace), `/etc` files, network, spool and record are
-/// the sandbox's from then on, its CPU time counts from then, and its main process starts as on the
-/// ordinary path. The container keeps its name, which also names its bundle and cgroups (the
-/// record maps it to the sandbox for a later server). A container is never given twice; the filler
-/// replaces each one taken, one at a time. Pooled containers belong to no session: they are
-/// destroyed when the backend stops and reaped as leftovers after a crash.
+/// whose image, user, working directory and disk limits are the pooled container's takes it for
+/// good: its hostname (set in its UTS namespace), `/etc` files, memory/CPU/pids limits, network,
+/// spool and record are the sandbox's from then on, its CPU time counts from then, and its main
+/// process starts as on the ordinary path. The container keeps its name, which also names its
+/// bundle and cgroups (the record maps it to the sandbox for a later server). A container is never
+/// given twice; the filler replaces each one taken, one at a time. Pooled containers belong to no
+/// session: they are destroyed when the backend stops and reaped as leftovers after a crash.
 extension RuncBackend {
     /// A started container no sandbox has yet, under a placeholder sandbox record.
     struct PooledContainer: Sendable {
         var sandbox: RuncSandbox
         var request: ResolvedRequest
 
-        /// Whether `other` may be given this container: everything its `config.json` and root
-        /// depend on is the same (environment, command, hostname, network, ports and timeouts are
-        /// the sandbox's own, set when it is given).
+        /// Whether `other` may be given this container: everything its root and mounts depend on
+        /// is the same — image, user, working directory, disk size and inodes, and `/dev/shm`'s
+        /// size (from the memory limit up to 64 MiB). Memory, CPU and pids limits are set in its
+        /// cgroups when it is given; environment, command, hostname, network, ports and timeouts
+        /// are the sandbox's own anyway.
         func fits(_ other: ResolvedRequest) -> Bool {
             other.image == request.image && other.user == request.user
                 && other.spec.workingDirectory == request.spec.workingDirectory
-                && other.limits.containerShape == request.limits.containerShape
+                && other.limits.fileSystemShape == request.limits.fileSystemShape
                 && other.spec.labels[RuncBackend.buildLabel] == nil
         }
     }
@@ -84,7 +86,7 @@ extension RuncBackend {
                 throw SandboxError(code: .unavailable, message: "the sandbox backend is not running")
             }
             do {
-                try await personalize(sandbox, input: input)
+                try await personalize(sandbox, input: input, pooledLimits: pooled.request.limits)
                 try await finishCreate(sandbox)
             } catch {
                 // Not the request's fault: the container is destroyed and the create takes the
@@ -103,8 +105,10 @@ extension RuncBackend {
     }
 
     /// Makes a pooled container the sandbox's: its hostname and `/etc` files (written while nothing
-    /// runs in it yet), and its memory peak counted from now.
-    private func personalize(_ sandbox: RuncSandbox, input: OCIConfigBuilder.Input) async throws {
+    /// runs in it yet), its memory, CPU and pids limits, and its memory peak counted from now.
+    private func personalize(_ sandbox: RuncSandbox, input: OCIConfigBuilder.Input, pooledLimits: SandboxLimits)
+        async throws
+    {
         guard let initProcess = sandbox.initProcess else { return }
         let rootfs = "\(sandbox.bundle)/rootfs"
         let files = BundleWriter.etcFiles(
@@ -125,6 +129,7 @@ extension RuncBackend {
         }
         let failure = LinuxCalls.setHostname(OCIConfigBuilder.hostname(for: input), inNamespaceOf: pidfd)
         guard failure == 0 else { throw SystemError("setns/sethostname", errno: failure) }
+        try sandbox.cgroup.resize(from: pooledLimits, to: sandbox.limits, cpuPeriod: OCIConfigBuilder.cpuPeriod)
         let peak = open(
             "\(sandbox.cgroup.directory("memory"))/memory.max_usage_in_bytes", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
         if peak >= 0 {
@@ -269,6 +274,7 @@ extension RuncBackend {
 }
 
 extension SandboxLimits {
-    /// The limits a container is made with (the timeouts are the supervisor's).
-    var containerShape: [Int] { [memoryBytes, cpuMillicores, pids, diskBytes, diskInodes] }
+    /// The limits a container's mounts are made with: the workspace's (and `/tmp`'s) size and
+    /// inodes, and `/dev/shm`'s size.
+    var fileSystemShape: [Int] { [diskBytes, diskInodes, OCIConfigBuilder.shmBytes(self)] }
 }

@@ -97,9 +97,10 @@ public struct RuncBackendConfiguration: Sendable {
     /// Whether to use the agent when one is found.
     public var useAgent: Bool
     /// runc: how many started containers to keep ready per image name (`RuncBackend+Pool`). A
-    /// create whose image, resource limits, user and working directory match one is given it: its
-    /// hostname, `/etc` files, network and record are set then, and no runtime call is left to
-    /// make. Each pooled container holds a sandbox slot and an idle init. Empty: no pool.
+    /// create whose image, user, working directory and disk limits match one is given it: its
+    /// hostname, `/etc` files, memory/CPU/pids limits, network and record are set then, and no
+    /// runtime call is left to make. Each pooled container holds a sandbox slot and an idle init.
+    /// Empty: no pool.
     public var poolSizes: [String: Int] = [:]
     /// At start-up, adopt the sandboxes a previous run left running under their monitors (their
     /// execs are gone: the dead server held their pipes); whatever cannot be adopted is cleaned up

@@ -85,8 +85,12 @@ struct RuncPoolTests {
         try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["default": 1] }) { backend in
             try await Self.waitForPool(backend, size: 1)
             let other = SandboxID.random()
-            _ = try await backend.create(other, SandboxSpec(limits: SandboxLimits(memoryBytes: 100 << 20)))
+            _ = try await backend.create(other, SandboxSpec(limits: SandboxLimits(diskBytes: 256 << 20)))
             #expect(try backend.lookup(other).container == other.rawValue)
+            // /dev/shm is the memory limit up to 64 MiB: below that, memory shapes a mount.
+            let small = SandboxID.random()
+            _ = try await backend.create(small, SandboxSpec(limits: SandboxLimits(memoryBytes: 32 << 20)))
+            #expect(try backend.lookup(small).container == small.rawValue)
             let nested = SandboxID.random()
             _ = try await backend.create(nested, SandboxSpec(workingDirectory: "/workspace/project"))
             #expect(try backend.lookup(nested).container == nested.rawValue)
@@ -109,6 +113,38 @@ struct RuncPoolTests {
             try backend.setPoolSize(2, for: "default")
             try await Self.waitForPool(backend, size: 2)
             #expect(throws: SandboxError.self) { try backend.setPoolSize(-1, for: "default") }
+        }
+    }
+
+    /// Memory, CPU and pids limits are set at hand-out, up or down: the host's cgroup files say so,
+    /// and the memory limit holds (an OOM kill at the new limit, not the pool's).
+    @Test func aPooledContainerTakesTheSandboxsMemoryCPUAndPidsLimits() async throws {
+        try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["default": 2] }) { backend in
+            try await Self.waitForPool(backend, size: 2)
+            let shapes = [
+                SandboxLimits(memoryBytes: 100 << 20, cpuMillicores: 500, pids: 64),
+                SandboxLimits(memoryBytes: 2 << 30, cpuMillicores: 2000, pids: 1024),
+            ]
+            for limits in shapes {
+                let id = SandboxID.random()
+                _ = try await backend.create(id, SandboxSpec(limits: limits))
+                let sandbox = try backend.lookup(id)
+                #expect(RuncBackend.isPooled(sandbox.container))
+                let cgroup = sandbox.cgroup
+                #expect(cgroup.number("memory", "memory.limit_in_bytes") == UInt64(limits.memoryBytes))
+                #expect(cgroup.number("memory", "memory.memsw.limit_in_bytes") == UInt64(limits.memoryBytes))
+                #expect(cgroup.number("cpu", "cpu.cfs_quota_us") == UInt64(limits.cpuMillicores) * 100)
+                #expect(cgroup.number("pids", "pids.max") == UInt64(limits.pids))
+                #expect(try await backend.get(id).limits.memoryBytes == limits.memoryBytes)
+            }
+            try await Self.waitForPool(backend, size: 2)
+            let id = SandboxID.random()
+            _ = try await backend.create(id, SandboxSpec(limits: SandboxLimits(memoryBytes: 100 << 20)))
+            #expect(RuncBackend.isPooled(try backend.lookup(id).container))
+            let output = try await Support.run(backend, id, ["python3", "-c", "a = b'x' * (256 << 20)"])
+            #expect(output.exit == ProcessExit(reason: .oomKilled, code: 137, signal: SIGKILL))
+            let fits = try await Support.run(backend, id, ["python3", "-c", "a = b'x' * (40 << 20); print(len(a))"])
+            #expect(fits.stdoutText == "\(40 << 20)\n")
         }
     }
 
@@ -135,7 +171,7 @@ struct RuncPoolTests {
         ) { backend in
             // The pool never takes the last free slot.
             try await Self.waitForPool(backend, size: 2)
-            let unfit = SandboxSpec(limits: SandboxLimits(memoryBytes: 100 << 20))
+            let unfit = SandboxSpec(limits: SandboxLimits(diskBytes: 256 << 20))
             _ = try await backend.create(SandboxID.random(), unfit)
             #expect(backend.pooledContainers["default", default: 0] == 2)
             // No slot is free: a pooled container gives way to each sandbox that fits none.

@@ -529,10 +529,20 @@ def test_a_pool_of_started_containers_serves_sessions_that_cannot_tell(start_gat
     kill_session(server, server.key, session)
     wait_status(server, server.key, session, {"killed"})
     assert not (given & runc_containers(server)), "the given container went with its session"
-    # A session shaped differently (its own memory limit) is created the ordinary way.
-    other = create_session(server, server.key, resources={"memoryMB": 256})["id"]
+    # Its own memory limit is set in the pooled container's cgroup; another working directory
+    # shapes the container, so that session is created the ordinary way.
+    wait_pooled(server, 2)
+    sized = create_session(server, server.key, resources={"memoryMB": 256})["id"]
+    assert sized not in runc_containers(server), "given a pooled container"
+    # 300 MiB fits the pool's default 512 MiB, not the session's 256 MiB: an OOM kill.
+    output = run_exec(server, sized, server.key, ["python3", "-c", "a = b'x' * (300 << 20); print(len(a))"])
+    assert output.exit_code == 137, output
+    output = run_exec(server, sized, server.key, ["python3", "-c", "a = b'x' * (100 << 20); print(len(a))"])
+    assert (output.stdout.decode(), output.exit_code) == (f"{100 << 20}\n", 0), output
+    other = create_session(server, server.key, workDir="/workspace/project")["id"]
     assert other in runc_containers(server)
-    kill_session(server, server.key, other)
+    for session_id in (sized, other):
+        kill_session(server, server.key, session_id)
     assert server.shutdown() == 0
     assert not runc_containers(server), "no pooled container outlives the server"
 

@@ -188,6 +188,9 @@ extension RuncBackend {
         // pooled (missing, broken) never holds up the others.
         var failures: [String: Int] = [:]
         var retryAt: [String: ContinuousClock.Instant] = [:]
+        // When each image's pool began to fill, until it is full (then announced once).
+        var fillingSince: [String: ContinuousClock.Instant] = [:]
+        var announced: Set<String> = []
         while true {
             // An image re-imported under its name: what was pooled with the old one fits no create.
             let targets = state.withLock { $0.poolTargets }
@@ -224,9 +227,22 @@ extension RuncBackend {
                 continue
             }
             do {
+                let since = fillingSince[imageName] ?? .now
+                fillingSince[imageName] = since
                 try await addPooledContainer(imageName: imageName)
                 failures[imageName] = nil
                 retryAt[imageName] = nil
+                let (count, target) = state.withLock { state in
+                    (state.pool.count { $0.request.image.name == imageName }, state.poolTargets[imageName, default: 0])
+                }
+                if count >= target {
+                    fillingSince[imageName] = nil
+                    if announced.insert(imageName).inserted {
+                        logger.notice(
+                            "the pool of \(imageName) is ready: \(count) started containers in \(ContinuousClock.now - since)"
+                        )
+                    }
+                }
             } catch let error as SandboxError where error.code == .resourceExhausted {
                 // A host full of sandboxes is no fault: the pool waits for slots.
                 retryAt[imageName] = .now + .milliseconds(500)

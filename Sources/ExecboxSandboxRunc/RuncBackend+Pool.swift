@@ -61,10 +61,10 @@ extension RuncBackend {
             }
             guard let pooled = taken else {
                 // (The filler replaces containers of an image since re-imported under its name.)
-                poolWakeups.send(true)
+                poolDoorbell.ring()
                 return nil
             }
-            poolWakeups.send(true)
+            poolDoorbell.ring()
             guard let initProcess = pooled.sandbox.initProcess, !initProcess.hasExited else {
                 // Its init died while it waited (killed from the host): never given.
                 logger.warning("pooled container \(pooled.sandbox.container) had ended; discarded")
@@ -75,15 +75,22 @@ extension RuncBackend {
             let (sandbox, input) = makeSandbox(
                 id, request, slot: pooled.sandbox.slot, container: pooled.sandbox.container, cpuBaseline: cpuBaseline)
             sandbox.initProcess = initProcess
-            // Registered only while the backend runs (its shutdown lists what is registered).
-            let registered = state.withLock { state in
-                guard state.running, !state.stopped, state.sandboxes[id] == nil else { return false }
+            // Registered only while the backend runs (its shutdown lists what is registered); an
+            // id another create took meanwhile gives the container back, untouched.
+            let refusal = state.withLock { state -> SandboxError? in
+                guard state.running, !state.stopped else {
+                    return SandboxError(code: .unavailable, message: "the sandbox backend is not running")
+                }
+                guard state.sandboxes[id] == nil else {
+                    state.pool.append(pooled)
+                    return SandboxError(code: .alreadyExists, message: "sandbox \(id) already exists")
+                }
                 state.sandboxes[id] = sandbox
-                return true
+                return nil
             }
-            guard registered else {
-                await destroy(pooled.sandbox)
-                throw SandboxError(code: .unavailable, message: "the sandbox backend is not running")
+            if let refusal {
+                if refusal.code == .unavailable { await destroy(pooled.sandbox) }
+                throw refusal
             }
             do {
                 try await personalize(sandbox, input: input, pooledLimits: pooled.request.limits)
@@ -94,6 +101,7 @@ extension RuncBackend {
                 logger.error("giving sandbox \(id) the pooled container \(sandbox.container) failed: \(error)")
                 _ = try? sandbox.apply(.createFailed("the pooled container could not be given"))
                 await destroy(sandbox)
+                BundleWriter.remove(sandbox.spoolDirectory)
                 state.withLock { state in
                     if state.sandboxes[id] === sandbox { state.sandboxes[id] = nil }
                 }
@@ -118,16 +126,16 @@ extension RuncBackend {
         // image's is a host directory of root's.
         try OverlayRoot.prepare(
             rootfs: rootfs, owner: input.image.isLayered ? input.idMapHostBase ?? 0 : 0, files: files)
-        // The UTS namespace is the container's own: set through a pidfd (never a recycled pid:
-        // the init was alive after it was opened), from the name itself (never read back through a
-        // path in the sandbox's root).
-        let pidfd = LinuxCalls.pidfdOpen(initProcess.pid)
-        guard pidfd >= 0 else { throw SystemError("pidfd_open") }
-        defer { close(pidfd) }
+        // The UTS namespace is the container's own: entered through its file, opened while the init
+        // (watched through its pidfd) was alive, so never a recycled pid's; the name is set from
+        // itself (never read back through a path in the sandbox's root).
+        let namespace = open("/proc/\(initProcess.pid)/ns/uts", O_RDONLY | O_CLOEXEC)
+        guard namespace >= 0 else { throw SystemError("open /proc/\(initProcess.pid)/ns/uts") }
+        defer { close(namespace) }
         guard !initProcess.hasExited else {
             throw SandboxError(code: .unavailable, message: "the pooled container ended")
         }
-        let failure = LinuxCalls.setHostname(OCIConfigBuilder.hostname(for: input), inNamespaceOf: pidfd)
+        let failure = LinuxCalls.setHostname(OCIConfigBuilder.hostname(for: input), inNamespace: namespace)
         guard failure == 0 else { throw SystemError("setns/sethostname", errno: failure) }
         try sandbox.cgroup.resize(from: pooledLimits, to: sandbox.limits, cpuPeriod: OCIConfigBuilder.cpuPeriod)
         let peak = open(
@@ -177,7 +185,7 @@ extension RuncBackend {
             throw SandboxError.invalidArgument("a pool holds 0 to \(configuration.maxSandboxes) containers")
         }
         state.withLock { $0.poolTargets[imageName] = count == 0 ? nil : count }
-        poolWakeups.send(true)
+        poolDoorbell.ring()
     }
 
     /// The filler: keeps every image's pool at its size, one container at a time (so that refilling
@@ -216,14 +224,13 @@ extension RuncBackend {
             for pooled in surplus { await destroy(pooled.sandbox) }
             let now = ContinuousClock.now
             guard !short.isEmpty else {
-                guard await poolWakeups.next() else { return }
+                guard await poolDoorbell.wait() else { return }
                 continue
             }
             guard let imageName = short.first(where: { retryAt[$0, default: now] <= now }) else {
-                // Every short image waits for its retry.
+                // Every short image waits for its retry; a claim or a new size wakes it sooner.
                 let next = short.compactMap { retryAt[$0] }.min() ?? now
-                try? await Task.sleep(until: next)
-                if state.withLock({ $0.stopped }) { return }
+                guard await poolDoorbell.wait(until: next), !state.withLock({ $0.stopped }) else { return }
                 continue
             }
             do {
@@ -293,4 +300,59 @@ extension SandboxLimits {
     /// The limits a container's mounts are made with: the workspace's (and `/tmp`'s) size and
     /// inodes, and `/dev/shm`'s size.
     var fileSystemShape: [Int] { [diskBytes, diskInodes, OCIConfigBuilder.shmBytes(self)] }
+}
+
+/// Wakes one waiter (the pool's filler): rings coalesce into one, so a burst of creates costs the
+/// filler one look, and nothing queues up while it is busy.
+final class Doorbell: Sendable {
+    private struct State {
+        var rung = false
+        var closed = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func ring() { wake { $0.rung = true } }
+
+    /// Ends every wait, now and later.
+    func close() { wake { $0.closed = true } }
+
+    private func wake(_ change: (inout State) -> Void) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            change(&state)
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Waits until rung or closed — with a deadline, at most until then, looking every 50 ms (and
+    /// returning when cancelled) — and takes the ring. False once closed.
+    func wait(until deadline: ContinuousClock.Instant? = nil) async -> Bool {
+        if let deadline {
+            while ContinuousClock.now < deadline, !Task.isCancelled {
+                let (rung, closed) = state.withLock { state in
+                    defer { state.rung = false }
+                    return (state.rung, state.closed)
+                }
+                if rung || closed { return !closed }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return !state.withLock { $0.closed }
+        }
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.rung || state.closed { return true }
+                precondition(state.waiter == nil, "a doorbell has one waiter")
+                state.waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        return state.withLock { state in
+            state.rung = false
+            return !state.closed
+        }
+    }
 }

@@ -38,11 +38,13 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         var pool: [PooledContainer] = []
         /// How many the pool keeps per image name (`poolSizes`, then `setPoolSize`).
         var poolTargets: [String: Int] = [:]
+        /// `run()` takes no more jobs (it took every one queued before).
+        var jobsClosed = false
     }
 
     let state = Mutex(State())
-    /// Wakes the pool's filler (false: the backend stops).
-    let poolWakeups = Inbox<Bool>()
+    /// Wakes the pool's filler (closed: the backend stops).
+    let poolDoorbell = Doorbell()
 
     /// Prepares the directories, becomes a child subreaper, reads runc's version (logging what fixes
     /// it lacks) and, with `cleanUpOnStart`, removes what a previous run left (`LeftoverReaper`).
@@ -158,9 +160,9 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 await withGracefulShutdownHandler {
                     while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
                 } onGracefulShutdown: {
-                    self.jobs.send(nil)
+                    self.closeJobs()
                 }
-                self.jobs.send(nil)
+                self.closeJobs()
             }
             if configuration.runtime == .runc {
                 group.addTask { await self.keepPoolFilled() }
@@ -173,7 +175,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 state.stopped = true
                 return Array(state.sandboxes.values)
             }
-            poolWakeups.send(false)
+            poolDoorbell.close()
             // With monitors, sandboxes can be left running for the next server to adopt.
             let leave = configuration.keepSandboxesOnShutdown && monitorPath != nil
             for sandbox in live where !sandbox.info.state.isTerminal { sandbox.inbox.send(leave ? .detach : .shutdown) }
@@ -191,9 +193,40 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         }
     }
 
-    /// Runs `job` as a child task of `run()` (a background exec's pump).
+    /// Runs `job` as a child task of `run()` (a background exec's pump); dropped once `run()` ends.
     func runJob(_ job: @escaping @Sendable () async -> Void) {
-        jobs.send(job)
+        state.withLock { state in
+            if !state.jobsClosed { jobs.send(job) }
+        }
+    }
+
+    /// Ends the job queue: `run()` takes every job queued before, none after (queued under the same
+    /// lock, so a job either runs or is refused).
+    private func closeJobs() {
+        state.withLock { state in
+            guard !state.jobsClosed else { return }
+            state.jobsClosed = true
+            jobs.send(nil)
+        }
+    }
+
+    /// Starts a created sandbox's supervisor and hands it `created`; false once `run()` takes no
+    /// more jobs (the backend stops: the caller destroys the sandbox).
+    func startSupervising(_ sandbox: RuncSandbox) -> Bool {
+        let started = state.withLock { state in
+            guard !state.jobsClosed else { return false }
+            jobs.send { await self.supervise(sandbox) }
+            return true
+        }
+        if started { sandbox.inbox.send(.event(.created)) }
+        return started
+    }
+
+    /// Destroys a sandbox the backend's shutdown overtook before its supervisor started.
+    func abandon(_ sandbox: RuncSandbox) async -> SandboxError {
+        _ = try? sandbox.apply(.createFailed("the sandbox backend stopped"))
+        await destroy(sandbox)
+        return SandboxError(code: .unavailable, message: "the sandbox backend is not running")
     }
 
     // MARK: SandboxBackend
@@ -201,8 +234,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     public func create(_ id: SandboxID, _ spec: SandboxSpec) async throws -> SandboxInfo {
         let request = try resolve(spec)
         if let sandbox = try await claimPooled(id, request) {
-            jobs.send { await self.supervise(sandbox) }
-            sandbox.inbox.send(.event(.created))
+            guard startSupervising(sandbox) else { throw await abandon(sandbox) }
             return await sandbox.wait { $0.state != .creating }
         }
         let slot = try await reserveEvictingPooled(id)
@@ -224,8 +256,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             if let error = error as? SandboxError { throw error }
             throw SandboxError(code: .unavailable, message: "the runtime could not create the sandbox", cause: error)
         }
-        jobs.send { await self.supervise(sandbox) }
-        sandbox.inbox.send(.event(.created))
+        guard startSupervising(sandbox) else { throw await abandon(sandbox) }
         return await sandbox.wait { $0.state != .creating }
     }
 

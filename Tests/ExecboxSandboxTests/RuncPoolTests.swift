@@ -155,9 +155,45 @@ struct RuncPoolTests {
             backend in
             try await Self.waitForPool(backend, size: 1)
             #expect(backend.pooledContainers["aaa-missing"] == nil)
+            // Six failures later the missing image waits 6.4 s for its next try; a claim still wakes
+            // the filler at once for the image it can fill.
+            try await Task.sleep(for: .seconds(7))
             let id = SandboxID.random()
             _ = try await backend.create(id, SandboxSpec())
             #expect(RuncBackend.isPooled(try backend.lookup(id).container))
+            let claimed = ContinuousClock.now
+            try await Self.waitForPool(backend, size: 1)
+            #expect(ContinuousClock.now - claimed < .seconds(3), "refilled while the other image waits")
+        }
+    }
+
+    /// Two creates of one id at once: one sandbox, the other ALREADY_EXISTS, and no container lost
+    /// or left over.
+    @Test func concurrentCreatesOfOneIdMakeOneSandbox() async throws {
+        try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["default": 2] }) { backend in
+            try await Self.waitForPool(backend, size: 2)
+            let id = SandboxID.random()
+            let results = await withTaskGroup(of: Result<SandboxInfo, any Error>.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        do { return .success(try await backend.create(id, SandboxSpec())) } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let created = results.compactMap { try? $0.get() }
+            #expect(created.count == 1 && created.first?.state == .running)
+            let refusals = results.compactMap { result -> SandboxError? in
+                if case .failure(let error) = result { return error as? SandboxError }
+                return nil
+            }
+            #expect(refusals.map(\.code) == [.alreadyExists])
+            try await Self.waitForPool(backend, size: 2)
+            // The sandbox's container and the two pooled ones, nothing else.
+            #expect(Self.containers(backend).runc.count == 3)
+            #expect(try await Support.sh(backend, id, "echo one").stdoutText == "one\n")
         }
     }
 

@@ -208,21 +208,21 @@ enum LinuxCalls {
     private static let sethostnameFunction = symbol("sethostname", as: Sethostname.self)
     static let cloneNewUTS: Int32 = 0x0400_0000
 
-    /// Sets the hostname of the UTS namespace of the process behind `pidfd` (verbatim, as runc does):
-    /// a thread of its own enters that namespace (`setns` with the pidfd, Linux ≥ 5.8), sets the name
-    /// and ends, so no other thread's namespace changes. Returns 0 or an errno.
-    static func setHostname(_ name: String, inNamespaceOf pidfd: Int32) -> Int32 {
+    /// Sets the hostname of the UTS namespace `namespace` (a `/proc/<pid>/ns/uts` descriptor)
+    /// verbatim, as runc does: a thread of its own enters that namespace (`setns`), sets the name and
+    /// ends, so no other thread's namespace changes. Returns 0 or an errno.
+    static func setHostname(_ name: String, inNamespace namespace: Int32) -> Int32 {
         final class Job: @unchecked Sendable {
             let name: [CChar]
-            let pidfd: Int32
+            let namespace: Int32
             var result: Int32 = 0
-            init(name: [CChar], pidfd: Int32) {
+            init(name: [CChar], namespace: Int32) {
                 self.name = name
-                self.pidfd = pidfd
+                self.namespace = namespace
             }
         }
         guard setnsFunction != nil, sethostnameFunction != nil else { return ENOSYS }
-        let job = Job(name: name.utf8.map { CChar(bitPattern: $0) }, pidfd: pidfd)
+        let job = Job(name: name.utf8.map { CChar(bitPattern: $0) }, namespace: namespace)
         let context = Unmanaged.passRetained(job).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(
@@ -230,7 +230,7 @@ enum LinuxCalls {
             { raw in
                 let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
                 guard let setns = LinuxCalls.setnsFunction, let sethostname = LinuxCalls.sethostnameFunction,
-                    setns(job.pidfd, LinuxCalls.cloneNewUTS) == 0
+                    setns(job.namespace, LinuxCalls.cloneNewUTS) == 0
                 else {
                     job.result = errno == 0 ? ENOSYS : errno
                     return nil

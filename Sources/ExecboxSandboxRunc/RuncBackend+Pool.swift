@@ -50,12 +50,7 @@ extension RuncBackend {
         guard configuration.runtime == .runc else { return nil }
         while true {
             let taken = try state.withLock { state throws(SandboxError) -> PooledContainer? in
-                guard state.running, !state.stopped else {
-                    throw SandboxError(code: .unavailable, message: "the sandbox backend is not running")
-                }
-                guard state.sandboxes[id] == nil else {
-                    throw SandboxError(code: .alreadyExists, message: "sandbox \(id) already exists")
-                }
+                if let refusal = state.refusal(of: id) { throw refusal }
                 guard let index = state.pool.firstIndex(where: { $0.fits(request) }) else { return nil }
                 return state.pool.remove(at: index)
             }
@@ -78,15 +73,12 @@ extension RuncBackend {
             // Registered only while the backend runs (its shutdown lists what is registered); an
             // id another create took meanwhile gives the container back, untouched.
             let refusal = state.withLock { state -> SandboxError? in
-                guard state.running, !state.stopped else {
-                    return SandboxError(code: .unavailable, message: "the sandbox backend is not running")
+                guard let refusal = state.refusal(of: id) else {
+                    state.sandboxes[id] = sandbox
+                    return nil
                 }
-                guard state.sandboxes[id] == nil else {
-                    state.pool.append(pooled)
-                    return SandboxError(code: .alreadyExists, message: "sandbox \(id) already exists")
-                }
-                state.sandboxes[id] = sandbox
-                return nil
+                if refusal.code == .alreadyExists { state.pool.append(pooled) }
+                return refusal
             }
             if let refusal {
                 if refusal.code == .unavailable { await destroy(pooled.sandbox) }
@@ -138,12 +130,7 @@ extension RuncBackend {
         let failure = LinuxCalls.setHostname(OCIConfigBuilder.hostname(for: input), inNamespace: namespace)
         guard failure == 0 else { throw SystemError("setns/sethostname", errno: failure) }
         try sandbox.cgroup.resize(from: pooledLimits, to: sandbox.limits, cpuPeriod: OCIConfigBuilder.cpuPeriod)
-        let peak = open(
-            "\(sandbox.cgroup.directory("memory"))/memory.max_usage_in_bytes", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
-        if peak >= 0 {
-            _ = Glibc.write(peak, "0", 1)
-            close(peak)
-        }
+        try? sandbox.cgroup.write("memory", "memory.max_usage_in_bytes", "0")
     }
 
     /// Creates and starts one container for the pool of `imageName`.

@@ -40,6 +40,17 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         var poolTargets: [String: Int] = [:]
         /// `run()` takes no more jobs (it took every one queued before).
         var jobsClosed = false
+
+        /// Why a sandbox `id` (or, nil, a pooled container) cannot be registered now, if it cannot.
+        func refusal(of id: SandboxID?) -> SandboxError? {
+            guard running, !stopped else {
+                return SandboxError(code: .unavailable, message: "the sandbox backend is not running")
+            }
+            if let id, sandboxes[id] != nil {
+                return SandboxError(code: .alreadyExists, message: "sandbox \(id) already exists")
+            }
+            return nil
+        }
     }
 
     let state = Mutex(State())
@@ -233,10 +244,19 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
 
     public func create(_ id: SandboxID, _ spec: SandboxSpec) async throws -> SandboxInfo {
         let request = try resolve(spec)
-        if let sandbox = try await claimPooled(id, request) {
-            guard startSupervising(sandbox) else { throw await abandon(sandbox) }
-            return await sandbox.wait { $0.state != .creating }
+        let sandbox: RuncSandbox
+        if let pooled = try await claimPooled(id, request) {
+            sandbox = pooled
+        } else {
+            sandbox = try await createCold(id, request)
         }
+        guard startSupervising(sandbox) else { throw await abandon(sandbox) }
+        return await sandbox.wait { $0.state != .creating }
+    }
+
+    /// The ordinary path: bundle, `runc create`, network and record; the sandbox is registered and
+    /// `created`-ready (its supervisor runs `runc start`).
+    private func createCold(_ id: SandboxID, _ request: ResolvedRequest) async throws -> RuncSandbox {
         let slot = try await reserveEvictingPooled(id)
         let (sandbox, input) = makeSandbox(id, request, slot: slot)
         state.withLock { $0.sandboxes[id] = sandbox }
@@ -256,8 +276,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             if let error = error as? SandboxError { throw error }
             throw SandboxError(code: .unavailable, message: "the runtime could not create the sandbox", cause: error)
         }
-        guard startSupervising(sandbox) else { throw await abandon(sandbox) }
-        return await sandbox.wait { $0.state != .creating }
+        return sandbox
     }
 
     /// A create request as the backend runs it: limits resolved, the image found, and the image's
@@ -336,7 +355,6 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             cgroupParent: configuration.cgroupParent,
             runtime: runtime.forSandbox(network: request.spec.network),
             container: container,
-            prestarted: container != nil,
             cpuBaseline: cpuBaseline
         )
         return (sandbox, input)
@@ -410,12 +428,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     /// needed it, not back to the pool.
     func reserveSlot(for id: SandboxID?) throws(SandboxError) -> Int {
         try state.withLock { state throws(SandboxError) -> Int in
-            guard state.running, !state.stopped else {
-                throw SandboxError(code: .unavailable, message: "the sandbox backend is not running")
-            }
-            if let id, state.sandboxes[id] != nil {
-                throw SandboxError(code: .alreadyExists, message: "sandbox \(id) already exists")
-            }
+            if let refusal = state.refusal(of: id) { throw refusal }
             guard let slot = (0..<configuration.maxSandboxes).first(where: { !state.usedSlots.contains($0) }) else {
                 throw SandboxError(code: .resourceExhausted, message: "too many sandboxes on this host")
             }

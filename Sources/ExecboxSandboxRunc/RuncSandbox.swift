@@ -19,9 +19,9 @@ final class RuncSandbox: Sendable {
     /// The runtime's name of the container: the id, or the name of the pooled container the
     /// sandbox was given (`RuncBackend+Pool`), which also names its bundle and cgroups.
     let container: String
-    /// The container was started before the sandbox was created (a pooled one): the machine's
-    /// `start` only launches the main process.
-    let prestarted: Bool
+    /// The container was started before the sandbox was created (a pooled one, the only kind named
+    /// otherwise than its sandbox): the machine's `start` only launches the main process.
+    var prestarted: Bool { container != id.rawValue }
     let spec: SandboxSpec
     let limits: SandboxLimits
     let bundle: String
@@ -86,11 +86,9 @@ final class RuncSandbox: Sendable {
     init(
         id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, spoolDirectory: String,
         slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int, cgroupParent: String,
-        runtime: RuncRuntime, adoption: Adoption? = nil, container: String? = nil, prestarted: Bool = false,
-        cpuBaseline: UInt64 = 0
+        runtime: RuncRuntime, adoption: Adoption? = nil, container: String? = nil, cpuBaseline: UInt64 = 0
     ) {
         self.container = container ?? id.rawValue
-        self.prestarted = prestarted
         self.runtime = runtime
         self.adoption = adoption
         self.detachSignal = DetachSignal()

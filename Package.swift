@@ -327,7 +327,8 @@ let package = Package(
         ),
         // The per-sandbox monitor: runs runc create, stays the container init's parent, records its exit,
         // so a sandbox outlives the server (found next to the server's executable).
-        .executableTarget(name: "ExecboxSandboxMonitor", swiftSettings: strictSettings),
+        .executableTarget(
+            name: "ExecboxSandboxMonitor", dependencies: ["CExecboxAgent"], swiftSettings: strictSettings),
         // The in-sandbox exec agent: each runc sandbox's pid 1, starting its processes on request
         // (found next to the server's executable). Static, so it runs on any image's root.
         .target(name: "CExecboxAgent"),

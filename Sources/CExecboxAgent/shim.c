@@ -20,12 +20,12 @@
 /// Sends `length` bytes (all of them, or fails; on a blocking socket) with `count` descriptors
 /// attached to the first byte. Returns 0, or -1 with errno set.
 int execbox_send_with_fds(int socket, const void *bytes, size_t length, const int *fds, int count) {
-    if (count < 0 || count > EXECBOX_AGENT_MAX_FDS || length == 0) {
+    if (count < 0 || count > EXECBOX_MAX_PASSED_FDS || length == 0) {
         errno = EINVAL;
         return -1;
     }
     union {
-        char buffer[CMSG_SPACE(sizeof(int) * EXECBOX_AGENT_MAX_FDS)];
+        char buffer[CMSG_SPACE(sizeof(int) * EXECBOX_MAX_PASSED_FDS)];
         struct cmsghdr align;
     } control;
     memset(&control, 0, sizeof(control));
@@ -57,11 +57,16 @@ int execbox_send_with_fds(int socket, const void *bytes, size_t length, const in
 /// Returns the byte count (0 at end of file), or -1 with errno set. A message whose descriptors were
 /// cut short (MSG_CTRUNC) closes the ones that arrived and fails with EPROTO.
 long execbox_receive_with_fds(int socket, void *bytes, size_t capacity, int *fds, int *count) {
+    return execbox_receive_with_fds_limit(socket, bytes, capacity, fds, EXECBOX_AGENT_MAX_FDS, count, 0);
+}
+
+long execbox_receive_with_fds_limit(int socket, void *bytes, size_t capacity, int *fds, int limit, int *count, int flags) {
     union {
-        char buffer[CMSG_SPACE(sizeof(int) * EXECBOX_AGENT_MAX_FDS)];
+        char buffer[CMSG_SPACE(sizeof(int) * EXECBOX_MAX_PASSED_FDS)];
         struct cmsghdr align;
     } control;
     memset(&control, 0, sizeof(control));
+    if (limit < 0 || limit > EXECBOX_MAX_PASSED_FDS) limit = EXECBOX_MAX_PASSED_FDS;
     struct iovec vector = {.iov_base = bytes, .iov_len = capacity};
     struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1};
     message.msg_control = control.buffer;
@@ -69,7 +74,7 @@ long execbox_receive_with_fds(int socket, void *bytes, size_t capacity, int *fds
     *count = 0;
     ssize_t result;
     do {
-        result = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+        result = recvmsg(socket, &message, MSG_CMSG_CLOEXEC | flags);
     } while (result < 0 && errno == EINTR);
     if (result < 0) return -1;
     for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
@@ -78,7 +83,7 @@ long execbox_receive_with_fds(int socket, void *bytes, size_t capacity, int *fds
         for (int index = 0; index < carried; index++) {
             int fd;
             memcpy(&fd, CMSG_DATA(header) + sizeof(int) * index, sizeof(int));
-            if (*count < EXECBOX_AGENT_MAX_FDS) {
+            if (*count < limit) {
                 fds[(*count)++] = fd;
             } else {
                 close(fd);
@@ -92,6 +97,13 @@ long execbox_receive_with_fds(int socket, void *bytes, size_t capacity, int *fds
         return -1;
     }
     return result;
+}
+
+long execbox_peer_uid(int socket) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    return (long)credentials.uid;
 }
 
 int execbox_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

@@ -1,3 +1,4 @@
+import CExecboxAgent
 import Glibc
 
 // The per-sandbox monitor (Debian's conmon is the model): it outlives the server so a sandbox can.
@@ -12,11 +13,109 @@ import Glibc
 // never sees half of it), reaps its other children (runsc's gofer and stubs) and exits. If `runc create` fails it prints nothing and exits 1; runc's own
 // reason is in <bundle>/runc.log. The server signals the init and watches both processes through
 // pidfds, and after a restart reads the exit file instead of a wait status.
+//
+// It is also the sandbox's descriptor keeper: before saying `created` it listens on
+// <bundle>/keeper.sock (SOCK_SEQPACKET, 0600, only its own user's peers), where the server leaves
+// duplicates of each running exec's output pipes, agent connection and pidfd (`keep <exec-id>` with
+// up to eight descriptors; `drop <exec-id>` when the exec's output was drained). A server that
+// dies leaves them open here, so the exec neither gets EPIPE nor loses what it writes (it blocks
+// once a pipe is full) and its exit line waits on the agent connection; the next server asks `list`
+// and gets `kept <exec-id>` with the descriptors for each, then `end`.
 
 func fail(_ message: String) -> Never {
     let bytes = Array("ExecboxSandboxMonitor: \(message)\n".utf8)
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     exit(1)
+}
+
+/// Listens on <bundle>/keeper.sock and serves it on a thread of its own. (A function, not top-level
+/// code: a closure formed there would be the main actor's, and checked to run on the main thread.)
+func startKeeper(in bundle: String) {
+    guard chdir(bundle) == 0 else { return }
+    let listener = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue | SOCK_CLOEXEC.rawValue), 0)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (index, byte) in "keeper.sock".utf8.enumerated() { raw[index] = byte }
+    }
+    unlink("keeper.sock")
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
+    }
+    guard listener >= 0, bound == 0, chmod("keeper.sock", 0o600) == 0, listen(listener, 4) == 0 else { return }
+    var thread = pthread_t()
+    _ = pthread_create(
+        &thread, nil,
+        { argument in
+            keep(listener: Int32(Int(bitPattern: argument)))
+            return nil
+        }, UnsafeMutableRawPointer(bitPattern: Int(listener)))
+}
+
+/// Serves the keeper socket, one connection at a time (there is one server), until the process exits.
+func keep(listener: Int32) {
+    var kept: [String: [Int32]] = [:]
+    while true {
+        let connection = accept(listener, nil, nil)
+        if connection < 0 {
+            if errno == EINTR || errno == ECONNABORTED { continue }
+            usleep(100_000)  // EMFILE and the like: try again later
+            continue
+        }
+        _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+        guard execbox_peer_uid(connection) == Int(getuid()) else {
+            close(connection)
+            continue
+        }
+        serve(connection, &kept)
+        close(connection)
+    }
+}
+
+func serve(_ connection: Int32, _ kept: inout [String: [Int32]]) {
+    var buffer = [UInt8](repeating: 0, count: 256)
+    var fds = [Int32](repeating: -1, count: Int(EXECBOX_MAX_PASSED_FDS))
+    while true {
+        var count: Int32 = 0
+        let length = buffer.withUnsafeMutableBytes { raw in
+            fds.withUnsafeMutableBufferPointer {
+                execbox_receive_with_fds_limit(
+                    connection, raw.baseAddress, raw.count, $0.baseAddress, EXECBOX_MAX_PASSED_FDS, &count, 0)
+            }
+        }
+        if length < 0, errno == EINTR || errno == EPROTO { continue }
+        guard length > 0 else { return }
+        let received = Array(fds.prefix(Int(count)))
+        let words = String(decoding: buffer[0..<length], as: UTF8.self).split(separator: " ")
+        let name = words.count == 2 ? String(words[1]) : ""
+        let validName =
+            (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || isalnum(Int32($0)) != 0 }
+        switch words.first {
+        case "keep" where validName && !received.isEmpty && (kept[name] != nil || kept.count < 4096):
+            for fd in kept[name] ?? [] { close(fd) }
+            kept[name] = received
+            continue
+        case "drop" where validName:
+            for fd in kept.removeValue(forKey: name) ?? [] { close(fd) }
+        case "list" where words.count == 1:
+            for (name, descriptors) in kept {
+                let message = Array("kept \(name)".utf8)
+                let sent = message.withUnsafeBytes { raw in
+                    descriptors.withUnsafeBufferPointer {
+                        execbox_send_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, Int32($0.count))
+                    }
+                }
+                guard sent == 0 else { return }
+            }
+            guard writeAll(connection, "end") else { return }
+        default:
+            break
+        }
+        for fd in received { close(fd) }
+    }
 }
 
 func writeAll(_ fd: Int32, _ text: String) -> Bool {
@@ -75,6 +174,9 @@ func readSmallFile(_ path: String) -> String {
     return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
 }
 guard let initPid = pid_t(readSmallFile(pidFile).filter(\.isNumber)) else { fail("runc reported no init pid") }
+// The keeper listens before the server hears `created` (a relative path: a bundle's may not fit a
+// socket address). Without it the server keeps nothing, and execs die with it as before.
+startKeeper(in: bundle)
 guard writeAll(1, "created \(initPid)\n") else { fail("the server is gone") }
 // The server reads until both pipes close; nothing more is said (failures are in the exit file).
 dup2(null, 1)

@@ -4,9 +4,12 @@ import Glibc
 /// re-attach from a byte offset during the run and after it.
 ///
 /// Offsets count payload bytes (stdout and stderr together, in the order they were read). The spool
-/// is one file, `<path>`, used as a ring of `limit` bytes holding records: an 8-byte header
+/// is one file, `<path>`: a 64-byte header (`ExecSpool1`-style magic, the ring's size, and where its
+/// oldest record and its end are, so that a next server can take the spool over: `recovering`),
+/// then a ring of `limit` bytes holding records: an 8-byte header
 /// (stream: 1 stdout, 2 stderr; three zero bytes; the payload length, little-endian UInt32) and the
-/// payload. A record that does not fit pushes the oldest records out, so the newest `limit` bytes
+/// payload. The header is rewritten after each record (and before one that pushes old records out),
+/// so a server killed at any point leaves a header that describes whole records. A record that does not fit pushes the oldest records out, so the newest `limit` bytes
 /// (less headers) stay readable; rewriting a ring in place costs no file creation or page allocation.
 /// The last `tailLimit` bytes are also kept in memory: a reader that keeps up never touches the file.
 /// Per-stream counts (how much stdout came before an offset) are kept beside the combined offsets,
@@ -35,6 +38,9 @@ struct ExecSpool: ~Copyable {
 
     static let headerSize = 8
     static let indexStep: UInt64 = 64 << 10
+    /// The file header: magic, limit, headPosition, writePosition, headOffset, headStdout (UInt64s).
+    static let fileHeaderSize = 64
+    static let magic: UInt64 = 0x3130_4C4F_4F50_5358  // "XSPOOL01", little-endian
 
     let path: String
     let limit: Int
@@ -63,6 +69,52 @@ struct ExecSpool: ~Copyable {
         self.path = path
         self.limit = max(limit, 256 << 10)
         self.tailLimit = tailLimit
+    }
+
+    /// Takes over the spool a previous server left at `path` (nil when it is not a whole spool of
+    /// this `limit`: the caller then knows nothing of the output before). A missing file is an
+    /// empty spool (nothing was written yet).
+    init?(recovering path: String, limit: Int, tailLimit: Int) {
+        self.init(path: path, limit: limit, tailLimit: tailLimit)
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            return nil
+        }
+        self.fd = fd
+        var header = [UInt8](repeating: 0, count: Self.fileHeaderSize)
+        let count = pread(fd, &header, header.count, 0)
+        // Created, and the server died before its first record was written: empty.
+        if count == 0 { return }
+        guard count == header.count else { return nil }
+        func word(_ index: Int) -> UInt64 {
+            (0..<8).reduce(0) { $0 | UInt64(header[index * 8 + $1]) << (8 * $1) }
+        }
+        guard word(0) == Self.magic, word(1) == UInt64(self.limit), word(2) <= word(3),
+            word(3) - word(2) <= UInt64(self.limit)
+        else { return nil }
+        headPosition = word(2)
+        writePosition = word(3)
+        headOffset = word(4)
+        headStdout = word(5)
+        // Walk the records for the end, the stdout count and the index.
+        var position = headPosition
+        end = headOffset
+        stdoutEnd = headStdout
+        var recordHeader = [UInt8](repeating: 0, count: Self.headerSize)
+        while position < writePosition {
+            guard readWrapped(&recordHeader, at: position), recordHeader[0] == 1 || recordHeader[0] == 2 else {
+                return nil
+            }
+            let length = UInt64(Self.length(recordHeader))
+            guard length > 0, position + UInt64(Self.headerSize) + length <= writePosition else { return nil }
+            if index.last.map({ end - $0.offset >= Self.indexStep }) ?? true {
+                index.append((end, position, stdoutEnd))
+            }
+            position += UInt64(Self.headerSize) + length
+            end += length
+            if recordHeader[0] == 1 { stdoutEnd += length }
+        }
     }
 
     deinit {
@@ -106,6 +158,7 @@ struct ExecSpool: ~Copyable {
         let recordSize = UInt64(Self.headerSize + chunk.bytes.count)
         // Push out the oldest records until this one fits.
         var header = [UInt8](repeating: 0, count: Self.headerSize)
+        let evicting = writePosition + recordSize - headPosition > UInt64(limit)
         while writePosition + recordSize - headPosition > UInt64(limit) {
             guard readWrapped(&header, at: headPosition) else { return fail() }
             let length = UInt64(Self.length(header))
@@ -113,6 +166,8 @@ struct ExecSpool: ~Copyable {
             headOffset += length
             if header[0] == 1 { headStdout += length }
         }
+        // The records pushed out are about to be overwritten: the file's header stops naming them first.
+        if evicting, !writeFileHeader() { return fail() }
         while let first = index.first, first.position < headPosition { index.removeFirst() }
         header[0] = chunk.isStdout ? 1 : 2
         header[1] = 0
@@ -128,6 +183,21 @@ struct ExecSpool: ~Copyable {
             index.append((chunk.offset, writePosition, chunk.stdoutBefore))
         }
         writePosition += recordSize
+        if !writeFileHeader() { fail() }
+    }
+
+    private func writeFileHeader() -> Bool {
+        var header = [UInt8](repeating: 0, count: Self.fileHeaderSize)
+        for (index, word) in [Self.magic, UInt64(limit), headPosition, writePosition, headOffset, headStdout]
+            .enumerated()
+        {
+            for byte in 0..<8 { header[index * 8 + byte] = UInt8(truncatingIfNeeded: word >> (8 * byte)) }
+        }
+        while true {
+            let written = pwrite(fd, header, header.count, 0)
+            if written < 0, errno == EINTR { continue }
+            return written == header.count
+        }
     }
 
     private static func length(_ header: [UInt8]) -> Int {
@@ -145,7 +215,8 @@ struct ExecSpool: ~Copyable {
         while done < bytes.count {
             let filePosition = Int((position + UInt64(done)) % UInt64(limit))
             let count = min(bytes.count - done, limit - filePosition)
-            let written = bytes.withUnsafeBytes { raw in pwrite(fd, raw.baseAddress! + done, count, off_t(filePosition))
+            let written = bytes.withUnsafeBytes { raw in
+                pwrite(fd, raw.baseAddress! + done, count, off_t(Self.fileHeaderSize + filePosition))
             }
             if written < 0, errno == EINTR { continue }
             guard written > 0 else { return false }
@@ -160,7 +231,7 @@ struct ExecSpool: ~Copyable {
             let filePosition = Int((position + UInt64(done)) % UInt64(limit))
             let count = min(bytes.count - done, limit - filePosition)
             let read = bytes.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + done, count, off_t(filePosition))
+                pread(fd, raw.baseAddress! + done, count, off_t(Self.fileHeaderSize + filePosition))
             }
             if read < 0, errno == EINTR { continue }
             guard read > 0 else { return false }

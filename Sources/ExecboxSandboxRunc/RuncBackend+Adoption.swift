@@ -85,7 +85,16 @@ extension RuncBackend {
             // Its main exec's pipes died with the dead server: a live one is watched (output and exit
             // status are not known any more), a missing one ends the sandbox.
             var adoption = RuncSandbox.Adoption(elapsed: elapsed, strays: strays)
-            if record.mainExec == true {
+            // Execs whose descriptors the monitor kept continue; their records and spools say the rest.
+            let keeper = ExecKeeper(bundle: bundle)
+            let spoolDirectory = "\(configuration.spoolDirectory)/\(id.rawValue)"
+            adoption.kept = keeper.list()
+            adoption.execRecords = ExecRecord.readAll(in: spoolDirectory)
+
+            let mainKept = adoption.execRecords.contains { record in
+                record.main && (record.exit != nil || adoption.kept[record.id] != nil)
+            }
+            if record.mainExec == true, !mainKept {
                 // Kept even if it ended (a zombie must be reaped if it is this process's child).
                 adoption.main = record.mainPid.flatMap { pid in
                     ProcessHandle.startTime(of: pid) == record.mainStartTime ? ProcessHandle(pid) : nil
@@ -98,7 +107,7 @@ extension RuncBackend {
                 spec: record.spec,
                 limits: record.limits,
                 bundle: bundle,
-                spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
+                spoolDirectory: spoolDirectory,
                 slot: record.slot,
                 baseProcess: config.process,
                 retainedExecs: configuration.retainedExecs,
@@ -106,7 +115,8 @@ extension RuncBackend {
                 runtime: runtime.forSandbox(network: record.spec.network),
                 adoption: adoption,
                 container: name,
-                cpuBaseline: record.cpuBaseline ?? 0
+                cpuBaseline: record.cpuBaseline ?? 0,
+                keeper: keeper
             )
             sandbox.initProcess = MainProcess(
                 .monitored(initProcess: initHandle, monitor: monitor, exitFile: "\(bundle)/exit"))
@@ -199,6 +209,7 @@ extension RuncBackend {
             _ = try? sandbox.apply(.created)
             _ = try? sandbox.apply(.started)
             runJob { await self.supervise(sandbox) }
+            recoverExecs(sandbox)
             sandbox.inbox.send(.armTimers)
             if sandbox.adoption?.mainLost == true {
                 sandbox.inbox.send(
@@ -206,5 +217,96 @@ extension RuncBackend {
             }
         }
         for sandbox in reconciliation.lost { adopt(sandbox) }
+    }
+
+    /// Takes over the dead server's execs: one whose descriptors its monitor kept continues (its
+    /// spool from where that server left it, the rest of its output from its pipes, its exit from
+    /// the agent's connection); one that had ended is listed with its exit; one with neither (it
+    /// started before the keeper had its descriptors) is listed as `lost`.
+    func recoverExecs(_ sandbox: RuncSandbox) {
+        guard var adoption = sandbox.adoption else { return }
+        for var record in adoption.execRecords {
+            let fds = adoption.kept.removeValue(forKey: record.id)
+            guard let id = try? ExecID(record.id) else { continue }
+            let mainKept = record.main && (record.exit != nil || fds != nil)
+            if record.main, !mainKept { continue }
+            var launch = Launch(started: false, output: [], stdin: -1, terminal: record.tty)
+            var child: ChildProcess?
+            do {
+                if record.exit == nil, let fds, fds.count == (record.tty ? 3 : 4) {
+                    let started = SandboxAgentClient.Started(
+                        pidfd: fds[fds.count - 1], pid: record.pid, master: nil, connection: fds[fds.count - 2])
+                    child = try ChildProcess(agentStarted: started)
+                    launch.started = true
+                    launch.child = child
+                    launch.output = record.tty ? [(fds[0], true)] : [(fds[0], true), (fds[1], false)]
+                    launch.stdin = record.tty ? dup(fds[0]) : -1
+                } else {
+                    for fd in fds ?? [] { close(fd) }
+                    if fds != nil { sandbox.keeper.drop(record.id) }
+                    if record.exit == nil {
+                        let runTime = Duration.milliseconds(Int64(max(0, SandboxRecord.now - record.startedAt) * 1000))
+                        record.setExit(ProcessExit(reason: .lost, code: 255), runTime: runTime)
+                        try? record.write(spoolPath: "\(sandbox.spoolDirectory)/\(record.id)")
+                    }
+                }
+                let remaining = record.timeoutSeconds.map { timeout in
+                    Duration.milliseconds(Int64(max(0.001, timeout - (SandboxRecord.now - record.startedAt)) * 1000))
+                }
+                let exec = try RuncExec(
+                    id: id,
+                    sandboxID: sandbox.id,
+                    spec: ExecSpec(argv: record.argv, tty: record.tty, timeout: remaining),
+                    child: child,
+                    startFailure: nil,
+                    launch: launch,
+                    cgroup: sandbox.cgroup,
+                    oomKillsAtStart: record.oomKillsAtStart,
+                    settings: RuncExec.Settings(
+                        spoolPath: "\(sandbox.spoolDirectory)/\(record.id)",
+                        spoolLimit: configuration.execSpoolLimit,
+                        window: configuration.execReadWindow,
+                        drainGrace: configuration.outputDrainGrace,
+                        keeper: sandbox.keeper,
+                        main: record.main,
+                        leaveOnCancel: !record.main && configuration.keepSandboxesOnShutdown
+                    ),
+                    hooks: record.main ? mainHooks(sandbox) : RuncExec.Hooks(),
+                    recovered: record
+                )
+                if record.main {
+                    sandbox.mainExec = exec
+                    if let exit = record.processExit {
+                        sandbox.inbox.send(.event(.mainExited(exit)))
+                    } else {
+                        runJob { await exec.pump() }
+                    }
+                } else if record.exit == nil {
+                    try sandbox.reserveExec(limit: .max)
+                    sandbox.register(exec)
+                    runJob {
+                        await exec.pump()
+                        sandbox.ended(exec)
+                    }
+                } else {
+                    sandbox.register(exec)
+                }
+                logger.notice(
+                    "sandbox \(sandbox.id): took over exec \(id) (\(record.exit == nil ? "running" : "ended"))")
+            } catch {
+                logger.error("sandbox \(sandbox.id): exec \(id) could not be taken over: \(error)")
+                // Its process then gets EPIPE (the keeper lets its descriptors go) rather than blocking.
+                sandbox.keeper.drop(record.id)
+                for fd in launch.output.map(\.fd) + [launch.stdin] where fd >= 0 {
+                    FileDescriptorPoller.shared.deregister(fd)
+                    close(fd)
+                }
+            }
+        }
+        // Kept with no record (the server died between the two): nobody can read them.
+        for (name, fds) in adoption.kept {
+            for fd in fds { close(fd) }
+            sandbox.keeper.drop(name)
+        }
     }
 }

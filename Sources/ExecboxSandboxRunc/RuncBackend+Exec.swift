@@ -48,7 +48,7 @@ extension RuncBackend {
     public func startExec(_ id: SandboxID, _ spec: ExecSpec) async throws -> ExecInfo {
         try spec.validate()
         let sandbox = try runningSandbox(id)
-        let exec = try await launch(spec, in: sandbox)
+        let exec = try await launch(spec, in: sandbox, background: true)
         runJob {
             await exec.pump()
             sandbox.ended(exec)
@@ -93,9 +93,9 @@ extension RuncBackend {
 
     /// Starts the process and registers the exec with its sandbox; its pump is the caller's to run.
     /// The main exec (`main` hooks given) takes no exec slot and is not registered.
-    func launch(_ spec: ExecSpec, in sandbox: RuncSandbox, main hooks: RuncExec.Hooks? = nil) async throws
-        -> RuncExec
-    {
+    func launch(
+        _ spec: ExecSpec, in sandbox: RuncSandbox, main hooks: RuncExec.Hooks? = nil, background: Bool = false
+    ) async throws -> RuncExec {
         let execID = ExecID.random()
         if hooks == nil { try sandbox.reserveExec(limit: configuration.maxRunningExecs) }
         var registered = hooks != nil
@@ -170,10 +170,14 @@ extension RuncBackend {
                 spoolLimit: configuration.execSpoolLimit,
                 window: configuration.execReadWindow,
                 drainGrace: configuration.outputDrainGrace,
-                runsc: runscProcess
+                runsc: runscProcess,
+                keeper: monitorPath != nil ? sandbox.keeper : nil,
+                main: hooks != nil,
+                leaveOnCancel: background && monitorPath != nil && configuration.keepSandboxesOnShutdown
             ),
             hooks: hooks ?? RuncExec.Hooks()
         )
+        exec.keepForNextServer()
         if hooks == nil { sandbox.register(exec) }
         registered = true
         return exec

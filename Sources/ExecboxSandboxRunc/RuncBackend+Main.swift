@@ -38,18 +38,10 @@ extension RuncBackend {
     /// sandbox busy nor takes an exec slot) and records its pid for the next server. Its pump is the
     /// caller's to start, once the sandbox is `running`.
     func startMain(_ sandbox: RuncSandbox) async throws -> RuncExec {
-        let hooks = RuncExec.Hooks(
-            processEnded: { exit in sandbox.inbox.send(.event(.mainExited(exit))) },
-            recordedExit: { exit in
-                // What the state machine recorded (a kill or timeout rewrites a signal death), once
-                // the sandbox is destroyed.
-                await sandbox.waitUnlessCancelled { $0.state.isTerminal }.map { $0.exit ?? exit }
-            },
-            killOnCancel: false
-        )
         let terminal = sandbox.spec.terminal
         let exec = try await launch(
-            ExecSpec(argv: sandbox.spec.command, tty: terminal != nil, terminalSize: terminal), in: sandbox, main: hooks
+            ExecSpec(argv: sandbox.spec.command, tty: terminal != nil, terminalSize: terminal), in: sandbox,
+            main: mainHooks(sandbox)
         )
         sandbox.mainExec = exec
         if monitorPath != nil, var record = SandboxRecord.read(from: sandbox.bundle), let child = exec.child {
@@ -63,6 +55,20 @@ extension RuncBackend {
             }
         }
         return exec
+    }
+
+    /// What makes an exec the sandbox's main one: its end ends the sandbox, whose recorded exit is the
+    /// one its clients get.
+    func mainHooks(_ sandbox: RuncSandbox) -> RuncExec.Hooks {
+        RuncExec.Hooks(
+            processEnded: { exit in sandbox.inbox.send(.event(.mainExited(exit))) },
+            recordedExit: { exit in
+                // What the state machine recorded (a kill or timeout rewrites a signal death), once
+                // the sandbox is destroyed.
+                await sandbox.waitUnlessCancelled { $0.state.isTerminal }.map { $0.exit ?? exit }
+            },
+            killOnCancel: false
+        )
     }
 
     /// A main exec that a dead server started and that still runs: its end ends the sandbox. Its

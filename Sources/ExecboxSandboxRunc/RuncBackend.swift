@@ -596,6 +596,7 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
                 case .detach:
                     // Left running under its monitor, for the next server to adopt.
                     sandbox.detachSignal.fire()
+                    sandbox.keeper.disconnect()
                     break loop
                 case .armTimers:
                     armTimers(sandbox, in: &group)

@@ -88,11 +88,18 @@ final class RuncExec: Sendable {
     private let window: Int
     private let chunkSize: Int
     private let hooks: Hooks
+    /// Whether a cancelled pump kills the process (else it is left, unrecorded, to a next server).
+    private let killsOnCancel: Bool
     private let runsc: Runsc?
     private let state: Mutex<State>
     /// When the process was launched: the wall clock for callers, the monotonic one for its run time.
     let startedAt: Double
-    private let launchedAt = ContinuousClock.now
+    private let launchedAt: ContinuousClock.Instant
+    /// The sandbox monitor's descriptor keeper and what a next server reads of this exec (nil
+    /// without a keeper: the exec then ends with this server).
+    private let keeper: ExecKeeper?
+    private let record: ExecRecord?
+    private let spoolPath: String
 
     struct Settings: Sendable {
         var spoolPath: String
@@ -100,6 +107,12 @@ final class RuncExec: Sendable {
         var window: Int
         var drainGrace: Duration
         var runsc: Runsc? = nil
+        var keeper: ExecKeeper? = nil
+        /// The sandbox's main process.
+        var main = false
+        /// A cancelled pump (the backend shutting down and leaving its sandboxes to a next server)
+        /// leaves a background exec running, for the next server to take over from the keeper.
+        var leaveOnCancel = false
     }
 
     init(
@@ -112,15 +125,28 @@ final class RuncExec: Sendable {
         cgroup: CgroupV1,
         oomKillsAtStart: Int,
         settings: Settings,
-        hooks: Hooks = Hooks()
+        hooks: Hooks = Hooks(),
+        recovered: ExecRecord? = nil
     ) throws(SystemError) {
         self.id = id
         self.hooks = hooks
+        self.killsOnCancel = hooks.killOnCancel && !settings.leaveOnCancel
         self.sandboxID = sandboxID
         self.spec = spec
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        self.startedAt = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+        let now = SandboxRecord.now
+        self.startedAt = recovered?.startedAt ?? now
+        self.launchedAt = .now - .milliseconds(Int64(max(0, now - startedAt) * 1000))
+        self.spoolPath = settings.spoolPath
+        self.keeper = settings.keeper
+        self.record =
+            settings.keeper == nil
+            ? nil
+            : recovered
+                ?? ExecRecord(
+                    id: id.rawValue, argv: spec.argv, tty: spec.tty, main: settings.main,
+                    pid: settings.runsc?.internalPid ?? child?.namespacePid, startedAt: now,
+                    timeoutSeconds: spec.timeout.map { Double($0.components.seconds) }, oomKillsAtStart: oomKillsAtStart
+                )
         self.child = child
         self.startFailure = startFailure
         self.output = launch.output
@@ -134,15 +160,52 @@ final class RuncExec: Sendable {
         // The pump reads at most `chunkSize` past the window, so a reader that is attached never
         // falls out of the memory tail.
         self.chunkSize = max(4096, min(settings.window / 4, 256 << 10))
-        let spool = ExecSpool(
-            path: settings.spoolPath,
-            limit: max(settings.spoolLimit, 2 * settings.window),
-            tailLimit: settings.window + 2 * chunkSize
-        )
-        self.state = Mutex(State(spool: spool, stdin: launch.stdin))
+        let limit = max(settings.spoolLimit, 2 * settings.window)
+        let tailLimit = settings.window + 2 * chunkSize
+        var state: State
+        if recovered != nil {
+            // A previous server's exec: its spool continues (nil when it is not a whole spool).
+            guard let spool = ExecSpool(recovering: settings.spoolPath, limit: limit, tailLimit: tailLimit) else {
+                throw SystemError("the spool \(settings.spoolPath) cannot be taken over", errno: EINVAL)
+            }
+            state = State(spool: spool, stdin: launch.stdin >= 0 ? launch.stdin : nil)
+            state.exit = recovered?.processExit
+            state.runTime = recovered?.runTimeSeconds.map { .milliseconds(Int64($0 * 1000)) }
+        } else {
+            state = State(
+                spool: ExecSpool(path: settings.spoolPath, limit: limit, tailLimit: tailLimit),
+                stdin: launch.stdin >= 0 ? launch.stdin : nil)
+        }
+        state.stdinClosed = state.stdin == nil
+        self.state = Mutex(state)
         let poller = FileDescriptorPoller.shared
         for (fd, _) in launch.output { try poller.register(fd, for: .read) }
-        try poller.register(launch.stdin, for: .write)
+        if launch.stdin >= 0 { try poller.register(launch.stdin, for: .write) }
+    }
+
+    /// Leaves duplicates of the running process's output descriptors, agent connection and pidfd
+    /// with the sandbox monitor's keeper and writes its record, so a next server can take the exec
+    /// over if this one dies. Only for processes the exec agent started (a `runc exec` process's
+    /// exit status goes to this server alone).
+    func keepForNextServer() {
+        guard let keeper, var record, let kept = child?.agentDescriptors, state.withLock({ $0.exit == nil }) else {
+            return
+        }
+        record.pid = pid
+        do {
+            try record.write(spoolPath: spoolPath)
+        } catch {
+            return
+        }
+        if !keeper.keep(id.rawValue, output.map(\.fd) + kept) { unlink(spoolPath + ExecRecord.suffix) }
+    }
+
+    /// The exit is recorded: the record says so, and the keeper lets the descriptors go.
+    private func recordEnd(_ exit: ProcessExit, runTime: Duration) {
+        guard let keeper, var record else { return }
+        record.setExit(exit, runTime: runTime)
+        try? record.write(spoolPath: spoolPath)
+        keeper.drop(id.rawValue)
     }
 
     /// The innermost pid from `/proc/<pid>/status` (`NSpid:` lists one per pid namespace).
@@ -235,19 +298,22 @@ final class RuncExec: Sendable {
             }
         } catch {
             // Cancelled: the exec's owner is gone (the `exec` call, or the backend shutting down).
-            if hooks.killOnCancel { kill(for: .killed) }
+            if killsOnCancel { kill(for: .killed) }
             for (fd, _) in open { Self.closeOutput(fd) }
         }
         let lost = ProcessExit(reason: .lost, code: 255)
         var exit = lost
         // A main exec cancelled with its backend is not waited for: its sandbox's kill (or the next
         // server) decides its end.
-        if hooks.killOnCancel || !Task.isCancelled {
+        let cancelled = Task.isCancelled
+        if killsOnCancel || !cancelled {
             exit = await processExit()
             noteEnded(exit)
         }
         if let recordedExit = hooks.recordedExit { exit = await recordedExit(exit) ?? lost }
         let runTime = ContinuousClock.now - launchedAt
+        // A process left running (the main one, or any with `leaveOnCancel`) is the next server's.
+        if killsOnCancel || !cancelled { recordEnd(exit, runTime: runTime) }
         let wake = state.withLock { state in
             state.exit = exit
             state.runTime = runTime
@@ -599,5 +665,6 @@ final class RuncExec: Sendable {
     /// Forgets the spool's files (the exec's record is dropped, or its sandbox removed).
     func removeSpool() {
         state.withLock { $0.spool.removeFiles() }
+        unlink(spoolPath + ExecRecord.suffix)
     }
 }

@@ -35,6 +35,8 @@ final class RuncSandbox: Sendable {
     /// Where a runc sandbox's exec agent has its socket, if it was started with one (the directory
     /// exists only then; a sandbox a server without the agent made falls back to `runc exec`).
     var agentDirectory: String? { runtime.kind == .runc ? "\(bundle)/agent" : nil }
+    /// Its monitor's descriptor keeper (connected at the first use; a sandbox without a monitor has none).
+    let keeper: ExecKeeper
     let inbox = Inbox<Input>()
     /// How many ended execs are remembered (with their spools) before the oldest is forgotten.
     let retainedExecs: Int
@@ -57,6 +59,10 @@ final class RuncSandbox: Sendable {
         var mainLost = false
         /// runsc: the main process's pid inside the sandbox (signals go through `runsc kill --pid`).
         var mainInternalPid: Int32? = nil
+        /// The dead server's exec records, oldest first, and what its monitor's keeper held for
+        /// them (taken over by `RuncBackend.recoverExecs`).
+        var execRecords: [ExecRecord] = []
+        var kept: [String: [Int32]] = [:]
     }
 
     private struct State {
@@ -86,9 +92,11 @@ final class RuncSandbox: Sendable {
     init(
         id: SandboxID, spec: SandboxSpec, limits: SandboxLimits, bundle: String, spoolDirectory: String,
         slot: Int, baseProcess: OCIConfig.Process, retainedExecs: Int, cgroupParent: String,
-        runtime: RuncRuntime, adoption: Adoption? = nil, container: String? = nil, cpuBaseline: UInt64 = 0
+        runtime: RuncRuntime, adoption: Adoption? = nil, container: String? = nil, cpuBaseline: UInt64 = 0,
+        keeper: ExecKeeper? = nil
     ) {
         self.container = container ?? id.rawValue
+        self.keeper = keeper ?? ExecKeeper(bundle: bundle)
         self.runtime = runtime
         self.adoption = adoption
         self.detachSignal = DetachSignal()
@@ -244,6 +252,7 @@ final class RuncSandbox: Sendable {
 
     /// Marks the destroy finished (terminal info is final) and wakes everyone waiting for it.
     func markDestroyed() {
+        keeper.disconnect()
         let wake = state.withLock { state in
             state.destroyed = true
             return Self.takeSatisfied(&state, id: id, spec: spec, limits: limits)

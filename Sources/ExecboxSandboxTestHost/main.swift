@@ -10,6 +10,13 @@ import Logging
 // before it is ready).
 //
 //     ExecboxSandboxTestHost <root> <cgroup-parent> hold <sandbox-id> [none|outgoing [runc|runsc [pool-size]]]
+//
+// `keep` instead: a sandbox whose command and execs are still running (or just ended) when it is
+// killed, for the test of execs taken over by the next server (RuncRecoveryTests): prints
+// `ready <exec-id> ...` (the execs in the order the test names them) once each has written its first
+// line.
+//
+//     ExecboxSandboxTestHost <root> <cgroup-parent> keep <sandbox-id>
 
 func say(_ line: String) {
     let bytes = Array((line + "\n").utf8)
@@ -17,7 +24,8 @@ func say(_ line: String) {
 }
 
 let arguments = CommandLine.arguments
-guard (5...8).contains(arguments.count), arguments[3] == "hold", let id = try? SandboxID(arguments[4]),
+let keepMode = arguments.count == 5 && arguments[3] == "keep"
+guard (5...8).contains(arguments.count), arguments[3] == "hold" || keepMode, let id = try? SandboxID(arguments[4]),
     let network = NetworkMode(rawValue: arguments.count >= 6 ? arguments[5] : "none"),
     let runtime = RuncBackendConfiguration.Runtime(rawValue: arguments.count >= 7 ? arguments[6] : "runc"),
     let poolSize = Int(arguments.count == 8 ? arguments[7] : "0")
@@ -55,6 +63,10 @@ func waitForPool() async throws {
 try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await backend.run() }
     while await backend.health().status != .serving { try await Task.sleep(for: .milliseconds(1)) }
+    if keepMode {
+        try await keepExecs()
+        return
+    }
     try await waitForPool()
     _ = try await backend.create(id, SandboxSpec(network: network))
     _ = try await backend.writeFile(
@@ -63,5 +75,36 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     while try await backend.execInfo(id, exec.id).outputBytes == 0 { try await Task.sleep(for: .milliseconds(2)) }
     try await waitForPool()
     say("ready \(exec.id)")
+    try await Task.sleep(for: .seconds(3600))
+}
+
+/// The `keep` mode: the main process and four execs (see RuncRecoveryTests.execsOutliveAKilledServer).
+func keepExecs() async throws {
+    let waitForGo = "while [ ! -e /workspace/go ]; do sleep 0.02; done"
+    // Its end ends the sandbox: it waits for a file of its own, written once the execs ended.
+    let main = "echo main-before; while [ ! -e /workspace/go-main ]; do sleep 0.02; done; echo main-after; exit 5"
+    _ = try await backend.create(id, SandboxSpec(command: ["sh", "-c", main]))
+    let scripts: [(String, Bool)] = [
+        // Writes ~500 KB while no server runs (it blocks once its pipe is full), then waits.
+        (
+            "seq 1 20000; echo err-before >&2; sleep 0.5; seq 20001 100000; echo err-after >&2; \(waitForGo); exit 7",
+            false
+        ),
+        // Ends while no server runs.
+        ("echo b-out; sleep 1.5; echo b-late; exit 3", false),
+        // Ended before the kill.
+        ("echo c-done; exit 2", false),
+        // On a terminal.
+        ("echo tty-before; \(waitForGo); echo tty-after; exit 4", true),
+    ]
+    var ids: [String] = []
+    for (script, tty) in scripts {
+        let exec = try await backend.startExec(id, ExecSpec(argv: ["sh", "-c", script], tty: tty))
+        while try await backend.execInfo(id, exec.id).outputBytes == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        ids.append(exec.id.rawValue)
+    }
+    while try await backend.execInfo(id, ExecID(ids[2])).exit == nil { try await Task.sleep(for: .milliseconds(2)) }
+    while try await backend.mainExecInfo(id)?.outputBytes ?? 0 == 0 { try await Task.sleep(for: .milliseconds(2)) }
+    say("ready \(ids.joined(separator: " "))")
     try await Task.sleep(for: .seconds(3600))
 }

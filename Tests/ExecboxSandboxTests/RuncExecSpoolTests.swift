@@ -327,6 +327,61 @@ struct RuncExecSpoolTests {
         spool.removeFiles()
     }
 
+    /// A next server takes a spool over from its file alone (no memory tail): the same end, per-stream
+    /// counts, head and reads, after the ring wrapped; it goes on appending where the old one stopped;
+    /// a file of another ring size, a damaged header or a damaged record is refused, and no file is an
+    /// empty spool.
+    @Test func aSpoolIsTakenOverFromItsFile() {
+        let directory = Self.spoolDirectory()
+        defer { rmdir(directory) }
+        let path = "\(directory)/spool"
+        var model = SpoolModel()
+        do {
+            var spool = ExecSpool(path: path, limit: 256 << 10, tailLimit: 16 << 10)
+            for round in 0..<90 { model.append(&spool, isStdout: round % 3 != 1, size: 5_000 + 11 * round) }
+            #expect(spool.retainedFrom > 0)
+        }
+        guard var taken = ExecSpool(recovering: path, limit: 256 << 10, tailLimit: 16 << 10) else {
+            Issue.record("the spool was not taken over")
+            return
+        }
+        #expect(taken.end == model.end && taken.stdoutEnd == model.stdout)
+        #expect(model.records.contains { $0.offset == taken.retainedFrom })
+        #expect(taken.retainedStdoutFrom == model.stdoutBefore(taken.retainedFrom))
+        model.checkReads(taken, from: taken.retainedFrom)
+        model.checkReads(taken, from: taken.retainedFrom + (64 << 10) + 9)
+        for round in 0..<10 { model.append(&taken, isStdout: round % 2 == 0, size: 9_000) }
+        #expect(taken.end == model.end && taken.stdoutEnd == model.stdout)
+        model.checkReads(taken, from: taken.retainedFrom)
+
+        func takesOver(limit: Int = 256 << 10) -> Bool {
+            switch ExecSpool(recovering: path, limit: limit, tailLimit: 16 << 10) {
+            case .some: true
+            case .none: false
+            }
+        }
+        #expect(!takesOver(limit: 512 << 10), "another ring size")
+        let fd = open(path, O_RDWR)
+        defer { close(fd) }
+        // A record's stream byte (the first record sits right after the 64-byte file header when the
+        // ring's head is at its start; anywhere, a byte other than 1 or 2 there is refused).
+        var header = [UInt8](repeating: 0, count: 64)
+        #expect(pread(fd, &header, 64, 0) == 64)
+        let head = (0..<8).reduce(UInt64(0)) { $0 | UInt64(header[16 + $1]) << (8 * $1) }
+        var bad: UInt8 = 9
+        #expect(pwrite(fd, &bad, 1, off_t(64 + Int(head % UInt64(256 << 10)))) == 1)
+        #expect(!takesOver(), "a damaged record")
+        bad = 0
+        #expect(pwrite(fd, &bad, 1, 0) == 1)
+        #expect(!takesOver(), "a damaged header")
+        taken.removeFiles()
+        guard let empty = ExecSpool(recovering: path, limit: 256 << 10, tailLimit: 16 << 10) else {
+            Issue.record("no file is an empty spool")
+            return
+        }
+        #expect(empty.end == 0 && empty.retainedFrom == 0)
+    }
+
     /// A spool whose file cannot be written keeps only its memory tail; the stdout before the tail's
     /// first chunk comes from that chunk's per-stream offset.
     @Test func spoolCountsStdoutBeforeItsTailAfterAWriteFailure() {

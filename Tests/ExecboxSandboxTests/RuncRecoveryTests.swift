@@ -97,13 +97,69 @@ struct RuncRecoveryTests {
                 #expect(try await Support.sh(backend, id, "ip route | grep -c default").stdoutText == "1\n")
             }
             #expect(Self.exists("/sys/class/net/\(veth)"), "its veth was kept")
-            #expect(try await backend.listExecs(id).count == (runtime == .runsc ? 1 : 2), "only the execs run since")
+            // runc: the dead server's background exec (its descriptors kept by the monitor) and the
+            // two run since; runsc's execs are `runsc exec`'s children and died with that server.
+            #expect(try await backend.listExecs(id).count == (runtime == .runsc ? 1 : 3))
             #expect(try await backend.kill(id).state == .killed)
             #expect(RuncLifecycleTests.leftovers(backend, id).isEmpty)
             #expect(!Self.exists("/sys/class/net/\(veth)"))
             #expect(!Self.exists("/run/netns/\(veth)ns"))
             let status = (try? String(contentsOfFile: "/proc/\(monitorPid)/status", encoding: .utf8)) ?? ""
             #expect(status.isEmpty || status.contains("State:\tZ"), "the monitor ended with its sandbox")
+        }
+    }
+
+    /// Execs and the main process outlive a killed server: their output (what was spooled, what was
+    /// in their pipes, and what they wrote while no server ran) arrives complete and in order to a
+    /// client of the next server, with their exits — including one that ended while no server ran
+    /// and one that had ended before.
+    @Test func execsOutliveAKilledServer() async throws {
+        Self.becomeSubreaper()
+        let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
+        let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
+        let id = SandboxID.random()
+        let host = try TestHostProcess([root, parent, "keep", id.rawValue])
+        let ready = try host.readLine()
+        let ids = ready.split(separator: " ").dropFirst().compactMap { try? ExecID(String($0)) }
+        try #require(ready.hasPrefix("ready ") && ids.count == 4, "\(ready)")
+        host.crash()
+        // The exec that ends while no server runs needs 1.5 s from its first line.
+        try await Task.sleep(for: .seconds(2))
+        try await Support.withBackend(root: root, cgroupParent: parent) { backend in
+            #expect(try await backend.get(id).state == .running)
+            let listed = Set(try await backend.listExecs(id).map(\.id))
+            #expect(listed == Set(ids), "every exec of the dead server is listed")
+
+            let ended = try await RuncExecSpoolTests.waitForExit(backend, id, ids[1])
+            #expect(ended.exit == .exited(3), "the exit line written while no server ran")
+            let late = try await backend.attachExec(id, ids[1], from: 0) { try await RuncExecSpoolTests.read($0) }
+            #expect(String(decoding: late.stdout, as: UTF8.self) == "b-out\nb-late\n")
+            #expect(late.exit == .exited(3))
+
+            let before = try await backend.attachExec(id, ids[2], from: 0) { try await RuncExecSpoolTests.read($0) }
+            #expect(String(decoding: before.stdout, as: UTF8.self) == "c-done\n")
+            #expect(before.exit == .exited(2), "an exit recorded before the kill")
+
+            _ = try await backend.writeFile(id, path: "/workspace/go", contents: [], mode: 0o644, createParents: false)
+            let seen = try await backend.attachExec(id, ids[0], from: 0) { try await RuncExecSpoolTests.read($0) }
+            let expected = (1...100_000).map { "\($0)\n" }.joined()
+            #expect(seen.stdout.count == expected.utf8.count)
+            #expect(String(decoding: seen.stdout, as: UTF8.self) == expected, "stdout complete and in order")
+            #expect(String(decoding: seen.stderr, as: UTF8.self) == "err-before\nerr-after\n")
+            #expect(seen.exit == .exited(7))
+
+            let tty = try await backend.attachExec(id, ids[3], from: 0) { try await RuncExecSpoolTests.read($0) }
+            #expect(String(decoding: tty.stdout, as: UTF8.self) == "tty-before\r\ntty-after\r\n")
+            #expect(tty.exit == .exited(4))
+
+            _ = try await backend.writeFile(
+                id, path: "/workspace/go-main", contents: [], mode: 0o644, createParents: false)
+            let main = try await backend.attach(id) { try await RuncExecSpoolTests.read($0) }
+            #expect(String(decoding: main.stdout, as: UTF8.self) == "main-before\nmain-after\n")
+            #expect(main.exit == .exited(5), "the main process's own exit")
+            let info = try await backend.get(id)
+            #expect(info.state == .failed && info.exit == .exited(5), "\(info)")
+            #expect(RuncLifecycleTests.leftovers(backend, id).isEmpty)
         }
     }
 

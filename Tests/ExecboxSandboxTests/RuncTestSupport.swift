@@ -88,7 +88,8 @@ enum RuncTestSupport {
             rmdir("\(root)/runc")
             rmdir("\(root)/sandboxes")
             RuncBackend.removeImageFiles(backend.configuration)
-            RuncBackend.removeSpoolFiles(backend.configuration)
+            // Sandboxes left to a next backend keep their execs' spools and records.
+            if !backend.configuration.keepSandboxesOnShutdown { RuncBackend.removeSpoolFiles(backend.configuration) }
             removeCgroupParent(backend.configuration.cgroupParent)
             rmdir(root)
         }

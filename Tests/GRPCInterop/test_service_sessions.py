@@ -854,8 +854,10 @@ def test_watch_session_snapshot_then_killed_then_ok(server, api):
 
 def test_server_crash_soak_counts_every_session_once(api):
     """SIGKILL the server while sessions are created and execs run, restart it on the same data
-    directory and namespace, let the reconciler end what ended and adopt what runs; after every
-    session is killed, usage holds exactly one execution per session."""
+    directory and namespace, let the reconciler end what ended and adopt what runs; a background
+    exec of the dead server is attached again and its output (written before, during and after the
+    downtime) arrives complete with its exit; after every session is killed, usage holds exactly one
+    execution per session."""
     common = api.common_pb2
     namespace = new_namespace()
     server = SandboxServer(api, namespace=namespace)
@@ -870,8 +872,12 @@ def test_server_crash_soak_counts_every_session_once(api):
             ending = server.create(account, command=["sh", "-c", "sleep 2"])
             ending_started = time.monotonic()
             lasting = server.create(account)
-            background = server.exec_stream(account, lasting.id, ["sh", "-c", "sleep 60"], background=True)
-            assert background.next().WhichOneof("payload") == "started"
+            script = ("echo before; seq 1 5000 >&2; while [ ! -e /tmp/go ]; do sleep 0.05; done; "
+                      "seq 1 20000; echo after >&2; exit 4")
+            background = server.exec_stream(account, lasting.id, ["sh", "-c", script], background=True)
+            while background.output.chunks == 0:
+                background.next()
+            process_id = background.output.started.process_id
             background.cancel()
             seen.update({ending.id, lasting.id})
             crashing = threading.Event()
@@ -917,6 +923,13 @@ def test_server_crash_soak_counts_every_session_once(api):
             # The running one was adopted: still RUNNING and it runs new execs.
             assert server.get(account, lasting.id).status == common.SESSION_STATUS_RUNNING
             assert server.exec(account, lasting.id, ["echo", "adopted"]).stdout == b"adopted\n"
+            # The dead server's background exec goes on under the new one: attached from the start.
+            assert server.exec(account, lasting.id, ["touch", "/tmp/go"]).exit.exit_code == 0
+            out = server.attach(account, lasting.id, process_id).collect()
+            expected = "".join(f"{i}\n" for i in range(1, 20001)).encode()
+            assert out.stdout == b"before\n" + expected, len(out.stdout)
+            assert out.stderr == "".join(f"{i}\n" for i in range(1, 5001)).encode() + b"after\n"
+            assert (out.exit.reason, out.exit.exit_code) == (common.EXIT_REASON_EXITED, 4), out.exit
             # Kill them all (some were killed before the crash, some were being created during it).
             sessions = server.list_all(account)
             assert seen <= {s.id for s in sessions}
@@ -926,11 +939,10 @@ def test_server_crash_soak_counts_every_session_once(api):
             history = server.history(account)
             assert history.total_executions == len(sessions), (history.total_executions, len(sessions))
             assert server.usage(account).active_sessions == 0
-            # Its main process (an exec of the dead server, which held its pipes and was its parent)
-            # ended while no server ran: its exit status is unknown, so the session failed as LOST.
-            assert (ended.status, ended.exit.reason) == (
-                common.SESSION_STATUS_FAILED, common.EXIT_REASON_LOST), (ended.status_message, ended.exit)
-            assert "main process" in ended.status_message, ended.status_message
+            # Its main process ended while no server ran: its exit line waited on the agent's
+            # connection, which the sandbox's monitor kept, so the session ended as it would have.
+            assert (ended.status, ended.exit.reason, ended.exit.exit_code) == (
+                common.SESSION_STATUS_STOPPED, common.EXIT_REASON_EXITED, 0), (ended.status_message, ended.exit)
         # Killing everything again counts nothing twice.
         sessions = server.list_all(account)
         for s in sessions:

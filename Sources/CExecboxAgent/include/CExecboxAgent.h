@@ -10,8 +10,11 @@
 /// The most descriptors one message carries (stdin, stdout, stderr; or a pidfd and a pty master).
 #define EXECBOX_AGENT_MAX_FDS 3
 
+/// The most descriptors any message of the agent or the monitor's keeper carries.
+#define EXECBOX_MAX_PASSED_FDS 8
+
 /// Sends `length` bytes (all of them, or fails; on a blocking socket) with `count` descriptors
-/// attached to the first byte. Returns 0, or -1 with errno set.
+/// (at most EXECBOX_MAX_PASSED_FDS) attached to the first byte. Returns 0, or -1 with errno set.
 int execbox_send_with_fds(int socket, const void *bytes, size_t length, const int *fds, int count);
 
 /// One `recvmsg` of at most `capacity` bytes; descriptors that came with it (close-on-exec) are
@@ -20,7 +23,14 @@ int execbox_send_with_fds(int socket, const void *bytes, size_t length, const in
 /// cut short (MSG_CTRUNC) closes the ones that arrived and fails with EPROTO.
 long execbox_receive_with_fds(int socket, void *bytes, size_t capacity, int *fds, int *count);
 
+/// `execbox_receive_with_fds` keeping up to `limit` descriptors (at most EXECBOX_MAX_PASSED_FDS;
+/// `fds` has room for `limit`), with `flags` for `recvmsg` (e.g. MSG_DONTWAIT).
+long execbox_receive_with_fds_limit(int socket, void *bytes, size_t capacity, int *fds, int limit, int *count, int flags);
+
 int execbox_pidfd_open(int pid);
+
+/// The user id of a Unix socket's peer (SO_PEERCRED), or -1 with errno set.
+long execbox_peer_uid(int socket);
 
 int execbox_become_child_subreaper(void);
 

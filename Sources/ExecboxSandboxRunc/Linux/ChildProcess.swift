@@ -25,6 +25,9 @@ final class ChildProcess: Sendable {
     /// An agent's process: the part of the exit line read so far.
     private let exitLine = Mutex<[UInt8]>([])
 
+    /// An agent's process: its connection and pidfd (what a next server needs to learn of its end).
+    var agentDescriptors: [Int32]? { exitConnection.map { [$0, pidfd] } }
+
     /// What a wait for the process's end waits on.
     var waitDescriptor: Int32 { exitConnection ?? pidfd }
 

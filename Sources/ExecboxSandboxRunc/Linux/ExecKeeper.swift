@@ -1,0 +1,140 @@
+import CExecboxAgent
+import Glibc
+import Synchronization
+
+/// The server's side of a sandbox monitor's descriptor keeper (`<bundle>/keeper.sock`; the
+/// protocol is described in ExecboxSandboxMonitor): duplicates of a running exec's output
+/// descriptors, agent connection and pidfd are left with the monitor, so that when this server dies
+/// the exec keeps its pipes and its exit line, and the next server takes them back with `list`.
+///
+/// One connection per sandbox, opened at the first use. Messages are sent without blocking (a
+/// SOCK_SEQPACKET message is a few bytes; a monitor that does not read them fills its buffer and
+/// the exec is then simply not kept). Not having a keeper (no monitor, a monitor of an older build)
+/// is not an error: the exec runs as before and dies with this server.
+final class ExecKeeper: Sendable {
+    static let socketName = "keeper.sock"
+
+    private let bundle: String
+    /// The connection (-1 before the first use, -2 once connecting failed).
+    private let connection = Mutex<Int32>(-1)
+
+    init(bundle: String) {
+        self.bundle = bundle
+    }
+
+    deinit {
+        connection.withLock { if $0 >= 0 { close($0) } }
+    }
+
+    /// Leaves duplicates of `fds` with the keeper under `name` (replacing what it held). False when
+    /// there is no keeper or it did not take them.
+    @discardableResult
+    func keep(_ name: String, _ fds: [Int32]) -> Bool {
+        precondition(!fds.isEmpty && fds.count <= Int(EXECBOX_MAX_PASSED_FDS))
+        return send("keep \(name)", fds)
+    }
+
+    /// Closes the connection (the sandbox is gone, or left to a next server, which needs the
+    /// keeper's one connection).
+    func disconnect() {
+        connection.withLock { connection in
+            if connection >= 0 { close(connection) }
+            connection = -2
+        }
+    }
+
+    /// The keeper closes what it holds for `name`.
+    func drop(_ name: String) {
+        _ = send("drop \(name)", [])
+    }
+
+    private func send(_ text: String, _ fds: [Int32]) -> Bool {
+        connection.withLock { connection in
+            if connection == -1 { connection = Self.connect(bundle) ?? -2 }
+            guard connection >= 0 else { return false }
+            let bytes = Array(text.utf8)
+            let sent = bytes.withUnsafeBytes { raw in
+                fds.withUnsafeBufferPointer {
+                    execbox_send_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, Int32($0.count))
+                }
+            }
+            return sent == 0
+        }
+    }
+
+    /// What the keeper holds: each name with its descriptors (now this process's, close-on-exec).
+    /// Empty when there is no keeper. Blocks for at most a second on a keeper that does not answer.
+    func list() -> [String: [Int32]] {
+        connection.withLock { connection -> [String: [Int32]] in
+            if connection == -1 { connection = Self.connect(bundle) ?? -2 }
+            guard connection >= 0 else { return [:] }
+            var timeout = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            defer {
+                var none = timeval()
+                setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+            }
+            guard
+                Array("list".utf8).withUnsafeBytes({
+                    execbox_send_with_fds(connection, $0.baseAddress, $0.count, nil, 0)
+                })
+                    == 0
+            else { return [:] }
+            var kept: [String: [Int32]] = [:]
+            var buffer = [UInt8](repeating: 0, count: 256)
+            var fds = [Int32](repeating: -1, count: Int(EXECBOX_MAX_PASSED_FDS))
+            while true {
+                var count: Int32 = 0
+                let length = buffer.withUnsafeMutableBytes { raw in
+                    fds.withUnsafeMutableBufferPointer {
+                        execbox_receive_with_fds_limit(
+                            connection, raw.baseAddress, raw.count, $0.baseAddress, EXECBOX_MAX_PASSED_FDS, &count, 0)
+                    }
+                }
+                let received = Array(fds.prefix(Int(count)))
+                guard length > 0 else {
+                    for fd in received { close(fd) }
+                    break
+                }
+                let words = String(decoding: buffer[0..<length], as: UTF8.self).split(separator: " ")
+                if words == ["end"] { break }
+                guard words.count == 2, words[0] == "kept", !received.isEmpty, kept[String(words[1])] == nil else {
+                    for fd in received { close(fd) }
+                    continue
+                }
+                kept[String(words[1])] = received
+            }
+            return kept
+        }
+    }
+
+    private static func connect(_ bundle: String) -> Int32? {
+        let directory = execbox_open_path_directory(bundle)
+        guard directory >= 0 else { return nil }
+        defer { close(directory) }
+        let socketFile = execbox_open_path_nofollow(directory, socketName)
+        guard socketFile >= 0 else { return nil }
+        defer { close(socketFile) }
+        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in "/proc/self/fd/\(socketFile)".utf8.enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        // Sends never wait on a monitor that stopped reading (the list's reads have their timeout).
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        guard connected == 0,
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0
+        else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+}

@@ -189,19 +189,27 @@ struct RuncRecoveryTests {
         }
     }
 
-    /// With `keepSandboxesOnShutdown`, a graceful shutdown leaves sandboxes to the next server.
+    /// With `keepSandboxesOnShutdown`, a graceful shutdown leaves sandboxes to the next server, and
+    /// (runc) their background execs, which the next server takes over.
     @Test(arguments: Support.runtimes) func gracefulShutdownCanLeaveSandboxesForTheNextServer(
         runtime: Support.Runtime
     ) async throws {
         let root = "/run/execbox-test/\(SandboxID.random().rawValue)"
         let parent = "execbox-test-\(SandboxID.random().rawValue.dropFirst(4).prefix(8))"
         let id = SandboxID.random()
+        nonisolated(unsafe) var background: ExecID?
         try await Support.withBackend(
             runtime: runtime, root: root, cgroupParent: parent, { $0.keepSandboxesOnShutdown = true }
         ) { backend in
             _ = try await backend.create(id, SandboxSpec(limits: SandboxLimits(timeout: .seconds(60))))
             _ = try await backend.writeFile(
                 id, path: "/workspace/note", contents: Array("left\n".utf8), mode: 0o644, createParents: false)
+            let script = "echo before; while [ ! -e /workspace/go ]; do sleep 0.02; done; echo after; exit 6"
+            let exec = try await backend.startExec(id, ExecSpec(argv: ["sh", "-c", script]))
+            while try await backend.execInfo(id, exec.id).outputBytes == 0 {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            background = exec.id
         }
         #expect(Self.cgroupProcesses(parent, id).count >= 1, "still running with no server")
         // Ending this server (without the setting) kills it.
@@ -209,6 +217,18 @@ struct RuncRecoveryTests {
             let info = try await backend.get(id)
             #expect(info.state == .running)
             #expect(try await Support.sh(backend, id, "cat /workspace/note").stdoutText == "left\n")
+            // runc: the background exec was left running and is taken over; runsc's died with its server.
+            let listed = try await backend.listExecs(id).map(\.id)
+            #expect(listed.contains(try #require(background)) == (runtime == .runc))
+            if runtime == .runc, let background {
+                _ = try await backend.writeFile(
+                    id, path: "/workspace/go", contents: [], mode: 0o644, createParents: false)
+                let seen = try await backend.attachExec(id, background, from: 0) {
+                    try await RuncExecSpoolTests.read($0)
+                }
+                #expect(String(decoding: seen.stdout, as: UTF8.self) == "before\nafter\n")
+                #expect(seen.exit == .exited(6))
+            }
         }
         #expect(Self.cgroupProcesses(parent, id).isEmpty)
     }

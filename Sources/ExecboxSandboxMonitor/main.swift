@@ -54,68 +54,82 @@ func startKeeper(in bundle: String) {
         }, UnsafeMutableRawPointer(bitPattern: Int(listener)))
 }
 
-/// Serves the keeper socket, one connection at a time (there is one server), until the process exits.
+/// Serves the keeper socket until the process exits: one connection at a time (there is one
+/// server), a new one replacing the old (a server that hangs, or whose socket outlives it for a
+/// moment, never keeps the next one waiting).
 func keep(listener: Int32) {
     var kept: [String: [Int32]] = [:]
+    var connection: Int32 = -1
     while true {
-        let connection = accept(listener, nil, nil)
-        if connection < 0 {
-            if errno == EINTR || errno == ECONNABORTED { continue }
-            usleep(100_000)  // EMFILE and the like: try again later
+        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        if connection >= 0 { fds.append(pollfd(fd: connection, events: Int16(POLLIN), revents: 0)) }
+        if poll(&fds, nfds_t(fds.count), -1) < 0 {
+            if errno != EINTR { usleep(100_000) }
             continue
         }
-        _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-        guard execbox_peer_uid(connection) == Int(getuid()) else {
+        if fds.count > 1, fds[1].revents != 0, !serveOne(connection, &kept) {
             close(connection)
+            connection = -1
+        }
+        guard fds[0].revents != 0 else { continue }
+        let accepted = accept(listener, nil, nil)
+        if accepted < 0 {
+            if errno != EINTR, errno != ECONNABORTED, errno != EAGAIN { usleep(100_000) }  // EMFILE and the like
             continue
         }
-        serve(connection, &kept)
-        close(connection)
+        _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
+        guard execbox_peer_uid(accepted) == Int(getuid()) else {
+            close(accepted)
+            continue
+        }
+        if connection >= 0 { close(connection) }
+        connection = accepted
     }
 }
 
-func serve(_ connection: Int32, _ kept: inout [String: [Int32]]) {
+/// Handles one message; false when the connection ended (or failed).
+func serveOne(_ connection: Int32, _ kept: inout [String: [Int32]]) -> Bool {
     var buffer = [UInt8](repeating: 0, count: 256)
     var fds = [Int32](repeating: -1, count: Int(EXECBOX_MAX_PASSED_FDS))
-    while true {
-        var count: Int32 = 0
-        let length = buffer.withUnsafeMutableBytes { raw in
-            fds.withUnsafeMutableBufferPointer {
-                execbox_receive_with_fds_limit(
-                    connection, raw.baseAddress, raw.count, $0.baseAddress, EXECBOX_MAX_PASSED_FDS, &count, 0)
-            }
+    var count: Int32 = 0
+    let length = buffer.withUnsafeMutableBytes { raw in
+        fds.withUnsafeMutableBufferPointer {
+            execbox_receive_with_fds_limit(
+                connection, raw.baseAddress, raw.count, $0.baseAddress, EXECBOX_MAX_PASSED_FDS, &count, 0)
         }
-        if length < 0, errno == EINTR || errno == EPROTO { continue }
-        guard length > 0 else { return }
-        let received = Array(fds.prefix(Int(count)))
-        let words = String(decoding: buffer[0..<length], as: UTF8.self).split(separator: " ")
-        let name = words.count == 2 ? String(words[1]) : ""
-        let validName =
-            (1...64).contains(name.utf8.count)
-            && name.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || isalnum(Int32($0)) != 0 }
-        switch words.first {
-        case "keep" where validName && !received.isEmpty && (kept[name] != nil || kept.count < 4096):
-            for fd in kept[name] ?? [] { close(fd) }
-            kept[name] = received
-            continue
-        case "drop" where validName:
-            for fd in kept.removeValue(forKey: name) ?? [] { close(fd) }
-        case "list" where words.count == 1:
-            for (name, descriptors) in kept {
-                let message = Array("kept \(name)".utf8)
-                let sent = message.withUnsafeBytes { raw in
-                    descriptors.withUnsafeBufferPointer {
-                        execbox_send_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, Int32($0.count))
-                    }
-                }
-                guard sent == 0 else { return }
-            }
-            guard writeAll(connection, "end") else { return }
-        default:
-            break
-        }
-        for fd in received { close(fd) }
     }
+    if length < 0, errno == EINTR || errno == EPROTO || errno == EAGAIN { return true }
+    guard length > 0 else { return false }
+    let received = Array(fds.prefix(Int(count)))
+    var taken = false
+    defer { if !taken { for fd in received { close(fd) } } }
+    let words = String(decoding: buffer[0..<length], as: UTF8.self).split(separator: " ")
+    let name = words.count == 2 ? String(words[1]) : ""
+    let validName =
+        (1...64).contains(name.utf8.count)
+        && name.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || isalnum(Int32($0)) != 0 }
+    switch words.first {
+    case "keep" where validName && !received.isEmpty && (kept[name] != nil || kept.count < 4096):
+        for fd in kept[name] ?? [] { close(fd) }
+        kept[name] = received
+        taken = true
+    case "drop" where validName:
+        for fd in kept.removeValue(forKey: name) ?? [] { close(fd) }
+    case "list" where words.count == 1:
+        for (name, descriptors) in kept {
+            let message = Array("kept \(name)".utf8)
+            let sent = message.withUnsafeBytes { raw in
+                descriptors.withUnsafeBufferPointer {
+                    execbox_send_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, Int32($0.count))
+                }
+            }
+            guard sent == 0 else { return false }
+        }
+        return writeAll(connection, "end")
+    default:
+        break
+    }
+    return true
 }
 
 func writeAll(_ fd: Int32, _ text: String) -> Bool {

@@ -41,8 +41,14 @@ struct ExecRecord: Codable, Sendable {
         runTimeSeconds = Double(runTime.components.seconds) + Double(runTime.components.attoseconds) / 1e18
     }
 
-    /// Writes (or replaces, through a rename) the record of an exec whose spool is `spoolPath`.
-    func write(spoolPath: String) throws {
+    /// Writes the record of an exec just started, whose spool is `spoolPath` (a new file: a server
+    /// killed while writing it leaves a record that does not parse, read as no record).
+    func writeStart(spoolPath: String) throws {
+        try BundleWriter.writeFile(spoolPath + Self.suffix, Array(try JSONEncoder().encode(self)), mode: 0o600)
+    }
+
+    /// Replaces the record (through a rename: a reader sees the old record or the new one).
+    func writeEnd(spoolPath: String) throws {
         let temporary = "\(spoolPath)\(Self.suffix).tmp"
         unlink(temporary)
         try BundleWriter.writeFile(temporary, Array(try JSONEncoder().encode(self)), mode: 0o600)

@@ -71,28 +71,31 @@ struct ExecSpool: ~Copyable {
         self.tailLimit = tailLimit
     }
 
-    /// Takes over the spool a previous server left at `path` (nil when it is not a whole spool of
-    /// this `limit`: the caller then knows nothing of the output before). A missing file is an
-    /// empty spool (nothing was written yet).
+    /// Takes over the spool a previous server left at `path` (nil when it is not a whole spool: the
+    /// caller then knows nothing of the output before). The ring keeps the size it was made with
+    /// (a later server's `limit` applies to new spools only). A missing or empty file is an empty
+    /// spool of `limit` (nothing was written yet).
     init?(recovering path: String, limit: Int, tailLimit: Int) {
-        self.init(path: path, limit: limit, tailLimit: tailLimit)
         let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else {
-            if errno == ENOENT { return }
-            return nil
-        }
-        self.fd = fd
+        var valid = fd >= 0 || errno == ENOENT
         var header = [UInt8](repeating: 0, count: Self.fileHeaderSize)
-        let count = pread(fd, &header, header.count, 0)
-        // Created, and the server died before its first record was written: empty.
-        if count == 0 { return }
-        guard count == header.count else { return nil }
         func word(_ index: Int) -> UInt64 {
             (0..<8).reduce(0) { $0 | UInt64(header[index * 8 + $1]) << (8 * $1) }
         }
-        guard word(0) == Self.magic, word(1) == UInt64(self.limit), word(2) <= word(3),
-            word(3) - word(2) <= UInt64(self.limit)
-        else { return nil }
+        var ring = limit
+        // An empty file: created, and the server died before its first record was written.
+        if fd >= 0, case let count = pread(fd, &header, header.count, 0), count != 0 {
+            valid =
+                count == header.count && word(0) == Self.magic
+                && (UInt64(256 << 10)...UInt64(1 << 30)).contains(word(1)) && word(2) <= word(3)
+                && word(3) - word(2) <= word(1)
+            if valid { ring = Int(word(1)) } else { header = [UInt8](repeating: 0, count: Self.fileHeaderSize) }
+        } else {
+            header = [UInt8](repeating: 0, count: Self.fileHeaderSize)
+        }
+        self.init(path: path, limit: ring, tailLimit: tailLimit)
+        self.fd = fd
+        guard valid else { return nil }
         headPosition = word(2)
         writePosition = word(3)
         headOffset = word(4)

@@ -88,8 +88,13 @@ extension RuncBackend {
             // Execs whose descriptors the monitor kept continue; their records and spools say the rest.
             let keeper = ExecKeeper(bundle: bundle)
             let spoolDirectory = "\(configuration.spoolDirectory)/\(id.rawValue)"
-            adoption.kept = keeper.list()
+            let kept = keeper.list()
+            adoption.keeperAnswered = kept != nil
+            adoption.kept = kept ?? [:]
             adoption.execRecords = ExecRecord.readAll(in: spoolDirectory)
+            if kept == nil, adoption.execRecords.contains(where: { $0.exit == nil }) {
+                logger.warning("sandbox \(name): its monitor did not say which execs it keeps; they are left alone")
+            }
 
             let mainKept = adoption.execRecords.contains { record in
                 record.main && (record.exit != nil || adoption.kept[record.id] != nil)
@@ -222,32 +227,35 @@ extension RuncBackend {
     /// Takes over the dead server's execs: one whose descriptors its monitor kept continues (its
     /// spool from where that server left it, the rest of its output from its pipes, its exit from
     /// the agent's connection); one that had ended is listed with its exit; one with neither (it
-    /// started before the keeper had its descriptors) is listed as `lost`.
+    /// started before the keeper had its descriptors) is listed as `lost`. When the keeper did not
+    /// answer, execs without an exit are left alone (neither listed nor marked: a later server may
+    /// still take them over).
     func recoverExecs(_ sandbox: RuncSandbox) {
         guard var adoption = sandbox.adoption else { return }
         for var record in adoption.execRecords {
             let fds = adoption.kept.removeValue(forKey: record.id)
             guard let id = try? ExecID(record.id) else { continue }
-            let mainKept = record.main && (record.exit != nil || fds != nil)
-            if record.main, !mainKept { continue }
+            if record.exit == nil, fds == nil, !adoption.keeperAnswered { continue }
+            if record.main, record.exit == nil, fds == nil { continue }  // the adoption watches it instead
             var launch = Launch(started: false, output: [], stdin: -1, terminal: record.tty)
             var child: ChildProcess?
             do {
-                if record.exit == nil, let fds, fds.count == (record.tty ? 3 : 4) {
+                // [stdout, stderr, stdin?, connection, pidfd], or [pty master, connection, pidfd].
+                if record.exit == nil, let fds, fds.count == (record.tty ? 3 : 4) || (!record.tty && fds.count == 5) {
+                    launch.output = record.tty ? [(fds[0], true)] : [(fds[0], true), (fds[1], false)]
+                    launch.stdin = record.tty ? dup(fds[0]) : fds.count == 5 ? fds[2] : -1
                     let started = SandboxAgentClient.Started(
                         pidfd: fds[fds.count - 1], pid: record.pid, master: nil, connection: fds[fds.count - 2])
                     child = try ChildProcess(agentStarted: started)
                     launch.started = true
                     launch.child = child
-                    launch.output = record.tty ? [(fds[0], true)] : [(fds[0], true), (fds[1], false)]
-                    launch.stdin = record.tty ? dup(fds[0]) : -1
                 } else {
                     for fd in fds ?? [] { close(fd) }
                     if fds != nil { sandbox.keeper.drop(record.id) }
                     if record.exit == nil {
                         let runTime = Duration.milliseconds(Int64(max(0, SandboxRecord.now - record.startedAt) * 1000))
                         record.setExit(ProcessExit(reason: .lost, code: 255), runTime: runTime)
-                        try? record.write(spoolPath: "\(sandbox.spoolDirectory)/\(record.id)")
+                        try? record.writeEnd(spoolPath: "\(sandbox.spoolDirectory)/\(record.id)")
                     }
                 }
                 let remaining = record.timeoutSeconds.map { timeout in
@@ -300,6 +308,11 @@ extension RuncBackend {
                 for fd in launch.output.map(\.fd) + [launch.stdin] where fd >= 0 {
                     FileDescriptorPoller.shared.deregister(fd)
                     close(fd)
+                }
+                if record.main {
+                    // Nothing else watches it: the sandbox ends as its main process could not be followed.
+                    sandbox.inbox.send(
+                        .event(.lost("the server restarted and the main process could not be taken over")))
                 }
             }
         }

@@ -46,6 +46,14 @@ final class RuncExec: Sendable {
         var endNoted = false
         /// runsc: the signals the backend sent (an exit of 128+n is signal n only if n was sent).
         var sentSignals: Set<Int32> = []
+        /// The sandbox monitor's keeper holds this exec's descriptors (and stdin's write end).
+        var kept = false
+        var keptStdin = false
+        /// The record holds the exit (no more keeper messages for this exec).
+        var recordedEnd = false
+        /// The pump was cancelled and the process left running for a next server: not ended here, and
+        /// its spool and record are the next server's.
+        var leftRunning = false
     }
 
     /// A process inside a runsc sandbox. `child` is runsc's host process that waits for it (its exit
@@ -138,14 +146,19 @@ final class RuncExec: Sendable {
         self.launchedAt = .now - .milliseconds(Int64(max(0, now - startedAt) * 1000))
         self.spoolPath = settings.spoolPath
         self.keeper = settings.keeper
+        // Only processes the exec agent started can be taken over (a `runc exec` or runsc process's
+        // exit status goes to this server alone): only they have a record.
         self.record =
-            settings.keeper == nil
+            settings.keeper == nil || (recovered == nil && child?.agentDescriptors == nil)
             ? nil
             : recovered
                 ?? ExecRecord(
                     id: id.rawValue, argv: spec.argv, tty: spec.tty, main: settings.main,
-                    pid: settings.runsc?.internalPid ?? child?.namespacePid, startedAt: now,
-                    timeoutSeconds: spec.timeout.map { Double($0.components.seconds) }, oomKillsAtStart: oomKillsAtStart
+                    pid: child?.namespacePid, startedAt: now,
+                    timeoutSeconds: spec.timeout.map {
+                        Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
+                    },
+                    oomKillsAtStart: oomKillsAtStart
                 )
         self.child = child
         self.startFailure = startFailure
@@ -177,6 +190,10 @@ final class RuncExec: Sendable {
                 stdin: launch.stdin >= 0 ? launch.stdin : nil)
         }
         state.stdinClosed = state.stdin == nil
+        // A recovered running exec's descriptors are the keeper's already (with stdin if it came back).
+        state.kept = recovered != nil && recovered?.exit == nil
+        state.keptStdin = state.kept && !launch.terminal && launch.stdin >= 0
+        state.recordedEnd = recovered?.exit != nil
         self.state = Mutex(state)
         let poller = FileDescriptorPoller.shared
         for (fd, _) in launch.output { try poller.register(fd, for: .read) }
@@ -187,25 +204,46 @@ final class RuncExec: Sendable {
     /// with the sandbox monitor's keeper and writes its record, so a next server can take the exec
     /// over if this one dies. Only for processes the exec agent started (a `runc exec` process's
     /// exit status goes to this server alone).
+    /// Keeper messages for one exec are sent under its lock, so they reach the keeper in order (a
+    /// `keep` never follows the `drop`).
     func keepForNextServer() {
-        guard let keeper, var record, let kept = child?.agentDescriptors, state.withLock({ $0.exit == nil }) else {
-            return
-        }
+        guard let keeper, var record, let agent = child?.agentDescriptors else { return }
         record.pid = pid
         do {
-            try record.write(spoolPath: spoolPath)
+            try record.writeStart(spoolPath: spoolPath)
         } catch {
             return
         }
-        if !keeper.keep(id.rawValue, output.map(\.fd) + kept) { unlink(spoolPath + ExecRecord.suffix) }
+        let kept = state.withLock { state -> Bool in
+            guard state.exit == nil, !state.recordedEnd else { return true }
+            // Pipes: [stdout, stderr, stdin, connection, pidfd]; a terminal: [master, connection, pidfd].
+            let stdin = terminal || state.stdinClosed ? [] : state.stdin.map { [$0] } ?? []
+            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent)
+            state.keptStdin = state.kept && !stdin.isEmpty
+            return state.kept
+        }
+        if !kept { unlink(spoolPath + ExecRecord.suffix) }
     }
 
-    /// The exit is recorded: the record says so, and the keeper lets the descriptors go.
+    /// stdin is closed here: the keeper lets its duplicate go too, or the process would never read
+    /// end of file (the other descriptors stay kept). Under the state lock.
+    private func releaseKeptStdin(_ state: inout State) {
+        guard state.keptStdin, !state.recordedEnd, let keeper, let agent = child?.agentDescriptors else { return }
+        state.keptStdin = false
+        _ = keeper.keep(id.rawValue, output.map(\.fd) + agent)
+    }
+
+    /// The exit is recorded: the record says so, and the keeper lets the descriptors go. The
+    /// agent's exit line was only peeked at, so a server killed before this leaves it to the next.
     private func recordEnd(_ exit: ProcessExit, runTime: Duration) {
         guard let keeper, var record else { return }
         record.setExit(exit, runTime: runTime)
-        try? record.write(spoolPath: spoolPath)
-        keeper.drop(id.rawValue)
+        try? record.writeEnd(spoolPath: spoolPath)
+        state.withLock { state in
+            state.recordedEnd = true
+            if state.kept { keeper.drop(id.rawValue) }
+            state.kept = false
+        }
     }
 
     /// The innermost pid from `/proc/<pid>/status` (`NSpid:` lists one per pid namespace).
@@ -312,15 +350,22 @@ final class RuncExec: Sendable {
         }
         if let recordedExit = hooks.recordedExit { exit = await recordedExit(exit) ?? lost }
         let runTime = ContinuousClock.now - launchedAt
-        // A process left running (the main one, or any with `leaveOnCancel`) is the next server's.
-        if killsOnCancel || !cancelled { recordEnd(exit, runTime: runTime) }
+        // A process left running (the main one, or any with `leaveOnCancel`) is the next server's:
+        // no exit here, and its record and spool stay as they are.
+        let leftRunning = cancelled && !killsOnCancel
         let wake = state.withLock { state in
-            state.exit = exit
-            state.runTime = runTime
+            if leftRunning {
+                state.leftRunning = true
+            } else {
+                state.exit = exit
+                state.runTime = runTime
+            }
             return Self.takeReaders(&state)
         }
         for reader in wake { reader.resume() }
-        closeStdinDescriptor()
+        // After the clients have the exit: the record is for a next server.
+        if !leftRunning { recordEnd(exit, runTime: runTime) }
+        closeStdinDescriptor(releasingKept: !leftRunning)
         let waiters = state.withLock { state in
             defer { state.endWaiters = [] }
             return state.endWaiters
@@ -627,9 +672,10 @@ final class RuncExec: Sendable {
     }
 
     /// Closes stdin now, or, while a writer uses it, wakes the writer and lets it close it.
-    private func closeStdinDescriptor() {
+    private func closeStdinDescriptor(releasingKept: Bool = true) {
         let (close, deregister) = state.withLock { state -> (Int32?, Int32?) in
             state.stdinClosed = true
+            if releasingKept { releaseKeptStdin(&state) }
             guard let fd = state.stdin else { return (nil, nil) }
             if state.stdinBusy {
                 state.stdinCloseRequested = true
@@ -664,7 +710,11 @@ final class RuncExec: Sendable {
 
     /// Forgets the spool's files (the exec's record is dropped, or its sandbox removed).
     func removeSpool() {
-        state.withLock { $0.spool.removeFiles() }
-        unlink(spoolPath + ExecRecord.suffix)
+        state.withLock { state in
+            guard !state.leftRunning else { return }
+            // The record first: a record without its spool would list an exec with no output.
+            unlink(spoolPath + ExecRecord.suffix)
+            state.spool.removeFiles()
+        }
     }
 }

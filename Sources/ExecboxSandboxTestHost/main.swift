@@ -85,13 +85,14 @@ func keepExecs() async throws {
     let main = "echo main-before; while [ ! -e /workspace/go-main ]; do sleep 0.02; done; echo main-after; exit 5"
     _ = try await backend.create(id, SandboxSpec(command: ["sh", "-c", main]))
     let scripts: [(String, Bool)] = [
-        // Writes ~500 KB while no server runs (it blocks once its pipe is full), then waits.
+        // Once the test writes /workspace/burst (through /proc/<init>/root, while no server runs),
+        // writes ~500 KB (it blocks once its pipe is full), then waits.
         (
-            "seq 1 20000; echo err-before >&2; sleep 0.5; seq 20001 100000; echo err-after >&2; \(waitForGo); exit 7",
-            false
+            "seq 1 20000; echo err-before >&2; while [ ! -e /workspace/burst ]; do sleep 0.02; done; "
+                + "seq 20001 100000; echo err-after >&2; \(waitForGo); exit 7", false
         ),
-        // Ends while no server runs.
-        ("echo b-out; sleep 1.5; echo b-late; exit 3", false),
+        // Ends while no server runs (the test writes /workspace/b-go then).
+        ("echo b-out; while [ ! -e /workspace/b-go ]; do sleep 0.02; done; echo b-late; exit 3", false),
         // Ended before the kill.
         ("echo c-done; exit 2", false),
         // On a terminal.

@@ -1,5 +1,6 @@
 import Crypto
 import ExecboxSandbox
+import Foundation
 import Glibc
 import Testing
 
@@ -331,14 +332,30 @@ struct RuncExecSpoolTests {
     /// counts, head and reads, after the ring wrapped; it goes on appending where the old one stopped;
     /// a file of another ring size, a damaged header or a damaged record is refused, and no file is an
     /// empty spool.
-    @Test func aSpoolIsTakenOverFromItsFile() {
+    @Test func aSpoolIsTakenOverFromItsFile() throws {
         let directory = Self.spoolDirectory()
         defer { rmdir(directory) }
         let path = "\(directory)/spool"
         var model = SpoolModel()
         do {
             var spool = ExecSpool(path: path, limit: 256 << 10, tailLimit: 16 << 10)
-            for round in 0..<90 { model.append(&spool, isStdout: round % 3 != 1, size: 5_000 + 11 * round) }
+            for round in 0..<90 {
+                model.append(&spool, isStdout: round % 3 != 1, size: 5_000 + 11 * round)
+                // After every record, as a server killed right then leaves it: the file alone says all.
+                if round % 7 == 0 {
+                    let copy = "\(directory)/copy"
+                    let bytes = try #require(FileManager.default.contents(atPath: path))
+                    #expect(FileManager.default.createFile(atPath: copy, contents: bytes))
+                    switch ExecSpool(recovering: copy, limit: 256 << 10, tailLimit: 16 << 10) {
+                    case .some(let copied):
+                        #expect(copied.end == model.end && copied.stdoutEnd == model.stdout, "round \(round)")
+                        #expect(copied.retainedFrom == spool.retainedFrom, "round \(round)")
+                    case .none:
+                        Issue.record("round \(round): not taken over")
+                    }
+                    unlink(copy)
+                }
+            }
             #expect(spool.retainedFrom > 0)
         }
         guard var taken = ExecSpool(recovering: path, limit: 256 << 10, tailLimit: 16 << 10) else {
@@ -360,7 +377,11 @@ struct RuncExecSpoolTests {
             case .none: false
             }
         }
-        #expect(!takesOver(limit: 512 << 10), "another ring size")
+        // A later server with another limit takes the ring over at its own size.
+        switch ExecSpool(recovering: path, limit: 512 << 10, tailLimit: 16 << 10) {
+        case .some(let other): #expect(other.limit == 256 << 10 && other.end == model.end)
+        case .none: Issue.record("another limit refused the spool")
+        }
         let fd = open(path, O_RDWR)
         defer { close(fd) }
         // A record's stream byte (the first record sits right after the 64-byte file header when the

@@ -14,6 +14,9 @@ struct BenchSandbox {
         var runc = "/usr/sbin/runc"
         /// The exec agent (`ExecboxSandboxAgent`); empty runs without it (every exec a `runc exec`).
         var agent = ""
+        /// The sandbox monitor (`ExecboxSandboxMonitor`), as the server runs it: each sandbox under
+        /// its monitor, exec descriptors kept for a next server; empty runs without it.
+        var monitor = ""
         /// The backend's OCI runtime (`--runtime runsc` measures gVisor; the peers stay the same).
         var runtime = RuncBackendConfiguration.Runtime.runc
         var stateRoot = "/run/execbox-bench"
@@ -44,6 +47,7 @@ struct BenchSandbox {
                 case "--podman": options.podman = try value()
                 case "--runc": options.runc = try value()
                 case "--agent": options.agent = try value()
+                case "--monitor": options.monitor = try value()
                 case "--runtime":
                     let name = try value()
                     guard let runtime = RuncBackendConfiguration.Runtime(rawValue: name) else {
@@ -90,6 +94,8 @@ struct BenchSandbox {
             stateDirectory: "\(root)/runc",
             sandboxDirectory: "\(root)/sandboxes",
             imageDirectory: "\(root)/images",
+            monitorPath: options.monitor.isEmpty ? nil : options.monitor,
+            useMonitor: !options.monitor.isEmpty,
             agentPath: options.agent.isEmpty ? nil : options.agent,
             useAgent: !options.agent.isEmpty
         )

@@ -162,16 +162,25 @@ final class ChildProcess: Sendable {
 
     /// The agent's exit line once it is complete; SIGKILL if the agent closed the connection without
     /// one (the agent is the sandbox's init: when it is gone, so is every process of the sandbox).
+    /// A whole line is only peeked at, never taken off the connection: the sandbox monitor keeps a
+    /// duplicate of it, so if this server dies before the exec's record holds the exit, the next
+    /// server reads the same line (`ExecKeeper`). Only a line that arrives in pieces is consumed.
     private func readExitLine(_ connection: Int32) -> WaitStatus? {
         exitLine.withLock { line in
             var buffer = [UInt8](repeating: 0, count: 64)
             while true {
-                let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+                let peeked = buffer.withUnsafeMutableBytes {
+                    recv(connection, $0.baseAddress, $0.count, Int32(MSG_PEEK))
+                }
+                if peeked > 0, let end = buffer[0..<peeked].firstIndex(of: UInt8(ascii: "\n")) {
+                    let whole = line + buffer[..<end]
+                    return whole.count <= 64
+                        ? SandboxAgentClient.parseExit(whole) ?? .signaled(SIGKILL) : .signaled(SIGKILL)
+                }
+                let count =
+                    peeked > 0 ? buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, peeked, 0) } : peeked
                 if count > 0 {
                     line += buffer[0..<count]
-                    if let end = line.firstIndex(of: UInt8(ascii: "\n")) {
-                        return SandboxAgentClient.parseExit(Array(line[..<end])) ?? .signaled(SIGKILL)
-                    }
                     if line.count > 64 { return .signaled(SIGKILL) }
                     continue
                 }

@@ -63,24 +63,31 @@ final class ExecKeeper: Sendable {
     }
 
     /// What the keeper holds: each name with its descriptors (now this process's, close-on-exec).
-    /// Empty when there is no keeper. Blocks for at most a second on a keeper that does not answer.
-    func list() -> [String: [Int32]] {
-        connection.withLock { connection -> [String: [Int32]] in
+    /// Nil when there is no keeper or it did not answer completely (2 s per message): the caller
+    /// then knows nothing of what it holds, which is not the same as "nothing".
+    func list() -> [String: [Int32]]? {
+        connection.withLock { connection -> [String: [Int32]]? in
             if connection == -1 { connection = Self.connect(bundle) ?? -2 }
-            guard connection >= 0 else { return [:] }
-            var timeout = timeval(tv_sec: 1, tv_usec: 0)
+            guard connection >= 0 else { return nil }
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             defer {
                 var none = timeval()
-                setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+                if connection >= 0 {
+                    setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+                }
             }
-            guard
-                Array("list".utf8).withUnsafeBytes({
-                    execbox_send_with_fds(connection, $0.baseAddress, $0.count, nil, 0)
-                })
-                    == 0
-            else { return [:] }
+            let request = Array("list".utf8)
+            let sent = request.withUnsafeBytes { execbox_send_with_fds(connection, $0.baseAddress, $0.count, nil, 0) }
             var kept: [String: [Int32]] = [:]
+            func cutShort() -> [String: [Int32]]? {
+                for fds in kept.values { for fd in fds { close(fd) } }
+                // Whatever follows on this connection would be out of step with the next request.
+                close(connection)
+                connection = -2
+                return nil
+            }
+            guard sent == 0 else { return cutShort() }
             var buffer = [UInt8](repeating: 0, count: 256)
             var fds = [Int32](repeating: -1, count: Int(EXECBOX_MAX_PASSED_FDS))
             while true {
@@ -94,17 +101,16 @@ final class ExecKeeper: Sendable {
                 let received = Array(fds.prefix(Int(count)))
                 guard length > 0 else {
                     for fd in received { close(fd) }
-                    break
+                    return cutShort()
                 }
                 let words = String(decoding: buffer[0..<length], as: UTF8.self).split(separator: " ")
-                if words == ["end"] { break }
+                if words == ["end"] { return kept }
                 guard words.count == 2, words[0] == "kept", !received.isEmpty, kept[String(words[1])] == nil else {
                     for fd in received { close(fd) }
                     continue
                 }
                 kept[String(words[1])] = received
             }
-            return kept
         }
     }
 

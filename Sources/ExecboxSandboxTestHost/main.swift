@@ -97,6 +97,8 @@ func keepExecs() async throws {
         ("echo c-done; exit 2", false),
         // On a terminal.
         ("echo tty-before; \(waitForGo); echo tty-after; exit 4", true),
+        // Reads stdin under the next server; then until its stdin closes.
+        ("echo e-ready; read line; echo \"got:$line\"; cat; echo e-done; exit 9", false),
     ]
     var ids: [String] = []
     for (script, tty) in scripts {

@@ -121,7 +121,7 @@ struct RuncRecoveryTests {
         let host = try TestHostProcess([root, parent, "keep", id.rawValue])
         let ready = try host.readLine()
         let ids = ready.split(separator: " ").dropFirst().compactMap { try? ExecID(String($0)) }
-        try #require(ready.hasPrefix("ready ") && ids.count == 4, "\(ready)")
+        try #require(ready.hasPrefix("ready ") && ids.count == 5, "\(ready)")
         host.crash()
         // While no server runs: one exec writes ~500 KB (its pipe fills, then it blocks), another
         // ends. Their files go in through the init's root (the workspace is a mount of its own).
@@ -175,6 +175,15 @@ struct RuncRecoveryTests {
             #expect(String(decoding: seen.stdout, as: UTF8.self) == expected, "stdout complete and in order")
             #expect(String(decoding: seen.stderr, as: UTF8.self) == "err-before\nerr-after\n")
             #expect(seen.exit == .exited(7))
+
+            // stdin survives too: written through the next server, and its close reaches the process.
+            let input = try await backend.attachExec(id, ids[4], from: 0) { process in
+                try await process.writeStdin(Array("hello\nmore\n".utf8))
+                try await process.closeStdin()
+                return try await RuncExecSpoolTests.read(process)
+            }
+            #expect(String(decoding: input.stdout, as: UTF8.self) == "e-ready\ngot:hello\nmore\ne-done\n")
+            #expect(input.exit == .exited(9))
 
             let tty = try await backend.attachExec(id, ids[3], from: 0) { try await RuncExecSpoolTests.read($0) }
             #expect(String(decoding: tty.stdout, as: UTF8.self) == "tty-before\r\ntty-after\r\n")

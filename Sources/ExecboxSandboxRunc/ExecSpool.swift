@@ -38,7 +38,8 @@ struct ExecSpool: ~Copyable {
 
     static let headerSize = 8
     static let indexStep: UInt64 = 64 << 10
-    /// The file header: magic, limit, headPosition, writePosition, headOffset, headStdout (UInt64s).
+    /// The file header: magic, limit, headPosition, writePosition, headOffset, headStdout,
+    /// stagedStdout, stagedStderr (UInt64s, little-endian).
     static let fileHeaderSize = 64
     static let magic: UInt64 = 0x3130_4C4F_4F50_5358  // "XSPOOL01", little-endian
 
@@ -64,6 +65,10 @@ struct ExecSpool: ~Copyable {
     private(set) var stdoutEnd: UInt64 = 0
     /// Set once a write failed (the disk is full); the spool then keeps only its memory tail.
     private(set) var failed = false
+    /// How many chunks of each stream came through the exec's staging pipes (`StagedOutput`); in the
+    /// file header, so a next server knows which staging pipe holds a chunk not yet spooled.
+    private(set) var stagedStdout: UInt64 = 0
+    private(set) var stagedStderr: UInt64 = 0
 
     init(path: String, limit: Int, tailLimit: Int) {
         self.path = path
@@ -100,6 +105,8 @@ struct ExecSpool: ~Copyable {
         writePosition = word(3)
         headOffset = word(4)
         headStdout = word(5)
+        stagedStdout = word(6)
+        stagedStderr = word(7)
         // Walk the records for the end, the stdout count and the index.
         var position = headPosition
         end = headOffset
@@ -139,11 +146,16 @@ struct ExecSpool: ~Copyable {
     /// The largest payload of one record.
     var maxRecord: Int { limit / 4 - Self.headerSize }
 
-    mutating func append(_ bytes: [UInt8], isStdout: Bool) {
+    /// Adds a record; `staged` counts it as the next chunk of its stream through a staging pipe
+    /// (committed with the record, in the same header write).
+    mutating func append(_ bytes: [UInt8], isStdout: Bool, staged: Bool = false) {
         precondition(bytes.count <= maxRecord && !bytes.isEmpty)
         let chunk = Chunk(
             offset: end, isStdout: isStdout, streamOffset: isStdout ? stdoutEnd : end - stdoutEnd, bytes: bytes)
-        if !failed { writeRecord(chunk) }
+        let counted = !failed && writeRecord(chunk, staged: staged)
+        if staged, !counted {
+            if isStdout { stagedStdout += 1 } else { stagedStderr += 1 }
+        }
         end += UInt64(bytes.count)
         if isStdout { stdoutEnd += UInt64(bytes.count) }
         tail.append(chunk)
@@ -153,24 +165,34 @@ struct ExecSpool: ~Copyable {
         }
     }
 
-    private mutating func writeRecord(_ chunk: Chunk) {
+    /// Writes the record and the header that commits it; true once a staged chunk is counted in it.
+    private mutating func writeRecord(_ chunk: Chunk, staged: Bool) -> Bool {
         if fd < 0 {
             fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            guard fd >= 0 else { return fail() }
+            guard fd >= 0 else {
+                fail()
+                return false
+            }
         }
         let recordSize = UInt64(Self.headerSize + chunk.bytes.count)
         // Push out the oldest records until this one fits.
         var header = [UInt8](repeating: 0, count: Self.headerSize)
         let evicting = writePosition + recordSize - headPosition > UInt64(limit)
         while writePosition + recordSize - headPosition > UInt64(limit) {
-            guard readWrapped(&header, at: headPosition) else { return fail() }
+            guard readWrapped(&header, at: headPosition) else {
+                fail()
+                return false
+            }
             let length = UInt64(Self.length(header))
             headPosition += UInt64(Self.headerSize) + length
             headOffset += length
             if header[0] == 1 { headStdout += length }
         }
         // The records pushed out are about to be overwritten: the file's header stops naming them first.
-        if evicting, !writeFileHeader() { return fail() }
+        if evicting, !writeFileHeader() {
+            fail()
+            return false
+        }
         while let first = index.first, first.position < headPosition { index.removeFirst() }
         header[0] = chunk.isStdout ? 1 : 2
         header[1] = 0
@@ -181,19 +203,27 @@ struct ExecSpool: ~Copyable {
         }
         guard writeWrapped(header, at: writePosition),
             writeWrapped(chunk.bytes, at: writePosition + UInt64(Self.headerSize))
-        else { return fail() }
+        else {
+            fail()
+            return false
+        }
         if index.last.map({ chunk.offset - $0.offset >= Self.indexStep }) ?? true {
             index.append((chunk.offset, writePosition, chunk.stdoutBefore))
         }
         writePosition += recordSize
+        if staged {
+            if chunk.isStdout { stagedStdout += 1 } else { stagedStderr += 1 }
+        }
         if !writeFileHeader() { fail() }
+        return true
     }
 
     private func writeFileHeader() -> Bool {
         var header = [UInt8](repeating: 0, count: Self.fileHeaderSize)
-        for (index, word) in [Self.magic, UInt64(limit), headPosition, writePosition, headOffset, headStdout]
-            .enumerated()
-        {
+        let words = [
+            Self.magic, UInt64(limit), headPosition, writePosition, headOffset, headStdout, stagedStdout, stagedStderr,
+        ]
+        for (index, word) in words.enumerated() {
             for byte in 0..<8 { header[index * 8 + byte] = UInt8(truncatingIfNeeded: word >> (8 * byte)) }
         }
         while true {

@@ -239,9 +239,14 @@ extension RuncBackend {
             if record.main, record.exit == nil, fds == nil { continue }  // the adoption watches it instead
             var launch = Launch(started: false, output: [], stdin: -1, terminal: record.tty)
             var child: ChildProcess?
+            var stages: [Int32] = []
             do {
-                // [stdout, stderr, stdin?, connection, pidfd], or [pty master, connection, pidfd].
-                if record.exit == nil, let fds, fds.count == (record.tty ? 3 : 4) || (!record.tty && fds.count == 5) {
+                // [stdout, stderr, stdin?, connection, pidfd] + staging pipes (stdout's two, stderr's
+                // two) when staged, or [pty master, connection, pidfd].
+                let base = (fds?.count ?? 0) - (record.staged == true && !record.tty ? 4 : 0)
+                if record.exit == nil, var fds, base == (record.tty ? 3 : 4) || (!record.tty && base == 5) {
+                    stages = Array(fds[base...])
+                    fds = Array(fds[..<base])
                     launch.output = record.tty ? [(fds[0], true)] : [(fds[0], true), (fds[1], false)]
                     launch.stdin = record.tty ? dup(fds[0]) : fds.count == 5 ? fds[2] : -1
                     let started = SandboxAgentClient.Started(
@@ -277,11 +282,15 @@ extension RuncBackend {
                         drainGrace: configuration.outputDrainGrace,
                         keeper: sandbox.keeper,
                         main: record.main,
-                        leaveOnCancel: !record.main && configuration.keepSandboxesOnShutdown
+                        leaveOnCancel: !record.main && configuration.keepSandboxesOnShutdown,
+                        recoveredStages: stages
                     ),
                     hooks: record.main ? mainHooks(sandbox) : RuncExec.Hooks(),
                     recovered: record
                 )
+                for fd in stages { close(fd) }  // emptied into its spool
+                stages = []
+                exec.keepAgainAfterTakeover()
                 if record.main {
                     sandbox.mainExec = exec
                     if let exit = record.processExit {
@@ -305,7 +314,7 @@ extension RuncBackend {
                 logger.error("sandbox \(sandbox.id): exec \(id) could not be taken over: \(error)")
                 // Its process then gets EPIPE (the keeper lets its descriptors go) rather than blocking.
                 sandbox.keeper.drop(record.id)
-                for fd in launch.output.map(\.fd) + [launch.stdin] where fd >= 0 {
+                for fd in launch.output.map(\.fd) + [launch.stdin] + stages where fd >= 0 {
                     FileDescriptorPoller.shared.deregister(fd)
                     close(fd)
                 }

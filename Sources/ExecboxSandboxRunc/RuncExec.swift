@@ -108,6 +108,8 @@ final class RuncExec: Sendable {
     private let keeper: ExecKeeper?
     private let record: ExecRecord?
     private let spoolPath: String
+    /// How output leaves the pipes when a next server may take the exec over (nil: plain reads).
+    private let staging: StagedOutput?
 
     struct Settings: Sendable {
         var spoolPath: String
@@ -121,6 +123,9 @@ final class RuncExec: Sendable {
         /// A cancelled pump (the backend shutting down and leaving its sandboxes to a next server)
         /// leaves a background exec running, for the next server to take over from the keeper.
         var leaveOnCancel = false
+        /// A taken-over exec: the dead server's staging pipes (stdout's two, stderr's two), emptied
+        /// into the spool here and closed by the caller.
+        var recoveredStages: [Int32] = []
     }
 
     init(
@@ -190,6 +195,15 @@ final class RuncExec: Sendable {
                 stdin: launch.stdin >= 0 ? launch.stdin : nil)
         }
         state.stdinClosed = state.stdin == nil
+        // Output is staged when a next server may take the exec over (see StagedOutput).
+        let staging =
+            record != nil && !launch.terminal && !launch.output.isEmpty && recovered?.exit == nil
+            ? try? StagedOutput(chunkSize: min(state.spool.maxRecord, chunkSize)) : nil
+        self.staging = staging
+        // A dead server's stages: the chunk it had not spooled yet goes in first.
+        if settings.recoveredStages.count == 4, let staging {
+            staging.takeOver(settings.recoveredStages, into: &state.spool)
+        }
         // A recovered running exec's descriptors are the keeper's already (with stdin if it came back).
         state.kept = recovered != nil && recovered?.exit == nil
         state.keptStdin = state.kept && !launch.terminal && launch.stdin >= 0
@@ -209,6 +223,7 @@ final class RuncExec: Sendable {
     func keepForNextServer() {
         guard let keeper, var record, let agent = child?.agentDescriptors else { return }
         record.pid = pid
+        record.staged = staging != nil
         do {
             try record.writeStart(spoolPath: spoolPath)
         } catch {
@@ -218,7 +233,7 @@ final class RuncExec: Sendable {
             guard state.exit == nil, !state.recordedEnd else { return true }
             // Pipes: [stdout, stderr, stdin, connection, pidfd]; a terminal: [master, connection, pidfd].
             let stdin = terminal || state.stdinClosed ? [] : state.stdin.map { [$0] } ?? []
-            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent)
+            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors)
             state.keptStdin = state.kept && !stdin.isEmpty
             return state.kept
         }
@@ -230,7 +245,29 @@ final class RuncExec: Sendable {
     private func releaseKeptStdin(_ state: inout State) {
         guard state.keptStdin, !state.recordedEnd, let keeper, let agent = child?.agentDescriptors else { return }
         state.keptStdin = false
-        _ = keeper.keep(id.rawValue, output.map(\.fd) + agent)
+        _ = keeper.keep(id.rawValue, output.map(\.fd) + agent + stagedDescriptors)
+    }
+
+    private var stagedDescriptors: [Int32] { staging?.keptDescriptors ?? [] }
+
+    /// A taken-over exec: the keeper gets this server's staging pipes in place of the dead one's
+    /// (which are empty by now).
+    func keepAgainAfterTakeover() {
+        guard let keeper, var record, let agent = child?.agentDescriptors else { return }
+        if (record.staged == true) != (staging != nil) {
+            // This server could not make staging pipes: the record says how the keeper's set is laid out.
+            record.staged = staging != nil
+            try? record.writeEnd(spoolPath: spoolPath)
+        }
+        state.withLock { state in
+            guard state.kept, !state.recordedEnd else { return }
+            let stdin = state.keptStdin ? state.stdin.map { [$0] } ?? [] : []
+            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors)
+        }
+    }
+
+    deinit {
+        staging?.close()
     }
 
     /// The exit is recorded: the record says so, and the keeper lets the descriptors go. The
@@ -305,6 +342,22 @@ final class RuncExec: Sendable {
                 let order = Array(open[first...] + open[..<first])
                 nextFirst += 1
                 for (fd, isStdout) in order {
+                    if let staging {
+                        let stream = isStdout ? 0 : 1
+                        let index = state.withLock { isStdout ? $0.spool.stagedStdout : $0.spool.stagedStderr }
+                        switch staging.take(from: fd, stream: stream, index: index, limit: chunkSize) {
+                        case .chunk(let chunk):
+                            append(chunk, isStdout: isStdout, staged: true)
+                            staging.drop(stream: stream, index: index)
+                            continue reading
+                        case .notReady:
+                            continue
+                        case .end, .failed:
+                            Self.closeOutput(fd)
+                            open.removeAll { $0.fd == fd }
+                            continue
+                        }
+                    }
                     // Read straight into the chunk's own storage: the spool and every reader share it.
                     var count = 0
                     let chunk = [UInt8](unsafeUninitializedCapacity: chunkSize) { buffer, initialized in
@@ -373,9 +426,9 @@ final class RuncExec: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    private func append(_ bytes: [UInt8], isStdout: Bool) {
+    private func append(_ bytes: [UInt8], isStdout: Bool, staged: Bool = false) {
         let wake = state.withLock { state in
-            state.spool.append(bytes, isStdout: isStdout)
+            state.spool.append(bytes, isStdout: isStdout, staged: staged)
             return Self.takeReaders(&state)
         }
         for reader in wake { reader.resume() }

@@ -403,6 +403,68 @@ struct RuncExecSpoolTests {
         #expect(empty.end == 0 && empty.retainedFrom == 0)
     }
 
+    /// Staged output across a kill at each point of a chunk's way (StagedOutput): a server killed
+    /// after its spool committed chunk 1 but before dropping it from its stage, and after moving
+    /// chunk 2 into the other stage but before spooling it; the next server's `takeOver` spools
+    /// each byte exactly once, in order, and its stages go on from there.
+    @Test func stagedOutputSurvivesAKillAtAnyStep() throws {
+        let directory = Self.spoolDirectory()
+        defer { rmdir(directory) }
+        let path = "\(directory)/spool"
+        var source: [Int32] = [-1, -1]
+        #expect(LinuxCalls.pipe2(&source, O_CLOEXEC | O_NONBLOCK) == 0)
+        defer { for fd in source { close(fd) } }
+        func write(_ text: String) {
+            #expect(
+                Array(text.utf8).withUnsafeBytes { Glibc.write(source[1], $0.baseAddress, $0.count) } == text.utf8.count
+            )
+        }
+        let old = try StagedOutput(chunkSize: 64 << 10)
+        do {
+            var spool = ExecSpool(path: path, limit: 256 << 10, tailLimit: 16 << 10)
+            for (index, text) in ["chunk zero;", "chunk one;"].enumerated() {
+                write(text)
+                guard
+                    case .chunk(let bytes) = old.take(from: source[0], stream: 0, index: UInt64(index), limit: 1 << 16)
+                else { Issue.record(Comment(rawValue: "no chunk \(index)")); return }
+                spool.append(bytes, isStdout: true, staged: true)
+                if index == 0 { old.drop(stream: 0, index: 0) }  // chunk one: killed before its drop
+            }
+            write("chunk two;")
+            // Killed after moving chunk two into its stage, before spooling it.
+            guard case .chunk = old.take(from: source[0], stream: 0, index: 2, limit: 1 << 16) else {
+                Issue.record(Comment(rawValue: "no chunk two")); return
+            }
+            #expect(spool.stagedStdout == 2)
+        }
+        write("chunk three;")
+        // The dead server's write ends go with it; the keeper's read ends come to the next server.
+        for stage in old.stages.flatMap({ $0 }) { close(stage.write) }
+        close(old.scratch.read)
+        close(old.scratch.write)
+        guard var spool = ExecSpool(recovering: path, limit: 256 << 10, tailLimit: 16 << 10) else {
+            Issue.record(Comment(rawValue: "the spool was not taken over")); return
+        }
+        let next = try StagedOutput(chunkSize: 64 << 10)
+        defer { next.close() }
+        next.takeOver(old.keptDescriptors, into: &spool)
+        for fd in old.keptDescriptors { close(fd) }
+        #expect(spool.stagedStdout == 3)
+        guard case .chunk(let three) = next.take(from: source[0], stream: 0, index: 3, limit: 1 << 16) else {
+            Issue.record(Comment(rawValue: "no chunk three")); return
+        }
+        spool.append(three, isStdout: true, staged: true)
+        next.drop(stream: 0, index: 3)
+        var text = ""
+        var offset: UInt64 = 0
+        while case .chunk(let chunk) = spool.read(from: offset) {
+            text += String(decoding: chunk.bytes, as: UTF8.self)
+            offset += UInt64(chunk.bytes.count)
+        }
+        #expect(text == "chunk zero;chunk one;chunk two;chunk three;")
+        spool.removeFiles()
+    }
+
     /// A spool whose file cannot be written keeps only its memory tail; the stdout before the tail's
     /// first chunk comes from that chunk's per-stream offset.
     @Test func spoolCountsStdoutBeforeItsTailAfterAWriteFailure() {

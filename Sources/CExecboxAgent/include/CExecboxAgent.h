@@ -11,7 +11,7 @@
 #define EXECBOX_AGENT_MAX_FDS 3
 
 /// The most descriptors any message of the agent or the monitor's keeper carries.
-#define EXECBOX_MAX_PASSED_FDS 8
+#define EXECBOX_MAX_PASSED_FDS 12
 
 /// Sends `length` bytes (all of them, or fails; on a blocking socket) with `count` descriptors
 /// (at most EXECBOX_MAX_PASSED_FDS) attached to the first byte. Returns 0, or -1 with errno set.
@@ -31,6 +31,18 @@ int execbox_pidfd_open(int pid);
 
 /// The user id of a Unix socket's peer (SO_PEERCRED), or -1 with errno set.
 long execbox_peer_uid(int socket);
+
+/// splice(2) between two descriptors at their current offsets; `nonblocking` adds SPLICE_F_NONBLOCK.
+long execbox_splice(int in, int out, size_t length, int nonblocking);
+
+/// tee(2): duplicates up to `length` bytes of pipe `in` into pipe `out` without consuming them.
+long execbox_tee(int in, int out, size_t length);
+
+/// FIONREAD: the bytes a pipe holds, or -1 with errno set.
+int execbox_readable_bytes(int fd);
+
+/// F_SETPIPE_SZ; returns the new capacity, or -1 with errno set.
+int execbox_set_pipe_size(int fd, int size);
 
 int execbox_become_child_subreaper(void);
 

@@ -16,11 +16,11 @@ import Glibc
 //
 // It is also the sandbox's descriptor keeper: before saying `created` it listens on
 // <bundle>/keeper.sock (SOCK_SEQPACKET, 0600, only its own user's peers), where the server leaves
-// duplicates of each running exec's output pipes, agent connection and pidfd (`keep <exec-id>` with
-// up to eight descriptors; `drop <exec-id>` when the exec's output was drained). A server that
-// dies leaves them open here, so the exec neither gets EPIPE nor loses what it writes (it blocks
-// once a pipe is full) and its exit line waits on the agent connection; the next server asks `list`
-// and gets `kept <exec-id>` with the descriptors for each, then `end`.
+// duplicates of each running exec's pipes, agent connection, pidfd and staging pipes with the
+// exec's record (`keep`), and the record of each ended exec (`end`; see `serveOne`). A server that
+// dies leaves them here, so the exec neither gets EPIPE nor loses what it writes (it blocks once a
+// pipe is full) and its exit line waits on the agent connection; the next server asks `list`.
+// Records live here, in memory, not in files: creating a file costs ~0.6 ms on this host's disk.
 
 func fail(_ message: String) -> Never {
     let bytes = Array("ExecboxSandboxMonitor: \(message)\n".utf8)
@@ -54,12 +54,19 @@ func startKeeper(in bundle: String) {
         }, UnsafeMutableRawPointer(bitPattern: Int(listener)))
 }
 
+/// One exec the keeper knows: its descriptors (none once it ended) and the server's record of it.
+struct Kept {
+    var fds: [Int32]
+    var record: [UInt8]
+}
+
 /// Serves the keeper socket until the process exits: one connection at a time (there is one
 /// server), a new one replacing the old (a server that hangs, or whose socket outlives it for a
 /// moment, never keeps the next one waiting).
 func keep(listener: Int32) {
-    var kept: [String: [Int32]] = [:]
+    var kept: [String: Kept] = [:]
     var connection: Int32 = -1
+    var buffer = [UInt8](repeating: 0, count: maximumMessage + 1)
     while true {
         var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
         if connection >= 0 { fds.append(pollfd(fd: connection, events: Int16(POLLIN), revents: 0)) }
@@ -67,7 +74,7 @@ func keep(listener: Int32) {
             if errno != EINTR { usleep(100_000) }
             continue
         }
-        if fds.count > 1, fds[1].revents != 0, !serveOne(connection, &kept) {
+        if fds.count > 1, fds[1].revents != 0, !serveOne(connection, &kept, &buffer) {
             close(connection)
             connection = -1
         }
@@ -87,9 +94,17 @@ func keep(listener: Int32) {
     }
 }
 
+/// The largest message (a command, an exec id and a record).
+let maximumMessage = 64 << 10
+
 /// Handles one message; false when the connection ended (or failed).
-func serveOne(_ connection: Int32, _ kept: inout [String: [Int32]]) -> Bool {
-    var buffer = [UInt8](repeating: 0, count: 256)
+///
+///     keep <exec-id> <record>    + descriptors: holds them (replacing what it held for the id)
+///     end <exec-id> <record>     the exec ended: its descriptors are closed, its record kept
+///     forget <exec-id>           both go
+///     list                       answered with `kept <exec-id> <record>` (+ its descriptors, if
+///                                any) per exec, then `end`
+func serveOne(_ connection: Int32, _ kept: inout [String: Kept], _ buffer: inout [UInt8]) -> Bool {
     var fds = [Int32](repeating: -1, count: Int(EXECBOX_MAX_PASSED_FDS))
     var count: Int32 = 0
     let length = buffer.withUnsafeMutableBytes { raw in
@@ -103,23 +118,31 @@ func serveOne(_ connection: Int32, _ kept: inout [String: [Int32]]) -> Bool {
     let received = Array(fds.prefix(Int(count)))
     var taken = false
     defer { if !taken { for fd in received { close(fd) } } }
-    let words = String(decoding: buffer[0..<length], as: UTF8.self).split(separator: " ")
-    let name = words.count == 2 ? String(words[1]) : ""
+    // A message that filled the buffer was cut (SOCK_SEQPACKET drops the rest): ignored.
+    guard length <= maximumMessage else { return true }
+    let message = buffer[0..<length]
+    let words = message.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: false)
+    let command = String(decoding: words[0], as: UTF8.self)
+    let name = words.count >= 2 ? String(decoding: words[1], as: UTF8.self) : ""
+    let record = words.count == 3 ? Array(words[2]) : []
     let validName =
         (1...64).contains(name.utf8.count)
         && name.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || isalnum(Int32($0)) != 0 }
-    switch words.first {
-    case "keep" where validName && !received.isEmpty && (kept[name] != nil || kept.count < 4096):
-        for fd in kept[name] ?? [] { close(fd) }
-        kept[name] = received
+    switch command {
+    case "keep" where validName && !received.isEmpty && !record.isEmpty && (kept[name] != nil || kept.count < 4096):
+        for fd in kept[name]?.fds ?? [] { close(fd) }
+        kept[name] = Kept(fds: received, record: record)
         taken = true
-    case "drop" where validName:
-        for fd in kept.removeValue(forKey: name) ?? [] { close(fd) }
+    case "end" where validName && !record.isEmpty && (kept[name] != nil || kept.count < 4096):
+        for fd in kept[name]?.fds ?? [] { close(fd) }
+        kept[name] = Kept(fds: [], record: record)
+    case "forget" where validName:
+        for fd in kept.removeValue(forKey: name)?.fds ?? [] { close(fd) }
     case "list" where words.count == 1:
-        for (name, descriptors) in kept {
-            let message = Array("kept \(name)".utf8)
+        for (name, entry) in kept {
+            let message = Array("kept \(name) ".utf8) + entry.record
             let sent = message.withUnsafeBytes { raw in
-                descriptors.withUnsafeBufferPointer {
+                entry.fds.withUnsafeBufferPointer {
                     execbox_send_with_fds(connection, raw.baseAddress, raw.count, $0.baseAddress, Int32($0.count))
                 }
             }

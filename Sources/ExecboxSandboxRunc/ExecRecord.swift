@@ -1,10 +1,9 @@
 import ExecboxSandbox
 import FoundationEssentials
-import Glibc
 
-/// What a next server needs to take an exec over: `<spool directory>/<exec id>.record` (0600),
-/// beside the exec's spool. Written when the exec's descriptors were left with the sandbox
-/// monitor's keeper, and again with the exit once its output was drained; removed with the spool.
+/// What a next server needs to take an exec over, held by the sandbox monitor's keeper with the
+/// exec's descriptors (`ExecKeeper.keep`), and with the exit once its output was drained
+/// (`ExecKeeper.end`); forgotten with the exec. Its output is in its spool file.
 struct ExecRecord: Codable, Sendable {
     struct Exit: Codable, Sendable {
         var reason: String
@@ -29,8 +28,6 @@ struct ExecRecord: Codable, Sendable {
     /// Its output goes through staging pipes (`StagedOutput`), which the keeper holds too.
     var staged: Bool?
 
-    static let suffix = ".record"
-
     var processExit: ProcessExit? {
         exit.map { exit in
             ProcessExit(
@@ -43,29 +40,35 @@ struct ExecRecord: Codable, Sendable {
         runTimeSeconds = Double(runTime.components.seconds) + Double(runTime.components.attoseconds) / 1e18
     }
 
-    /// Writes the record of an exec just started, whose spool is `spoolPath` (a new file: a server
-    /// killed while writing it leaves a record that does not parse, read as no record).
-    func writeStart(spoolPath: String) throws {
-        try BundleWriter.writeFile(spoolPath + Self.suffix, Array(try JSONEncoder().encode(self)), mode: 0o600)
+    /// JSON for the keeper, within its message limit: a command line too long to fit keeps its first
+    /// arguments (and says so with a last "…"). Empty if even that does not fit.
+    var encoded: [UInt8] {
+        let limit = ExecKeeper.maximumMessage - 128
+        var record = self
+        while true {
+            let bytes = (try? JSONEncoder().encode(record)).map { Array($0) } ?? []
+            if bytes.count <= limit { return bytes }
+            guard record.argv.count > 1 else { return [] }
+            record.argv = Array(record.argv.prefix(record.argv.count / 2)) + ["…"]
+        }
     }
 
-    /// Replaces the record (through a rename: a reader sees the old record or the new one).
-    func writeEnd(spoolPath: String) throws {
-        let temporary = "\(spoolPath)\(Self.suffix).tmp"
-        unlink(temporary)
-        try BundleWriter.writeFile(temporary, Array(try JSONEncoder().encode(self)), mode: 0o600)
-        guard rename(temporary, spoolPath + Self.suffix) == 0 else { throw SystemError("rename") }
+    init?(decoding bytes: [UInt8]) {
+        guard let record = try? JSONDecoder().decode(ExecRecord.self, from: Data(bytes)) else { return nil }
+        self = record
     }
 
-    /// Every record in a sandbox's spool directory, oldest exec first.
-    static func readAll(in directory: String) -> [ExecRecord] {
-        HostFiles.entries(in: directory).compactMap { name, isDirectory -> ExecRecord? in
-            guard !isDirectory, name.hasSuffix(suffix),
-                let bytes = HostFiles.read("\(directory)/\(name)", limit: 4 << 20),
-                let record = try? JSONDecoder().decode(ExecRecord.self, from: Data(bytes)),
-                "\(record.id)\(suffix)" == name, (try? ExecID(record.id)) != nil
-            else { return nil }
-            return record
-        }.sorted { $0.startedAt < $1.startedAt }
+    init(
+        id: String, argv: [String], tty: Bool, main: Bool, pid: Int32?, startedAt: Double, timeoutSeconds: Double?,
+        oomKillsAtStart: Int
+    ) {
+        self.id = id
+        self.argv = argv
+        self.tty = tty
+        self.main = main
+        self.pid = pid
+        self.startedAt = startedAt
+        self.timeoutSeconds = timeoutSeconds
+        self.oomKillsAtStart = oomKillsAtStart
     }
 }

@@ -88,16 +88,18 @@ extension RuncBackend {
             // Execs whose descriptors the monitor kept continue; their records and spools say the rest.
             let keeper = ExecKeeper(bundle: bundle)
             let spoolDirectory = "\(configuration.spoolDirectory)/\(id.rawValue)"
+            // The keeper holds the records too; one that does not answer leaves the execs alone.
             let kept = keeper.list()
-            adoption.keeperAnswered = kept != nil
-            adoption.kept = kept ?? [:]
-            adoption.execRecords = ExecRecord.readAll(in: spoolDirectory)
-            if kept == nil, adoption.execRecords.contains(where: { $0.exit == nil }) {
+            adoption.kept = (kept ?? [:]).mapValues(\.fds)
+            adoption.execRecords = (kept ?? [:]).compactMap { name, entry in
+                ExecRecord(decoding: entry.record).flatMap { $0.id == name ? $0 : nil }
+            }.sorted { $0.startedAt < $1.startedAt }
+            if kept == nil {
                 logger.warning("sandbox \(name): its monitor did not say which execs it keeps; they are left alone")
             }
 
             let mainKept = adoption.execRecords.contains { record in
-                record.main && (record.exit != nil || adoption.kept[record.id] != nil)
+                record.main && (record.exit != nil || adoption.kept[record.id]?.isEmpty == false)
             }
             if record.mainExec == true, !mainKept {
                 // Kept even if it ended (a zombie must be reaped if it is this process's child).
@@ -224,23 +226,22 @@ extension RuncBackend {
         for sandbox in reconciliation.lost { adopt(sandbox) }
     }
 
-    /// Takes over the dead server's execs: one whose descriptors its monitor kept continues (its
-    /// spool from where that server left it, the rest of its output from its pipes, its exit from
-    /// the agent's connection); one that had ended is listed with its exit; one with neither (it
-    /// started before the keeper had its descriptors) is listed as `lost`. When the keeper did not
-    /// answer, execs without an exit are left alone (neither listed nor marked: a later server may
-    /// still take them over).
+    /// Takes over the dead server's execs, as its monitor's keeper holds them: one with descriptors
+    /// and no exit continues (its spool from where that server left it, the chunk it had staged but
+    /// not spooled, the rest of its output from its pipes, its exit from the agent's connection); one
+    /// that had ended is listed with its exit; one whose descriptors cannot be used is listed as
+    /// `lost`. A keeper that did not answer leaves everything alone (nothing is listed).
     func recoverExecs(_ sandbox: RuncSandbox) {
         guard var adoption = sandbox.adoption else { return }
         for var record in adoption.execRecords {
-            let fds = adoption.kept.removeValue(forKey: record.id)
+            // An ended exec's entry has a record and no descriptors.
+            let fds = adoption.kept.removeValue(forKey: record.id).flatMap { $0.isEmpty ? nil : $0 }
             guard let id = try? ExecID(record.id) else { continue }
-            if record.exit == nil, fds == nil, !adoption.keeperAnswered { continue }
             if record.main, record.exit == nil, fds == nil { continue }  // the adoption watches it instead
             var launch = Launch(started: false, output: [], stdin: -1, terminal: record.tty)
             var child: ChildProcess?
             var stages: [Int32] = []
-            do {
+            do throws(any Error) {
                 // [stdout, stderr, stdin?, connection, pidfd] + staging pipes (stdout's two, stderr's
                 // two) when staged, or [pty master, connection, pidfd].
                 let base = (fds?.count ?? 0) - (record.staged == true && !record.tty ? 4 : 0)
@@ -256,11 +257,12 @@ extension RuncBackend {
                     launch.child = child
                 } else {
                     for fd in fds ?? [] { close(fd) }
-                    if fds != nil { sandbox.keeper.drop(record.id) }
                     if record.exit == nil {
                         let runTime = Duration.milliseconds(Int64(max(0, SandboxRecord.now - record.startedAt) * 1000))
                         record.setExit(ProcessExit(reason: .lost, code: 255), runTime: runTime)
-                        try? record.writeEnd(spoolPath: "\(sandbox.spoolDirectory)/\(record.id)")
+                        sandbox.keeper.end(record.id, record: record.encoded)
+                    } else if fds != nil {
+                        sandbox.keeper.end(record.id, record: record.encoded)
                     }
                 }
                 let remaining = record.timeoutSeconds.map { timeout in
@@ -313,7 +315,7 @@ extension RuncBackend {
             } catch {
                 logger.error("sandbox \(sandbox.id): exec \(id) could not be taken over: \(error)")
                 // Its process then gets EPIPE (the keeper lets its descriptors go) rather than blocking.
-                sandbox.keeper.drop(record.id)
+                sandbox.keeper.forget(record.id)
                 for fd in launch.output.map(\.fd) + [launch.stdin] + stages where fd >= 0 {
                     FileDescriptorPoller.shared.deregister(fd)
                     close(fd)
@@ -325,10 +327,10 @@ extension RuncBackend {
                 }
             }
         }
-        // Kept with no record (the server died between the two): nobody can read them.
+        // Kept with a record that does not parse: nobody can read them.
         for (name, fds) in adoption.kept {
             for fd in fds { close(fd) }
-            sandbox.keeper.drop(name)
+            sandbox.keeper.forget(name)
         }
     }
 }

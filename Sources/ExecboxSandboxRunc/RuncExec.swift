@@ -51,6 +51,8 @@ final class RuncExec: Sendable {
         var keptStdin = false
         /// The record holds the exit (no more keeper messages for this exec).
         var recordedEnd = false
+        /// The record the keeper holds with the descriptors.
+        var keptRecord: [UInt8] = []
         /// The pump was cancelled and the process left running for a next server: not ended here, and
         /// its spool and record are the next server's.
         var leftRunning = false
@@ -214,30 +216,26 @@ final class RuncExec: Sendable {
         if launch.stdin >= 0 { try poller.register(launch.stdin, for: .write) }
     }
 
-    /// Leaves duplicates of the running process's output descriptors, agent connection and pidfd
-    /// with the sandbox monitor's keeper and writes its record, so a next server can take the exec
-    /// over if this one dies. Only for processes the exec agent started (a `runc exec` process's
-    /// exit status goes to this server alone).
-    /// Keeper messages for one exec are sent under its lock, so they reach the keeper in order (a
-    /// `keep` never follows the `drop`).
+    /// Leaves duplicates of the running process's output descriptors, stdin, agent connection, pidfd
+    /// and staging pipes with the sandbox monitor's keeper, with its record, so a next server can
+    /// take the exec over if this one dies. Only for processes the exec agent started (a `runc exec`
+    /// process's exit status goes to this server alone). Keeper messages for one exec are sent under
+    /// its lock, so they reach the keeper in order (a `keep` never follows the `end`).
     func keepForNextServer() {
         guard let keeper, var record, let agent = child?.agentDescriptors else { return }
         record.pid = pid
         record.staged = staging != nil
-        do {
-            try record.writeStart(spoolPath: spoolPath)
-        } catch {
-            return
-        }
-        let kept = state.withLock { state -> Bool in
-            guard state.exit == nil, !state.recordedEnd else { return true }
-            // Pipes: [stdout, stderr, stdin, connection, pidfd]; a terminal: [master, connection, pidfd].
+        let encoded = record.encoded
+        guard !encoded.isEmpty else { return }
+        state.withLock { state in
+            guard state.exit == nil, !state.recordedEnd else { return }
+            // Pipes: [stdout, stderr, stdin, connection, pidfd] + stages; a terminal: [master,
+            // connection, pidfd].
             let stdin = terminal || state.stdinClosed ? [] : state.stdin.map { [$0] } ?? []
-            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors)
+            state.keptRecord = encoded
+            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors, record: encoded)
             state.keptStdin = state.kept && !stdin.isEmpty
-            return state.kept
         }
-        if !kept { unlink(spoolPath + ExecRecord.suffix) }
     }
 
     /// stdin is closed here: the keeper lets its duplicate go too, or the process would never read
@@ -245,24 +243,22 @@ final class RuncExec: Sendable {
     private func releaseKeptStdin(_ state: inout State) {
         guard state.keptStdin, !state.recordedEnd, let keeper, let agent = child?.agentDescriptors else { return }
         state.keptStdin = false
-        _ = keeper.keep(id.rawValue, output.map(\.fd) + agent + stagedDescriptors)
+        _ = keeper.keep(id.rawValue, output.map(\.fd) + agent + stagedDescriptors, record: state.keptRecord)
     }
 
     private var stagedDescriptors: [Int32] { staging?.keptDescriptors ?? [] }
 
     /// A taken-over exec: the keeper gets this server's staging pipes in place of the dead one's
-    /// (which are empty by now).
+    /// (which are empty by now), and the record says whether there are any.
     func keepAgainAfterTakeover() {
         guard let keeper, var record, let agent = child?.agentDescriptors else { return }
-        if (record.staged == true) != (staging != nil) {
-            // This server could not make staging pipes: the record says how the keeper's set is laid out.
-            record.staged = staging != nil
-            try? record.writeEnd(spoolPath: spoolPath)
-        }
+        record.staged = staging != nil
+        let encoded = record.encoded
         state.withLock { state in
-            guard state.kept, !state.recordedEnd else { return }
+            guard state.kept, !state.recordedEnd, !encoded.isEmpty else { return }
             let stdin = state.keptStdin ? state.stdin.map { [$0] } ?? [] : []
-            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors)
+            state.keptRecord = encoded
+            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors, record: encoded)
         }
     }
 
@@ -270,15 +266,16 @@ final class RuncExec: Sendable {
         staging?.close()
     }
 
-    /// The exit is recorded: the record says so, and the keeper lets the descriptors go. The
-    /// agent's exit line was only peeked at, so a server killed before this leaves it to the next.
+    /// The exit is recorded: the keeper closes the descriptors and keeps the record with the exit.
+    /// The agent's exit line was only peeked at, so a server killed before this leaves it to the next.
     private func recordEnd(_ exit: ProcessExit, runTime: Duration) {
         guard let keeper, var record else { return }
         record.setExit(exit, runTime: runTime)
-        try? record.writeEnd(spoolPath: spoolPath)
+        let encoded = record.encoded
         state.withLock { state in
+            guard !state.recordedEnd else { return }
             state.recordedEnd = true
-            if state.kept { keeper.drop(id.rawValue) }
+            if state.kept || !encoded.isEmpty { keeper.end(id.rawValue, record: encoded) }
             state.kept = false
         }
     }
@@ -761,12 +758,12 @@ final class RuncExec: Sendable {
         }
     }
 
-    /// Forgets the spool's files (the exec's record is dropped, or its sandbox removed).
+    /// Forgets the spool's files and the keeper's record (the exec is dropped, or its sandbox removed).
     func removeSpool() {
         state.withLock { state in
             guard !state.leftRunning else { return }
             // The record first: a record without its spool would list an exec with no output.
-            unlink(spoolPath + ExecRecord.suffix)
+            if record != nil { keeper?.forget(id.rawValue) }
             state.spool.removeFiles()
         }
     }

@@ -63,8 +63,6 @@ final class RuncSandbox: Sendable {
         /// them (taken over by `RuncBackend.recoverExecs`).
         var execRecords: [ExecRecord] = []
         var kept: [String: [Int32]] = [:]
-        /// Whether the keeper answered `list` (else `kept` says nothing).
-        var keeperAnswered = false
     }
 
     private struct State {

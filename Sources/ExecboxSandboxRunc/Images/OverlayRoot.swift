@@ -95,6 +95,20 @@ enum OverlayRoot {
             for (path, contents) in files.sorted(by: { $0.key < $1.key }) {
                 let (parent, name) = try root.openParent(of: path)
                 defer { close(parent) }
+                // A file of ours already there (a pooled container's: nothing ran in it yet) is
+                // rewritten in place: a regular file with one link, owned as we made it. Creating
+                // files costs 5× as much on a slow disk. Anything else is replaced.
+                let existing = openat(parent, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                if existing >= 0 {
+                    defer { close(existing) }
+                    var info = stat()
+                    if fstat(existing, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1,
+                        info.st_uid == owner, ftruncate(existing, 0) == 0,
+                        contents.withUnsafeBytes({ Glibc.write(existing, $0.baseAddress, $0.count) }) == contents.count
+                    {
+                        continue
+                    }
+                }
                 if unlinkat(parent, name, 0) != 0, errno != ENOENT {
                     throw SandboxRoot.error("/\(path)", errno, call: "unlinkat")
                 }

@@ -173,6 +173,8 @@ struct SandboxRoot {
         case ENAMETOOLONG: SandboxError(code: .invalidArgument, message: "\(path): name too long")
         case ENOSPC, EDQUOT: SandboxError(code: .resourceExhausted, message: "the sandbox's disk is full")
         case EFBIG: SandboxError(code: .resourceExhausted, message: "\(path): file too large")
+        case EAGAIN:
+            SandboxError(code: .unavailable, message: "\(path): the host was too busy to resolve it; try again")
         default: SandboxError(code: .internal, message: "file access failed")
         }
     }

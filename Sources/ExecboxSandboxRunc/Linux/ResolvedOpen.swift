@@ -27,12 +27,19 @@ enum ResolvedOpen {
         var how: (UInt64, UInt64, UInt64) = (
             UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(mode), resolveInRoot | resolveNoMagicLinks
         )
-        let result = path.withCString { cPath in
-            withUnsafeMutablePointer(to: &how) { howPointer in
-                function(sysOpenat2, Int(root), Int(bitPattern: cPath), Int(bitPattern: howPointer), 24)
+        // With RESOLVE_IN_ROOT the kernel answers EAGAIN when a rename or a mount anywhere on the host
+        // raced a `..` step (it cannot then vouch the step stayed inside); openat2(2) says to retry.
+        // A host creating containers mounts all the time, so this happens under load: retried.
+        for _ in 0..<100 {
+            let result = path.withCString { cPath in
+                withUnsafeMutablePointer(to: &how) { howPointer in
+                    function(sysOpenat2, Int(root), Int(bitPattern: cPath), Int(bitPattern: howPointer), 24)
+                }
             }
+            // libc's `syscall` returns -1 and sets errno itself.
+            if result >= 0 { return Int32(result) }
+            if errno != EAGAIN, errno != EINTR { return -1 }
         }
-        // libc's `syscall` returns -1 and sets errno itself.
-        return result < 0 ? -1 : Int32(result)
+        return -1
     }
 }

@@ -87,7 +87,7 @@ extension RuncBackend {
             var adoption = RuncSandbox.Adoption(elapsed: elapsed, strays: strays)
             // Execs whose descriptors the monitor kept continue; their records and spools say the rest.
             let keeper = ExecKeeper(bundle: bundle)
-            let spoolDirectory = "\(configuration.spoolDirectory)/\(id.rawValue)"
+            let spoolDirectory = "\(configuration.spoolDirectory)/\(name)"  // named after the container
             // The keeper holds the records too; one that does not answer leaves the execs alone.
             let kept = keeper.list()
             adoption.kept = (kept ?? [:]).mapValues(\.fds)
@@ -156,7 +156,8 @@ extension RuncBackend {
             spec: record?.spec ?? SandboxSpec(),
             limits: record?.limits ?? SandboxLimits(),
             bundle: bundle,
-            spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
+            spoolDirectory:
+                "\(configuration.spoolDirectory)/\(bundle.split(separator: "/").last.map(String.init) ?? id.rawValue)",
             slot: -1,
             baseProcess: OCIConfigBuilder.placeholderProcess,
             retainedExecs: 0,

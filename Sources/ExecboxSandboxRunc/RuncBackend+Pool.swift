@@ -63,7 +63,7 @@ extension RuncBackend {
             guard let initProcess = pooled.sandbox.initProcess, !initProcess.hasExited else {
                 // Its init died while it waited (killed from the host): never given.
                 logger.warning("pooled container \(pooled.sandbox.container) had ended; discarded")
-                await destroy(pooled.sandbox)
+                await destroyPooled(pooled.sandbox)
                 continue
             }
             let cpuBaseline = pooled.sandbox.cgroup.number("cpuacct", "cpuacct.usage") ?? 0
@@ -81,7 +81,7 @@ extension RuncBackend {
                 return refusal
             }
             if let refusal {
-                if refusal.code == .unavailable { await destroy(pooled.sandbox) }
+                if refusal.code == .unavailable { await destroyPooled(pooled.sandbox) }
                 throw refusal
             }
             do {
@@ -133,6 +133,12 @@ extension RuncBackend {
         try? sandbox.cgroup.write("memory", "memory.max_usage_in_bytes", "0")
     }
 
+    /// Destroys a container that was never given, with its spool directory.
+    func destroyPooled(_ sandbox: RuncSandbox) async {
+        await destroy(sandbox)
+        BundleWriter.remove(sandbox.spoolDirectory)
+    }
+
     /// Creates and starts one container for the pool of `imageName`.
     func addPooledContainer(imageName: String) async throws {
         let request = try resolve(SandboxSpec(image: imageName))
@@ -150,8 +156,10 @@ extension RuncBackend {
                     code: .unavailable, message: "the runtime could not start a pooled container",
                     cause: RuntimeFailure(message: reason))
             }
+            // Its spool directory (named after the container) is made now, off the hand-out's path.
+            try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
         } catch {
-            await destroy(sandbox)
+            await destroyPooled(sandbox)
             throw error
         }
         let kept = state.withLock { state in
@@ -159,7 +167,7 @@ extension RuncBackend {
             state.pool.append(PooledContainer(sandbox: sandbox, request: request))
             return true
         }
-        if !kept { await destroy(sandbox) }
+        if !kept { await destroyPooled(sandbox) }
     }
 
     /// Sets how many started containers the pool keeps for `imageName` (0: none; runc only). The
@@ -208,7 +216,7 @@ extension RuncBackend {
                 let short = state.poolTargets.keys.sorted().filter { counts[$0, default: 0] < state.poolTargets[$0]! }
                 return (short, surplus)
             }
-            for pooled in surplus { await destroy(pooled.sandbox) }
+            for pooled in surplus { await destroyPooled(pooled.sandbox) }
             let now = ContinuousClock.now
             guard !short.isEmpty else {
                 guard await poolDoorbell.wait() else { return }
@@ -269,7 +277,7 @@ extension RuncBackend {
         let oldest = state.withLock { state in state.pool.isEmpty ? nil : state.pool.removeFirst() }
         guard let oldest else { return false }
         logger.notice("every sandbox slot is taken: pooled container \(oldest.sandbox.container) gives way")
-        await destroy(oldest.sandbox)
+        await destroyPooled(oldest.sandbox)
         return true
     }
 
@@ -279,7 +287,7 @@ extension RuncBackend {
             defer { state.pool.removeAll() }
             return state.pool
         }
-        for container in pooled { await destroy(container.sandbox) }
+        for container in pooled { await destroyPooled(container.sandbox) }
     }
 }
 

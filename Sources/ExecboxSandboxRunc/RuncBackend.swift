@@ -348,7 +348,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
             spec: request.spec,
             limits: request.limits,
             bundle: bundle,
-            spoolDirectory: "\(configuration.spoolDirectory)/\(id.rawValue)",
+            // Named after the container: a pooled one's is made with it, before it is given.
+            spoolDirectory: "\(configuration.spoolDirectory)/\(container ?? id.rawValue)",
             slot: slot,
             baseProcess: OCIConfigBuilder.make(input).process,
             retainedExecs: configuration.retainedExecs,
@@ -412,7 +413,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
     /// What follows `runc create` (or a pooled container's claim): the spool directory, the
     /// network of a runc sandbox, and the record a later server adopts it by.
     func finishCreate(_ sandbox: RuncSandbox) async throws {
-        try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
+        // A pooled container's was made with it.
+        if !sandbox.prestarted { try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700) }
         guard let initProcess = sandbox.initProcess else { return }
         if sandbox.runtime.kind == .runc, sandbox.spec.network != .none, let network {
             sandbox.networkAttachment = try await network.attach(

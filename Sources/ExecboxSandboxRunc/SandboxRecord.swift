@@ -71,12 +71,31 @@ struct SandboxRecord: Codable, Sendable {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
-    /// Writes (or replaces, through a rename) the record.
+    /// Writes (or replaces, through a rename) the record. A record already there (a pooled
+    /// container's, given to a sandbox) is rewritten in place when old and new fit one page: the
+    /// kernel copies a one-page `pwrite` at offset 0 in one step (a kill lands before or after it),
+    /// and JSON allows the spaces that pad it over a longer old record. (Creating the temporary file
+    /// was the costly part of a pooled hand-out on this host's disk.)
     func write(to bundle: String) throws {
+        let bytes = Array(try JSONEncoder().encode(self))
+        if Self.rewriteInPlace("\(bundle)/\(Self.fileName)", bytes) { return }
         let temporary = "\(bundle)/\(Self.fileName).tmp"
         unlink(temporary)
-        try BundleWriter.writeFile(temporary, Array(try JSONEncoder().encode(self)), mode: 0o600)
+        try BundleWriter.writeFile(temporary, bytes, mode: 0o600)
         guard rename(temporary, "\(bundle)/\(Self.fileName)") == 0 else { throw SystemError("rename") }
+    }
+
+    private static func rewriteInPlace(_ path: String, _ bytes: [UInt8]) -> Bool {
+        let page = 4096
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1, info.st_size <= page,
+            bytes.count <= page
+        else { return false }
+        let padded = bytes + [UInt8](repeating: UInt8(ascii: " "), count: max(0, Int(info.st_size) - bytes.count))
+        return pwrite(fd, padded, padded.count, 0) == padded.count
     }
 
     static func read(from bundle: String) -> SandboxRecord? {

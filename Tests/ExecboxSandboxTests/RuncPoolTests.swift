@@ -45,6 +45,11 @@ struct RuncPoolTests {
         return found
     }
 
+    static func inode(_ path: String) -> ino_t? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_ino : nil
+    }
+
     @Test func aCreateThatFitsIsGivenAPooledContainerAsItsOwn() async throws {
         try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["default": 2] }) { backend in
             try await Self.waitForPool(backend, size: 2)
@@ -72,6 +77,19 @@ struct RuncPoolTests {
             let record = try #require(SandboxRecord.read(from: sandbox.bundle))
             #expect(record.id == id.rawValue && record.container == sandbox.container)
             #expect(record.cpuBaseline == sandbox.cgroup.cpuBaseline)
+            // Its spool directory is named after the container (made with it, before it was given).
+            #expect(sandbox.spoolDirectory.hasSuffix("/\(sandbox.container)"))
+            #expect(access(sandbox.spoolDirectory, F_OK) == 0)
+            // A record rewritten in place over a longer one reads back whole (padded with spaces).
+            let path = "\(sandbox.bundle)/\(SandboxRecord.fileName)"
+            var longer = record
+            longer.spec.labels = ["note": String(repeating: "x", count: 1500)]
+            try longer.write(to: sandbox.bundle)
+            let inode = try #require(Self.inode(path))
+            try record.write(to: sandbox.bundle)
+            #expect(Self.inode(path) == inode, "rewritten in place, not replaced")
+            #expect(SandboxRecord.read(from: sandbox.bundle)?.spec.labels == [:])
+            #expect(SandboxRecord.read(from: sandbox.bundle)?.id == id.rawValue)
             // The filler replaced it.
             try await Self.waitForPool(backend, size: 2)
             #expect(Self.containers(backend).runc.count == 3)

@@ -37,6 +37,9 @@ struct ExecSpool: ~Copyable {
     }
 
     static let headerSize = 8
+    /// An empty file a spool directory may hold for the next spool to take instead of creating one
+    /// (creating a file is the costly part on a slow disk).
+    static let spareName = ".spare"
     static let indexStep: UInt64 = 64 << 10
     /// The file header: magic, limit, headPosition, writePosition, headOffset, headStdout,
     /// stagedStdout, stagedStderr (UInt64s, little-endian).
@@ -167,6 +170,13 @@ struct ExecSpool: ~Copyable {
 
     /// Writes the record and the header that commits it; true once a staged chunk is counted in it.
     private mutating func writeRecord(_ chunk: Chunk, staged: Bool) -> Bool {
+        if fd < 0 {
+            // A spare file made ahead in the directory (a pooled container's) saves creating one.
+            let spare =
+                path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+                + "/" + Self.spareName
+            if rename(spare, path) == 0 { fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC | O_NOFOLLOW) }
+        }
         if fd < 0 {
             fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard fd >= 0 else {

@@ -156,8 +156,10 @@ extension RuncBackend {
                     code: .unavailable, message: "the runtime could not start a pooled container",
                     cause: RuntimeFailure(message: reason))
             }
-            // Its spool directory (named after the container) is made now, off the hand-out's path.
+            // Its spool directory (named after the container) is made now, off the hand-out's path,
+            // with a spare file for the first exec's spool.
             try BundleWriter.makeDirectory(sandbox.spoolDirectory, mode: 0o700)
+            try BundleWriter.writeFile("\(sandbox.spoolDirectory)/\(ExecSpool.spareName)", [], mode: 0o600)
         } catch {
             await destroyPooled(sandbox)
             throw error

@@ -80,6 +80,8 @@ struct RuncPoolTests {
             // Its spool directory is named after the container (made with it, before it was given).
             #expect(sandbox.spoolDirectory.hasSuffix("/\(sandbox.container)"))
             #expect(access(sandbox.spoolDirectory, F_OK) == 0)
+            // The first exec's spool took the spare file made with it.
+            #expect(access("\(sandbox.spoolDirectory)/\(ExecSpool.spareName)", F_OK) != 0)
             // A record rewritten in place over a longer one reads back whole (padded with spaces).
             let path = "\(sandbox.bundle)/\(SandboxRecord.fileName)"
             var longer = record

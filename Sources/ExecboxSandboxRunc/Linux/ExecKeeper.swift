@@ -132,29 +132,12 @@ final class ExecKeeper: Sendable {
     }
 
     private static func connect(_ bundle: String) -> Int32? {
-        let directory = execbox_open_path_directory(bundle)
-        guard directory >= 0 else { return nil }
-        defer { close(directory) }
-        let socketFile = execbox_open_path_nofollow(directory, socketName)
-        guard socketFile >= 0 else { return nil }
-        defer { close(socketFile) }
-        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in "/proc/self/fd/\(socketFile)".utf8.enumerated() { raw[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        // Sends never wait on a monitor that stopped reading (the list's reads have their timeout).
+        let type = Int32(SOCK_SEQPACKET.rawValue | SOCK_CLOEXEC.rawValue)
+        guard let fd = try? SandboxAgentClient.connectUnixSocket(directory: bundle, name: socketName, type: type)
+        else { return nil }
+        // Sends never wait long on a monitor that stopped reading (the list's reads have their timeout).
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-        guard connected == 0,
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0
-        else {
+        guard setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
             close(fd)
             return nil
         }

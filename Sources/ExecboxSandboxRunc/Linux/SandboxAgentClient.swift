@@ -51,26 +51,35 @@ enum SandboxAgentClient {
 
     /// Connects to the agent whose socket is in `directory` (a host path the backend made); throws
     /// when it does not answer there (an older sandbox without one, its socket removed from inside).
+    /// Non-blocking: an agent that stopped accepting (its backlog full) fails the connect at once
+    /// (EAGAIN), and the caller uses `runc exec`; no thread waits on the sandbox.
     static func connect(directory: String) throws(SystemError) -> Int32 {
+        try connectUnixSocket(
+            directory: directory, name: socketName,
+            type: Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue))
+    }
+
+    /// Connects a socket of `type` to the Unix socket `name` in `directory`, a host path, never
+    /// following a symlink planted there: the socket file is opened `O_PATH | O_NOFOLLOW` and
+    /// connected through `/proc/self/fd/N` (which also keeps a long directory within a socket
+    /// address's 108 bytes).
+    static func connectUnixSocket(directory: String, name: String, type: Int32) throws(SystemError) -> Int32 {
         let directoryFD = execbox_open_path_directory(directory)
         guard directoryFD >= 0 else { throw SystemError("open \(directory)") }
         defer { close(directoryFD) }
-        let socketFile = execbox_open_path_nofollow(directoryFD, socketName)
-        guard socketFile >= 0 else { throw SystemError("open \(socketName)") }
+        let socketFile = execbox_open_path_nofollow(directoryFD, name)
+        guard socketFile >= 0 else { throw SystemError("open \(name)") }
         defer { close(socketFile) }
         var info = stat()
         guard fstat(socketFile, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else {
-            throw SystemError("\(socketName) is not a socket", errno: ENOTSOCK)
+            throw SystemError("\(name) is not a socket", errno: ENOTSOCK)
         }
-        // Non-blocking: an agent that stopped accepting (its backlog full) fails the connect at once
-        // (EAGAIN), and the caller uses `runc exec`; no thread waits on the sandbox.
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
+        let fd = socket(AF_UNIX, type, 0)
         guard fd >= 0 else { throw SystemError("socket") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array("/proc/self/fd/\(socketFile)".utf8)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.enumerated() { raw[index] = byte }
+            for (index, byte) in "/proc/self/fd/\(socketFile)".utf8.enumerated() { raw[index] = byte }
         }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

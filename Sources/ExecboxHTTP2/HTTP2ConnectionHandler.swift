@@ -2,11 +2,11 @@ internal import CNghttp2
 public import NIOCore
 
 /// Drives one connection's nghttp2 session from NIO: bytes in through `mem_recv`, frames out
-/// through `mem_send`, each request stream passed down the pipeline as an
-/// ``HTTP2ServerStream`` once its head is complete.
+/// through `mem_send`, request streams passed down the pipeline once their heads are complete,
+/// as one `[HTTP2ServerStream]` per read.
 public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = HTTP2ServerStream
+    public typealias InboundOut = [HTTP2ServerStream]
     public typealias OutboundIn = Never
     public typealias OutboundOut = ByteBuffer
 
@@ -106,14 +106,14 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         if peer == nil { peer = context.channel.remoteAddress?.description ?? "unknown" }
         let peer = self.peer ?? "unknown"
-        for state in opened {
-            let stream = HTTP2ServerStream(
+        let streams = opened.map { state in
+            HTTP2ServerStream(
                 request: HTTP2ServerRequest(
                     streamID: state.id, headers: state.headers, body: state.inbound, peer: peer),
                 response: HTTP2ResponseWriter(streamID: state.id, connection: loopBound)
             )
-            context.fireChannelRead(wrapInboundOut(stream))
         }
+        context.fireChannelRead(wrapInboundOut(streams))
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
@@ -151,9 +151,9 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: operations from response writers (on the event loop)
 
-    func submitResponse(streamID: Int32, headers: HTTP2Headers, endStream: Bool) throws {
+    func submitResponse(streamID: Int32, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
         guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
-        try session.submitResponse(streamID: streamID, headers: headers, endStream: endStream)
+        try session.submitResponse(streamID: streamID, status: status, headers: headers, endStream: endStream)
         scheduleFlush()
     }
 
@@ -342,8 +342,9 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 }
 
-/// A request stream handed to the server's handler task. A class: it travels through generic
-/// async-sequence code, where one reference is cheaper to copy than the fields.
+/// A request stream handed to the server's handler task. A class: it is copied several times on
+/// its way into the task (batch, loop, task closure), and one reference is cheaper to copy than
+/// the fields.
 public final class HTTP2ServerStream: Sendable {
     public let request: HTTP2ServerRequest
     public let response: HTTP2ResponseWriter

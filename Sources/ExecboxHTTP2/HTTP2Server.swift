@@ -151,8 +151,15 @@ public final class HTTP2Server: Sendable {
             try? await channel.executeThenClose { streams, _ in
                 await withDiscardingTaskGroup { group in
                     do {
-                        for try await stream in streams {
-                            group.addTask(executorPreference: executor) { await serve(stream, handler: handler) }
+                        // Streams come in batches, those whose heads completed in one read. Each
+                        // stream's task starts at once on this loop and runs until it first waits:
+                        // a handler that answers without waiting is done before the next starts.
+                        for try await opened in streams {
+                            for stream in opened {
+                                group.addImmediateTask(executorPreference: executor) {
+                                    await serve(stream, handler: handler)
+                                }
+                            }
                         }
                     } catch {
                         // The connection closed; its streams have been failed.
@@ -171,8 +178,9 @@ public final class HTTP2Server: Sendable {
     }
 
     /// Serves one stream on its connection's event loop (the task's executor preference). The
-    /// task registers itself with the stream, so a reset from the peer cancels it.
-    private static func serve(_ stream: HTTP2ServerStream, handler: @escaping Handler) async {
+    /// task registers itself with the stream, so a reset from the peer cancels it. Nonsending: the
+    /// task's closure calls it without an executor check.
+    nonisolated(nonsending) private static func serve(_ stream: HTTP2ServerStream, handler: @escaping Handler) async {
         let response = stream.response
         let connection = response.connection
         precondition(response.eventLoop.inEventLoop, "stream tasks run on their connection's event loop")
@@ -197,7 +205,7 @@ public final class HTTP2Server: Sendable {
 
 /// What the preface decided for one accepted connection.
 enum AcceptedConnection: Sendable {
-    case http2(NIOAsyncChannel<HTTP2ServerStream, Never>)
+    case http2(NIOAsyncChannel<[HTTP2ServerStream], Never>)
     case http1(any Channel, HTTP2Server.HTTP1Connection?)
     /// Closed before a protocol was chosen (preface timeout, garbage, or the peer left).
     case closed

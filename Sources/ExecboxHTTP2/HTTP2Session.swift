@@ -146,12 +146,13 @@ final class HTTP2Session {
         }
     }
 
-    /// Submits a response (server) head; with `endStream` no body follows.
-    func submitResponse(streamID: Int32, headers: HTTP2Headers, endStream: Bool) throws {
+    /// Submits a response (server) head: `status`, then `headers` (pseudo-header fields in them
+    /// are left out). With `endStream` no body follows.
+    func submitResponse(streamID: Int32, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
         guard let stream = streams[streamID] else { throw closedError(streamID) }
         var provider = nghttp2_data_provider()
         provider.read_callback = readData
-        let rc = withNameValues(headers) { nva, count in
+        let rc = withNameValues(headers, status: status) { nva, count in
             endStream
                 ? nghttp2_submit_response(session, streamID, nva, count, nil)
                 : nghttp2_submit_response(session, streamID, nva, count, &provider)
@@ -238,27 +239,45 @@ final class HTTP2Session {
         HTTP2Error(.streamClosed(errorCode: 0), "stream \(streamID) is closed")
     }
 
-    fileprivate func withNameValues<R>(_ headers: HTTP2Headers, _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+    /// Lays `headers` out as nghttp2 name/value pairs. With `status` (a response head), `:status`
+    /// comes first and the caller's own pseudo-header fields are left out.
+    fileprivate func withNameValues<R>(
+        _ headers: HTTP2Headers,
+        status: Int? = nil,
+        _ body: (UnsafePointer<nghttp2_nv>, Int) -> R
+    ) -> R {
         // Names and values are copied into one scratch buffer (on the stack when small) that
         // outlives the call; nghttp2 copies them again into its own frame.
-        var total = 0
-        for field in headers.fields { total += field.name.utf8.count + field.value.utf8.count }
-        let count = headers.fields.count
+        let statusText = status.map { String($0) }  // small: no allocation
+        var total = statusText.map { ":status".utf8.count + $0.utf8.count } ?? 0
+        var count = statusText == nil ? 0 : 1
+        for field in headers.fields where statusText == nil || !field.name.hasPrefix(":") {
+            total += field.name.utf8.count + field.value.utf8.count
+            count += 1
+        }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { bytes in
             withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(count, 1)) { nva in
                 var offset = 0
-                for (i, field) in headers.fields.enumerated() {
+                var index = 0
+                func copy(_ string: String) {
+                    let copied = string.utf8.withContiguousStorageIfAvailable { utf8 in
+                        UnsafeMutableBufferPointer(rebasing: bytes[offset...]).initialize(fromContentsOf: utf8)
+                    }
+                    if let copied {
+                        offset += copied
+                        return
+                    }
+                    for byte in string.utf8 {
+                        bytes[offset] = byte
+                        offset += 1
+                    }
+                }
+                func add(_ name: String, _ value: String) {
                     let nameStart = offset
-                    for byte in field.name.utf8 {
-                        bytes[offset] = byte
-                        offset += 1
-                    }
+                    copy(name)
                     let valueStart = offset
-                    for byte in field.value.utf8 {
-                        bytes[offset] = byte
-                        offset += 1
-                    }
-                    (nva.baseAddress! + i).initialize(
+                    copy(value)
+                    (nva.baseAddress! + index).initialize(
                         to: nghttp2_nv(
                             name: bytes.baseAddress! + nameStart,
                             value: bytes.baseAddress! + valueStart,
@@ -267,6 +286,11 @@ final class HTTP2Session {
                             flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
                         )
                     )
+                    index += 1
+                }
+                if let statusText { add(":status", statusText) }
+                for field in headers.fields where statusText == nil || !field.name.hasPrefix(":") {
+                    add(field.name, field.value)
                 }
                 return body(nva.baseAddress!, count)
             }
@@ -281,41 +305,45 @@ func errorString(_ code: Int32) -> String {
 
 // MARK: callbacks (file scope: C function pointers capture nothing)
 
-private func owner(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session {
-    Unmanaged<HTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+/// Runs `body` with the session a callback's `user_data` points at, without retaining it: the
+/// session outlives every call nghttp2 makes into it (it owns the nghttp2 session).
+private func withSession<R>(_ userData: UnsafeMutableRawPointer?, _ body: (HTTP2Session) -> R) -> R {
+    Unmanaged<HTTP2Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
 }
 
 private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
-    let session = owner(userData)
-    let header = frame!.pointee.hd
-    guard header.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
-    if session.mode == .server && frame!.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
-        let stream = session.makeStream(header.stream_id)
-        // Room for a typical request head (pseudo-headers plus a few), so it is not regrown.
-        stream.headers.reserveCapacity(12)
-        session.streams[header.stream_id] = stream
+    withSession(userData) { session in
+        let header = frame!.pointee.hd
+        guard header.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+        if session.mode == .server && frame!.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
+            let stream = session.makeStream(header.stream_id)
+            // Room for a typical request head (pseudo-headers plus a few), so it is not regrown.
+            stream.headers.reserveCapacity(12)
+            session.streams[header.stream_id] = stream
+        }
+        return 0
     }
-    return 0
 }
 
 private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
-    let session = owner(userData)
-    guard let stream = session.streams[frame!.pointee.hd.stream_id] else { return 0 }
-    // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it: count here.
-    stream.headerBytes += nameLength + valueLength + 32
-    if stream.headerBytes > session.configuration.maxHeaderListSize {
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+    withSession(userData) { session in
+        guard let stream = session.streams[frame!.pointee.hd.stream_id] else { return 0 }
+        // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it: count here.
+        stream.headerBytes += nameLength + valueLength + 32
+        if stream.headerBytes > session.configuration.maxHeaderListSize {
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+        }
+        let nameString = headerString(name, nameLength)
+        let valueString = headerString(value, valueLength)
+        if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
+            var trailers = stream.trailers ?? HTTP2Headers()
+            trailers.addLowercased(nameString, valueString)
+            stream.trailers = trailers
+        } else {
+            stream.headers.addLowercased(nameString, valueString)
+        }
+        return 0
     }
-    let nameString = headerString(name, nameLength)
-    let valueString = headerString(value, valueLength)
-    if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
-        var trailers = stream.trailers ?? HTTP2Headers()
-        trailers.addLowercased(nameString, valueString)
-        stream.trailers = trailers
-    } else {
-        stream.headers.addLowercased(nameString, valueString)
-    }
-    return 0
 }
 
 /// Header names and values longer than Swift's 15-byte small-string form cost an allocation each;
@@ -336,40 +364,41 @@ private func headerString(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Strin
 }
 
 private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
-    let session = owner(userData)
-    let header = frame!.pointee.hd
-    if header.stream_id == 0 { onConnectionFrame(session, frame!) }
-    let type = UInt32(header.type)
-    if type == NGHTTP2_PRIORITY.rawValue
-        || (type == NGHTTP2_DATA.rawValue && header.length == 0
-            && header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) == 0)
-    {
-        session.glitch()
-    }
-    guard let stream = session.streams[header.stream_id] else { return 0 }
-    let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-    switch UInt32(header.type) {
-    case NGHTTP2_HEADERS.rawValue:
-        let category = frame!.pointee.headers.cat
-        if category == NGHTTP2_HCAT_REQUEST {
-            session.opened.append(stream)
-        } else if category == NGHTTP2_HCAT_RESPONSE {
-            // Completed here, not after mem_recv: the stream may close within the same read.
-            stream.responseHead?.succeed(stream.headers)
-            stream.responseHead = nil
+    withSession(userData) { session in
+        let header = frame!.pointee.hd
+        if header.stream_id == 0 { onConnectionFrame(session, frame!) }
+        let type = UInt32(header.type)
+        if type == NGHTTP2_PRIORITY.rawValue
+            || (type == NGHTTP2_DATA.rawValue && header.length == 0
+                && header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) == 0)
+        {
+            session.glitch()
         }
-        if endStream {
-            // Trailers received on this side live in `trailers` until the stream is handed over.
-            let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.trailers : nil
-            if category == NGHTTP2_HCAT_HEADERS { stream.trailers = nil }
-            stream.inbound.finish(trailers: trailers)
+        guard let stream = session.streams[header.stream_id] else { return 0 }
+        let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(header.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            let category = frame!.pointee.headers.cat
+            if category == NGHTTP2_HCAT_REQUEST {
+                session.opened.append(stream)
+            } else if category == NGHTTP2_HCAT_RESPONSE {
+                // Completed here, not after mem_recv: the stream may close within the same read.
+                stream.responseHead?.succeed(stream.headers)
+                stream.responseHead = nil
+            }
+            if endStream {
+                // Trailers received on this side live in `trailers` until the stream is handed over.
+                let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.trailers : nil
+                if category == NGHTTP2_HCAT_HEADERS { stream.trailers = nil }
+                stream.inbound.finish(trailers: trailers)
+            }
+        case NGHTTP2_DATA.rawValue:
+            if endStream { stream.inbound.finish() }
+        default:
+            break
         }
-    case NGHTTP2_DATA.rawValue:
-        if endStream { stream.inbound.finish() }
-    default:
-        break
+        return 0
     }
-    return 0
 }
 
 extension HTTP2Session {
@@ -387,101 +416,106 @@ private func onConnectionFrame(_ session: HTTP2Session, _ frame: UnsafePointer<n
 }
 
 private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
-    let session = owner(userData)
-    guard let stream = session.streams[streamID] else {
-        // Data for a stream we no longer track still counts against the connection window.
-        nghttp2_session_consume_connection(session.session, length)
+    withSession(userData) { session in
+        guard let stream = session.streams[streamID] else {
+            // Data for a stream we no longer track still counts against the connection window.
+            nghttp2_session_consume_connection(session.session, length)
+            return 0
+        }
+        var chunk = session.allocator.buffer(capacity: length)
+        chunk.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
+        stream.inbound.append(chunk)
         return 0
     }
-    var chunk = session.allocator.buffer(capacity: length)
-    chunk.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
-    stream.inbound.append(chunk)
-    return 0
 }
 
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
-    let session = owner(userData)
-    guard let stream = session.streams.removeValue(forKey: streamID) else { return 0 }
-    // The error (and its message) is built only when something will carry it: a normal close of
-    // a finished stream, the common case, allocates nothing here.
-    var closeError: HTTP2Error?
-    func error() -> HTTP2Error {
-        if let closeError { return closeError }
-        let made = HTTP2Error(.streamClosed(errorCode: errorCode), "stream \(streamID) was reset (error \(errorCode))")
-        closeError = made
-        return made
+    withSession(userData) { session in
+        guard let stream = session.streams.removeValue(forKey: streamID) else { return 0 }
+        // The error (and its message) is built only when something will carry it: a normal close of
+        // a finished stream, the common case, allocates nothing here.
+        var closeError: HTTP2Error?
+        func error() -> HTTP2Error {
+            if let closeError { return closeError }
+            let made = HTTP2Error(
+                .streamClosed(errorCode: errorCode), "stream \(streamID) was reset (error \(errorCode))")
+            closeError = made
+            return made
+        }
+        if errorCode == 0 {
+            stream.inbound.finish()
+        } else {
+            stream.inbound.fail(error())
+        }
+        // Bytes received but not yet read stay readable; they return their connection-window
+        // credit when read, or when the body is dropped unread (HTTP2InboundBody.deinit).
+        stream.drained?.fail(error())
+        stream.drained = nil
+        stream.responseHead?.fail(error())
+        stream.responseHead = nil
+        if errorCode != 0 {
+            // The peer reset the stream (or it failed): the work for it stops.
+            stream.handlerTask?.cancel()
+            stream.resetBeforeHandler = true
+        }
+        return 0
     }
-    if errorCode == 0 {
-        stream.inbound.finish()
-    } else {
-        stream.inbound.fail(error())
-    }
-    // Bytes received but not yet read stay readable; they return their connection-window
-    // credit when read, or when the body is dropped unread (HTTP2InboundBody.deinit).
-    stream.drained?.fail(error())
-    stream.drained = nil
-    stream.responseHead?.fail(error())
-    stream.responseHead = nil
-    if errorCode != 0 {
-        // The peer reset the stream (or it failed): the work for it stops.
-        stream.handlerTask?.cancel()
-        stream.resetBeforeHandler = true
-    }
-    return 0
 }
 
 private let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
-    let session = owner(userData)
-    if UInt32(frame!.pointee.hd.type) == NGHTTP2_RST_STREAM.rawValue {
-        session.glitch()
+    withSession(userData) { session in
+        if UInt32(frame!.pointee.hd.type) == NGHTTP2_RST_STREAM.rawValue {
+            session.glitch()
+        }
+        return 0
     }
-    return 0
 }
 
 private let onInvalidFrame: nghttp2_on_invalid_frame_recv_callback = { _, _, _, userData in
-    owner(userData).glitch()
+    withSession(userData) { $0.glitch() }
     return 0
 }
 
 /// Copies queued body bytes into the frame nghttp2 is building; defers when none are queued.
 private let readData: nghttp2_data_source_read_callback = {
     nghttpSession, streamID, buffer, length, flags, _, userData in
-    let session = owner(userData)
-    guard let stream = session.streams[streamID] else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
-    var written = 0
-    while written < length, var chunk = stream.outbound.first {
-        let n = min(length - written, chunk.readableBytes)
-        chunk.withUnsafeReadableBytes { bytes in
-            (buffer! + written).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
-        }
-        chunk.moveReaderIndex(forwardBy: n)
-        written += n
-        if chunk.readableBytes == 0 {
-            stream.outbound.removeFirst()
-        } else {
-            stream.outbound.replaceFirst(with: chunk)
-        }
-    }
-    stream.outboundBytes -= written
-    stream.sentBytes &+= written
-    if let drained = stream.drained, stream.outboundBytes <= session.configuration.streamOutboundLowWatermark {
-        stream.drained = nil
-        drained.succeed(())
-    }
-    if stream.outbound.isEmpty {
-        if stream.outboundFinished {
-            flags!.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
-            if let trailers = stream.trailers, trailers.count > 0 {
-                flags!.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                session.submitTrailers(streamID: streamID, trailers)
+    withSession(userData) { session in
+        guard let stream = session.streams[streamID] else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+        var written = 0
+        while written < length, var chunk = stream.outbound.first {
+            let n = min(length - written, chunk.readableBytes)
+            chunk.withUnsafeReadableBytes { bytes in
+                (buffer! + written).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
             }
-        } else if written == 0 {
-            stream.deferred = true
-            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+            chunk.moveReaderIndex(forwardBy: n)
+            written += n
+            if chunk.readableBytes == 0 {
+                stream.outbound.removeFirst()
+            } else {
+                stream.outbound.replaceFirst(with: chunk)
+            }
         }
+        stream.outboundBytes -= written
+        stream.sentBytes &+= written
+        if let drained = stream.drained, stream.outboundBytes <= session.configuration.streamOutboundLowWatermark {
+            stream.drained = nil
+            drained.succeed(())
+        }
+        if stream.outbound.isEmpty {
+            if stream.outboundFinished {
+                flags!.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+                if let trailers = stream.trailers, trailers.count > 0 {
+                    flags!.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                    session.submitTrailers(streamID: streamID, trailers)
+                }
+            } else if written == 0 {
+                stream.deferred = true
+                return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+            }
+        }
+        _ = nghttpSession
+        return written
     }
-    _ = nghttpSession
-    return written
 }
 
 extension HTTP2Session {

@@ -31,6 +31,7 @@ while let argument = arguments.next() {
 struct Failure: Error {}
 
 let hello = ByteBuffer(string: "hello\n")
+let textPlain: HTTP2Headers = ["content-type": "text/plain"]
 let pattern = ByteBuffer(bytes: (0..<(251 * 261)).map { UInt8($0 % 251) })
 
 let tls = certificate.map { TLSConfiguration.server(certificateChainFile: $0, privateKeyFile: key ?? $0) }
@@ -39,10 +40,12 @@ print("listening on \(server.localAddress.port ?? 0)")
 fflushStandardOutput()
 
 try await server.run { request, response in
-    let path = request.path.split(separator: "?", maxSplits: 1)
-    switch (request.method, path.first ?? "") {
+    let target = request.path
+    let question = target.firstIndex(of: "?")
+    let query = question.map { target[target.index(after: $0)...] } ?? ""
+    switch (request.method, target[..<(question ?? target.endIndex)]) {
     case ("GET", "/hello"):
-        try await response.writeHead(status: 200, headers: ["content-type": "text/plain"])
+        try await response.writeHead(status: 200, headers: textPlain)
         try await response.writeBody(hello)
         try await response.finish()
     case ("POST", "/echo"):
@@ -54,7 +57,6 @@ try await server.run { request, response in
         }
         try await response.finish(trailers: ["x-body-bytes": String(total)])
     case ("GET", "/bytes"):
-        let query = path.count > 1 ? path[1] : ""
         let n = query.hasPrefix("n=") ? Int(query.dropFirst(2)) ?? 0 : 0
         try await response.writeHead(status: 200, headers: ["content-length": String(n)])
         var sent = 0

@@ -52,6 +52,7 @@ extension RuncBackend {
             let taken = try state.withLock { state throws(SandboxError) -> PooledContainer? in
                 if let refusal = state.refusal(of: id) { throw refusal }
                 guard let index = state.pool.firstIndex(where: { $0.fits(request) }) else { return nil }
+                state.lastPoolClaim = .now
                 return state.pool.remove(at: index)
             }
             guard let pooled = taken else {
@@ -196,7 +197,23 @@ extension RuncBackend {
         // When each image's pool began to fill, until it is full (then announced once).
         var fillingSince: [String: ContinuousClock.Instant] = [:]
         var announced: Set<String> = []
+        // Since when the refill has waited for a pause in claims (bounded: steady claims must not
+        // starve the pool).
+        var deferredSince: ContinuousClock.Instant?
         while true {
+            // Creates being handed pooled containers get the CPU first: the refill starts once no
+            // claim came for `poolRefillDelay` (or after five times that, whatever the claims).
+            let delay = configuration.poolRefillDelay
+            if let lastClaim = state.withLock({ $0.lastPoolClaim }), lastClaim + delay > .now {
+                let since = deferredSince ?? .now
+                deferredSince = since
+                let resume = min(lastClaim + delay, since + delay * 5)
+                if resume > .now {
+                    guard await poolDoorbell.wait(until: resume), !state.withLock({ $0.stopped }) else { return }
+                    continue
+                }
+            }
+            deferredSince = nil
             // An image re-imported under its name: what was pooled with the old one fits no create.
             let targets = state.withLock { $0.poolTargets }
             let current = targets.keys.reduce(into: [String: SandboxImage]()) { $0[$1] = try? catalog.resolve($1) }

@@ -38,6 +38,8 @@ public final class RuncBackend: SandboxBackend, Service, Sendable {
         var pool: [PooledContainer] = []
         /// How many the pool keeps per image name (`poolSizes`, then `setPoolSize`).
         var poolTargets: [String: Int] = [:]
+        /// When a pooled container was last given (the filler waits for a pause in claims).
+        var lastPoolClaim: ContinuousClock.Instant?
         /// `run()` takes no more jobs (it took every one queued before).
         var jobsClosed = false
 

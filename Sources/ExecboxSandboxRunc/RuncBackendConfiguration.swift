@@ -102,6 +102,11 @@ public struct RuncBackendConfiguration: Sendable {
     /// runtime call is left to make. Each pooled container holds a sandbox slot and an idle init.
     /// Empty: no pool.
     public var poolSizes: [String: Int] = [:]
+    /// How long the pool's filler waits after a pooled container is given before it starts a
+    /// replacement, so that a burst of creates being handed containers is not slowed by refill
+    /// work (a runtime call costs tens of milliseconds of CPU). Under steady claims the wait is at
+    /// most five times this long.
+    public var poolRefillDelay: Duration = .milliseconds(100)
     /// At start-up, adopt the sandboxes a previous run left running under their monitors (their
     /// execs are gone: the dead server held their pipes); whatever cannot be adopted is cleaned up
     /// and listed as `lost`.

@@ -101,6 +101,54 @@ struct RuncPoolTests {
         }
     }
 
+    /// The filler leaves the CPU to creates being handed containers: it starts a replacement only
+    /// after a pause in claims (`poolRefillDelay`), and under steady claims after five times that.
+    @Test func theRefillWaitsForAPauseInClaims() async throws {
+        let delay = Duration.seconds(2)
+        try await Support.withBackend(
+            runtime: .runc,
+            {
+                $0.poolSizes = ["default": 2]; $0.poolRefillDelay = delay
+            }
+        ) {
+            backend in
+            try await Self.waitForPool(backend, size: 2)
+            let first = SandboxID.random()
+            _ = try await backend.create(first, SandboxSpec())
+            let claimed = ContinuousClock.now
+            #expect(RuncBackend.isPooled(try backend.lookup(first).container))
+            // A second claim a second later restarts the pause; the refill is not due before it ends.
+            try await Task.sleep(until: claimed + .seconds(1))
+            let second = SandboxID.random()
+            _ = try await backend.create(second, SandboxSpec())
+            let secondClaimed = ContinuousClock.now
+            #expect(RuncBackend.isPooled(try backend.lookup(second).container))
+            try await Task.sleep(until: secondClaimed + .milliseconds(1500))
+            #expect(backend.pooledContainers["default", default: 0] == 0, "refilled during the pause")
+            // After the pause the pool fills again (a replacement takes ~0.1 s here without load).
+            try await Self.waitForPool(backend, size: 2)
+            #expect(ContinuousClock.now - secondClaimed >= delay)
+            // Steady claims, every 0.5 s (inside the 2 s pause), hold the refill off for at most
+            // five times the pause: a replacement appears while they go on.
+            let steadyStart = ContinuousClock.now
+            var given: [SandboxID] = []
+            var refilledAfter: Duration?
+            while ContinuousClock.now - steadyStart < .seconds(40) {
+                if given.count >= 2, backend.pooledContainers["default", default: 0] > 0 {
+                    refilledAfter = ContinuousClock.now - steadyStart
+                    break
+                }
+                let id = SandboxID.random()
+                _ = try await backend.create(id, SandboxSpec())
+                given.append(id)
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            let after = try #require(refilledAfter, "steady claims starved the pool")
+            #expect(after >= .seconds(4), "refilled \(after) into steady claims, not after a pause")
+            for id in [first, second] + given { _ = try await backend.kill(id) }
+        }
+    }
+
     @Test func aCreateThatDoesNotFitTakesTheOrdinaryPath() async throws {
         try await Support.withBackend(runtime: .runc, { $0.poolSizes = ["default": 1] }) { backend in
             try await Self.waitForPool(backend, size: 1)

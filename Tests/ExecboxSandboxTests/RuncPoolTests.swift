@@ -102,16 +102,14 @@ struct RuncPoolTests {
     }
 
     /// The filler leaves the CPU to creates being handed containers: it starts a replacement only
-    /// after a pause in claims (`poolRefillDelay`), and under steady claims after five times that.
+    /// after a pause in claims (`poolRefillDelay`).
     @Test func theRefillWaitsForAPauseInClaims() async throws {
         let delay = Duration.seconds(2)
-        try await Support.withBackend(
-            runtime: .runc,
-            {
-                $0.poolSizes = ["default": 2]; $0.poolRefillDelay = delay
-            }
-        ) {
-            backend in
+        let configure: (inout RuncBackendConfiguration) -> Void = {
+            $0.poolSizes = ["default": 2]
+            $0.poolRefillDelay = delay
+        }
+        try await Support.withBackend(runtime: .runc, configure) { backend in
             try await Self.waitForPool(backend, size: 2)
             let first = SandboxID.random()
             _ = try await backend.create(first, SandboxSpec())
@@ -128,24 +126,40 @@ struct RuncPoolTests {
             // After the pause the pool fills again (a replacement takes ~0.1 s here without load).
             try await Self.waitForPool(backend, size: 2)
             #expect(ContinuousClock.now - secondClaimed >= delay)
-            // Steady claims, every 0.5 s (inside the 2 s pause), hold the refill off for at most
-            // five times the pause: a replacement appears while they go on.
-            let steadyStart = ContinuousClock.now
+            for id in [first, second] { _ = try await backend.kill(id) }
+        }
+    }
+
+    /// Steady hand-outs, closer together than the pause, hold the refill off for at most five
+    /// times the pause: a replacement appears while they go on.
+    @Test func steadyClaimsDoNotStarveThePool() async throws {
+        let delay = Duration.milliseconds(500)
+        let configure: (inout RuncBackendConfiguration) -> Void = {
+            $0.poolSizes = ["default": 24]
+            $0.poolRefillDelay = delay
+        }
+        try await Support.withBackend(runtime: .runc, configure) { backend in
+            try await Self.waitForPool(backend, size: 24)
+            let start = ContinuousClock.now
             var given: [SandboxID] = []
+            var previous = backend.pooledContainers["default", default: 0]
             var refilledAfter: Duration?
-            while ContinuousClock.now - steadyStart < .seconds(40) {
-                if given.count >= 2, backend.pooledContainers["default", default: 0] > 0 {
-                    refilledAfter = ContinuousClock.now - steadyStart
-                    break
-                }
+            while previous > 0, ContinuousClock.now - start < .seconds(30) {
                 let id = SandboxID.random()
                 _ = try await backend.create(id, SandboxSpec())
                 given.append(id)
-                try await Task.sleep(for: .milliseconds(500))
+                try await Task.sleep(for: .milliseconds(200))
+                let count = backend.pooledContainers["default", default: 0]
+                if count >= previous {
+                    // A hand-out came in between, yet the pool did not shrink: a replacement.
+                    refilledAfter = ContinuousClock.now - start
+                    break
+                }
+                previous = count
             }
-            let after = try #require(refilledAfter, "steady claims starved the pool")
-            #expect(after >= .seconds(4), "refilled \(after) into steady claims, not after a pause")
-            for id in [first, second] + given { _ = try await backend.kill(id) }
+            let after = try #require(refilledAfter, "steady claims starved the pool (\(given.count) given)")
+            #expect(after >= delay * 2, "refilled \(after) into steady claims, not after a pause")
+            for id in given { _ = try await backend.kill(id) }
         }
     }
 

@@ -18,7 +18,12 @@ import Testing
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        // SIGKILL: nghttpd inherits the test process's blocked signals, so SIGTERM (`terminate()`)
+        // left one running after every test run.
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
 
         // nghttpd needs a moment to listen: retry the first request until it answers.
         var answered: (HTTP2ClientConnection, HTTP2ClientStream, HTTP2Headers)?

@@ -3,10 +3,10 @@ public import NIOCore
 
 /// Drives one connection's nghttp2 session from NIO: bytes in through `mem_recv`, frames out
 /// through `mem_send`, request streams passed down the pipeline once their heads are complete,
-/// as one `[HTTP2ServerStream]` per read.
+/// as one `HTTP2OpenedStreams` per read.
 public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = [HTTP2ServerStream]
+    public typealias InboundOut = HTTP2OpenedStreams
     public typealias OutboundIn = Never
     public typealias OutboundOut = ByteBuffer
 
@@ -25,7 +25,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var lastStreamActivity = NIODeadline.now()
     private var idleCheck: RepeatedTask?
     /// The remote address, formatted once per connection.
-    private var peer: String?
+    private(set) var peer = "unknown"
+    /// Serves the connection's request streams (server side); set by the connection's task
+    /// before it starts any of them.
+    var requestHandler: HTTP2Server.Handler?
     /// Called once when the handler leaves the pipeline (the server's connection registry).
     var onRemoved: (() -> Void)?
 
@@ -43,14 +46,15 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         do {
             let session = try HTTP2Session(mode: mode, configuration: configuration)
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            session.makeStream = { id in
-                HTTP2StreamState(
-                    id: id,
-                    inbound: HTTP2InboundBody(connection: loopBound, streamID: id)
-                )
+            let emptyBody = HTTP2InboundBody.makeEmpty()
+            session.makeStream = { id, bodyless in
+                HTTP2StreamState(id: id, connection: loopBound, inbound: bodyless ? emptyBody : nil)
             }
             self.session = session
-            if mode == .server { startIdleCheck(context: context) }
+            if mode == .server {
+                peer = context.channel.remoteAddress?.description ?? "unknown"
+                startIdleCheck(context: context)
+            }
             if context.channel.isActive { flush() }
         } catch {
             context.close(promise: nil)
@@ -100,20 +104,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private func handOverOpenedStreams(context: ChannelHandlerContext, session: HTTP2Session) {
         guard !session.opened.isEmpty else { return }
         lastStreamActivity = .now()
-        let opened = session.opened
-        session.opened.removeAll()
+        var opened: [HTTP2StreamState] = []
+        swap(&opened, &session.opened)
         guard mode == .server else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        if peer == nil { peer = context.channel.remoteAddress?.description ?? "unknown" }
-        let peer = self.peer ?? "unknown"
-        let streams = opened.map { state in
-            HTTP2ServerStream(
-                request: HTTP2ServerRequest(
-                    streamID: state.id, headers: state.headers, body: state.inbound, peer: peer),
-                response: HTTP2ResponseWriter(streamID: state.id, connection: loopBound)
-            )
-        }
-        context.fireChannelRead(wrapInboundOut(streams))
+        context.fireChannelRead(wrapInboundOut(HTTP2OpenedStreams(streams: opened)))
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
@@ -162,7 +156,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         guard let session, let context else { throw HTTP2Error(.connectionClosed, "the connection closed") }
         try session.enqueue(streamID: streamID, chunk)
         scheduleFlush()
-        guard let stream = session.streams[streamID],
+        guard let stream = session.stream(streamID),
             stream.outboundBytes > configuration.streamOutboundHighWatermark
         else { return nil }
         if let drained = stream.drained { return drained.futureResult }
@@ -180,7 +174,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// Resets a stream that is still open. A stream the peer already closed (or reset) gets no
     /// RST_STREAM of ours: RFC 9113 §5.4.2 forbids answering a reset with a reset.
     func reset(streamID: Int32, errorCode: UInt32) {
-        guard let session, session.streams[streamID] != nil else { return }
+        guard let session, session.stream(streamID) != nil else { return }
         session.reset(streamID: streamID, errorCode: errorCode)
         scheduleFlush()
     }
@@ -270,9 +264,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         let head = eventLoop.makePromise(of: HTTP2Headers.self)
         var body: HTTP2InboundBody?
         let id = try session.submitRequest(headers: headers, endStream: endStream) { id in
-            let inbound = HTTP2InboundBody(connection: loopBound, streamID: id)
-            body = inbound
-            let state = HTTP2StreamState(id: id, inbound: inbound)
+            let state = HTTP2StreamState(id: id, connection: loopBound)
+            body = state.inbound
             state.responseHead = head
             return state
         }
@@ -342,31 +335,23 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 }
 
-/// A request stream handed to the server's handler task. A class: it is copied several times on
-/// its way into the task (batch, loop, task closure), and one reference is cheaper to copy than
-/// the fields.
-public final class HTTP2ServerStream: Sendable {
-    public let request: HTTP2ServerRequest
-    public let response: HTTP2ResponseWriter
-
-    init(request: HTTP2ServerRequest, response: HTTP2ResponseWriter) {
-        self.request = request
-        self.response = response
-    }
+/// The request streams whose heads completed in one read, on their way to the connection's task.
+public struct HTTP2OpenedStreams: Sendable {
+    let streams: [HTTP2StreamState]
 }
 
 extension HTTP2ConnectionHandler {
     /// Registers the task serving a stream so a reset from the peer cancels it. Returns false if
     /// the stream is already gone (the handler should not start).
-    func registerHandler(streamID: Int32, task: UnsafeCurrentTask?) -> Bool {
-        guard let stream = session?.streams[streamID], !stream.resetBeforeHandler else { return false }
+    func registerHandler(_ stream: HTTP2StreamState, task: UnsafeCurrentTask?) -> Bool {
+        guard !stream.resetBeforeHandler else { return false }
         stream.handlerTask = task
         return true
     }
 
     /// Called when a stream's handler has returned: a response it left unfinished is reset.
     func handlerFinished(streamID: Int32) {
-        guard let session, let stream = session.streams[streamID] else { return }
+        guard let session, let stream = session.stream(streamID) else { return }
         stream.handlerTask = nil
         if !stream.outboundFinished {
             session.reset(streamID: streamID, errorCode: NGHTTP2_INTERNAL_ERROR.rawValue)

@@ -32,10 +32,13 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
     }
 
     public subscript(_ name: String) -> String? {
-        // Lookups run several times per request, nearly always with lower-case literals.
+        // Lookups run several times per request, nearly always with lower-case literals: the name
+        // is lower-cased only when it is not found as given.
+        if let field = fields.first(where: { $0.name == name }) { return field.value }
         let isLower = name.utf8.allSatisfy { $0 < UInt8(ascii: "A") || $0 > UInt8(ascii: "Z") }
-        let name = isLower ? name : name.lowercased()
-        return fields.first { $0.name == name }?.value
+        guard !isLower else { return nil }
+        let lowered = name.lowercased()
+        return fields.first { $0.name == lowered }?.value
     }
 
     public func makeIterator() -> some IteratorProtocol<(name: String, value: String)> {

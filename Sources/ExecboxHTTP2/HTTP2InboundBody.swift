@@ -20,8 +20,9 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
 
     /// Inline in the object (not a separate box): one allocation per stream fewer.
     private let state = Mutex(State())
-    /// Where consumed bytes are credited back: the stream's connection, on its event loop.
-    private let connection: NIOLoopBound<HTTP2ConnectionHandler>
+    /// Where consumed bytes are credited back: the stream's connection, on its event loop (nil
+    /// for `empty`, which never holds bytes).
+    private let connection: NIOLoopBound<HTTP2ConnectionHandler>?
     private let streamID: Int32
 
     init(connection: NIOLoopBound<HTTP2ConnectionHandler>, streamID: Int32) {
@@ -29,12 +30,25 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
         self.streamID = streamID
     }
 
+    private init(finished: ()) {
+        self.connection = nil
+        self.streamID = 0
+        state.withLock { $0.finished = true }
+    }
+
+    /// A body that has ended with no bytes. A connection makes one and gives it to every request
+    /// whose HEADERS ended the stream (a GET, say), so such a request allocates no body of its
+    /// own; one per connection, not per process, so event loops never share its reference count.
+    static func makeEmpty() -> HTTP2InboundBody {
+        HTTP2InboundBody(finished: ())
+    }
+
     /// Reopens the flow-control windows by `bytes`. From the producer side this may run inside an
     /// nghttp2 callback, where the session must not be re-entered, so it goes through the event
     /// loop's queue; the consumer (a handler task, never inside a callback) credits directly when
     /// it already runs on the loop.
     private func onConsume(_ bytes: Int, direct: Bool = false) {
-        let connection = self.connection
+        guard let connection = self.connection else { return }
         let streamID = self.streamID
         if direct && connection.eventLoop.inEventLoop {
             connection.value.consume(streamID: streamID, bytes: bytes)
@@ -45,7 +59,13 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
 
     // MARK: producer side (event loop)
 
+    /// An empty body (`makeEmpty`), shared by a connection's bodyless requests: the producer side
+    /// leaves it alone.
+    var isShared: Bool { connection == nil }
+
     func append(_ chunk: ByteBuffer) {
+        // nghttp2 delivers no DATA on a stream whose HEADERS ended it (RFC 9113 §5.1).
+        guard !isShared else { return }
         let waiter: CheckedContinuation<ByteBuffer?, any Error>? = state.withLock { state in
             state.unconsumed += chunk.readableBytes
             if let waiter = state.waiter {
@@ -63,6 +83,7 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
     }
 
     func finish(trailers: HTTP2Headers? = nil) {
+        guard !isShared else { return }
         let waiter = state.withLock { state -> CheckedContinuation<ByteBuffer?, any Error>? in
             guard !state.finished else { return nil }
             state.finished = true
@@ -74,6 +95,7 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
     }
 
     func fail(_ error: HTTP2Error) {
+        guard !isShared else { return }
         let waiter = state.withLock { state -> CheckedContinuation<ByteBuffer?, any Error>? in
             guard !state.finished else { return nil }
             state.finished = true

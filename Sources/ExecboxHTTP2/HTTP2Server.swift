@@ -155,9 +155,16 @@ public final class HTTP2Server: Sendable {
                         // stream's task starts at once on this loop and runs until it first waits:
                         // a handler that answers without waiting is done before the next starts.
                         for try await opened in streams {
-                            for stream in opened {
+                            // The connection serves its streams with `handler`, so each task's
+                            // closure captures the stream alone (no context allocation).
+                            if let connection = opened.streams.first?.connection.value,
+                                connection.requestHandler == nil
+                            {
+                                connection.requestHandler = handler
+                            }
+                            for stream in opened.streams {
                                 group.addImmediateTask(executorPreference: executor) {
-                                    await serve(stream, handler: handler)
+                                    await serve(stream)
                                 }
                             }
                         }
@@ -180,24 +187,27 @@ public final class HTTP2Server: Sendable {
     /// Serves one stream on its connection's event loop (the task's executor preference). The
     /// task registers itself with the stream, so a reset from the peer cancels it. Nonsending: the
     /// task's closure calls it without an executor check.
-    nonisolated(nonsending) private static func serve(_ stream: HTTP2ServerStream, handler: @escaping Handler) async {
-        let response = stream.response
-        let connection = response.connection
-        precondition(response.eventLoop.inEventLoop, "stream tasks run on their connection's event loop")
+    nonisolated(nonsending) private static func serve(_ stream: HTTP2StreamState) async {
+        let loopBound = stream.connection
+        precondition(loopBound.eventLoop.inEventLoop, "stream tasks run on their connection's event loop")
+        let connection = loopBound.value
         let registered = withUnsafeCurrentTask { task in
-            connection.value.registerHandler(streamID: response.streamID, task: task)
+            connection.registerHandler(stream, task: task)
         }
-        if registered {
+        if registered, let handler = connection.requestHandler {
+            let request = HTTP2ServerRequest(
+                streamID: stream.id, headers: stream.headers, body: stream.inbound, peer: connection.peer)
+            let response = HTTP2ResponseWriter(streamID: stream.id, connection: loopBound)
             do {
-                try await handler(stream.request, response)
+                try await handler(request, response)
             } catch {
                 response.reset()
             }
         }
-        if response.eventLoop.inEventLoop {
-            connection.value.handlerFinished(streamID: response.streamID)
+        if loopBound.eventLoop.inEventLoop {
+            connection.handlerFinished(streamID: stream.id)
         } else {
-            response.eventLoop.execute { connection.value.handlerFinished(streamID: response.streamID) }
+            loopBound.eventLoop.execute { loopBound.value.handlerFinished(streamID: stream.id) }
         }
     }
 
@@ -205,7 +215,7 @@ public final class HTTP2Server: Sendable {
 
 /// What the preface decided for one accepted connection.
 enum AcceptedConnection: Sendable {
-    case http2(NIOAsyncChannel<[HTTP2ServerStream], Never>)
+    case http2(NIOAsyncChannel<HTTP2OpenedStreams, Never>)
     case http1(any Channel, HTTP2Server.HTTP1Connection?)
     /// Closed before a protocol was chosen (preface timeout, garbage, or the peer left).
     case closed

@@ -12,7 +12,10 @@ final class HTTP2Session {
     let mode: Mode
     let configuration: HTTP2Configuration
     private(set) var session: OpaquePointer?
-    var streams: [Int32: HTTP2StreamState] = [:]
+    /// Every open stream's state, which this dictionary keeps alive. Lookups by id go through
+    /// `stream(_:)`: nghttp2 already keeps a map of its streams, and a server stream's state is
+    /// attached to its nghttp2 stream (stream user data), which spares a Swift hash per lookup.
+    private(set) var streams: [Int32: HTTP2StreamState] = [:]
     /// Streams whose request head is complete, for the handler to hand out after `receive`.
     var opened: [HTTP2StreamState] = []
     /// Glitches the peer caused; when spent, the connection goes away.
@@ -21,8 +24,11 @@ final class HTTP2Session {
     private var connectionWindowOpened = false
     /// The peer sent GOAWAY: no new streams on this connection.
     var receivedGoAway = false
-    /// Creates the state of a stream the peer opens.
-    var makeStream: (Int32) -> HTTP2StreamState = { _ in preconditionFailure("makeStream not set") }
+    /// Long header strings seen lately on this connection, reused by `headerString`.
+    var recentHeaderStrings: [String] = []
+    var nextRecentHeaderString = 0
+    /// Creates the state of a stream the peer opens (its id, and whether its HEADERS end it).
+    var makeStream: (Int32, Bool) -> HTTP2StreamState = { _, _ in preconditionFailure("makeStream not set") }
     let allocator = ByteBufferAllocator()
 
     init(mode: Mode, configuration: HTTP2Configuration) throws {
@@ -134,12 +140,37 @@ final class HTTP2Session {
 
     var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
 
+    // MARK: streams
+
+    /// The state of an open stream, or nil if the stream is closed or unknown.
+    func stream(_ id: Int32) -> HTTP2StreamState? {
+        if let attached = nghttp2_session_get_stream_user_data(session, id) {
+            return Unmanaged<HTTP2StreamState>.fromOpaque(attached).takeUnretainedValue()
+        }
+        // Client streams are not attached: their state is made once the id is known, after
+        // nghttp2_submit_request, and nghttp2 1.52 opens the stream only when HEADERS go out.
+        return mode == .client ? streams[id] : nil
+    }
+
+    /// Tracks a stream the peer opened (server) and attaches its state to the nghttp2 stream.
+    fileprivate func add(_ stream: HTTP2StreamState) {
+        streams[stream.id] = stream
+        nghttp2_session_set_stream_user_data(session, stream.id, Unmanaged.passUnretained(stream).toOpaque())
+    }
+
+    /// Stops tracking a stream; nghttp2 is closing it (its attached state must not outlive it).
+    fileprivate func remove(_ streamID: Int32) -> HTTP2StreamState? {
+        guard let stream = streams.removeValue(forKey: streamID) else { return nil }
+        nghttp2_session_set_stream_user_data(session, streamID, nil)
+        return stream
+    }
+
     // MARK: operations
 
     /// Returns consumed bytes to the flow-control windows of the stream and the connection.
     func consume(streamID: Int32, bytes: Int) {
         guard bytes > 0 else { return }
-        if streams[streamID] != nil {
+        if stream(streamID) != nil {
             nghttp2_session_consume(session, streamID, bytes)
         } else {
             nghttp2_session_consume_connection(session, bytes)
@@ -149,9 +180,12 @@ final class HTTP2Session {
     /// Submits a response (server) head: `status`, then `headers` (pseudo-header fields in them
     /// are left out). With `endStream` no body follows.
     func submitResponse(streamID: Int32, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
-        guard let stream = streams[streamID] else { throw closedError(streamID) }
+        guard let stream = stream(streamID) else { throw closedError(streamID) }
         var provider = nghttp2_data_provider()
         provider.read_callback = readData
+        // readData finds the stream through its source, with no lookup; the state lives as long
+        // as nghttp2 may call it (until the stream closes).
+        provider.source.ptr = Unmanaged.passUnretained(stream).toOpaque()
         let rc = withNameValues(headers, status: status) { nva, count in
             endStream
                 ? nghttp2_submit_response(session, streamID, nva, count, nil)
@@ -181,7 +215,7 @@ final class HTTP2Session {
 
     /// Queues body bytes; resumes the data provider if it was waiting.
     func enqueue(streamID: Int32, _ chunk: ByteBuffer) throws {
-        guard let stream = streams[streamID], !stream.outboundFinished else { throw closedError(streamID) }
+        guard let stream = stream(streamID), !stream.outboundFinished else { throw closedError(streamID) }
         stream.outbound.append(chunk)
         stream.outboundBytes += chunk.readableBytes
         resumeIfDeferred(stream)
@@ -189,7 +223,7 @@ final class HTTP2Session {
 
     /// Ends the local side: the body is done, then `trailers` (if any) end the stream.
     func finish(streamID: Int32, trailers: HTTP2Headers?) throws {
-        guard let stream = streams[streamID] else { throw closedError(streamID) }
+        guard let stream = stream(streamID) else { throw closedError(streamID) }
         guard !stream.outboundFinished else { return }
         stream.outboundFinished = true
         stream.trailers = trailers
@@ -224,6 +258,7 @@ final class HTTP2Session {
     func closeAll() {
         let error = HTTP2Error(.connectionClosed, "the connection closed")
         for stream in streams.values {
+            nghttp2_session_set_stream_user_data(session, stream.id, nil)
             stream.inbound.fail(error)
             stream.drained?.fail(error)
             stream.drained = nil
@@ -316,10 +351,11 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
         let header = frame!.pointee.hd
         guard header.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
         if session.mode == .server && frame!.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
-            let stream = session.makeStream(header.stream_id)
+            let bodyless = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+            let stream = session.makeStream(header.stream_id, bodyless)
             // Room for a typical request head (pseudo-headers plus a few), so it is not regrown.
             stream.headers.reserveCapacity(12)
-            session.streams[header.stream_id] = stream
+            session.add(stream)
         }
         return 0
     }
@@ -327,14 +363,14 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
 
 private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
     withSession(userData) { session in
-        guard let stream = session.streams[frame!.pointee.hd.stream_id] else { return 0 }
+        guard let stream = session.stream(frame!.pointee.hd.stream_id) else { return 0 }
         // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it: count here.
         stream.headerBytes += nameLength + valueLength + 32
         if stream.headerBytes > session.configuration.maxHeaderListSize {
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
         }
-        let nameString = headerString(name, nameLength)
-        let valueString = headerString(value, valueLength)
+        let nameString = session.headerString(name, nameLength)
+        let valueString = session.headerString(value, valueLength)
         if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
             var trailers = stream.trailers ?? HTTP2Headers()
             trailers.addLowercased(nameString, valueString)
@@ -353,14 +389,39 @@ private let internedHeaderStrings: [String] = [
     "identity, deflate, gzip", "grpc-previous-rpc-attempts",
 ]
 
-private func headerString(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String {
-    let buffer = UnsafeBufferPointer(start: bytes, count: count)
-    if count > 15 {
-        for candidate in internedHeaderStrings where candidate.utf8.count == count {
-            if candidate.utf8.elementsEqual(buffer) { return candidate }
+extension HTTP2Session {
+    /// Long header strings kept per connection for reuse, and the longest kept.
+    static let recentHeaderStringCount = 8
+    static let recentHeaderStringMaxLength = 256
+
+    /// The header name or value `bytes` as a String. A long one is looked up among the interned
+    /// literals and the connection's recent long strings first: a peer repeats its long headers
+    /// (user-agent, …) on every request, and a match costs a compare instead of an allocation.
+    fileprivate func headerString(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String {
+        let buffer = UnsafeBufferPointer(start: bytes, count: count)
+        guard count > 15 else { return String(decoding: buffer, as: UTF8.self) }
+        for candidate in internedHeaderStrings where Self.equals(candidate, buffer) {
+            return candidate
         }
+        guard count <= Self.recentHeaderStringMaxLength else { return String(decoding: buffer, as: UTF8.self) }
+        for candidate in recentHeaderStrings where Self.equals(candidate, buffer) {
+            return candidate
+        }
+        let made = String(decoding: buffer, as: UTF8.self)
+        if recentHeaderStrings.count < Self.recentHeaderStringCount {
+            recentHeaderStrings.append(made)
+        } else {
+            recentHeaderStrings[nextRecentHeaderString] = made
+            nextRecentHeaderString = (nextRecentHeaderString + 1) % Self.recentHeaderStringCount
+        }
+        return made
     }
-    return String(decoding: buffer, as: UTF8.self)
+
+    private static func equals(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard string.utf8.count == bytes.count else { return false }
+        return string.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) }
+            ?? string.utf8.elementsEqual(bytes)
+    }
 }
 
 private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
@@ -374,7 +435,7 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
         {
             session.glitch()
         }
-        guard let stream = session.streams[header.stream_id] else { return 0 }
+        guard let stream = session.stream(header.stream_id) else { return 0 }
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(header.type) {
         case NGHTTP2_HEADERS.rawValue:
@@ -417,8 +478,9 @@ private func onConnectionFrame(_ session: HTTP2Session, _ frame: UnsafePointer<n
 
 private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
     withSession(userData) { session in
-        guard let stream = session.streams[streamID] else {
-            // Data for a stream we no longer track still counts against the connection window.
+        guard let stream = session.stream(streamID), !stream.inbound.isShared else {
+            // Data for a stream we no longer track (or, defensively, for one whose HEADERS ended
+            // it) still counts against the connection window.
             nghttp2_session_consume_connection(session.session, length)
             return 0
         }
@@ -431,7 +493,7 @@ private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID,
 
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
     withSession(userData) { session in
-        guard let stream = session.streams.removeValue(forKey: streamID) else { return 0 }
+        guard let stream = session.remove(streamID) else { return 0 }
         // The error (and its message) is built only when something will carry it: a normal close of
         // a finished stream, the common case, allocates nothing here.
         var closeError: HTTP2Error?
@@ -478,9 +540,12 @@ private let onInvalidFrame: nghttp2_on_invalid_frame_recv_callback = { _, _, _, 
 
 /// Copies queued body bytes into the frame nghttp2 is building; defers when none are queued.
 private let readData: nghttp2_data_source_read_callback = {
-    nghttpSession, streamID, buffer, length, flags, _, userData in
+    nghttpSession, streamID, buffer, length, flags, source, userData in
     withSession(userData) { session in
-        guard let stream = session.streams[streamID] else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+        let attached = source?.pointee.ptr.map { Unmanaged<HTTP2StreamState>.fromOpaque($0).takeUnretainedValue() }
+        guard let stream = attached ?? session.stream(streamID) else {
+            return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+        }
         var written = 0
         while written < length, var chunk = stream.outbound.first {
             let n = min(length - written, chunk.readableBytes)

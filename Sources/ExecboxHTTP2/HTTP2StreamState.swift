@@ -1,8 +1,16 @@
 import NIOCore
 
 /// One stream's state on the connection's event loop: what arrived, what waits to be sent.
-final class HTTP2StreamState {
+///
+/// Unchecked Sendable: it is confined to its connection's event loop. It travels from the
+/// connection handler to the connection's task and into the stream's task, and both tasks run on
+/// that loop (`HTTP2Server` checks before touching it). Handing the state itself to the stream task
+/// means the task's closure captures one reference, which Swift uses as the closure's context
+/// without allocating one.
+final class HTTP2StreamState: @unchecked Sendable {
     let id: Int32
+    /// The connection the stream belongs to.
+    let connection: NIOLoopBound<HTTP2ConnectionHandler>
     /// The request head (server) or response head (client).
     var headers = HTTP2Headers()
     var headerBytes = 0
@@ -32,8 +40,10 @@ final class HTTP2StreamState {
     /// Client side: completed with the response head, or failed if the stream ends first.
     var responseHead: EventLoopPromise<HTTP2Headers>?
 
-    init(id: Int32, inbound: HTTP2InboundBody) {
+    /// `inbound`: the request's body, when it is known already (`HTTP2InboundBody.makeEmpty()`).
+    init(id: Int32, connection: NIOLoopBound<HTTP2ConnectionHandler>, inbound: HTTP2InboundBody? = nil) {
         self.id = id
-        self.inbound = inbound
+        self.connection = connection
+        self.inbound = inbound ?? HTTP2InboundBody(connection: connection, streamID: id)
     }
 }

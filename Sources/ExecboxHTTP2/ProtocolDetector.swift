@@ -74,7 +74,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                 registry.add(NIOLoopBound(handler, eventLoop: channel.eventLoop), id: id)
                 handler.onRemoved = { registry.remove(id: id) }
                 try channel.pipeline.syncOperations.addHandler(handler)
-                let async = try NIOAsyncChannel<[HTTP2ServerStream], Never>(wrappingChannelSynchronously: channel)
+                let async = try NIOAsyncChannel<HTTP2OpenedStreams, Never>(wrappingChannelSynchronously: channel)
                 return .http2(async)
             }
         }

@@ -30,7 +30,7 @@ while let argument = arguments.next() {
 
 struct Failure: Error {}
 
-let hello = ByteBuffer(string: "hello\n")
+let helloBody = ByteBuffer(string: "hello\n")
 let textPlain: HTTP2Headers = ["content-type": "text/plain"]
 let pattern = ByteBuffer(bytes: (0..<(251 * 261)).map { UInt8($0 % 251) })
 
@@ -39,39 +39,49 @@ let server = try await HTTP2Server.bind(host: "127.0.0.1", port: port, configura
 print("listening on \(server.localAddress.port ?? 0)")
 fflushStandardOutput()
 
+// Each route is its own function: an async closure's frame holds the locals of every branch,
+// and a frame that overflows the task's first allocation slab costs a malloc per request.
 try await server.run { request, response in
     let target = request.path
-    let question = target.firstIndex(of: "?")
-    let query = question.map { target[target.index(after: $0)...] } ?? ""
-    switch (request.method, target[..<(question ?? target.endIndex)]) {
-    case ("GET", "/hello"):
-        try await response.writeHead(status: 200, headers: textPlain)
-        try await response.writeBody(hello)
-        try await response.finish()
-    case ("POST", "/echo"):
-        try await response.writeHead(status: 200, headers: ["content-type": "application/octet-stream"])
-        var total = 0
-        for try await chunk in request.body {
-            total += chunk.readableBytes
-            try await response.writeBody(chunk)
-        }
-        try await response.finish(trailers: ["x-body-bytes": String(total)])
-    case ("GET", "/bytes"):
-        let n = query.hasPrefix("n=") ? Int(query.dropFirst(2)) ?? 0 : 0
-        try await response.writeHead(status: 200, headers: ["content-length": String(n)])
-        var sent = 0
-        while sent < n {
-            // Chunks of whole periods (251 × 261 bytes), so every chunk starts the pattern at 0.
-            let size = min(pattern.readableBytes, n - sent)
-            try await response.writeBody(pattern.getSlice(at: 0, length: size)!)
-            sent += size
-        }
-        try await response.finish()
+    let question = target.utf8.firstIndex(of: UInt8(ascii: "?"))
+    let path = question.map { target[..<$0] } ?? target[...]
+    let query = question.map { target[target.utf8.index(after: $0)...] } ?? ""
+    switch (request.method, path) {
+    case ("GET", "/hello"): try await hello(response)
+    case ("POST", "/echo"): try await echo(request, response)
+    case ("GET", "/bytes"): try await bytes(query, response)
     case ("GET", "/trailers-only"):
         try await response.writeHead(status: 200, headers: ["grpc-status": "0"], endStream: true)
-    case ("GET", "/fail"):
-        throw Failure()
-    default:
-        try await response.writeHead(status: 404, endStream: true)
+    case ("GET", "/fail"): throw Failure()
+    default: try await response.writeHead(status: 404, endStream: true)
     }
+}
+
+nonisolated(nonsending) func hello(_ response: HTTP2ResponseWriter) async throws {
+    try await response.writeHead(status: 200, headers: textPlain)
+    try await response.writeBody(helloBody)
+    try await response.finish()
+}
+
+nonisolated(nonsending) func echo(_ request: HTTP2ServerRequest, _ response: HTTP2ResponseWriter) async throws {
+    try await response.writeHead(status: 200, headers: ["content-type": "application/octet-stream"])
+    var total = 0
+    for try await chunk in request.body {
+        total += chunk.readableBytes
+        try await response.writeBody(chunk)
+    }
+    try await response.finish(trailers: ["x-body-bytes": String(total)])
+}
+
+nonisolated(nonsending) func bytes(_ query: Substring, _ response: HTTP2ResponseWriter) async throws {
+    let n = query.hasPrefix("n=") ? Int(query.dropFirst(2)) ?? 0 : 0
+    try await response.writeHead(status: 200, headers: ["content-length": String(n)])
+    var sent = 0
+    while sent < n {
+        // Chunks of whole periods (251 × 261 bytes), so every chunk starts the pattern at 0.
+        let size = min(pattern.readableBytes, n - sent)
+        try await response.writeBody(pattern.getSlice(at: 0, length: size)!)
+        sent += size
+    }
+    try await response.finish()
 }

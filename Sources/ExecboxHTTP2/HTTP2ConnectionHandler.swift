@@ -2,11 +2,11 @@ internal import CNghttp2
 public import NIOCore
 
 /// Drives one connection's nghttp2 session from NIO: bytes in through `mem_recv`, frames out
-/// through `mem_send`, request streams passed down the pipeline once their heads are complete,
-/// as one `HTTP2OpenedStreams` per read.
+/// through `mem_send`. On the server, request streams go to the connection's task once their
+/// heads are complete (`nextOpenedStreams`), the streams of one read together.
 public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = HTTP2OpenedStreams
+    public typealias InboundOut = Never
     public typealias OutboundIn = Never
     public typealias OutboundOut = ByteBuffer
 
@@ -29,6 +29,13 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// Serves the connection's request streams (server side); set by the connection's task
     /// before it starts any of them.
     var requestHandler: HTTP2Server.Handler?
+    /// Request streams the connection's task has not taken yet; at most the streams nghttp2 lets
+    /// be open at once (SETTINGS_MAX_CONCURRENT_STREAMS), so no other bound is needed.
+    private var pendingStreams: [HTTP2StreamState] = []
+    /// The connection's task, waiting in `nextOpenedStreams`.
+    private var streamsWaiter: UnsafeContinuation<HTTP2OpenedStreams?, Never>?
+    /// No more request streams: the connection closed or its task was cancelled.
+    private var streamsEnded = false
     /// Called once when the handler leaves the pipeline (the server's connection registry).
     var onRemoved: (() -> Void)?
 
@@ -67,6 +74,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        endStreams()
         idleCheck?.cancel()
         onRemoved?()
         onRemoved = nil
@@ -78,6 +86,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     public func channelInactive(context: ChannelHandlerContext) {
         closed = true
         session?.closeAll()
+        endStreams()
         context.fireChannelInactive()
     }
 
@@ -106,8 +115,47 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         lastStreamActivity = .now()
         var opened: [HTTP2StreamState] = []
         swap(&opened, &session.opened)
-        guard mode == .server else { return }
-        context.fireChannelRead(wrapInboundOut(HTTP2OpenedStreams(streams: opened)))
+        guard mode == .server, !streamsEnded else { return }
+        if let waiter = streamsWaiter {
+            streamsWaiter = nil
+            waiter.resume(returning: HTTP2OpenedStreams(streams: opened))
+        } else {
+            pendingStreams.append(contentsOf: opened)
+        }
+    }
+
+    /// The next request streams, for the connection's task (on the event loop); nil once the
+    /// connection has closed or the task is cancelled. Streams not taken by then have been failed
+    /// with the connection, and are dropped.
+    nonisolated(nonsending) func nextOpenedStreams() async -> HTTP2OpenedStreams? {
+        if !pendingStreams.isEmpty {
+            var streams: [HTTP2StreamState] = []
+            swap(&streams, &pendingStreams)
+            return HTTP2OpenedStreams(streams: streams)
+        }
+        guard !streamsEnded, let context else { return nil }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume(returning: nil)
+                } else {
+                    streamsWaiter = continuation
+                }
+            }
+        } onCancel: {
+            loopBound.eventLoop.execute { loopBound.value.endStreams() }
+        }
+    }
+
+    /// Ends the connection's stream sequence: its task's wait returns nil.
+    private func endStreams() {
+        streamsEnded = true
+        pendingStreams.removeAll()
+        if let waiter = streamsWaiter {
+            streamsWaiter = nil
+            waiter.resume(returning: nil)
+        }
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
@@ -336,7 +384,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 }
 
 /// The request streams whose heads completed in one read, on their way to the connection's task.
-public struct HTTP2OpenedStreams: Sendable {
+struct HTTP2OpenedStreams: Sendable {
     let streams: [HTTP2StreamState]
 }
 

@@ -145,34 +145,25 @@ public final class HTTP2Server: Sendable {
 
     private static func serve(_ connection: AcceptedConnection, handler: @escaping Handler) async {
         switch connection {
-        case .http2(let channel):
-            // Stream tasks run on the connection's event loop: no hop between them and nghttp2.
-            let executor = EventLoopTaskExecutor(channel.channel.eventLoop)
-            try? await channel.executeThenClose { streams, _ in
-                await withDiscardingTaskGroup { group in
-                    do {
-                        // Streams come in batches, those whose heads completed in one read. Each
-                        // stream's task starts at once on this loop and runs until it first waits:
-                        // a handler that answers without waiting is done before the next starts.
-                        for try await opened in streams {
-                            // The connection serves its streams with `handler`, so each task's
-                            // closure captures the stream alone (no context allocation).
-                            if let connection = opened.streams.first?.connection.value,
-                                connection.requestHandler == nil
-                            {
-                                connection.requestHandler = handler
-                            }
-                            for stream in opened.streams {
-                                group.addImmediateTask(executorPreference: executor) {
-                                    await serve(stream)
-                                }
-                            }
+        case .http2(let channel, let connection):
+            // This task runs on the connection's event loop (its executor preference, see `run`),
+            // and so do the stream tasks: no hop between them and nghttp2.
+            let executor = EventLoopTaskExecutor(channel.eventLoop)
+            connection.value.requestHandler = handler
+            await withDiscardingTaskGroup { group in
+                // Streams come in batches, those whose heads completed in one read, until the
+                // connection closes. Each stream's task starts at once on this loop and runs until
+                // it first waits: a handler that answers without waiting is done before the next
+                // starts. The task's closure captures the stream alone (no context allocation).
+                while let opened = await connection.value.nextOpenedStreams() {
+                    for stream in opened.streams {
+                        group.addImmediateTask(executorPreference: executor) {
+                            await serve(stream)
                         }
-                    } catch {
-                        // The connection closed; its streams have been failed.
                     }
                 }
             }
+            channel.close(promise: nil)
         case .http1(let channel, let serve):
             if let serve {
                 await serve()
@@ -215,7 +206,7 @@ public final class HTTP2Server: Sendable {
 
 /// What the preface decided for one accepted connection.
 enum AcceptedConnection: Sendable {
-    case http2(NIOAsyncChannel<HTTP2OpenedStreams, Never>)
+    case http2(any Channel, NIOLoopBound<HTTP2ConnectionHandler>)
     case http1(any Channel, HTTP2Server.HTTP1Connection?)
     /// Closed before a protocol was chosen (preface timeout, garbage, or the peer left).
     case closed

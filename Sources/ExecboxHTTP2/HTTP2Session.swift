@@ -1,6 +1,10 @@
 internal import CNghttp2
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Owns one `nghttp2_session` and its callbacks. Only the connection handler touches it, on the
 /// connection's event loop; nghttp2 calls back into it from `receive` and `drainOutput`.
 final class HTTP2Session {
@@ -24,6 +28,9 @@ final class HTTP2Session {
     private var connectionWindowOpened = false
     /// The peer sent GOAWAY: no new streams on this connection.
     var receivedGoAway = false
+    /// The stream whose header block is arriving (from onBeginHeaders to the HEADERS frame's
+    /// onFrameReceived), so each field of the block needs no stream lookup.
+    var headerBlockStream: HTTP2StreamState?
     /// Long header strings seen lately on this connection, reused by `headerString`.
     var recentHeaderStrings: [String] = []
     var nextRecentHeaderString = 0
@@ -356,6 +363,9 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
             // Room for a typical request head (pseudo-headers plus a few), so it is not regrown.
             stream.headers.reserveCapacity(12)
             session.add(stream)
+            session.headerBlockStream = stream
+        } else {
+            session.headerBlockStream = session.stream(header.stream_id)
         }
         return 0
     }
@@ -363,7 +373,13 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
 
 private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
     withSession(userData) { session in
-        guard let stream = session.stream(frame!.pointee.hd.stream_id) else { return 0 }
+        // A header block (HEADERS and its CONTINUATIONs) arrives whole, with no other frame in
+        // between (RFC 9113 §4.3): its fields all belong to the stream of its onBeginHeaders.
+        let streamID = frame!.pointee.hd.stream_id
+        guard
+            let stream = session.headerBlockStream?.id == streamID
+                ? session.headerBlockStream : session.stream(streamID)
+        else { return 0 }
         // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it: count here.
         stream.headerBytes += nameLength + valueLength + 32
         if stream.headerBytes > session.configuration.maxHeaderListSize {
@@ -372,7 +388,8 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
         let nameString = session.headerString(name, nameLength)
         let valueString = session.headerString(value, valueLength)
         if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
-            var trailers = stream.trailers ?? HTTP2Headers()
+            // Taken out while it grows, so the stored copy does not make each append copy it.
+            var trailers = stream.trailers.take() ?? HTTP2Headers()
             trailers.addLowercased(nameString, valueString)
             stream.trailers = trailers
         } else {
@@ -419,7 +436,9 @@ extension HTTP2Session {
 
     private static func equals(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard string.utf8.count == bytes.count else { return false }
-        return string.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) }
+        return string.utf8.withContiguousStorageIfAvailable {
+            memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+        }
             ?? string.utf8.elementsEqual(bytes)
     }
 }
@@ -435,9 +454,15 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
         {
             session.glitch()
         }
-        guard let stream = session.stream(header.stream_id) else { return 0 }
+        var blockStream: HTTP2StreamState?
+        if type == NGHTTP2_HEADERS.rawValue {
+            // The header block is complete.
+            blockStream = session.headerBlockStream.take()
+            if blockStream?.id != header.stream_id { blockStream = nil }
+        }
+        guard let stream = blockStream ?? session.stream(header.stream_id) else { return 0 }
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-        switch UInt32(header.type) {
+        switch type {
         case NGHTTP2_HEADERS.rawValue:
             let category = frame!.pointee.headers.cat
             if category == NGHTTP2_HCAT_REQUEST {

@@ -74,8 +74,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                 registry.add(NIOLoopBound(handler, eventLoop: channel.eventLoop), id: id)
                 handler.onRemoved = { registry.remove(id: id) }
                 try channel.pipeline.syncOperations.addHandler(handler)
-                let async = try NIOAsyncChannel<HTTP2OpenedStreams, Never>(wrappingChannelSynchronously: channel)
-                return .http2(async)
+                return .http2(channel, NIOLoopBound(handler, eventLoop: channel.eventLoop))
             }
         }
         return channel.pipeline.configureHTTPServerPipeline().flatMap {

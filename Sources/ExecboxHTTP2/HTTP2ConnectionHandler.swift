@@ -193,20 +193,29 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: operations from response writers (on the event loop)
 
-    func submitResponse(streamID: Int32, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
+    func submitResponse(_ stream: HTTP2StreamState, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
         guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
-        try session.submitResponse(streamID: streamID, status: status, headers: headers, endStream: endStream)
+        try session.submitResponse(stream, status: status, headers: headers, endStream: endStream)
         scheduleFlush()
     }
 
-    /// Queues body bytes; returns a future to wait on when the stream's buffer is over its bound.
+    /// The state of an open stream, for operations by id (the client's).
+    private func openStream(_ streamID: Int32) throws -> HTTP2StreamState {
+        guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
+        guard let stream = session.stream(streamID) else { throw session.closedError(streamID) }
+        return stream
+    }
+
     func enqueue(streamID: Int32, _ chunk: ByteBuffer) throws -> EventLoopFuture<Void>? {
+        try enqueue(openStream(streamID), chunk)
+    }
+
+    /// Queues body bytes; returns a future to wait on when the stream's buffer is over its bound.
+    func enqueue(_ stream: HTTP2StreamState, _ chunk: ByteBuffer) throws -> EventLoopFuture<Void>? {
         guard let session, let context else { throw HTTP2Error(.connectionClosed, "the connection closed") }
-        try session.enqueue(streamID: streamID, chunk)
+        try session.enqueue(stream, chunk)
         scheduleFlush()
-        guard let stream = session.stream(streamID),
-            stream.outboundBytes > configuration.streamOutboundHighWatermark
-        else { return nil }
+        guard stream.outboundBytes > configuration.streamOutboundHighWatermark else { return nil }
         if let drained = stream.drained { return drained.futureResult }
         let promise = context.eventLoop.makePromise(of: Void.self)
         stream.drained = promise
@@ -214,16 +223,25 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     func finish(streamID: Int32, trailers: HTTP2Headers?) throws {
+        try finish(openStream(streamID), trailers: trailers)
+    }
+
+    func finish(_ stream: HTTP2StreamState, trailers: HTTP2Headers?) throws {
         guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
-        try session.finish(streamID: streamID, trailers: trailers)
+        try session.finish(stream, trailers: trailers)
         scheduleFlush()
     }
 
     /// Resets a stream that is still open. A stream the peer already closed (or reset) gets no
     /// RST_STREAM of ours: RFC 9113 §5.4.2 forbids answering a reset with a reset.
     func reset(streamID: Int32, errorCode: UInt32) {
-        guard let session, session.stream(streamID) != nil else { return }
-        session.reset(streamID: streamID, errorCode: errorCode)
+        guard let session, let stream = session.stream(streamID) else { return }
+        reset(stream, errorCode: errorCode)
+    }
+
+    func reset(_ stream: HTTP2StreamState, errorCode: UInt32) {
+        guard let session, stream.isOpen else { return }
+        session.reset(streamID: stream.id, errorCode: errorCode)
         scheduleFlush()
     }
 
@@ -355,8 +373,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         repeat {
             flushAgain = false
             var wrote = false
-            while context.channel.isWritable {
-                var buffer = context.channel.allocator.buffer(capacity: 1024)
+            // Most calls find nothing to send (a read that only opened streams, say): they ask
+            // nghttp2 before allocating a buffer.
+            while context.channel.isWritable && session.wantsWrite {
+                var buffer = context.channel.allocator.buffer(capacity: 4096)
                 do {
                     try session.drainOutput(into: &buffer)
                 } catch {
@@ -398,11 +418,11 @@ extension HTTP2ConnectionHandler {
     }
 
     /// Called when a stream's handler has returned: a response it left unfinished is reset.
-    func handlerFinished(streamID: Int32) {
-        guard let session, let stream = session.stream(streamID) else { return }
+    func handlerFinished(_ stream: HTTP2StreamState) {
         stream.handlerTask = nil
+        guard let session, stream.isOpen else { return }
         if !stream.outboundFinished {
-            session.reset(streamID: streamID, errorCode: NGHTTP2_INTERNAL_ERROR.rawValue)
+            session.reset(streamID: stream.id, errorCode: NGHTTP2_INTERNAL_ERROR.rawValue)
         }
         scheduleFlush()
     }

@@ -4,10 +4,11 @@ public import NIOCore
 /// while the stream's unsent bytes are above the high watermark, so a handler producing faster
 /// than the peer reads is slowed to the peer's pace.
 public struct HTTP2ResponseWriter: Sendable {
-    let streamID: Int32
-    let connection: NIOLoopBound<HTTP2ConnectionHandler>
+    /// The stream's state, which lives on its connection's event loop and is touched only there.
+    /// One reference: the writer is copied into every handler call.
+    let stream: HTTP2StreamState
 
-    var eventLoop: any EventLoop { connection.eventLoop }
+    var eventLoop: any EventLoop { stream.connection.eventLoop }
 
     /// Sends the response head. With `endStream` the response is complete (e.g. gRPC Trailers-Only).
     nonisolated(nonsending) public func writeHead(status: Int, headers: HTTP2Headers = [:], endStream: Bool = false)
@@ -18,25 +19,25 @@ public struct HTTP2ResponseWriter: Sendable {
         // handler task is on the connection's event loop (the usual case, see
         // EventLoopTaskExecutor), else through a hop. The direct path builds no closure: these run
         // once per response and their allocations showed in profiles.
-        if eventLoop.inEventLoop {
-            try connection.value.submitResponse(
-                streamID: streamID, status: status, headers: headers, endStream: endStream)
+        let connection = stream.connection
+        if connection.eventLoop.inEventLoop {
+            try connection.value.submitResponse(stream, status: status, headers: headers, endStream: endStream)
             return
         }
-        try await eventLoop.submit { [connection, streamID] in
-            try connection.value.submitResponse(
-                streamID: streamID, status: status, headers: headers, endStream: endStream)
+        try await connection.eventLoop.submit { [stream] in
+            try connection.value.submitResponse(stream, status: status, headers: headers, endStream: endStream)
         }.get()
     }
 
     nonisolated(nonsending) public func writeBody(_ chunk: ByteBuffer) async throws {
         guard chunk.readableBytes > 0 else { return }
+        let connection = stream.connection
         let drained: EventLoopFuture<Void>?
-        if eventLoop.inEventLoop {
-            drained = try connection.value.enqueue(streamID: streamID, chunk)
+        if connection.eventLoop.inEventLoop {
+            drained = try connection.value.enqueue(stream, chunk)
         } else {
-            drained = try await eventLoop.submit { [connection, streamID] in
-                try connection.value.enqueue(streamID: streamID, chunk)
+            drained = try await connection.eventLoop.submit { [stream] in
+                try connection.value.enqueue(stream, chunk)
             }.get()
         }
         try await drained?.get()
@@ -44,19 +45,21 @@ public struct HTTP2ResponseWriter: Sendable {
 
     /// Ends the response, with trailers if any (gRPC puts its status there).
     nonisolated(nonsending) public func finish(trailers: HTTP2Headers? = nil) async throws {
-        if eventLoop.inEventLoop {
-            try connection.value.finish(streamID: streamID, trailers: trailers)
+        let connection = stream.connection
+        if connection.eventLoop.inEventLoop {
+            try connection.value.finish(stream, trailers: trailers)
             return
         }
-        try await eventLoop.submit { [connection, streamID] in
-            try connection.value.finish(streamID: streamID, trailers: trailers)
+        try await connection.eventLoop.submit { [stream] in
+            try connection.value.finish(stream, trailers: trailers)
         }.get()
     }
 
     /// Resets the stream (RST_STREAM with `errorCode`, default INTERNAL_ERROR).
     public func reset(errorCode: UInt32 = 2) {
-        eventLoop.execute { [connection, streamID] in
-            connection.value.reset(streamID: streamID, errorCode: errorCode)
+        let stream = self.stream
+        stream.connection.eventLoop.execute {
+            stream.connection.value.reset(stream, errorCode: errorCode)
         }
     }
 }

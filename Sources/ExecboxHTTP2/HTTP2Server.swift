@@ -188,7 +188,7 @@ public final class HTTP2Server: Sendable {
         if registered, let handler = connection.requestHandler {
             let request = HTTP2ServerRequest(
                 streamID: stream.id, headers: stream.headers, body: stream.inbound, peer: connection.peer)
-            let response = HTTP2ResponseWriter(streamID: stream.id, connection: loopBound)
+            let response = HTTP2ResponseWriter(stream: stream)
             do {
                 try await handler(request, response)
             } catch {
@@ -196,9 +196,9 @@ public final class HTTP2Server: Sendable {
             }
         }
         if loopBound.eventLoop.inEventLoop {
-            connection.handlerFinished(streamID: stream.id)
+            connection.handlerFinished(stream)
         } else {
-            loopBound.eventLoop.execute { loopBound.value.handlerFinished(streamID: stream.id) }
+            loopBound.eventLoop.execute { loopBound.value.handlerFinished(stream) }
         }
     }
 

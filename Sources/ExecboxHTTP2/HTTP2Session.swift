@@ -169,6 +169,7 @@ final class HTTP2Session {
     fileprivate func remove(_ streamID: Int32) -> HTTP2StreamState? {
         guard let stream = streams.removeValue(forKey: streamID) else { return nil }
         nghttp2_session_set_stream_user_data(session, streamID, nil)
+        stream.isOpen = false
         return stream
     }
 
@@ -186,8 +187,9 @@ final class HTTP2Session {
 
     /// Submits a response (server) head: `status`, then `headers` (pseudo-header fields in them
     /// are left out). With `endStream` no body follows.
-    func submitResponse(streamID: Int32, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
-        guard let stream = stream(streamID) else { throw closedError(streamID) }
+    func submitResponse(_ stream: HTTP2StreamState, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
+        guard stream.isOpen else { throw closedError(stream.id) }
+        let streamID = stream.id
         var provider = nghttp2_data_provider()
         provider.read_callback = readData
         // readData finds the stream through its source, with no lookup; the state lives as long
@@ -221,16 +223,16 @@ final class HTTP2Session {
     }
 
     /// Queues body bytes; resumes the data provider if it was waiting.
-    func enqueue(streamID: Int32, _ chunk: ByteBuffer) throws {
-        guard let stream = stream(streamID), !stream.outboundFinished else { throw closedError(streamID) }
+    func enqueue(_ stream: HTTP2StreamState, _ chunk: ByteBuffer) throws {
+        guard stream.isOpen, !stream.outboundFinished else { throw closedError(stream.id) }
         stream.outbound.append(chunk)
         stream.outboundBytes += chunk.readableBytes
         resumeIfDeferred(stream)
     }
 
     /// Ends the local side: the body is done, then `trailers` (if any) end the stream.
-    func finish(streamID: Int32, trailers: HTTP2Headers?) throws {
-        guard let stream = stream(streamID) else { throw closedError(streamID) }
+    func finish(_ stream: HTTP2StreamState, trailers: HTTP2Headers?) throws {
+        guard stream.isOpen else { throw closedError(stream.id) }
         guard !stream.outboundFinished else { return }
         stream.outboundFinished = true
         stream.trailers = trailers
@@ -266,6 +268,7 @@ final class HTTP2Session {
         let error = HTTP2Error(.connectionClosed, "the connection closed")
         for stream in streams.values {
             nghttp2_session_set_stream_user_data(session, stream.id, nil)
+            stream.isOpen = false
             stream.inbound.fail(error)
             stream.drained?.fail(error)
             stream.drained = nil

@@ -9,6 +9,9 @@ import NIOCore
 /// without allocating one.
 final class HTTP2StreamState: @unchecked Sendable {
     let id: Int32
+    /// Until nghttp2 closes the stream (or the connection goes): operations on a closed stream
+    /// fail. Response writers hold the state itself, so they need no lookup by id.
+    var isOpen = true
     /// The connection the stream belongs to.
     let connection: NIOLoopBound<HTTP2ConnectionHandler>
     /// The request head (server) or response head (client).

@@ -8,7 +8,7 @@ public struct HTTP2ResponseWriter: Sendable {
     /// One reference: the writer is copied into every handler call.
     let stream: HTTP2StreamState
 
-    var eventLoop: any EventLoop { stream.connection.eventLoop }
+    var eventLoop: any EventLoop { stream.eventLoop }
 
     /// Sends the response head. With `endStream` the response is complete (e.g. gRPC Trailers-Only).
     nonisolated(nonsending) public func writeHead(status: Int, headers: HTTP2Headers = [:], endStream: Bool = false)
@@ -19,25 +19,23 @@ public struct HTTP2ResponseWriter: Sendable {
         // handler task is on the connection's event loop (the usual case, see
         // EventLoopTaskExecutor), else through a hop. The direct path builds no closure: these run
         // once per response and their allocations showed in profiles.
-        let connection = stream.connection
-        if connection.eventLoop.inEventLoop {
-            try connection.value.submitResponse(stream, status: status, headers: headers, endStream: endStream)
+        if stream.eventLoop.inEventLoop {
+            try stream.handler.submitResponse(stream, status: status, headers: headers, endStream: endStream)
             return
         }
-        try await connection.eventLoop.submit { [stream] in
-            try connection.value.submitResponse(stream, status: status, headers: headers, endStream: endStream)
+        try await stream.eventLoop.submit { [stream] in
+            try stream.handler.submitResponse(stream, status: status, headers: headers, endStream: endStream)
         }.get()
     }
 
     nonisolated(nonsending) public func writeBody(_ chunk: ByteBuffer) async throws {
         guard chunk.readableBytes > 0 else { return }
-        let connection = stream.connection
         let drained: EventLoopFuture<Void>?
-        if connection.eventLoop.inEventLoop {
-            drained = try connection.value.enqueue(stream, chunk)
+        if stream.eventLoop.inEventLoop {
+            drained = try stream.handler.enqueue(stream, chunk)
         } else {
-            drained = try await connection.eventLoop.submit { [stream] in
-                try connection.value.enqueue(stream, chunk)
+            drained = try await stream.eventLoop.submit { [stream] in
+                try stream.handler.enqueue(stream, chunk)
             }.get()
         }
         try await drained?.get()
@@ -45,21 +43,20 @@ public struct HTTP2ResponseWriter: Sendable {
 
     /// Ends the response, with trailers if any (gRPC puts its status there).
     nonisolated(nonsending) public func finish(trailers: HTTP2Headers? = nil) async throws {
-        let connection = stream.connection
-        if connection.eventLoop.inEventLoop {
-            try connection.value.finish(stream, trailers: trailers)
+        if stream.eventLoop.inEventLoop {
+            try stream.handler.finish(stream, trailers: trailers)
             return
         }
-        try await connection.eventLoop.submit { [stream] in
-            try connection.value.finish(stream, trailers: trailers)
+        try await stream.eventLoop.submit { [stream] in
+            try stream.handler.finish(stream, trailers: trailers)
         }.get()
     }
 
     /// Resets the stream (RST_STREAM with `errorCode`, default INTERNAL_ERROR).
     public func reset(errorCode: UInt32 = 2) {
         let stream = self.stream
-        stream.connection.eventLoop.execute {
-            stream.connection.value.reset(stream, errorCode: errorCode)
+        stream.eventLoop.execute {
+            stream.handler.reset(stream, errorCode: errorCode)
         }
     }
 }

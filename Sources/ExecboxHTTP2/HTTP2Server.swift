@@ -179,9 +179,8 @@ public final class HTTP2Server: Sendable {
     /// task registers itself with the stream, so a reset from the peer cancels it. Nonsending: the
     /// task's closure calls it without an executor check.
     nonisolated(nonsending) private static func serve(_ stream: HTTP2StreamState) async {
-        let loopBound = stream.connection
-        precondition(loopBound.eventLoop.inEventLoop, "stream tasks run on their connection's event loop")
-        let connection = loopBound.value
+        precondition(stream.eventLoop.inEventLoop, "stream tasks run on their connection's event loop")
+        let connection = stream.handler
         let registered = withUnsafeCurrentTask { task in
             connection.registerHandler(stream, task: task)
         }
@@ -195,10 +194,10 @@ public final class HTTP2Server: Sendable {
                 response.reset()
             }
         }
-        if loopBound.eventLoop.inEventLoop {
+        if stream.eventLoop.inEventLoop {
             connection.handlerFinished(stream)
         } else {
-            loopBound.eventLoop.execute { loopBound.value.handlerFinished(stream) }
+            stream.eventLoop.execute { stream.handler.handlerFinished(stream) }
         }
     }
 

@@ -12,8 +12,12 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// Until nghttp2 closes the stream (or the connection goes): operations on a closed stream
     /// fail. Response writers hold the state itself, so they need no lookup by id.
     var isOpen = true
-    /// The connection the stream belongs to.
-    let connection: NIOLoopBound<HTTP2ConnectionHandler>
+    /// The connection the stream belongs to, and its event loop. The handler may be touched only
+    /// on that loop: callers check `eventLoop.inEventLoop` once (or hop there) and then call
+    /// `handler` directly (`NIOLoopBound.value` would check again, and each check reads a
+    /// thread-local).
+    let eventLoop: any EventLoop
+    let handler: HTTP2ConnectionHandler
     /// The request head (server) or response head (client).
     var headers = HTTP2Headers()
     var headerBytes = 0
@@ -46,7 +50,8 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// `inbound`: the request's body, when it is known already (`HTTP2InboundBody.makeEmpty()`).
     init(id: Int32, connection: NIOLoopBound<HTTP2ConnectionHandler>, inbound: HTTP2InboundBody? = nil) {
         self.id = id
-        self.connection = connection
+        self.eventLoop = connection.eventLoop
+        self.handler = connection.value
         self.inbound = inbound ?? HTTP2InboundBody(connection: connection, streamID: id)
     }
 }

@@ -296,7 +296,7 @@ final class HTTP2Session {
         let statusText = status.map { String($0) }  // small: no allocation
         var total = statusText.map { ":status".utf8.count + $0.utf8.count } ?? 0
         var count = statusText == nil ? 0 : 1
-        for field in headers.fields where statusText == nil || !field.name.hasPrefix(":") {
+        for field in headers.fields where statusText == nil || !isPseudoHeader(field.name) {
             total += field.name.utf8.count + field.value.utf8.count
             count += 1
         }
@@ -334,7 +334,7 @@ final class HTTP2Session {
                     index += 1
                 }
                 if let statusText { add(":status", statusText) }
-                for field in headers.fields where statusText == nil || !field.name.hasPrefix(":") {
+                for field in headers.fields where statusText == nil || !isPseudoHeader(field.name) {
                     add(field.name, field.value)
                 }
                 return body(nva.baseAddress!, count)
@@ -342,6 +342,13 @@ final class HTTP2Session {
         }
     }
 
+}
+
+/// Whether `name` is a pseudo-header field (`:status`, `:path`, …): one byte compared, where
+/// `hasPrefix` would compare strings.
+@inline(__always)
+private func isPseudoHeader(_ name: String) -> Bool {
+    name.utf8.first == UInt8(ascii: ":")
 }
 
 func errorString(_ code: Int32) -> String {
@@ -388,7 +395,7 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
         if stream.headerBytes > session.configuration.maxHeaderListSize {
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
         }
-        let nameString = session.headerString(name, nameLength)
+        let nameString = commonHeaderName(name, nameLength) ?? session.headerString(name, nameLength)
         let valueString = session.headerString(value, valueLength)
         if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
             // Taken out while it grows, so the stored copy does not make each append copy it.
@@ -408,6 +415,27 @@ private let internedHeaderStrings: [String] = [
     "application/grpc", "application/grpc+proto", "grpc-accept-encoding", "identity,deflate,gzip",
     "identity, deflate, gzip", "grpc-previous-rpc-attempts",
 ]
+
+/// The header names nearly every request carries, as literals: matching one (a length switch and
+/// a byte compare) is cheaper than making a String from the bytes, even a small one.
+private let commonHeaderNames: [[String]] = {
+    let names = [
+        ":method", ":path", ":scheme", ":authority", "user-agent", "accept", "accept-encoding",
+        "content-type", "content-length", "te", "grpc-timeout", "grpc-encoding", "authorization",
+    ]
+    var byLength = [[String]](repeating: [], count: 16)
+    for name in names { byLength[name.utf8.count].append(name) }
+    return byLength
+}()
+
+private func commonHeaderName(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String? {
+    guard count < 16, let bytes else { return nil }
+    for candidate in commonHeaderNames[count] {
+        let equal = candidate.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes, count) == 0 }
+        if equal == true { return candidate }
+    }
+    return nil
+}
 
 extension HTTP2Session {
     /// Long header strings kept per connection for reuse, and the longest kept.

@@ -68,6 +68,30 @@ import Testing
         }
     }
 
+    /// Header values arrive intact whatever the server's string reuse does: long values repeated
+    /// (served from its per-connection cache), more distinct ones than the cache holds (evicted),
+    /// one longer than the cache takes, and short ones.
+    @Test func headerValuesSurviveTheServersStringReuse() async throws {
+        try await withTestServer { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            // Twelve of one length (only their bytes tell them apart), four of other lengths.
+            let sameLength = (10..<22).map { "a-long-header-value-number-\($0)" }
+            let otherLengths = (1..<5).map { "a-long-header-value-" + String(repeating: "v", count: $0 * 7) }
+            let long = sameLength + otherLengths
+            let values = (0..<3).flatMap { _ in long } + ["short", String(repeating: "z", count: 300), "x", long[0]]
+            for (index, value) in values.enumerated() {
+                let agent = "execbox-test-agent/\(index % 3)"
+                let stream = try await client.openStream(
+                    method: "GET", path: "/echo-value", headers: ["x-value": value, "user-agent": agent],
+                    endStream: true)
+                let head = try await stream.response()
+                #expect(head["x-echo"] == value, "request \(index)")
+                #expect(head["x-agent"] == agent, "request \(index)")
+            }
+            try await client.close()
+        }
+    }
+
     @Test func resetFromServerFailsTheStream() async throws {
         try await withTestServer { port in
             let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)

@@ -39,6 +39,12 @@ struct HandlerFailure: Error {}
         let names = request.headers.fields.map(\.name).joined(separator: ",")
         try await response.writeHead(status: 200, headers: ["x-seen": names])
         try await response.finish()
+    case ("GET", "/echo-value"):
+        // Looked up with upper case on purpose: the lower-casing fallback of the subscript.
+        let value = request.headers["X-Value"] ?? "(none)"
+        try await response.writeHead(
+            status: 200, headers: ["x-echo": value, "x-agent": request.headers["user-agent"] ?? ""])
+        try await response.finish()
     case ("GET", "/trailers-only"):
         try await response.writeHead(status: 200, headers: ["grpc-status": "0"], endStream: true)
     case ("GET", "/fail"):

@@ -33,7 +33,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// be open at once (SETTINGS_MAX_CONCURRENT_STREAMS), so no other bound is needed.
     private var pendingStreams: [HTTP2StreamState] = []
     /// The connection's task, waiting in `nextOpenedStreams`.
-    private var streamsWaiter: UnsafeContinuation<HTTP2OpenedStreams?, Never>?
+    private var streamsWaiter: UnsafeContinuation<[HTTP2StreamState]?, Never>?
     /// No more request streams: the connection closed or its task was cancelled.
     private var streamsEnded = false
     /// Called once when the handler leaves the pipeline (the server's connection registry).
@@ -118,7 +118,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         guard mode == .server, !streamsEnded else { return }
         if let waiter = streamsWaiter {
             streamsWaiter = nil
-            waiter.resume(returning: HTTP2OpenedStreams(streams: opened))
+            waiter.resume(returning: opened)
         } else {
             pendingStreams.append(contentsOf: opened)
         }
@@ -127,11 +127,11 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// The next request streams, for the connection's task (on the event loop); nil once the
     /// connection has closed or the task is cancelled. Streams not taken by then have been failed
     /// with the connection, and are dropped.
-    nonisolated(nonsending) func nextOpenedStreams() async -> HTTP2OpenedStreams? {
+    nonisolated(nonsending) func nextOpenedStreams() async -> [HTTP2StreamState]? {
         if !pendingStreams.isEmpty {
             var streams: [HTTP2StreamState] = []
             swap(&streams, &pendingStreams)
-            return HTTP2OpenedStreams(streams: streams)
+            return streams
         }
         guard !streamsEnded, let context else { return nil }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -401,11 +401,6 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             context.close(promise: nil)
         }
     }
-}
-
-/// The request streams whose heads completed in one read, on their way to the connection's task.
-struct HTTP2OpenedStreams: Sendable {
-    let streams: [HTTP2StreamState]
 }
 
 extension HTTP2ConnectionHandler {

@@ -156,7 +156,7 @@ public final class HTTP2Server: Sendable {
                 // it first waits: a handler that answers without waiting is done before the next
                 // starts. The task's closure captures the stream alone (no context allocation).
                 while let opened = await connection.value.nextOpenedStreams() {
-                    for stream in opened.streams {
+                    for stream in opened {
                         group.addImmediateTask(executorPreference: executor) {
                             await serve(stream)
                         }

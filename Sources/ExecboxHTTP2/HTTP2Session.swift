@@ -429,12 +429,17 @@ private let commonHeaderNames: [[String]] = {
 }()
 
 private func commonHeaderName(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String? {
-    guard count < 16, let bytes else { return nil }
-    for candidate in commonHeaderNames[count] {
-        let equal = candidate.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes, count) == 0 }
-        if equal == true { return candidate }
-    }
-    return nil
+    guard count < 16 else { return nil }
+    let buffer = UnsafeBufferPointer(start: bytes, count: count)
+    return commonHeaderNames[count].first { utf8Equals($0, buffer) }
+}
+
+/// Whether `string`'s UTF-8 is exactly `bytes`.
+private func utf8Equals(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard string.utf8.count == bytes.count else { return false }
+    guard let base = bytes.baseAddress else { return true }
+    return string.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, base, bytes.count) == 0 }
+        ?? string.utf8.elementsEqual(bytes)
 }
 
 extension HTTP2Session {
@@ -448,11 +453,11 @@ extension HTTP2Session {
     fileprivate func headerString(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String {
         let buffer = UnsafeBufferPointer(start: bytes, count: count)
         guard count > 15 else { return String(decoding: buffer, as: UTF8.self) }
-        for candidate in internedHeaderStrings where Self.equals(candidate, buffer) {
+        for candidate in internedHeaderStrings where utf8Equals(candidate, buffer) {
             return candidate
         }
         guard count <= Self.recentHeaderStringMaxLength else { return String(decoding: buffer, as: UTF8.self) }
-        for candidate in recentHeaderStrings where Self.equals(candidate, buffer) {
+        for candidate in recentHeaderStrings where utf8Equals(candidate, buffer) {
             return candidate
         }
         let made = String(decoding: buffer, as: UTF8.self)
@@ -463,14 +468,6 @@ extension HTTP2Session {
             nextRecentHeaderString = (nextRecentHeaderString + 1) % Self.recentHeaderStringCount
         }
         return made
-    }
-
-    private static func equals(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard string.utf8.count == bytes.count else { return false }
-        return string.utf8.withContiguousStorageIfAvailable {
-            memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0
-        }
-            ?? string.utf8.elementsEqual(bytes)
     }
 }
 

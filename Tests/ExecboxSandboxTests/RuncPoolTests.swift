@@ -101,15 +101,19 @@ struct RuncPoolTests {
         }
     }
 
+    /// A backend configuration with a pool of `size` default containers refilled after `refillDelay`.
+    static func pool(size: Int, refillDelay: Duration) -> (inout RuncBackendConfiguration) -> Void {
+        {
+            $0.poolSizes = ["default": size]
+            $0.poolRefillDelay = refillDelay
+        }
+    }
+
     /// The filler leaves the CPU to creates being handed containers: it starts a replacement only
     /// after a pause in claims (`poolRefillDelay`).
     @Test func theRefillWaitsForAPauseInClaims() async throws {
         let delay = Duration.seconds(3)
-        let configure: (inout RuncBackendConfiguration) -> Void = {
-            $0.poolSizes = ["default": 2]
-            $0.poolRefillDelay = delay
-        }
-        try await Support.withBackend(runtime: .runc, configure) { backend in
+        try await Support.withBackend(runtime: .runc, Self.pool(size: 2, refillDelay: delay)) { backend in
             try await Self.waitForPool(backend, size: 2)
             // The claim happens inside `create`: after `before`, so the refill is not due before
             // `before + delay` (a replacement takes ~0.1 s here without the pause).
@@ -132,11 +136,7 @@ struct RuncPoolTests {
     /// times the pause: a replacement appears while they go on.
     @Test func steadyClaimsDoNotStarveThePool() async throws {
         let delay = Duration.milliseconds(500)
-        let configure: (inout RuncBackendConfiguration) -> Void = {
-            $0.poolSizes = ["default": 32]
-            $0.poolRefillDelay = delay
-        }
-        try await Support.withBackend(runtime: .runc, configure) { backend in
+        try await Support.withBackend(runtime: .runc, Self.pool(size: 32, refillDelay: delay)) { backend in
             try await Self.waitForPool(backend, size: 32)
             let start = ContinuousClock.now
             var given: [SandboxID] = []

@@ -23,6 +23,11 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// GOAWAY sent for a graceful shutdown: close once the last stream ends.
     private var closeWhenIdle = false
     private var lastStreamActivity = NIODeadline.now()
+    /// Keepalive: bytes arrived since the last idle check; when bytes last arrived; when our
+    /// unanswered PING went out.
+    private var receivedSinceCheck = false
+    private var lastReceived = NIODeadline.now()
+    private var pingSentAt: NIODeadline?
     private var idleCheck: RepeatedTask?
     /// The remote address, formatted once per connection.
     private(set) var peer = "unknown"
@@ -92,6 +97,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let session else { return }
+        receivedSinceCheck = true
         let bytes = unwrapInboundIn(data)
         do {
             try session.receive(bytes)
@@ -286,28 +292,24 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Once a second: resets streams stalled by a closed peer window past `sendStallTimeout`, and
-    /// closes a connection idle past `idleTimeout`.
+    /// Once a second: resets streams stalled by a closed peer window past `sendStallTimeout` and
+    /// streams idle past `streamIdleTimeout`, pings a silent peer that holds streams, and closes a
+    /// connection idle past `idleTimeout` or whose peer left a PING unanswered past `pingTimeout`.
     private func checkIdle() {
         guard let session, !closed else { return }
         let now = NIODeadline.now()
+        if checkKeepalive(session: session, now: now) { return }
         let blocked = Set(session.streamsBlockedByFlowControl())
-        var stalled = false
+        var reset = false
         for stream in session.streams.values {
-            let moved = stream.sentBytes != stream.sentBytesAtCheck
-            stream.sentBytesAtCheck = stream.sentBytes
-            guard blocked.contains(stream.id), !moved else {
-                stream.blockedSince = nil
-                continue
-            }
-            let since = stream.blockedSince ?? now
-            stream.blockedSince = since
-            if now - since >= configuration.sendStallTimeout {
+            if checkStalled(stream, blocked: blocked.contains(stream.id), now: now)
+                || checkStreamIdle(stream, now: now)
+            {
                 session.reset(streamID: stream.id, errorCode: NGHTTP2_CANCEL.rawValue)
-                stalled = true
+                reset = true
             }
         }
-        if stalled { flush() }
+        if reset { flush() }
         if !session.streams.isEmpty {
             lastStreamActivity = .now()
         } else if NIODeadline.now() - lastStreamActivity >= configuration.idleTimeout {
@@ -315,6 +317,61 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             flush()
             forceClose()
         }
+    }
+
+    /// Whether the stream's queued bytes have not moved, for want of peer window, for longer than
+    /// `sendStallTimeout`.
+    private func checkStalled(_ stream: HTTP2StreamState, blocked: Bool, now: NIODeadline) -> Bool {
+        let moved = stream.sentBytes != stream.sentBytesAtCheck
+        stream.sentBytesAtCheck = stream.sentBytes
+        guard blocked, !moved else {
+            stream.blockedSince = nil
+            return false
+        }
+        let since = stream.blockedSince ?? now
+        stream.blockedSince = since
+        return now - since >= configuration.sendStallTimeout
+    }
+
+    /// Whether nothing has moved on the stream, either way, for longer than `streamIdleTimeout`.
+    private func checkStreamIdle(_ stream: HTTP2StreamState, now: NIODeadline) -> Bool {
+        guard let timeout = configuration.streamIdleTimeout else { return false }
+        let progress =
+            stream.sentBytes &+ stream.receivedBytes &+ (stream.headSubmitted ? 1 : 0)
+            &+ (stream.outboundFinished ? 1 : 0)
+        guard progress == stream.progressAtCheck else {
+            // Quiet from the check that saw the last movement on.
+            stream.progressAtCheck = progress
+            stream.idleSince = now
+            return false
+        }
+        let since = stream.idleSince ?? now
+        stream.idleSince = since
+        return now - since >= timeout
+    }
+
+    /// Keepalive: a PING to a peer that holds streams but has sent nothing for `pingInterval`;
+    /// GOAWAY and close (true) when it leaves the PING unanswered past `pingTimeout`.
+    private func checkKeepalive(session: HTTP2Session, now: NIODeadline) -> Bool {
+        if receivedSinceCheck {
+            receivedSinceCheck = false
+            lastReceived = now
+            pingSentAt = nil
+        } else if let pingSentAt {
+            if now - pingSentAt >= configuration.pingTimeout {
+                session.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
+                flush()
+                forceClose()
+                return true
+            }
+        } else if let interval = configuration.pingInterval, !session.streams.isEmpty,
+            now - lastReceived >= interval
+        {
+            session.ping()
+            pingSentAt = now
+            flush()
+        }
+        return false
     }
 
     var activeStreamCount: Int { session?.streams.count ?? 0 }

@@ -258,6 +258,11 @@ final class HTTP2Session {
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
     }
 
+    /// A PING of our own (keepalive); nghttp2 consumes the peer's ACK.
+    func ping() {
+        nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+    }
+
     func goAway(errorCode: UInt32) {
         let last = nghttp2_session_get_last_proc_stream_id(session)
         nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, nil, 0)
@@ -539,6 +544,7 @@ private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID,
         }
         var chunk = session.allocator.buffer(capacity: length)
         chunk.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
+        stream.receivedBytes &+= length
         stream.inbound.append(chunk)
         return 0
     }

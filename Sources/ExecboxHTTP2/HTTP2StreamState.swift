@@ -44,6 +44,11 @@ final class HTTP2StreamState: @unchecked Sendable {
     var sentBytesAtCheck = 0
     /// Since when the peer's closed flow-control window has kept queued bytes from moving.
     var blockedSince: NIODeadline?
+    /// Request body bytes received so far (for `streamIdleTimeout`).
+    var receivedBytes = 0
+    /// What the idle check saw moving on the stream last time, and since when nothing has.
+    var progressAtCheck = 0
+    var idleSince: NIODeadline?
     /// Client side: completed with the response head, or failed if the stream ends first.
     var responseHead: EventLoopPromise<HTTP2Headers>?
 

@@ -53,6 +53,27 @@ import Testing
         }
     }
 
+    /// The server's keepalive PINGs a quiet connection that holds a stream; our client answers
+    /// (nghttp2 acknowledges on read), so the quiet stream outlives several ping timeouts and its
+    /// handler still answers. A peer that does not answer is dropped: Tests/HTTP2Attacks/test_h2_idle.py.
+    @Test func quietStreamsSurviveTheKeepalive() async throws {
+        var configuration = HTTP2Configuration()
+        configuration.pingInterval = .seconds(1)
+        configuration.pingTimeout = .seconds(1)
+        try await withTestServer(configuration: configuration) { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            let stream = try await client.openStream(method: "POST", path: "/echo")
+            #expect(try await stream.response()[":status"] == "200")
+            try await Task.sleep(for: .seconds(6))
+            #expect(await client.isUsable)
+            try await stream.writeBody(ByteBuffer(string: "still here"))
+            try await stream.finish()
+            #expect(try await stream.body.collect(upTo: 1 << 10) == ByteBuffer(string: "still here"))
+            #expect(stream.body.trailers?["x-body-bytes"] == "10")
+            try await client.close()
+        }
+    }
+
     @Test func perIPConnectionCap() async throws {
         var serverConfiguration = HTTP2ServerConfiguration()
         serverConfiguration.maxConnectionsPerIP = 2

@@ -1,4 +1,4 @@
-"""Fixtures for the REST /v1 gateway tests (docs: /work/notes/gateway-spec.md, legacy/CONTRACT.md).
+"""Fixtures for the REST /v1 gateway tests (docs/gateway.md, docs/api-legacy-mapping.md).
 
 One `execbox-server serve --backend runc` per test module, with a sandbox namespace of its own
 (`gw` + 5 random lowercase letters) so concurrent runs never reap each other's sandboxes, a data

@@ -5,7 +5,7 @@ output payloads <= 65536 bytes, Error text <= 1024 bytes of UTF-8, exactly one E
 it, Close 1000), and a raw RFC 6455 client for what `websockets` hides (opcodes, masking, RSV bits,
 declared lengths, fragmentation).
 
-Spec: /work/notes/gateway-spec.md (authoritative); legacy: shared/legacy/CONTRACT.md."""
+Spec: docs/gateway.md; legacy: the execbox-cloud contract it keeps (docs/api-legacy-mapping.md)."""
 import base64
 import contextlib
 import datetime

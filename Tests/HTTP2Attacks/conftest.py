@@ -1,7 +1,7 @@
 """Fixtures of the HTTP/2 attack and robustness suite (TESTPLAN §2.1 and §B, tests 36–48).
 
-- One `execbox-http2-testserver` per test module (`server`): $EXECBOX_HTTP2_TESTSERVER, else the
-  newest of .build/debug/ in this repository and /tmp/wt/.build/debug/. Build it with
+- One `execbox-http2-testserver` per test module (`server`): $EXECBOX_HTTP2_TESTSERVER, else
+  .build/debug/ in this repository. Build it with
   `swift build --product execbox-http2-testserver`.
 - After every test the server must still be alive (a crash fails the test with the exit status
   and the server's log, and a fresh server is started for the rest of the module).

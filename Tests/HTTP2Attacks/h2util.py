@@ -105,22 +105,17 @@ def error_name(code):
 
 
 def find_server_binary() -> str:
-    """$EXECBOX_HTTP2_TESTSERVER, else the newest of the known debug builds."""
+    """$EXECBOX_HTTP2_TESTSERVER, else this repository's debug build."""
     override = os.environ.get("EXECBOX_HTTP2_TESTSERVER")
     if override:
         return override
-    repo = pathlib.Path(__file__).resolve().parents[2]
-    candidates = [
-        repo / ".build/debug/execbox-http2-testserver",
-        pathlib.Path("/tmp/wt/.build/debug/execbox-http2-testserver"),
-    ]
-    existing = [c for c in candidates if c.is_file() and os.access(c, os.X_OK)]
-    if not existing:
+    built = pathlib.Path(__file__).resolve().parents[2] / ".build/debug/execbox-http2-testserver"
+    if not (built.is_file() and os.access(built, os.X_OK)):
         raise RuntimeError(
             "execbox-http2-testserver not found: set EXECBOX_HTTP2_TESTSERVER or run "
             "`swift build --product execbox-http2-testserver`"
         )
-    return str(max(existing, key=lambda p: p.stat().st_mtime))
+    return str(built)
 
 
 class ServerProcess:

@@ -1,7 +1,8 @@
 // execbox-http2-testserver: the HTTP/2 listener with test routes, for the real-peer tests
 // (curl, nghttp, h2load, Python h2). Prints `listening on PORT` once bound. With
-// `--tls-cert FILE --tls-key FILE` it serves TLS only (ALPN h2 or http/1.1); `--send-stall-timeout-ms N`
-// shortens HTTP2Configuration.sendStallTimeout for the stalled-reader test.
+// `--tls-cert FILE --tls-key FILE` it serves TLS only (ALPN h2 or http/1.1). `--send-stall-timeout-ms`,
+// `--ping-interval-ms`, `--ping-timeout-ms` and `--stream-idle-timeout-ms` (each N milliseconds) set
+// those HTTP2Configuration timeouts, for the tests that wait them out.
 //
 //   GET  /hello            200 "hello\n"
 //   POST /echo             the request body back, with trailer x-body-bytes
@@ -22,13 +23,22 @@ while let argument = arguments.next() {
     case "--port": if let value = arguments.next(), let number = Int(value) { port = number }
     case "--tls-cert": certificate = arguments.next()
     case "--tls-key": key = arguments.next()
-    case "--send-stall-timeout-ms":
-        if let value = arguments.next(), let ms = Int64(value) { configuration.sendStallTimeout = .milliseconds(ms) }
+    case "--send-stall-timeout-ms": configuration.sendStallTimeout = milliseconds(arguments.next())
+    case "--ping-interval-ms": configuration.pingInterval = milliseconds(arguments.next())
+    case "--ping-timeout-ms": configuration.pingTimeout = milliseconds(arguments.next())
+    case "--stream-idle-timeout-ms": configuration.streamIdleTimeout = milliseconds(arguments.next())
     default: break
     }
 }
 
 struct Failure: Error {}
+
+func milliseconds(_ argument: String?) -> TimeAmount {
+    guard let argument, let ms = Int64(argument), ms >= 0 else {
+        fatalError("a timeout needs a number of milliseconds, not \(argument ?? "nothing")")
+    }
+    return .milliseconds(ms)
+}
 
 let helloBody = ByteBuffer(string: "hello\n")
 let textPlain: HTTP2Headers = ["content-type": "text/plain"]

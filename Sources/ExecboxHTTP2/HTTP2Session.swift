@@ -391,10 +391,8 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
         // A header block (HEADERS and its CONTINUATIONs) arrives whole, with no other frame in
         // between (RFC 9113 §4.3): its fields all belong to the stream of its onBeginHeaders.
         let streamID = frame!.pointee.hd.stream_id
-        guard
-            let stream = session.headerBlockStream?.id == streamID
-                ? session.headerBlockStream : session.stream(streamID)
-        else { return 0 }
+        let blockStream = session.headerBlockStream
+        guard let stream = blockStream?.id == streamID ? blockStream : session.stream(streamID) else { return 0 }
         // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it: count here.
         stream.headerBytes += nameLength + valueLength + 32
         if stream.headerBytes > session.configuration.maxHeaderListSize {
@@ -422,21 +420,32 @@ private let internedHeaderStrings: [String] = [
 ]
 
 /// The header names nearly every request carries, as literals: matching one (a length switch and
-/// a byte compare) is cheaper than making a String from the bytes, even a small one.
-private let commonHeaderNames: [[String]] = {
-    let names = [
-        ":method", ":path", ":scheme", ":authority", "user-agent", "accept", "accept-encoding",
-        "content-type", "content-length", "te", "grpc-timeout", "grpc-encoding", "authorization",
-    ]
-    var byLength = [[String]](repeating: [], count: 16)
-    for name in names { byLength[name.utf8.count].append(name) }
-    return byLength
-}()
-
+/// a byte compare against static bytes, no table to retain) is cheaper than making a String from
+/// the bytes, even a small one.
 private func commonHeaderName(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String? {
-    guard count < 16 else { return nil }
-    let buffer = UnsafeBufferPointer(start: bytes, count: count)
-    return commonHeaderNames[count].first { utf8Equals($0, buffer) }
+    guard let bytes else { return nil }
+    func matches(_ name: StaticString) -> Bool { memcmp(name.utf8Start, bytes, count) == 0 }
+    switch count {
+    case 2: if matches("te") { return "te" }
+    case 5: if matches(":path") { return ":path" }
+    case 6: if matches("accept") { return "accept" }
+    case 7:
+        if matches(":method") { return ":method" }
+        if matches(":scheme") { return ":scheme" }
+    case 10:
+        if matches(":authority") { return ":authority" }
+        if matches("user-agent") { return "user-agent" }
+    case 12:
+        if matches("content-type") { return "content-type" }
+        if matches("grpc-timeout") { return "grpc-timeout" }
+    case 13:
+        if matches("grpc-encoding") { return "grpc-encoding" }
+        if matches("authorization") { return "authorization" }
+    case 14: if matches("content-length") { return "content-length" }
+    case 15: if matches("accept-encoding") { return "accept-encoding" }
+    default: break
+    }
+    return nil
 }
 
 /// Whether `string`'s UTF-8 is exactly `bytes`.

@@ -206,14 +206,14 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     /// The state of an open stream, for operations by id (the client's).
-    private func openStream(_ streamID: Int32) throws -> HTTP2StreamState {
+    private func liveStream(_ streamID: Int32) throws -> HTTP2StreamState {
         guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
         guard let stream = session.stream(streamID) else { throw session.closedError(streamID) }
         return stream
     }
 
     func enqueue(streamID: Int32, _ chunk: ByteBuffer) throws -> EventLoopFuture<Void>? {
-        try enqueue(openStream(streamID), chunk)
+        try enqueue(liveStream(streamID), chunk)
     }
 
     /// Queues body bytes; returns a future to wait on when the stream's buffer is over its bound.
@@ -229,7 +229,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     func finish(streamID: Int32, trailers: HTTP2Headers?) throws {
-        try finish(openStream(streamID), trailers: trailers)
+        try finish(liveStream(streamID), trailers: trailers)
     }
 
     func finish(_ stream: HTTP2StreamState, trailers: HTTP2Headers?) throws {

@@ -33,22 +33,23 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// Bytes written to a response stream that are not yet sent before `write` suspends.
     public var streamOutboundHighWatermark: Int = 256 << 10
     public var streamOutboundLowWatermark: Int = 64 << 10
-    /// A stream with response bytes queued that the peer's flow-control window has kept from
-    /// moving for this long is reset (CANCEL): a reader that never opens its window cannot hold a
+    /// Server: a stream with response bytes queued that the peer's flow-control window has kept
+    /// from moving for this long is reset (CANCEL): a reader that never opens its window cannot hold a
     /// handler, its buffer and a stream slot forever. Checked once a second.
     public var sendStallTimeout: TimeAmount = .seconds(60)
-    /// A connection with no open stream for this long gets GOAWAY and is closed.
+    /// Server: a connection with no open stream for this long gets GOAWAY and is closed.
     public var idleTimeout: TimeAmount = .seconds(300)
-    /// Keepalive: a connection with open streams from which nothing has arrived for this long is
-    /// sent a PING; nil sends none. A live peer acknowledges it at once (every HTTP/2 stack does),
-    /// so only a peer that has gone away without closing (a crashed host, a dropped route) stays
-    /// silent — and it would otherwise hold its streams, their handlers and their sandboxes'
-    /// processes forever, since `idleTimeout` counts only connections without streams.
+    /// Keepalive (server and client): a connection with open streams from which nothing has
+    /// arrived for this long is sent a PING; nil sends none. A live peer acknowledges it at once
+    /// (every HTTP/2 stack does), so only a peer that has gone away without closing (a crashed
+    /// host, a dropped route) stays silent. On a server it would otherwise hold its streams, their
+    /// handlers and their sandboxes' processes forever, since `idleTimeout` counts only
+    /// connections without streams; a client would wait forever on a quiet stream.
     public var pingInterval: TimeAmount? = .seconds(60)
     /// After a keepalive PING, how long the peer has to send anything (the ACK, or any other
     /// frame) before the connection gets GOAWAY and is closed, cancelling its streams' handlers.
     public var pingTimeout: TimeAmount = .seconds(20)
-    /// A stream on which nothing moved for this long — no DATA received, no response head or body
+    /// Server: a stream on which nothing moved for this long — no DATA received, no response head or body
     /// byte sent — is reset (CANCEL) and its handler cancelled; nil (the default) lets streams be
     /// quiet: an attached process may print nothing for hours while its client waits, and an
     /// absent peer is found by the keepalive PING instead. For servers whose streams should never

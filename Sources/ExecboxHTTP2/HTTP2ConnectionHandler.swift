@@ -65,8 +65,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             self.session = session
             if mode == .server {
                 peer = context.channel.remoteAddress?.description ?? "unknown"
-                startIdleCheck(context: context)
             }
+            startIdleCheck(context: context)
             if context.channel.isActive { flush() }
         } catch {
             context.close(promise: nil)
@@ -292,13 +292,16 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Once a second: resets streams stalled by a closed peer window past `sendStallTimeout` and
-    /// streams idle past `streamIdleTimeout`, pings a silent peer that holds streams, and closes a
-    /// connection idle past `idleTimeout` or whose peer left a PING unanswered past `pingTimeout`.
+    /// Once a second: pings a silent peer while streams are open, and closes the connection when
+    /// the peer leaves the PING unanswered past `pingTimeout` (both sides: a client waiting on a
+    /// quiet stream learns that its server is gone). On the server, also resets streams stalled by
+    /// a closed peer window past `sendStallTimeout` and streams idle past `streamIdleTimeout`, and
+    /// closes a connection idle past `idleTimeout`.
     private func checkIdle() {
         guard let session, !closed else { return }
         let now = NIODeadline.now()
         if checkKeepalive(session: session, now: now) { return }
+        guard mode == .server else { return }
         let blocked = Set(session.streamsBlockedByFlowControl())
         var reset = false
         for stream in session.streams.values {

@@ -1,6 +1,7 @@
 import ExecboxHTTP2
 import Foundation
 import NIOCore
+import NIOPosix
 import Testing
 
 /// Our client against nghttpd (the reference server) and against our own server.
@@ -105,6 +106,36 @@ import Testing
             #expect(try await next.response()[":status"] == "200")
             try await client.close()
         }
+    }
+
+    /// A server that has gone without closing: the TCP connection is accepted but nothing is ever
+    /// read or sent (`autoRead` off). A stream waiting on it fails once the client's keepalive
+    /// PING has gone unanswered, instead of waiting forever.
+    @Test func keepaliveFindsAServerThatWentSilent() async throws {
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        var configuration = HTTP2Configuration()
+        configuration.pingInterval = .seconds(1)
+        configuration.pingTimeout = .seconds(1)
+        let client = try await HTTP2ClientConnection.connect(
+            host: "127.0.0.1", port: silent.localAddress!.port!, configuration: configuration)
+        let stream = try await client.openStream(method: "GET", path: "/hello", endStream: true)
+        let started = ContinuousClock.now
+        // Without the keepalive the wait would never end: a watchdog closes the connection at
+        // 20 s, which fails the stream too, but late enough to fail the test.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(20))
+            try await client.close()
+        }
+        await #expect(throws: HTTP2Error.self) { _ = try await stream.response() }
+        let waited = ContinuousClock.now - started
+        watchdog.cancel()
+        // The PING goes out 1–2 s after the last byte, and the close 1–2 s after the PING.
+        #expect(waited >= .seconds(1) && waited < .seconds(15), "failed after \(waited)")
+        #expect(await client.isUsable == false)
+        try await silent.close()
     }
 
     @Test func largeRequestBodyWithBackpressure() async throws {

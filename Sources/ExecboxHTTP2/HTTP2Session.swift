@@ -29,8 +29,10 @@ final class HTTP2Session {
     /// The peer sent GOAWAY: no new streams on this connection.
     var receivedGoAway = false
     /// The stream whose header block is arriving (from onBeginHeaders to the HEADERS frame's
-    /// onFrameReceived), so each field of the block needs no stream lookup.
-    var headerBlockStream: HTTP2StreamState?
+    /// onFrameReceived), so each field of the block needs no stream lookup. Unretained, so a
+    /// field costs no reference counting: `streams` keeps the state alive, and `remove` and
+    /// `closeAll` clear this before they let it go.
+    var headerBlockStream: Unmanaged<HTTP2StreamState>?
     /// Long header strings seen lately on this connection, reused by `headerString`.
     var recentHeaderStrings: [String] = []
     var nextRecentHeaderString = 0
@@ -168,6 +170,7 @@ final class HTTP2Session {
     /// Stops tracking a stream; nghttp2 is closing it (its attached state must not outlive it).
     fileprivate func remove(_ streamID: Int32) -> HTTP2StreamState? {
         guard let stream = streams.removeValue(forKey: streamID) else { return nil }
+        if headerBlockStream?.toOpaque() == Unmanaged.passUnretained(stream).toOpaque() { headerBlockStream = nil }
         nghttp2_session_set_stream_user_data(session, streamID, nil)
         stream.isOpen = false
         return stream
@@ -271,6 +274,7 @@ final class HTTP2Session {
     /// Fails every stream: the connection is gone.
     func closeAll() {
         let error = HTTP2Error(.connectionClosed, "the connection closed")
+        headerBlockStream = nil
         for stream in streams.values {
             nghttp2_session_set_stream_user_data(session, stream.id, nil)
             stream.isOpen = false
@@ -378,9 +382,9 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
             // Room for a typical request head (pseudo-headers plus a few), so it is not regrown.
             stream.headers.reserveCapacity(12)
             session.add(stream)
-            session.headerBlockStream = stream
+            session.headerBlockStream = Unmanaged.passUnretained(stream)
         } else {
-            session.headerBlockStream = session.stream(header.stream_id)
+            session.headerBlockStream = session.stream(header.stream_id).map(Unmanaged.passUnretained)
         }
         return 0
     }
@@ -391,16 +395,37 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
         // A header block (HEADERS and its CONTINUATIONs) arrives whole, with no other frame in
         // between (RFC 9113 §4.3): its fields all belong to the stream of its onBeginHeaders.
         let streamID = frame!.pointee.hd.stream_id
-        let blockStream = session.headerBlockStream
-        guard let stream = blockStream?.id == streamID ? blockStream : session.stream(streamID) else { return 0 }
+        let isTrailers = frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS
+        let name = UnsafeBufferPointer(start: name, count: nameLength)
+        let value = UnsafeBufferPointer(start: value, count: valueLength)
+        if let block = session.headerBlockStream {
+            let added = block._withUnsafeGuaranteedRef { stream in
+                stream.id == streamID ? session.addField(to: stream, name, value, isTrailers: isTrailers) : nil
+            }
+            if let added { return added }
+        }
+        guard let stream = session.stream(streamID) else { return 0 }
+        return session.addField(to: stream, name, value, isTrailers: isTrailers)
+    }
+}
+
+extension HTTP2Session {
+    /// One received header field for `stream`'s head or trailers; a callback failure (the stream
+    /// is reset) once the block's bytes pass `maxHeaderListSize`.
+    fileprivate func addField(
+        to stream: HTTP2StreamState,
+        _ name: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeBufferPointer<UInt8>,
+        isTrailers: Bool
+    ) -> Int32 {
         // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it: count here.
-        stream.headerBytes += nameLength + valueLength + 32
-        if stream.headerBytes > session.configuration.maxHeaderListSize {
+        stream.headerBytes += name.count + value.count + 32
+        if stream.headerBytes > configuration.maxHeaderListSize {
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
         }
-        let nameString = commonHeaderName(name, nameLength) ?? session.headerString(name, nameLength)
-        let valueString = session.headerString(value, valueLength)
-        if frame!.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
+        let nameString = commonHeaderName(name) ?? headerString(name)
+        let valueString = headerString(value)
+        if isTrailers {
             // Taken out while it grows, so the stored copy does not make each append copy it.
             var trailers = stream.trailers.take() ?? HTTP2Headers()
             trailers.addLowercased(nameString, valueString)
@@ -422,10 +447,10 @@ private let internedHeaderStrings: [String] = [
 /// The header names nearly every request carries, as literals: matching one (a length switch and
 /// a byte compare against static bytes, no table to retain) is cheaper than making a String from
 /// the bytes, even a small one.
-private func commonHeaderName(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String? {
-    guard let bytes else { return nil }
-    func matches(_ name: StaticString) -> Bool { memcmp(name.utf8Start, bytes, count) == 0 }
-    switch count {
+private func commonHeaderName(_ buffer: UnsafeBufferPointer<UInt8>) -> String? {
+    guard let bytes = buffer.baseAddress else { return nil }
+    func matches(_ name: StaticString) -> Bool { memcmp(name.utf8Start, bytes, buffer.count) == 0 }
+    switch buffer.count {
     case 2: if matches("te") { return "te" }
     case 5: if matches(":path") { return ":path" }
     case 6: if matches("accept") { return "accept" }
@@ -464,8 +489,8 @@ extension HTTP2Session {
     /// The header name or value `bytes` as a String. A long one is looked up among the interned
     /// literals and the connection's recent long strings first: a peer repeats its long headers
     /// (user-agent, …) on every request, and a match costs a compare instead of an allocation.
-    fileprivate func headerString(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> String {
-        let buffer = UnsafeBufferPointer(start: bytes, count: count)
+    fileprivate func headerString(_ buffer: UnsafeBufferPointer<UInt8>) -> String {
+        let count = buffer.count
         guard count > 15 else { return String(decoding: buffer, as: UTF8.self) }
         for candidate in internedHeaderStrings where utf8Equals(candidate, buffer) {
             return candidate
@@ -499,7 +524,7 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
         var blockStream: HTTP2StreamState?
         if type == NGHTTP2_HEADERS.rawValue {
             // The header block is complete.
-            blockStream = session.headerBlockStream.take()
+            blockStream = session.headerBlockStream.take()?.takeUnretainedValue()
             if blockStream?.id != header.stream_id { blockStream = nil }
         }
         guard let stream = blockStream ?? session.stream(header.stream_id) else { return 0 }
@@ -608,17 +633,35 @@ private let onInvalidFrame: nghttp2_on_invalid_frame_recv_callback = { _, _, _, 
 
 /// Copies queued body bytes into the frame nghttp2 is building; defers when none are queued.
 private let readData: nghttp2_data_source_read_callback = {
-    nghttpSession, streamID, buffer, length, flags, source, userData in
+    _, streamID, buffer, length, flags, source, userData in
     withSession(userData) { session in
-        let attached = source?.pointee.ptr.map { Unmanaged<HTTP2StreamState>.fromOpaque($0).takeUnretainedValue() }
-        guard let stream = attached ?? session.stream(streamID) else {
+        if let attached = source?.pointee.ptr {
+            // The state lives while nghttp2 may read its stream (see submitResponse).
+            return Unmanaged<HTTP2StreamState>.fromOpaque(attached)._withUnsafeGuaranteedRef { stream in
+                session.readBody(of: stream, into: buffer!, length: length, flags: flags!)
+            }
+        }
+        guard let stream = session.stream(streamID) else {
             return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
         }
+        return session.readBody(of: stream, into: buffer!, length: length, flags: flags!)
+    }
+}
+
+extension HTTP2Session {
+    /// Fills one DATA frame's payload from `stream`'s queued chunks: the bytes written, with EOF
+    /// (and trailers) once the body is done, or DEFERRED when nothing is queued yet.
+    fileprivate func readBody(
+        of stream: HTTP2StreamState,
+        into buffer: UnsafeMutablePointer<UInt8>,
+        length: Int,
+        flags: UnsafeMutablePointer<UInt32>
+    ) -> Int {
         var written = 0
         while written < length, var chunk = stream.outbound.first {
             let n = min(length - written, chunk.readableBytes)
             chunk.withUnsafeReadableBytes { bytes in
-                (buffer! + written).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
+                (buffer + written).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
             }
             chunk.moveReaderIndex(forwardBy: n)
             written += n
@@ -630,23 +673,22 @@ private let readData: nghttp2_data_source_read_callback = {
         }
         stream.outboundBytes -= written
         stream.sentBytes &+= written
-        if let drained = stream.drained, stream.outboundBytes <= session.configuration.streamOutboundLowWatermark {
+        if let drained = stream.drained, stream.outboundBytes <= configuration.streamOutboundLowWatermark {
             stream.drained = nil
             drained.succeed(())
         }
         if stream.outbound.isEmpty {
             if stream.outboundFinished {
-                flags!.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+                flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
                 if let trailers = stream.trailers, trailers.count > 0 {
-                    flags!.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                    session.submitTrailers(streamID: streamID, trailers)
+                    flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                    submitTrailers(streamID: stream.id, trailers)
                 }
             } else if written == 0 {
                 stream.deferred = true
                 return Int(NGHTTP2_ERR_DEFERRED.rawValue)
             }
         }
-        _ = nghttpSession
         return written
     }
 }

@@ -521,19 +521,31 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
         {
             session.glitch()
         }
-        var blockStream: HTTP2StreamState?
-        if type == NGHTTP2_HEADERS.rawValue {
+        if type == NGHTTP2_HEADERS.rawValue, let block = session.headerBlockStream.take() {
             // The header block is complete.
-            blockStream = session.headerBlockStream.take()?.takeUnretainedValue()
-            if blockStream?.id != header.stream_id { blockStream = nil }
+            let handled = block._withUnsafeGuaranteedRef { stream in
+                guard stream.id == header.stream_id else { return false }
+                session.frameReceived(frame!, type: type, for: stream)
+                return true
+            }
+            if handled { return 0 }
         }
-        guard let stream = blockStream ?? session.stream(header.stream_id) else { return 0 }
-        let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        guard let stream = session.stream(header.stream_id) else { return 0 }
+        session.frameReceived(frame!, type: type, for: stream)
+        return 0
+    }
+}
+
+extension HTTP2Session {
+    /// A complete HEADERS or DATA frame of `stream`: a request head goes to `opened`, a response
+    /// head completes the client's promise, END_STREAM ends the inbound body.
+    fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>, type: UInt32, for stream: HTTP2StreamState) {
+        let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch type {
         case NGHTTP2_HEADERS.rawValue:
-            let category = frame!.pointee.headers.cat
+            let category = frame.pointee.headers.cat
             if category == NGHTTP2_HCAT_REQUEST {
-                session.opened.append(stream)
+                opened.append(stream)
             } else if category == NGHTTP2_HCAT_RESPONSE {
                 // Completed here, not after mem_recv: the stream may close within the same read.
                 stream.responseHead?.succeed(stream.headers)
@@ -541,8 +553,7 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
             }
             if endStream {
                 // Trailers received on this side live in `trailers` until the stream is handed over.
-                let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.trailers : nil
-                if category == NGHTTP2_HCAT_HEADERS { stream.trailers = nil }
+                let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.trailers.take() : nil
                 stream.inbound.finish(trailers: trailers)
             }
         case NGHTTP2_DATA.rawValue:
@@ -550,7 +561,6 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
         default:
             break
         }
-        return 0
     }
 }
 

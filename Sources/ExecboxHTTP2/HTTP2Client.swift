@@ -29,7 +29,7 @@ public final class HTTP2ClientConnection: Sendable {
     public static func connect(
         host: String,
         port: Int,
-        configuration: HTTP2Configuration = HTTP2Configuration(),
+        configuration: HTTP2Configuration = .client,
         tls: TLSConfiguration? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> HTTP2ClientConnection {

@@ -39,8 +39,8 @@ public struct HTTP2Configuration: Sendable, Hashable {
     public var sendStallTimeout: TimeAmount = .seconds(60)
     /// Server: a connection with no open stream for this long gets GOAWAY and is closed.
     public var idleTimeout: TimeAmount = .seconds(300)
-    /// Keepalive (server and client): a connection with open streams from which nothing has
-    /// arrived for this long is sent a PING; nil sends none. A live peer acknowledges it at once
+    /// Keepalive (server and client; `client` waits 5 minutes): a connection with open streams
+    /// from which nothing has arrived for this long is sent a PING; nil sends none. A live peer acknowledges it at once
     /// (every HTTP/2 stack does), so only a peer that has gone away without closing (a crashed
     /// host, a dropped route) stays silent. On a server it would otherwise hold its streams, their
     /// handlers and their sandboxes' processes forever, since `idleTimeout` counts only
@@ -49,13 +49,23 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// After a keepalive PING, how long the peer has to send anything (the ACK, or any other
     /// frame) before the connection gets GOAWAY and is closed, cancelling its streams' handlers.
     public var pingTimeout: TimeAmount = .seconds(20)
-    /// Server: a stream on which nothing moved for this long — no DATA received, no response head or body
-    /// byte sent — is reset (CANCEL) and its handler cancelled; nil (the default) lets streams be
-    /// quiet: an attached process may print nothing for hours while its client waits, and an
-    /// absent peer is found by the keepalive PING instead. For servers whose streams should never
-    /// be quiet long (a request/response API), a bound on how long one can hold a handler and a
-    /// stream slot. Checked once a second.
+    /// Server: a stream on which nothing moved for this long — no DATA received, no response head,
+    /// body byte or end handed to nghttp2 for sending — is reset (CANCEL) and its handler
+    /// cancelled; nil (the default) lets streams be quiet: an attached process may print nothing
+    /// for hours while its client waits, and an absent peer is found by the keepalive PING
+    /// instead. For servers whose streams should never be quiet long (a request/response API), a
+    /// bound on how long one can hold a handler and a stream slot. Checked once a second.
     public var streamIdleTimeout: TimeAmount?
 
     public init() {}
+
+    /// The defaults for a client connection: as `init()`, but the keepalive PING only after 5
+    /// minutes of silence. gRPC servers (grpc-core, grpc-go) count a PING sooner than 5 minutes
+    /// after the last one, while they send no data, as a strike, and after two answer GOAWAY
+    /// ENHANCE_YOUR_CALM ("too_many_pings"), which would end a quiet stream.
+    public static var client: HTTP2Configuration {
+        var configuration = HTTP2Configuration()
+        configuration.pingInterval = .minutes(5)
+        return configuration
+    }
 }

@@ -356,7 +356,11 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// Keepalive: a PING to a peer that holds streams but has sent nothing for `pingInterval`;
     /// GOAWAY and close (true) when it leaves the PING unanswered past `pingTimeout`.
     private func checkKeepalive(session: HTTP2Session, now: NIODeadline) -> Bool {
-        if receivedSinceCheck {
+        // While the outbound queue is over its bound the server does not read (see `read`), and a
+        // PING would wait behind the queue: a slow but live reader's ACKs and WINDOW_UPDATEs sit
+        // unread, so its silence says nothing. A peer that is really gone is then found by TCP's
+        // retransmission timeout, or by `sendStallTimeout` once its window stays shut.
+        if receivedSinceCheck || readPending || context?.channel.isWritable == false {
             receivedSinceCheck = false
             lastReceived = now
             pingSentAt = nil

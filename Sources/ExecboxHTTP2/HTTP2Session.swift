@@ -427,9 +427,9 @@ extension HTTP2Session {
         let valueString = headerString(value)
         if isTrailers {
             // Taken out while it grows, so the stored copy does not make each append copy it.
-            var trailers = stream.trailers.take() ?? HTTP2Headers()
+            var trailers = stream.receivedTrailers.take() ?? HTTP2Headers()
             trailers.addLowercased(nameString, valueString)
-            stream.trailers = trailers
+            stream.receivedTrailers = trailers
         } else {
             stream.headers.addLowercased(nameString, valueString)
         }
@@ -552,8 +552,7 @@ extension HTTP2Session {
                 stream.responseHead = nil
             }
             if endStream {
-                // Trailers received on this side live in `trailers` until the stream is handed over.
-                let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.trailers.take() : nil
+                let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.receivedTrailers.take() : nil
                 stream.inbound.finish(trailers: trailers)
             }
         case NGHTTP2_DATA.rawValue:

@@ -28,6 +28,9 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// The local side has written everything; `trailers`, if any, follow the body.
     var outboundFinished = false
     var trailers: HTTP2Headers?
+    /// The peer's trailers while their header block arrives, until END_STREAM hands them to
+    /// `inbound`. Apart from `trailers` (ours): both directions may carry trailers at once.
+    var receivedTrailers: HTTP2Headers?
     /// HEADERS with a data provider have been submitted.
     var headSubmitted = false
     /// The data provider returned DEFERRED and needs `resume_data` when bytes arrive.

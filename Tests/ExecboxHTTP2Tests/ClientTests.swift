@@ -1,5 +1,6 @@
 import ExecboxHTTP2
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -93,6 +94,21 @@ import Testing
         }
     }
 
+    /// Trailers both ways on one stream: the request's own trailers do not end up among the
+    /// response's.
+    @Test func requestTrailersStayOutOfTheResponseTrailers() async throws {
+        try await withTestServer { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            let stream = try await client.openStream(method: "POST", path: "/echo")
+            try await stream.writeBody(ByteBuffer(string: "abc"))
+            try await stream.finish(trailers: ["x-request-trailer": "a"])
+            #expect(try await stream.response()[":status"] == "200")
+            #expect(try await stream.body.collect(upTo: 1 << 10) == ByteBuffer(string: "abc"))
+            #expect(stream.body.trailers.map { Array($0.fields.map(\.name)) } == ["x-body-bytes"])
+            try await client.close()
+        }
+    }
+
     @Test func resetFromServerFailsTheStream() async throws {
         try await withTestServer { port in
             let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
@@ -112,8 +128,13 @@ import Testing
     /// read or sent (`autoRead` off). A stream waiting on it fails once the client's keepalive
     /// PING has gone unanswered, instead of waiting forever.
     @Test func keepaliveFindsAServerThatWentSilent() async throws {
+        let accepted = NIOLockedValueBox<[any Channel]>([])
         let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0.append(channel) }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
             .bind(host: "127.0.0.1", port: 0)
             .get()
         var configuration = HTTP2Configuration()
@@ -132,9 +153,11 @@ import Testing
         await #expect(throws: HTTP2Error.self) { _ = try await stream.response() }
         let waited = ContinuousClock.now - started
         watchdog.cancel()
-        // The PING goes out 1–2 s after the last byte, and the close 1–2 s after the PING.
+        // The PING goes out at the first once-a-second check (1 s after connecting), the close at
+        // the next.
         #expect(waited >= .seconds(1) && waited < .seconds(15), "failed after \(waited)")
         #expect(await client.isUsable == false)
+        for channel in accepted.withLockedValue({ $0 }) { try? await channel.close() }
         try await silent.close()
     }
 

@@ -53,9 +53,10 @@ import Testing
         }
     }
 
-    /// The server's keepalive PINGs a quiet connection that holds a stream; our client answers
-    /// (nghttp2 acknowledges on read), so the quiet stream outlives several ping timeouts and its
-    /// handler still answers. A peer that does not answer is dropped: Tests/HTTP2Attacks/test_h2_idle.py.
+    /// A server with a 1 s keepalive and a quiet client stream: our client answers PINGs (nghttp2
+    /// acknowledges on read), so the stream outlives several ping timeouts and its handler still
+    /// answers. That the server sends the PINGs, and drops a peer that leaves them unanswered, is
+    /// checked with raw frames in Tests/HTTP2Attacks/test_h2_idle.py.
     @Test func quietStreamsSurviveTheKeepalive() async throws {
         var configuration = HTTP2Configuration()
         configuration.pingInterval = .seconds(1)

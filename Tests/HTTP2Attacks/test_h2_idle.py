@@ -121,7 +121,7 @@ def test_a_stream_on_which_nothing_moves_is_reset(stream_idle_server):
         started = time.monotonic()
         reset_after = None
         sent = b""
-        while time.monotonic() - started < 3 * STREAM_IDLE:
+        while time.monotonic() - started < STREAM_IDLE + 5:
             piece = b"%d;" % len(sent)
             conn.send(data_frame(moving, piece))
             sent += piece
@@ -129,7 +129,9 @@ def test_a_stream_on_which_nothing_moves_is_reset(stream_idle_server):
             if quiet in conn.resets and reset_after is None:
                 reset_after = time.monotonic() - started
         assert conn.resets.get(quiet) == CANCEL, f"the quiet stream was not reset: {conn.describe()}"
-        assert reset_after is not None and STREAM_IDLE * 0.9 <= reset_after <= STREAM_IDLE + 2.5, f"reset after {reset_after:.2f} s"
+        # Checked once a second from the tick that saw the response head go out (the first or,
+        # on a loaded machine, the second): the reset lands 1.5–4 s after the request.
+        assert reset_after is not None and STREAM_IDLE * 0.9 <= reset_after <= STREAM_IDLE + 4, f"reset after {reset_after:.2f} s"
         assert moving not in conn.resets, f"a stream that moves was reset: {conn.describe()}"
         conn.send(data_frame(moving, b"end", end_stream=True))
         assert conn.wait_stream_end(moving, 3), conn.describe()

@@ -23,6 +23,7 @@ from h2util import (
     data_frame,
     error_name,
     headers_frame,
+    window_update_frame,
 )
 
 # MARK: 45 concurrency limit
@@ -259,3 +260,24 @@ def test_request_flood_50_connections_of_20_streams_all_succeed(server):
     print(f"request flood: {sum(results)} of 1000 GET /hello succeeded in {seconds:.1f} s")
     assert sum(results) == 1000, f"per connection: {results}"
     assert_served(server)
+
+
+def test_request_trailers_arriving_after_the_response_finished_leave_its_trailers_alone(server):
+    """Both directions carry trailers at once: the handler finishes its response (body and trailer
+    x-early) while the body cannot move (window 0), then the request's trailers arrive. The
+    response still ends with its own trailers, not the request's, and not without any."""
+    with RawConn(server.port) as conn:
+        conn.handshake([(SETTINGS_INITIAL_WINDOW_SIZE, 0)])
+        sid = conn.request("/respond-early", method="POST", end_stream=False)
+        assert conn.stream_reaction(sid, 3) == ("response", 200), conn.describe()
+        conn.read_frames(0.3)  # the handler finishes meanwhile; its body waits for window
+        conn.send_header_block(sid, conn.encode([("x-request-trailer", "from the client")]), end_stream=True)
+        conn.read_frames(0.3)
+        conn.send(window_update_frame(sid, 1 << 16))
+        assert conn.wait_stream_end(sid, 3), conn.describe()
+        assert sid not in conn.resets, conn.describe()
+        body = b"".join(bytes(f.data) for f in conn.received(DATA, stream_id=sid))
+        assert body == b"early\n"
+        blocks = [f.decoded for f in conn.received(HEADERS, stream_id=sid)]
+        assert len(blocks) == 2, f"expected a head and trailers, got {blocks}"
+        assert blocks[1] == [("x-early", "1")], f"response trailers: {blocks[1]}"

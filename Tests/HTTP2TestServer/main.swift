@@ -8,6 +8,7 @@
 //   POST /echo             the request body back, with trailer x-body-bytes
 //   GET  /bytes?n=N        N bytes of the repeating pattern 0,1,…,250 (for hashes on the client)
 //   GET  /trailers-only    HEADERS with END_STREAM: status 200 and grpc-status 0 in the head
+//   POST /respond-early    "early\n" and trailer x-early: 1 at once, the request body left unread
 //   GET  /fail             the handler throws: the stream is reset
 //   anything else          404
 import ExecboxHTTP2
@@ -62,6 +63,7 @@ try await server.run { request, response in
     case ("GET", "/bytes"): try await bytes(query, response)
     case ("GET", "/trailers-only"):
         try await response.writeHead(status: 200, headers: ["grpc-status": "0"], endStream: true)
+    case ("POST", "/respond-early"): try await respondEarly(response)
     case ("GET", "/fail"): throw Failure()
     default: try await response.writeHead(status: 404, endStream: true)
     }
@@ -81,6 +83,12 @@ nonisolated(nonsending) func echo(_ request: HTTP2ServerRequest, _ response: HTT
         try await response.writeBody(chunk)
     }
     try await response.finish(trailers: ["x-body-bytes": String(total)])
+}
+
+nonisolated(nonsending) func respondEarly(_ response: HTTP2ResponseWriter) async throws {
+    try await response.writeHead(status: 200, headers: textPlain)
+    try await response.writeBody(ByteBuffer(string: "early\n"))
+    try await response.finish(trailers: ["x-early": "1"])
 }
 
 nonisolated(nonsending) func bytes(_ query: Substring, _ response: HTTP2ResponseWriter) async throws {

@@ -539,8 +539,13 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
 extension HTTP2Session {
     /// A complete HEADERS or DATA frame of `stream`: a request head goes to `opened`, a response
     /// head completes the client's promise, END_STREAM ends the inbound body.
+    ///
+    /// `stream` may be held without a reference (see `headerBlockStream`), so a promise, whose
+    /// callbacks run inline and could let the state go, is completed last.
     fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>, type: UInt32, for stream: HTTP2StreamState) {
         let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        var responseHead: (EventLoopPromise<HTTP2Headers>, HTTP2Headers)?
+        defer { responseHead.map { $0.succeed($1) } }
         switch type {
         case NGHTTP2_HEADERS.rawValue:
             let category = frame.pointee.headers.cat
@@ -548,8 +553,7 @@ extension HTTP2Session {
                 opened.append(stream)
             } else if category == NGHTTP2_HCAT_RESPONSE {
                 // Completed here, not after mem_recv: the stream may close within the same read.
-                stream.responseHead?.succeed(stream.headers)
-                stream.responseHead = nil
+                responseHead = stream.responseHead.take().map { ($0, stream.headers) }
             }
             if endStream {
                 let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.receivedTrailers.take() : nil
@@ -682,10 +686,11 @@ extension HTTP2Session {
         }
         stream.outboundBytes -= written
         stream.sentBytes &+= written
-        if let drained = stream.drained, stream.outboundBytes <= configuration.streamOutboundLowWatermark {
-            stream.drained = nil
-            drained.succeed(())
-        }
+        // Completed last: its callbacks run inline and could let the state go, which the caller
+        // may hold without a reference.
+        var drained: EventLoopPromise<Void>?
+        if stream.outboundBytes <= configuration.streamOutboundLowWatermark { drained = stream.drained.take() }
+        defer { drained?.succeed(()) }
         if stream.outbound.isEmpty {
             if stream.outboundFinished {
                 flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue

@@ -22,6 +22,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var closed = false
     /// GOAWAY sent for a graceful shutdown: close once the last stream ends.
     private var closeWhenIdle = false
+    /// When the connection last had a stream open (for `idleTimeout`). Not `lastReceived`: a peer
+    /// that only sends PINGs or SETTINGS keeps no connection alive.
     private var lastStreamActivity = NIODeadline.now()
     /// Keepalive: bytes arrived since the last idle check; when bytes last arrived; when our
     /// unanswered PING went out.
@@ -108,9 +110,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         }
         handOverOpenedStreams(context: context, session: session)
         if session.glitchBudgetExhausted {
-            session.goAway(errorCode: NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
-            flush()
-            context.close(promise: nil)
+            goAwayAndClose(session, errorCode: NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
             return
         }
         flush()
@@ -276,6 +276,14 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
+    /// GOAWAY with `errorCode`, sent before the connection closes (its streams' tasks are
+    /// cancelled as it goes).
+    private func goAwayAndClose(_ session: HTTP2Session, errorCode: UInt32) {
+        session.goAway(errorCode: errorCode)
+        flush()
+        forceClose()
+    }
+
     private func closeIfIdleAfterGoAway() {
         guard closeWhenIdle, let session, session.streams.isEmpty else { return }
         forceClose()
@@ -316,24 +324,18 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         if !session.streams.isEmpty {
             lastStreamActivity = .now()
         } else if NIODeadline.now() - lastStreamActivity >= configuration.idleTimeout {
-            session.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
-            flush()
-            forceClose()
+            goAwayAndClose(session, errorCode: NGHTTP2_NO_ERROR.rawValue)
         }
     }
 
     /// Whether the stream's queued bytes have not moved, for want of peer window, for longer than
     /// `sendStallTimeout`.
     private func checkStalled(_ stream: HTTP2StreamState, blocked: Bool, now: NIODeadline) -> Bool {
-        let moved = stream.sentBytes != stream.sentBytesAtCheck
-        stream.sentBytesAtCheck = stream.sentBytes
-        guard blocked, !moved else {
-            stream.blockedSince = nil
+        guard blocked else {
+            stream.stall.reset()
             return false
         }
-        let since = stream.blockedSince ?? now
-        stream.blockedSince = since
-        return now - since >= configuration.sendStallTimeout
+        return stream.stall.stillFor(stream.sentBytes, at: now) >= configuration.sendStallTimeout
     }
 
     /// Whether nothing has moved on the stream, either way, for longer than `streamIdleTimeout`.
@@ -342,15 +344,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         let progress =
             stream.sentBytes &+ stream.receivedBytes &+ (stream.headSubmitted ? 1 : 0)
             &+ (stream.outboundFinished ? 1 : 0)
-        guard progress == stream.progressAtCheck else {
-            // Quiet from the check that saw the last movement on.
-            stream.progressAtCheck = progress
-            stream.idleSince = now
-            return false
-        }
-        let since = stream.idleSince ?? now
-        stream.idleSince = since
-        return now - since >= timeout
+        return stream.idle.stillFor(progress, at: now) >= timeout
     }
 
     /// Keepalive: a PING to a peer that holds streams but has sent nothing for `pingInterval`;
@@ -366,9 +360,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             pingSentAt = nil
         } else if let pingSentAt {
             if now - pingSentAt >= configuration.pingTimeout {
-                session.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
-                flush()
-                forceClose()
+                goAwayAndClose(session, errorCode: NGHTTP2_NO_ERROR.rawValue)
                 return true
             }
         } else if let interval = configuration.pingInterval, !session.streams.isEmpty,

@@ -42,16 +42,14 @@ final class HTTP2StreamState: @unchecked Sendable {
     var handlerTask: UnsafeCurrentTask?
     /// The stream closed before its handler registered: the handler starts cancelled.
     var resetBeforeHandler = false
-    /// Body bytes handed to nghttp2 so far, and their count when the stall check last saw them.
+    /// Body bytes handed to nghttp2 so far; how long they have not moved while the peer's closed
+    /// flow-control window held queued bytes back (for `sendStallTimeout`).
     var sentBytes = 0
-    var sentBytesAtCheck = 0
-    /// Since when the peer's closed flow-control window has kept queued bytes from moving.
-    var blockedSince: NIODeadline?
-    /// Request body bytes received so far (for `streamIdleTimeout`).
+    var stall = StillnessClock()
+    /// Request body bytes received so far; how long nothing has moved either way (for
+    /// `streamIdleTimeout`).
     var receivedBytes = 0
-    /// What the idle check saw moving on the stream last time, and since when nothing has.
-    var progressAtCheck = 0
-    var idleSince: NIODeadline?
+    var idle = StillnessClock()
     /// Client side: completed with the response head, or failed if the stream ends first.
     var responseHead: EventLoopPromise<HTTP2Headers>?
 

@@ -2,7 +2,7 @@ public import ExecboxHTTP2
 public import ExecboxRPC
 import ExecboxWire
 import Foundation
-public import NIOCore
+import NIOCore
 import Synchronization
 
 /// The REST `/v1` gateway of the legacy contract, with `/health` and `/openapi.json`. It answers on

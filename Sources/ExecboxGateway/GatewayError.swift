@@ -1,4 +1,4 @@
-public import ExecboxAPI
+import ExecboxAPI
 public import ExecboxRPC
 import ExecboxWellKnownTypes
 import ExecboxWire

@@ -1,5 +1,5 @@
-public import ExecboxAPI
-public import ExecboxRPC
+import ExecboxAPI
+import ExecboxRPC
 import Foundation
 import NIOCore
 

@@ -1,6 +1,6 @@
 public import ExecboxGateway
 import Foundation
-public import NIOCore
+import NIOCore
 import Synchronization
 
 /// A router-level REST client: requests go straight into a ``Gateway`` (no sockets), responses are

@@ -436,7 +436,9 @@ struct RuncFileOperationTests {
                 guard let stream = fopen("\(directory)/secret", "r") else { return false }
                 defer { fclose(stream) }
                 var buffer = [CChar](repeating: 0, count: 64)
-                return fgets(&buffer, 64, stream) != nil && String(cString: buffer) == "host secret"
+                guard fgets(&buffer, 64, stream) != nil else { return false }
+                let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                return line == "host secret"
                     && access("\(directory)/new", F_OK) != 0
             }
         }

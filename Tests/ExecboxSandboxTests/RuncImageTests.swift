@@ -238,6 +238,7 @@ extension RuncImageTests {
             let c = try await build("c")
             let names = Set(try await backend.listImages().map(\.name))
             #expect(names == ["busybox:base", a, c])
+            #expect(!names.contains(b), "the least recently used image goes first")
             let layers = try FileManager.default.contentsOfDirectory(atPath: "\(storeDirectory)/layers")
             #expect(layers.count == 4, "two base layers, a's and c's: b's layer was collected")
         }

@@ -97,14 +97,14 @@ import Testing
         try settings.prepareDataDirectory()  // again: already there
         try settings.checkBootstrapKeyFile()  // missing: fine, the service layer creates it
 
-        FileManager.default.createFile(atPath: settings.bootstrapKeyFile, contents: Data("k\n".utf8))
+        #expect(FileManager.default.createFile(atPath: settings.bootstrapKeyFile, contents: Data("k\n".utf8)))
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: settings.bootstrapKeyFile)
         #expect(throws: ValidationError.self) { try settings.checkBootstrapKeyFile() }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: settings.bootstrapKeyFile)
         try settings.checkBootstrapKeyFile()
 
         let file = root.appendingPathComponent("file").path
-        FileManager.default.createFile(atPath: file, contents: Data())
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
         #expect(throws: ValidationError.self) { try self.settings(["--data-dir", file]).prepareDataDirectory() }
         #expect(throws: ValidationError.self) {
             try self.settings(["--bootstrap-key-file", root.path + "/missing/key"]).checkBootstrapKeyFile()

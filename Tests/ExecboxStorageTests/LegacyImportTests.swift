@@ -59,7 +59,7 @@ struct LegacyImportTests {
         #expect(found?.id == LegacySchema.primaryA)
         #expect(try await store.sessionEnvironment(id: "sess_0a1b2c3d4e5f") == ["TOKEN": "legacy-secret"])
         await store.close()
-        let refused = await #expect(throws: StorageError.self) {
+        let refused = #expect(throws: StorageError.self) {
             try Shell.run(tool, ["--from", legacyURL, "--to", "mysql://nope"])
         }
         #expect(refused?.message.contains("--to must be") == true)

@@ -73,7 +73,7 @@ struct SandboxNetwork: Sendable {
             if name.hasPrefix(ruleset.interfacePrefix), Int(name.dropFirst(ruleset.interfacePrefix.count)) != nil,
                 !keeping.contains(name)
             {
-                try? await HostCommand.run([ipPath, "link", "delete", name])
+                _ = try? await HostCommand.run([ipPath, "link", "delete", name])
             }
         }
         // runsc sandboxes' named namespaces: `<prefix><slot>ns`.
@@ -131,7 +131,7 @@ struct SandboxNetwork: Sendable {
     }
 
     func removeNamespace(_ name: String) async {
-        try? await HostCommand.run([ipPath, "netns", "delete", name])
+        _ = try? await HostCommand.run([ipPath, "netns", "delete", name])
     }
 
     func attach(pid: pid_t, slot: Int, ports: [Int], bundle: String) async throws -> Attachment {
@@ -144,7 +144,7 @@ struct SandboxNetwork: Sendable {
         var attachment = Attachment(interface: interface, hostAddress: host, sandboxAddress: sandbox, ports: [:])
         // A leftover of the slot's previous sandbox, if its namespace is still being torn down.
         if access("/sys/class/net/\(interface)", F_OK) == 0 {
-            try? await HostCommand.run([ipPath, "link", "delete", interface])
+            _ = try? await HostCommand.run([ipPath, "link", "delete", interface])
         }
         try await HostCommand.run([
             ipPath, "link", "add", interface, "type", "veth", "peer", "name", "eth0", "netns", namespace.ipArgument,
@@ -231,7 +231,7 @@ struct SandboxNetwork: Sendable {
             try? await load("delete element inet \(ruleset.table) exposed4 { \(keys) }\n", scratch: scratch)
         }
         if access("/sys/class/net/\(attachment.interface)", F_OK) == 0 {
-            try? await HostCommand.run([ipPath, "link", "delete", attachment.interface])
+            _ = try? await HostCommand.run([ipPath, "link", "delete", attachment.interface])
         }
     }
 }

@@ -335,9 +335,8 @@ extension RuncBackend {
     /// One end (0 read, 1 write) of a pipe whose other end is closed: reads end of file, writes fail
     /// with EPIPE. For the stdio of a process that never started.
     static func closedPipeEnd(keeping end: Int) -> Int32 {
-        var fds: [Int32] = [-1, -1]
-        guard LinuxCalls.pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else { return -1 }
-        close(fds[1 - end])
-        return fds[end]
+        guard let pipe = try? LinuxCalls.makePipe(O_CLOEXEC | O_NONBLOCK) else { return -1 }
+        close(end == 0 ? pipe.write : pipe.read)
+        return end == 0 ? pipe.read : pipe.write
     }
 }

@@ -229,21 +229,27 @@ final class RuncExec: Sendable {
         guard !encoded.isEmpty else { return }
         state.withLock { state in
             guard state.exit == nil, !state.recordedEnd else { return }
-            // Pipes: [stdout, stderr, stdin, connection, pidfd] + stages; a terminal: [master,
-            // connection, pidfd].
-            let stdin = terminal || state.stdinClosed ? [] : state.stdin.map { [$0] } ?? []
-            state.keptRecord = encoded
-            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors, record: encoded)
-            state.keptStdin = state.kept && !stdin.isEmpty
+            keep(&state, keeper, agent: agent, record: encoded, withStdin: !terminal && !state.stdinClosed)
         }
+    }
+
+    /// Hands the keeper this exec's descriptors with `record`, replacing what it held for the exec;
+    /// under the state lock. Pipes: [stdout, stderr, stdin (`withStdin`), connection, pidfd] +
+    /// stages; a terminal: [master, connection, pidfd].
+    private func keep(
+        _ state: inout State, _ keeper: ExecKeeper, agent: [Int32], record: [UInt8], withStdin: Bool
+    ) {
+        let stdin = withStdin ? state.stdin.map { [$0] } ?? [] : []
+        state.keptRecord = record
+        state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors, record: record)
+        state.keptStdin = state.kept && !stdin.isEmpty
     }
 
     /// stdin is closed here: the keeper lets its duplicate go too, or the process would never read
     /// end of file (the other descriptors stay kept). Under the state lock.
     private func releaseKeptStdin(_ state: inout State) {
         guard state.keptStdin, !state.recordedEnd, let keeper, let agent = child?.agentDescriptors else { return }
-        state.keptStdin = false
-        _ = keeper.keep(id.rawValue, output.map(\.fd) + agent + stagedDescriptors, record: state.keptRecord)
+        keep(&state, keeper, agent: agent, record: state.keptRecord, withStdin: false)
     }
 
     private var stagedDescriptors: [Int32] { staging?.keptDescriptors ?? [] }
@@ -256,9 +262,7 @@ final class RuncExec: Sendable {
         let encoded = record.encoded
         state.withLock { state in
             guard state.kept, !state.recordedEnd, !encoded.isEmpty else { return }
-            let stdin = state.keptStdin ? state.stdin.map { [$0] } ?? [] : []
-            state.keptRecord = encoded
-            state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors, record: encoded)
+            keep(&state, keeper, agent: agent, record: encoded, withStdin: state.keptStdin)
         }
     }
 

@@ -327,13 +327,12 @@ final class DetachSignal: Sendable {
     private let writeEnd: Int32
 
     init() {
-        var fds: [Int32] = [-1, -1]
-        if LinuxCalls.pipe2(&fds, O_CLOEXEC | O_NONBLOCK) != 0
-            || (try? FileDescriptorPoller.shared.register(fds[0], for: .read)) == nil
-        {
-            preconditionFailure("cannot create a pipe: \(SystemError("pipe2"))")
+        do {
+            (readEnd, writeEnd) = try LinuxCalls.makePipe(O_CLOEXEC | O_NONBLOCK)
+            try FileDescriptorPoller.shared.register(readEnd, for: .read)
+        } catch {
+            preconditionFailure("cannot make a detach signal: \(error)")
         }
-        (readEnd, writeEnd) = (fds[0], fds[1])
     }
 
     deinit {

@@ -411,8 +411,8 @@ struct RuncExecSpoolTests {
         let directory = Self.spoolDirectory()
         defer { rmdir(directory) }
         let path = "\(directory)/spool"
-        var source: [Int32] = [-1, -1]
-        #expect(LinuxCalls.pipe2(&source, O_CLOEXEC | O_NONBLOCK) == 0)
+        let pipe = try LinuxCalls.makePipe(O_CLOEXEC | O_NONBLOCK)
+        let source = [pipe.read, pipe.write]
         defer { for fd in source { close(fd) } }
         func write(_ text: String) {
             #expect(

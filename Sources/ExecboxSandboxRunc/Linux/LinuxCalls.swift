@@ -114,13 +114,12 @@ enum LinuxCalls {
     private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
     private static let pipe2Function = symbol("pipe2", as: Pipe2.self)
 
-    /// `pipe2(fds, flags)`: both ends created with `flags` (O_CLOEXEC) atomically.
-    static func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32 {
-        guard let function = pipe2Function else {
-            errno = ENOSYS
-            return -1
-        }
-        return function(fds, flags)
+    /// A new pipe (`pipe2`), both ends created with `flags` (O_CLOEXEC, O_NONBLOCK) atomically.
+    static func makePipe(_ flags: Int32) throws(SystemError) -> (read: Int32, write: Int32) {
+        guard let function = pipe2Function else { throw SystemError("pipe2", errno: ENOSYS) }
+        var fds: [Int32] = [-1, -1]
+        guard function(&fds, flags) == 0 else { throw SystemError("pipe2") }
+        return (fds[0], fds[1])
     }
 
     private typealias Renameat2 =

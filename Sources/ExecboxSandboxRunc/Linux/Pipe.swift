@@ -16,9 +16,8 @@ struct Pipe: ~Copyable {
     }
 
     init(_ direction: Direction) throws(SystemError) {
-        var fds: [Int32] = [-1, -1]
-        guard LinuxCalls.pipe2(&fds, O_CLOEXEC) == 0 else { throw SystemError("pipe2") }
-        (local, remote) = direction == .fromChild ? (fds[0], fds[1]) : (fds[1], fds[0])
+        let pipe = try LinuxCalls.makePipe(O_CLOEXEC)
+        (local, remote) = direction == .fromChild ? (pipe.read, pipe.write) : (pipe.write, pipe.read)
         let flags = fcntl(local, F_GETFL)
         _ = fcntl(local, F_SETFL, flags | O_NONBLOCK)
         // 1 MiB buffers: fewer wake-ups for bulk output (the kernel may grant less).

@@ -31,12 +31,14 @@ struct StagedOutput: Sendable {
     init(chunkSize: Int) throws(SystemError) {
         var made: [Stage] = []
         func pipePair() throws(SystemError) -> Stage {
-            var fds: [Int32] = [-1, -1]
-            guard LinuxCalls.pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
+            let stage: Stage
+            do {
+                let pipe = try LinuxCalls.makePipe(O_CLOEXEC | O_NONBLOCK)
+                stage = Stage(read: pipe.read, write: pipe.write)
+            } catch {
                 for stage in made { Self.close(stage) }
-                throw SystemError("pipe2")
+                throw error
             }
-            let stage = Stage(read: fds[0], write: fds[1])
             made.append(stage)
             return stage
         }

@@ -92,11 +92,8 @@ public final class GRPCClientTransport: ClientTransport {
     private static func closedMapped(_ body: () async throws -> Void) async throws {
         do {
             try await body()
-        } catch let error as HTTP2Error {
-            switch error.code {
-            case .streamClosed, .connectionClosed: throw OutboundClosedError()
-            case .protocolError, .invalidState: throw error
-            }
+        } catch let error as HTTP2Error where error.code == .streamClosed || error.code == .connectionClosed {
+            throw OutboundClosedError()
         }
     }
 

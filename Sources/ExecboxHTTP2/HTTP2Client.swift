@@ -63,7 +63,7 @@ public final class HTTP2ClientConnection: Sendable {
             do {
                 let alpn = try await handshake.get()
                 guard alpn == "h2" else {
-                    throw TLSError(.handshake, "the server did not choose h2 by ALPN (\(alpn ?? "none"))")
+                    throw HTTP2Error(.tlsHandshake, "the server did not choose h2 by ALPN (\(alpn ?? "none"))")
                 }
             } catch {
                 try? await channel.close()

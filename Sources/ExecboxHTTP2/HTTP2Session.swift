@@ -47,7 +47,7 @@ final class HTTP2Session {
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0 else {
-            throw HTTP2Error(.protocolError(NGHTTP2_ERR_NOMEM.rawValue), "nghttp2: out of memory")
+            throw HTTP2Error(.protocolError, "nghttp2: out of memory")
         }
         defer { nghttp2_session_callbacks_del(callbacks) }
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
@@ -60,7 +60,7 @@ final class HTTP2Session {
 
         var options: OpaquePointer?
         guard nghttp2_option_new(&options) == 0 else {
-            throw HTTP2Error(.protocolError(NGHTTP2_ERR_NOMEM.rawValue), "nghttp2: out of memory")
+            throw HTTP2Error(.protocolError, "nghttp2: out of memory")
         }
         defer { nghttp2_option_del(options) }
         // The window opens only as the application consumes data: real backpressure.
@@ -80,7 +80,7 @@ final class HTTP2Session {
         case .server: rc = nghttp2_session_server_new2(&session, callbacks, userData, options)
         case .client: rc = nghttp2_session_client_new2(&session, callbacks, userData, options)
         }
-        guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "nghttp2: cannot create a session") }
+        guard rc == 0 else { throw HTTP2Error(.protocolError, "nghttp2: cannot create a session: \(errorString(rc))") }
         try submitSettings()
     }
 
@@ -103,7 +103,7 @@ final class HTTP2Session {
         let rc = entries.withUnsafeBufferPointer {
             nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0.baseAddress, $0.count)
         }
-        guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "nghttp2: cannot submit SETTINGS") }
+        guard rc == 0 else { throw HTTP2Error(.protocolError, "nghttp2: cannot submit SETTINGS: \(errorString(rc))") }
     }
 
     /// Widens the connection's receive window. Called once the preface and SETTINGS are on the
@@ -117,7 +117,9 @@ final class HTTP2Session {
             0,
             Int32(configuration.connectionWindowSize)
         )
-        guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "nghttp2: cannot open the connection window") }
+        guard rc == 0 else {
+            throw HTTP2Error(.protocolError, "nghttp2: cannot open the connection window: \(errorString(rc))")
+        }
     }
 
     // MARK: input and output
@@ -128,7 +130,7 @@ final class HTTP2Session {
             nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         }
         if rc < 0 {
-            throw HTTP2Error(.protocolError(Int32(rc)), "HTTP/2 protocol error: \(errorString(Int32(rc)))")
+            throw HTTP2Error(.protocolError, "HTTP/2 protocol error: \(errorString(Int32(rc)))")
         }
     }
 
@@ -137,7 +139,7 @@ final class HTTP2Session {
         while buffer.readableBytes < limit {
             var data: UnsafePointer<UInt8>?
             let n = nghttp2_session_mem_send(session, &data)
-            if n < 0 { throw HTTP2Error(.protocolError(Int32(n)), "HTTP/2 send error: \(errorString(Int32(n)))") }
+            if n < 0 { throw HTTP2Error(.protocolError, "HTTP/2 send error: \(errorString(Int32(n)))") }
             guard n > 0, let data else { return }
             buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
         }
@@ -203,7 +205,7 @@ final class HTTP2Session {
                 ? nghttp2_submit_response(session, streamID, nva, count, nil)
                 : nghttp2_submit_response(session, streamID, nva, count, &provider)
         }
-        guard rc == 0 else { throw HTTP2Error(.protocolError(rc), "cannot submit response: \(errorString(rc))") }
+        guard rc == 0 else { throw HTTP2Error(.protocolError, "cannot submit response: \(errorString(rc))") }
         stream.headSubmitted = !endStream
         if endStream { stream.outboundFinished = true }
     }
@@ -217,7 +219,7 @@ final class HTTP2Session {
                 ? nghttp2_submit_request(session, nil, nva, count, nil, nil)
                 : nghttp2_submit_request(session, nil, nva, count, &provider, nil)
         }
-        guard id > 0 else { throw HTTP2Error(.protocolError(id), "cannot submit request: \(errorString(id))") }
+        guard id > 0 else { throw HTTP2Error(.protocolError, "cannot submit request: \(errorString(id))") }
         let stream = state(id)
         stream.headSubmitted = !endStream
         stream.outboundFinished = endStream
@@ -290,7 +292,7 @@ final class HTTP2Session {
     }
 
     func closedError(_ streamID: Int32) -> HTTP2Error {
-        HTTP2Error(.streamClosed(errorCode: 0), "stream \(streamID) is closed")
+        HTTP2Error(.streamClosed, "stream \(streamID) is closed", resetCode: 0)
     }
 
     /// Lays `headers` out as nghttp2 name/value pairs. With `status` (a response head), `:status`
@@ -606,7 +608,7 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
         func error() -> HTTP2Error {
             if let closeError { return closeError }
             let made = HTTP2Error(
-                .streamClosed(errorCode: errorCode), "stream \(streamID) was reset (error \(errorCode))")
+                .streamClosed, "stream \(streamID) was reset (error \(errorCode))", resetCode: errorCode)
             closeError = made
             return made
         }

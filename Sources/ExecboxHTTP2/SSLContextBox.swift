@@ -21,7 +21,7 @@ final class SSLContextBox: @unchecked Sendable {
         ERR_clear_error()
         let isServer = configuration.certificateChainFile != nil
         guard let context = SSL_CTX_new(isServer ? TLS_server_method() : TLS_client_method()) else {
-            throw TLSError(.configuration, "SSL_CTX_new failed: \(openSSLErrors())")
+            throw HTTP2Error(.tlsConfiguration, "SSL_CTX_new failed: \(openSSLErrors())")
         }
         self.context = context
         try check(execbox_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION), "set the minimum version")
@@ -44,7 +44,7 @@ final class SSLContextBox: @unchecked Sendable {
             let status = protocols.withUnsafeBufferPointer {
                 SSL_CTX_set_alpn_protos(context, $0.baseAddress, UInt32($0.count))
             }
-            if status != 0 { throw TLSError(.configuration, "cannot set ALPN: \(openSSLErrors())") }
+            if status != 0 { throw HTTP2Error(.tlsConfiguration, "cannot set ALPN: \(openSSLErrors())") }
         }
     }
 
@@ -56,28 +56,28 @@ final class SSLContextBox: @unchecked Sendable {
     }
 
     private func check(_ status: Int32, _ what: String) throws {
-        if status != 1 { throw TLSError(.configuration, "cannot \(what): \(openSSLErrors())") }
+        if status != 1 { throw HTTP2Error(.tlsConfiguration, "cannot \(what): \(openSSLErrors())") }
     }
 
     private func loadIdentity(_ configuration: TLSConfiguration) throws {
         guard let chain = configuration.certificateChainFile, let key = configuration.privateKeyFile else {
-            throw TLSError(.configuration, "a TLS listener needs a certificate chain file and a private key file")
+            throw HTTP2Error(.tlsConfiguration, "a TLS listener needs a certificate chain file and a private key file")
         }
         try requireReadable(chain, "certificate chain")
         try requireReadable(key, "private key")
         if SSL_CTX_use_certificate_chain_file(context, chain) != 1 {
-            throw TLSError(.configuration, "cannot load the certificate chain \(chain): \(openSSLErrors())")
+            throw HTTP2Error(.tlsConfiguration, "cannot load the certificate chain \(chain): \(openSSLErrors())")
         }
         if SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) != 1 {
             // The message names the file, never its contents.
             let errors = openSSLErrors()
             if errors.contains("key values mismatch") {
-                throw TLSError(.configuration, "the private key \(key) does not match the certificate: \(errors)")
+                throw HTTP2Error(.tlsConfiguration, "the private key \(key) does not match the certificate: \(errors)")
             }
-            throw TLSError(.configuration, "cannot load the private key \(key): \(errors)")
+            throw HTTP2Error(.tlsConfiguration, "cannot load the private key \(key): \(errors)")
         }
         if SSL_CTX_check_private_key(context) != 1 {
-            throw TLSError(.configuration, "the private key does not match the certificate: \(openSSLErrors())")
+            throw HTTP2Error(.tlsConfiguration, "the private key does not match the certificate: \(openSSLErrors())")
         }
     }
 
@@ -90,16 +90,16 @@ final class SSLContextBox: @unchecked Sendable {
         if let file = configuration.trustRootsFile {
             try requireReadable(file, "trust roots")
             if SSL_CTX_load_verify_locations(context, file, nil) != 1 {
-                throw TLSError(.configuration, "cannot load the trust roots \(file): \(openSSLErrors())")
+                throw HTTP2Error(.tlsConfiguration, "cannot load the trust roots \(file): \(openSSLErrors())")
             }
         } else if SSL_CTX_set_default_verify_paths(context) != 1 {
-            throw TLSError(.configuration, "cannot load the system trust store: \(openSSLErrors())")
+            throw HTTP2Error(.tlsConfiguration, "cannot load the system trust store: \(openSSLErrors())")
         }
     }
 
     private func requireReadable(_ path: String, _ what: String) throws {
         if access(path, R_OK) != 0 {
-            throw TLSError(.configuration, "cannot read the \(what) file \(path)")
+            throw HTTP2Error(.tlsConfiguration, "cannot read the \(what) file \(path)")
         }
     }
 }

@@ -25,7 +25,7 @@ public final class TLSContext: Sendable {
     func makeSSL() throws -> OpaquePointer {
         let box = current.withLockedValue { $0 }
         guard let ssl = SSL_new(box.context) else {
-            throw TLSError(.connection, "SSL_new failed: \(openSSLErrors())")
+            throw HTTP2Error(.tlsConnection, "SSL_new failed: \(openSSLErrors())")
         }
         return ssl
     }

@@ -53,7 +53,7 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let ssl = try tls.makeSSL()
             self.ssl = ssl
             guard let rbio = BIO_new(BIO_s_mem()), let wbio = BIO_new(BIO_s_mem()) else {
-                throw TLSError(.connection, "cannot allocate memory BIOs")
+                throw HTTP2Error(.tlsConnection, "cannot allocate memory BIOs")
             }
             // The SSL owns both BIOs from here on.
             SSL_set_bio(ssl, rbio, wbio)
@@ -78,15 +78,15 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if !tls.configuration.insecureSkipVerify
                 && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName) != 1
             {
-                throw TLSError(.configuration, "cannot verify the address \(serverName): \(openSSLErrors())")
+                throw HTTP2Error(.tlsConfiguration, "cannot verify the address \(serverName): \(openSSLErrors())")
             }
             return
         }
         if execbox_SSL_set_tlsext_host_name(ssl, serverName) != 1 {
-            throw TLSError(.configuration, "cannot set SNI \(serverName): \(openSSLErrors())")
+            throw HTTP2Error(.tlsConfiguration, "cannot set SNI \(serverName): \(openSSLErrors())")
         }
         if !tls.configuration.insecureSkipVerify && SSL_set1_host(ssl, serverName) != 1 {
-            throw TLSError(.configuration, "cannot verify the name \(serverName): \(openSSLErrors())")
+            throw HTTP2Error(.tlsConfiguration, "cannot verify the name \(serverName): \(openSSLErrors())")
         }
     }
 
@@ -94,7 +94,7 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         timeout?.cancel()
         timeout = nil
         state = .closed
-        failPending(TLSError(.connection, "the TLS handler was removed"))
+        failPending(HTTP2Error(.tlsConnection, "the TLS handler was removed"))
         if let ssl { SSL_free(ssl) }
         ssl = nil
         rbio = nil
@@ -111,7 +111,7 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         timeout?.cancel()
         timeout = nil
         state = .closed
-        failPending(TLSError(.connection, "the connection closed"))
+        failPending(HTTP2Error(.tlsConnection, "the connection closed"))
         context.fireChannelInactive()
     }
 
@@ -123,7 +123,7 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 BIO_write(rbio, pointer.baseAddress, Int32(min(pointer.count, Int(Int32.max))))
             }
             guard written > 0 else {
-                fail(context: context, error: TLSError(.connection, "BIO_write failed"))
+                fail(context: context, error: HTTP2Error(.tlsConnection, "BIO_write failed"))
                 return
             }
             bytes.moveReaderIndex(forwardBy: Int(written))
@@ -197,7 +197,7 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func handshakeTimedOut() {
         guard state == .handshaking, let context else { return }
-        fail(context: context, error: TLSError(.handshake, "the TLS handshake timed out"))
+        fail(context: context, error: HTTP2Error(.tlsHandshake, "the TLS handshake timed out"))
     }
 
     private func handshake(context: ChannelHandlerContext) {
@@ -209,7 +209,7 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE {
                 flushCiphertext(context: context)
             } else {
-                fail(context: context, error: TLSError(.handshake, "TLS handshake failed: \(describe(error))"))
+                fail(context: context, error: HTTP2Error(.tlsHandshake, "TLS handshake failed: \(describe(error))"))
             }
             return
         }
@@ -267,7 +267,7 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
                 return
             } else {
-                fail(context: context, error: TLSError(.connection, "TLS read failed: \(describe(error))"))
+                fail(context: context, error: HTTP2Error(.tlsConnection, "TLS read failed: \(describe(error))"))
                 return
             }
         }
@@ -292,8 +292,8 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             guard status > 0 else {
                 let error = SSL_get_error(ssl, status)
-                promise?.fail(TLSError(.connection, "TLS write failed"))
-                fail(context: context, error: TLSError(.connection, "TLS write failed: \(describe(error))"))
+                promise?.fail(HTTP2Error(.tlsConnection, "TLS write failed"))
+                fail(context: context, error: HTTP2Error(.tlsConnection, "TLS write failed: \(describe(error))"))
                 return
             }
             plaintext.moveReaderIndex(forwardBy: Int(status))

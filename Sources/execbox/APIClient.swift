@@ -58,7 +58,7 @@ struct APIClient: Sendable {
         do {
             let base = try await GRPCClientTransport.connect(host: url.host, port: url.port, tls: tls)
             return AuthenticatedTransport(base: base, apiKey: config.apiKey)
-        } catch let error as TLSError {
+        } catch let error as HTTP2Error where error.code.isTLS {
             throw CLIError(
                 "TLS with \(url) failed: \(error.message)",
                 hint: url.tls

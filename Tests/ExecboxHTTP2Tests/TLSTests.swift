@@ -142,12 +142,12 @@ import Testing
         }
         try await withTLSTestServer(pair) { port in
             // Signed by someone else: refused.
-            await #expect(throws: TLSError.self) {
+            await #expect(throws: HTTP2Error.self) {
                 _ = try await HTTP2ClientConnection.connect(
                     host: "localhost", port: port, tls: .client(trustRootsFile: other.certificate))
             }
             // The system store does not know a self-signed certificate.
-            await #expect(throws: TLSError.self) {
+            await #expect(throws: HTTP2Error.self) {
                 _ = try await HTTP2ClientConnection.connect(host: "localhost", port: port, tls: .client())
             }
             // Tests may skip verification.
@@ -180,12 +180,12 @@ import Testing
             try FileManager.default.removeItem(atPath: first.certificate)
             try FileManager.default.copyItem(atPath: second.certificate, toPath: first.certificate)
             // A key that does not match the new certificate: reload fails and the old pair stays.
-            #expect(throws: TLSError.self) { try server.reloadTLS() }
+            #expect(throws: HTTP2Error.self) { try server.reloadTLS() }
             try FileManager.default.removeItem(atPath: first.key)
             try FileManager.default.copyItem(atPath: second.key, toPath: first.key)
             try server.reloadTLS()
 
-            await #expect(throws: TLSError.self) {
+            await #expect(throws: HTTP2Error.self) {
                 _ = try await HTTP2ClientConnection.connect(
                     host: "localhost", port: port, tls: .client(trustRootsFile: first.original))
             }
@@ -211,21 +211,21 @@ import Testing
             other.remove()
         }
         let missing = TLSConfiguration.server(certificateChainFile: "/nonexistent/cert.pem", privateKeyFile: pair.key)
-        let error = try #require(throws: TLSError.self) { _ = try TLSContext(configuration: missing) }
-        #expect(error.code == .configuration)
+        let error = try #require(throws: HTTP2Error.self) { _ = try TLSContext(configuration: missing) }
+        #expect(error.code == .tlsConfiguration)
         #expect(error.message.contains("/nonexistent/cert.pem"))
 
         let mismatched = TLSConfiguration.server(certificateChainFile: pair.certificate, privateKeyFile: other.key)
-        let mismatch = try #require(throws: TLSError.self) { _ = try TLSContext(configuration: mismatched) }
+        let mismatch = try #require(throws: HTTP2Error.self) { _ = try TLSContext(configuration: mismatched) }
         #expect(mismatch.message.contains("does not match"))
         #expect(mismatch.message.contains("key values mismatch"))
 
         // A certificate where the key should be: OpenSSL's reason is in the message.
         let garbage = TLSConfiguration.server(certificateChainFile: pair.certificate, privateKeyFile: pair.certificate)
-        let bad = try #require(throws: TLSError.self) { _ = try TLSContext(configuration: garbage) }
+        let bad = try #require(throws: HTTP2Error.self) { _ = try TLSContext(configuration: garbage) }
         #expect(bad.message.contains("cannot load the private key"))
 
-        await #expect(throws: TLSError.self) {
+        await #expect(throws: HTTP2Error.self) {
             _ = try await HTTP2Server.bind(host: "127.0.0.1", port: 0, tls: mismatched)
         }
     }

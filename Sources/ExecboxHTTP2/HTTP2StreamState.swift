@@ -1,6 +1,8 @@
 import NIOCore
 
-/// One stream's state on the connection's event loop: what arrived, what waits to be sent.
+/// One stream's state on the connection's event loop: what arrived, what waits to be sent. One class
+/// serves both sides (request streams of a server, streams a client opens); the fields only one
+/// side uses are grouped at the end.
 ///
 /// Unchecked Sendable: it is confined to its connection's event loop. It travels from the
 /// connection handler to the connection's task and into the stream's task, and both tasks run on
@@ -18,27 +20,33 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// thread-local).
     let eventLoop: any EventLoop
     let handler: HTTP2ConnectionHandler
+
+    // Both sides: what arrived, and what waits to be sent.
+
     /// The request head (server) or response head (client).
     var headers = HTTP2Headers()
     var headerBytes = 0
     let inbound: HTTP2InboundBody
+    /// The peer's trailers while their header block arrives, until END_STREAM hands them to
+    /// `inbound`. Apart from `trailers` (ours): both directions may carry trailers at once.
+    var receivedTrailers: HTTP2Headers?
 
     var outbound = ChunkQueue()
     var outboundBytes = 0
     /// The local side has written everything; `trailers`, if any, follow the body.
     var outboundFinished = false
     var trailers: HTTP2Headers?
-    /// The peer's trailers while their header block arrives, until END_STREAM hands them to
-    /// `inbound`. Apart from `trailers` (ours): both directions may carry trailers at once.
-    var receivedTrailers: HTTP2Headers?
     /// HEADERS with a data provider have been submitted.
     var headSubmitted = false
     /// The data provider returned DEFERRED and needs `resume_data` when bytes arrive.
     var deferred = false
     /// A writer waiting for the outbound buffer to drain below the low watermark.
     var drained: EventLoopPromise<Void>?
-    /// The task serving this stream (server side), cancelled if the peer resets the stream.
-    /// Set and cleared on the event loop by the task itself, so it is alive while set.
+
+    // Server side: the handler's task and the once-a-second checks.
+
+    /// The task serving this stream, cancelled if the peer resets the stream. Set and cleared on
+    /// the event loop by the task itself, so it is alive while set.
     var handlerTask: UnsafeCurrentTask?
     /// The stream closed before its handler registered: the handler starts cancelled.
     var resetBeforeHandler = false
@@ -50,7 +58,10 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// `streamIdleTimeout`).
     var receivedBytes = 0
     var idle = StillnessClock()
-    /// Client side: completed with the response head, or failed if the stream ends first.
+
+    // Client side.
+
+    /// Completed with the response head, or failed if the stream ends first.
     var responseHead: EventLoopPromise<HTTP2Headers>?
 
     /// `inbound`: the request's body, when it is known already (`HTTP2InboundBody.makeEmpty()`).

@@ -47,7 +47,7 @@ final class HTTP2Session {
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0 else {
-            throw HTTP2Error(.protocolError, "nghttp2: out of memory")
+            throw HTTP2Error.nghttp2("cannot make the session's callbacks", NGHTTP2_ERR_NOMEM.rawValue)
         }
         defer { nghttp2_session_callbacks_del(callbacks) }
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
@@ -60,7 +60,7 @@ final class HTTP2Session {
 
         var options: OpaquePointer?
         guard nghttp2_option_new(&options) == 0 else {
-            throw HTTP2Error(.protocolError, "nghttp2: out of memory")
+            throw HTTP2Error.nghttp2("cannot make the session's options", NGHTTP2_ERR_NOMEM.rawValue)
         }
         defer { nghttp2_option_del(options) }
         // The window opens only as the application consumes data: real backpressure.
@@ -80,7 +80,7 @@ final class HTTP2Session {
         case .server: rc = nghttp2_session_server_new2(&session, callbacks, userData, options)
         case .client: rc = nghttp2_session_client_new2(&session, callbacks, userData, options)
         }
-        guard rc == 0 else { throw HTTP2Error(.protocolError, "nghttp2: cannot create a session: \(errorString(rc))") }
+        guard rc == 0 else { throw HTTP2Error.nghttp2("cannot create a session", rc) }
         try submitSettings()
     }
 
@@ -103,7 +103,7 @@ final class HTTP2Session {
         let rc = entries.withUnsafeBufferPointer {
             nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0.baseAddress, $0.count)
         }
-        guard rc == 0 else { throw HTTP2Error(.protocolError, "nghttp2: cannot submit SETTINGS: \(errorString(rc))") }
+        guard rc == 0 else { throw HTTP2Error.nghttp2("cannot submit SETTINGS", rc) }
     }
 
     /// Widens the connection's receive window. Called once the preface and SETTINGS are on the
@@ -118,7 +118,7 @@ final class HTTP2Session {
             Int32(configuration.connectionWindowSize)
         )
         guard rc == 0 else {
-            throw HTTP2Error(.protocolError, "nghttp2: cannot open the connection window: \(errorString(rc))")
+            throw HTTP2Error.nghttp2("cannot open the connection window", rc)
         }
     }
 
@@ -130,7 +130,7 @@ final class HTTP2Session {
             nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         }
         if rc < 0 {
-            throw HTTP2Error(.protocolError, "HTTP/2 protocol error: \(errorString(Int32(rc)))")
+            throw HTTP2Error.nghttp2("HTTP/2 protocol error", Int32(rc))
         }
     }
 
@@ -139,7 +139,7 @@ final class HTTP2Session {
         while buffer.readableBytes < limit {
             var data: UnsafePointer<UInt8>?
             let n = nghttp2_session_mem_send(session, &data)
-            if n < 0 { throw HTTP2Error(.protocolError, "HTTP/2 send error: \(errorString(Int32(n)))") }
+            if n < 0 { throw HTTP2Error.nghttp2("HTTP/2 send error", Int32(n)) }
             guard n > 0, let data else { return }
             buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
         }
@@ -205,7 +205,7 @@ final class HTTP2Session {
                 ? nghttp2_submit_response(session, streamID, nva, count, nil)
                 : nghttp2_submit_response(session, streamID, nva, count, &provider)
         }
-        guard rc == 0 else { throw HTTP2Error(.protocolError, "cannot submit response: \(errorString(rc))") }
+        guard rc == 0 else { throw HTTP2Error.nghttp2("cannot submit response", rc) }
         stream.headSubmitted = !endStream
         if endStream { stream.outboundFinished = true }
     }
@@ -219,7 +219,7 @@ final class HTTP2Session {
                 ? nghttp2_submit_request(session, nil, nva, count, nil, nil)
                 : nghttp2_submit_request(session, nil, nva, count, &provider, nil)
         }
-        guard id > 0 else { throw HTTP2Error(.protocolError, "cannot submit request: \(errorString(id))") }
+        guard id > 0 else { throw HTTP2Error.nghttp2("cannot submit request", id) }
         let stream = state(id)
         stream.headSubmitted = !endStream
         stream.outboundFinished = endStream
@@ -364,6 +364,19 @@ private func isPseudoHeader(_ name: String) -> Bool {
 
 func errorString(_ code: Int32) -> String {
     String(cString: nghttp2_strerror(code))
+}
+
+extension HTTP2Error {
+    /// nghttp2 answered `code` (a negative `nghttp2_error`) to `what`; the code is kept as the cause.
+    static func nghttp2(_ what: String, _ code: Int32) -> HTTP2Error {
+        HTTP2Error(.protocolError, "\(what): \(errorString(code))", cause: NGHTTP2LibraryError(code: code))
+    }
+}
+
+/// An nghttp2 return code, as the cause of an `HTTP2Error` (for logs).
+struct NGHTTP2LibraryError: Error, Hashable, Sendable, CustomStringConvertible {
+    let code: Int32
+    var description: String { "nghttp2 error \(code) (\(errorString(code)))" }
 }
 
 // MARK: callbacks (file scope: C function pointers capture nothing)

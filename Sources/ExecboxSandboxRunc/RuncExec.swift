@@ -229,27 +229,27 @@ final class RuncExec: Sendable {
         guard !encoded.isEmpty else { return }
         state.withLock { state in
             guard state.exit == nil, !state.recordedEnd else { return }
-            keep(&state, keeper, agent: agent, record: encoded, withStdin: !terminal && !state.stdinClosed)
+            let stdin = terminal || state.stdinClosed ? nil : state.stdin
+            state.keptRecord = encoded
+            state.kept = send(to: keeper, stdin: stdin, agent: agent, record: encoded)
+            state.keptStdin = state.kept && stdin != nil
         }
     }
 
     /// Hands the keeper this exec's descriptors with `record`, replacing what it held for the exec;
-    /// under the state lock. Pipes: [stdout, stderr, stdin (`withStdin`), connection, pidfd] +
-    /// stages; a terminal: [master, connection, pidfd].
-    private func keep(
-        _ state: inout State, _ keeper: ExecKeeper, agent: [Int32], record: [UInt8], withStdin: Bool
-    ) {
-        let stdin = withStdin ? state.stdin.map { [$0] } ?? [] : []
-        state.keptRecord = record
-        state.kept = keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors, record: record)
-        state.keptStdin = state.kept && !stdin.isEmpty
+    /// false if it did not take them (it then holds what it held before). Pipes: [stdout, stderr,
+    /// stdin (if given), connection, pidfd] + stages; a terminal: [master, connection, pidfd].
+    private func send(to keeper: ExecKeeper, stdin: Int32?, agent: [Int32], record: [UInt8]) -> Bool {
+        let stdin = stdin.map { [$0] } ?? []
+        return keeper.keep(id.rawValue, output.map(\.fd) + stdin + agent + stagedDescriptors, record: record)
     }
 
     /// stdin is closed here: the keeper lets its duplicate go too, or the process would never read
     /// end of file (the other descriptors stay kept). Under the state lock.
     private func releaseKeptStdin(_ state: inout State) {
         guard state.keptStdin, !state.recordedEnd, let keeper, let agent = child?.agentDescriptors else { return }
-        keep(&state, keeper, agent: agent, record: state.keptRecord, withStdin: false)
+        state.keptStdin = false
+        _ = send(to: keeper, stdin: nil, agent: agent, record: state.keptRecord)
     }
 
     private var stagedDescriptors: [Int32] { staging?.keptDescriptors ?? [] }
@@ -262,7 +262,8 @@ final class RuncExec: Sendable {
         let encoded = record.encoded
         state.withLock { state in
             guard state.kept, !state.recordedEnd, !encoded.isEmpty else { return }
-            keep(&state, keeper, agent: agent, record: encoded, withStdin: state.keptStdin)
+            state.keptRecord = encoded
+            state.kept = send(to: keeper, stdin: state.keptStdin ? state.stdin : nil, agent: agent, record: encoded)
         }
     }
 

@@ -142,14 +142,16 @@ import Testing
         }
         try await withTLSTestServer(pair) { port in
             // Signed by someone else: refused.
-            await #expect(throws: HTTP2Error.self) {
+            let otherCA = await #expect(throws: HTTP2Error.self) {
                 _ = try await HTTP2ClientConnection.connect(
                     host: "localhost", port: port, tls: .client(trustRootsFile: other.certificate))
             }
+            #expect(otherCA?.code.isTLS == true)
             // The system store does not know a self-signed certificate.
-            await #expect(throws: HTTP2Error.self) {
+            let systemStore = await #expect(throws: HTTP2Error.self) {
                 _ = try await HTTP2ClientConnection.connect(host: "localhost", port: port, tls: .client())
             }
+            #expect(systemStore?.code.isTLS == true)
             // Tests may skip verification.
             let client = try await HTTP2ClientConnection.connect(
                 host: "localhost", port: port, tls: .client(insecureSkipVerify: true))
@@ -180,15 +182,17 @@ import Testing
             try FileManager.default.removeItem(atPath: first.certificate)
             try FileManager.default.copyItem(atPath: second.certificate, toPath: first.certificate)
             // A key that does not match the new certificate: reload fails and the old pair stays.
-            #expect(throws: HTTP2Error.self) { try server.reloadTLS() }
+            let mismatch = #expect(throws: HTTP2Error.self) { try server.reloadTLS() }
+            #expect(mismatch?.code == .tlsConfiguration)
             try FileManager.default.removeItem(atPath: first.key)
             try FileManager.default.copyItem(atPath: second.key, toPath: first.key)
             try server.reloadTLS()
 
-            await #expect(throws: HTTP2Error.self) {
+            let oldCA = await #expect(throws: HTTP2Error.self) {
                 _ = try await HTTP2ClientConnection.connect(
                     host: "localhost", port: port, tls: .client(trustRootsFile: first.original))
             }
+            #expect(oldCA?.code.isTLS == true)
             let fresh = try await HTTP2ClientConnection.connect(
                 host: "localhost", port: port, tls: .client(trustRootsFile: second.certificate))
             #expect(
@@ -225,9 +229,10 @@ import Testing
         let bad = try #require(throws: HTTP2Error.self) { _ = try TLSContext(configuration: garbage) }
         #expect(bad.message.contains("cannot load the private key"))
 
-        await #expect(throws: HTTP2Error.self) {
+        let atBind = await #expect(throws: HTTP2Error.self) {
             _ = try await HTTP2Server.bind(host: "127.0.0.1", port: 0, tls: mismatched)
         }
+        #expect(atBind?.code == .tlsConfiguration)
     }
 
     @Test func silentPeersAreClosedAfterTheHandshakeTimeout() async throws {

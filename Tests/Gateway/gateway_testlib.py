@@ -320,10 +320,15 @@ def run_exec(gateway, session_id, key, cmd, send=(), close_stdin=True, timeout=6
     """One exec over the WebSocket: sends `send` (frames as bytes), StdinClose if asked, collects
     everything until the server closes."""
     with open_ws(gateway, session_id, key, query=exec_query(cmd, **options)) as ws:
-        for message in send:
-            ws.send(message)
-        if close_stdin:
-            ws.send(STDIN_CLOSE)
+        try:
+            for message in send:
+                ws.send(message)
+            if close_stdin:
+                ws.send(STDIN_CLOSE)
+        except websockets.exceptions.ConnectionClosedOK:
+            # The process ended before it needed the rest of its stdin, and the server closed
+            # normally after its output and exit: those are still queued, and read below.
+            pass
         return collect(ws, timeout=timeout)
 
 

@@ -40,9 +40,9 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// Server: a connection with no open stream for this long gets GOAWAY and is closed.
     public var idleTimeout: TimeAmount = .seconds(300)
     /// Keepalive (server and client; `client` waits 5 minutes): a connection with open streams
-    /// from which nothing has arrived for this long is sent a PING; nil sends none. A live peer acknowledges it at once
-    /// (every HTTP/2 stack does), so only a peer that has gone away without closing (a crashed
-    /// host, a dropped route) stays silent. On a server it would otherwise hold its streams, their
+    /// from which nothing has arrived for this long is sent a PING; nil sends none. A live peer
+    /// acknowledges it at once (every HTTP/2 stack does), so only a peer that has gone away
+    /// without closing (a crashed host, a dropped route) stays silent. On a server it would otherwise hold its streams, their
     /// handlers and their sandboxes' processes forever, since `idleTimeout` counts only
     /// connections without streams; a client would wait forever on a quiet stream.
     public var pingInterval: TimeAmount? = .seconds(60)

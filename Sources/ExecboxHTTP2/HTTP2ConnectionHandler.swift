@@ -310,10 +310,9 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         let now = NIODeadline.now()
         if checkKeepalive(session: session, now: now) { return }
         guard mode == .server else { return }
-        let blocked = Set(session.streamsBlockedByFlowControl())
         var reset = false
         for stream in session.streams.values {
-            if checkStalled(stream, blocked: blocked.contains(stream.id), now: now)
+            if checkStalled(stream, blocked: session.isBlockedByFlowControl(stream), now: now)
                 || checkStreamIdle(stream, now: now)
             {
                 session.reset(streamID: stream.id, errorCode: NGHTTP2_CANCEL.rawValue)
@@ -322,8 +321,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         }
         if reset { flush() }
         if !session.streams.isEmpty {
-            lastStreamActivity = .now()
-        } else if NIODeadline.now() - lastStreamActivity >= configuration.idleTimeout {
+            lastStreamActivity = now
+        } else if now - lastStreamActivity >= configuration.idleTimeout {
             goAwayAndClose(session, errorCode: NGHTTP2_NO_ERROR.rawValue)
         }
     }

@@ -250,13 +250,10 @@ final class HTTP2Session {
         nghttp2_session_resume_data(session, stream.id)
     }
 
-    /// Streams whose queued response bytes cannot move because the peer's flow-control window
-    /// (the stream's or the connection's) is closed.
-    func streamsBlockedByFlowControl() -> [Int32] {
-        streams.values.compactMap { stream in
-            guard stream.outboundBytes > 0 else { return nil }
-            return nghttp2_session_get_stream_remote_window_size(session, stream.id) <= 0 ? stream.id : nil
-        }
+    /// Whether the stream's queued response bytes cannot move because the peer's flow-control
+    /// window (the stream's or the connection's) is closed.
+    func isBlockedByFlowControl(_ stream: HTTP2StreamState) -> Bool {
+        stream.outboundBytes > 0 && nghttp2_session_get_stream_remote_window_size(session, stream.id) <= 0
     }
 
     func reset(streamID: Int32, errorCode: UInt32) {

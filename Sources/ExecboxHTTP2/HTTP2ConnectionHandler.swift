@@ -59,10 +59,12 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         self.context = context
         do {
             let session = try HTTP2Session(mode: mode, configuration: configuration)
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            // Called inside nghttp2's callbacks, on this loop. The closure holds the handler: a
+            // cycle through the session, which handlerRemoved breaks.
+            let eventLoop = context.eventLoop
             let emptyBody = HTTP2InboundBody.makeEmpty()
-            session.makeStream = { id, bodyless in
-                HTTP2StreamState(id: id, connection: loopBound, inbound: bodyless ? emptyBody : nil)
+            session.makeStream = { [self] id, bodyless in
+                HTTP2StreamState(id: id, handler: self, eventLoop: eventLoop, inbound: bodyless ? emptyBody : nil)
             }
             self.session = session
             if mode == .server {
@@ -381,11 +383,10 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         guard let session, let context, !closed else { throw HTTP2Error(.connectionClosed, "the connection closed") }
         guard !session.receivedGoAway else { throw HTTP2Error(.connectionClosed, "the server is going away") }
         let eventLoop = context.eventLoop
-        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
         let head = eventLoop.makePromise(of: HTTP2Headers.self)
         var body: HTTP2InboundBody?
         let id = try session.submitRequest(headers: headers, endStream: endStream) { id in
-            let state = HTTP2StreamState(id: id, connection: loopBound)
+            let state = HTTP2StreamState(id: id, handler: self, eventLoop: eventLoop)
             body = state.inbound
             state.responseHead = head
             return state

@@ -64,11 +64,13 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// Completed with the response head, or failed if the stream ends first.
     var responseHead: EventLoopPromise<HTTP2Headers>?
 
-    /// `inbound`: the request's body, when it is known already (`HTTP2InboundBody.makeEmpty()`).
-    init(id: Int32, connection: NIOLoopBound<HTTP2ConnectionHandler>, inbound: HTTP2InboundBody? = nil) {
+    /// Made on `eventLoop`, by the connection's `handler`. `inbound`: the request's body, when it
+    /// is known already (`HTTP2InboundBody.makeEmpty()`).
+    init(id: Int32, handler: HTTP2ConnectionHandler, eventLoop: any EventLoop, inbound: HTTP2InboundBody? = nil) {
         self.id = id
-        self.eventLoop = connection.eventLoop
-        self.handler = connection.value
-        self.inbound = inbound ?? HTTP2InboundBody(connection: connection, streamID: id)
+        self.eventLoop = eventLoop
+        self.handler = handler
+        self.inbound =
+            inbound ?? HTTP2InboundBody(connection: NIOLoopBound(handler, eventLoop: eventLoop), streamID: id)
     }
 }

@@ -42,9 +42,10 @@ public struct HTTP2Configuration: Sendable, Hashable {
     /// Keepalive (server and client; `client` waits 5 minutes): a connection with open streams
     /// from which nothing has arrived for this long is sent a PING; nil sends none. A live peer
     /// acknowledges it at once (every HTTP/2 stack does), so only a peer that has gone away
-    /// without closing (a crashed host, a dropped route) stays silent. On a server it would otherwise hold its streams, their
-    /// handlers and their sandboxes' processes forever, since `idleTimeout` counts only
-    /// connections without streams; a client would wait forever on a quiet stream.
+    /// without closing (a crashed host, a dropped route) stays silent. On a server it would
+    /// otherwise hold its streams, their handlers and their sandboxes' processes forever, since
+    /// `idleTimeout` counts only connections without streams; a client would wait forever on a
+    /// quiet stream.
     public var pingInterval: TimeAmount? = .seconds(60)
     /// After a keepalive PING, how long the peer has to send anything (the ACK, or any other
     /// frame) before the connection gets GOAWAY and is closed, cancelling its streams' handlers.

@@ -220,12 +220,13 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     /// Queues body bytes; returns a future to wait on when the stream's buffer is over its bound.
     func enqueue(_ stream: HTTP2StreamState, _ chunk: ByteBuffer) throws -> EventLoopFuture<Void>? {
-        guard let session, let context else { throw HTTP2Error(.connectionClosed, "the connection closed") }
+        guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
         try session.enqueue(stream, chunk)
         scheduleFlush()
         guard stream.outboundBytes > configuration.streamOutboundHighWatermark else { return nil }
         if let drained = stream.drained { return drained.futureResult }
-        let promise = context.eventLoop.makePromise(of: Void.self)
+        // The stream's loop (this one): binding `context` would cost a retain on every call.
+        let promise = stream.eventLoop.makePromise(of: Void.self)
         stream.drained = promise
         return promise.futureResult
     }

@@ -19,7 +19,9 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
         fields.reserveCapacity(count)
     }
 
-    public mutating func add(_ name: String, _ value: String) {
+    /// The name and value are taken as `consuming`: a caller handing over Strings it built
+    /// moves them into the list instead of retaining them once more and releasing its own copy.
+    public mutating func add(_ name: consuming String, _ value: consuming String) {
         // Lower-casing allocates; most names arrive lower-case already.
         let isLower = name.utf8.allSatisfy { $0 < UInt8(ascii: "A") || $0 > UInt8(ascii: "Z") }
         fields.append((isLower ? name : name.lowercased(), value))
@@ -27,7 +29,7 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
 
     /// For names already lower-case (nghttp2 rejects others on input, and literals in this
     /// package are written so).
-    package mutating func addLowercased(_ name: String, _ value: String) {
+    package mutating func addLowercased(_ name: consuming String, _ value: consuming String) {
         fields.append((name, value))
     }
 

@@ -115,11 +115,13 @@ public enum AgentReply: Hashable, Sendable {
 
     public init?(line: ArraySlice<UInt8>) {
         guard line.count <= Self.maximumLine, !line.contains(UInt8(ascii: "\n")) else { return nil }
-        let text = String(decoding: line, as: UTF8.self)
-        if text.hasPrefix("failed ") {
-            self = .failed(reason: String(text.dropFirst("failed ".count)))
+        // The prefix is matched as bytes: as Strings, a reason that starts with a combining mark
+        // would join the space before it into one Character, and the prefix would not match.
+        if line.starts(with: Self.failedPrefix) {
+            self = .failed(reason: String(decoding: line.dropFirst(Self.failedPrefix.count), as: UTF8.self))
             return
         }
+        let text = String(decoding: line, as: UTF8.self)
         let words = text.split(separator: " ", omittingEmptySubsequences: false)
         switch (words.first, words.count) {
         case ("started", 2):
@@ -135,13 +137,29 @@ public enum AgentReply: Hashable, Sendable {
         }
     }
 
-    /// The line, newline included (a reason's newlines become spaces).
+    private static let failedPrefix = Array("failed ".utf8)
+
+    /// The line, newline included. A reason's line breaks become spaces, byte by byte (as
+    /// Characters, "\r\n" is one that is neither), and a reason too long for `maximumLine` is cut
+    /// at a character boundary: the other side parses every line this writes.
     public var line: String {
         switch self {
-        case .started(let pid): "started \(pid ?? 0)\n"
-        case .failed(let reason): "failed \(String(reason.map { $0 == "\n" || $0 == "\r" ? " " : $0 }))\n"
-        case .exited(let code): "exited \(code)\n"
-        case .signaled(let signal): "signaled \(signal)\n"
+        case .started(let pid): return "started \(pid ?? 0)\n"
+        case .failed(let reason):
+            var bytes = Self.failedPrefix
+            let room = Self.maximumLine - bytes.count
+            var utf8 = reason.utf8.map { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") ? UInt8(ascii: " ") : $0 }
+            if utf8.count > room {
+                // Back up over continuation bytes (10xxxxxx) to the start of a scalar.
+                var end = room
+                while end > 0 && utf8[end] & 0xC0 == 0x80 { end -= 1 }
+                utf8.removeSubrange(end...)
+            }
+            bytes += utf8
+            bytes.append(UInt8(ascii: "\n"))
+            return String(decoding: bytes, as: UTF8.self)
+        case .exited(let code): return "exited \(code)\n"
+        case .signaled(let signal): return "signaled \(signal)\n"
         }
     }
 }

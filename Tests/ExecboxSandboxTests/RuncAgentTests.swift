@@ -283,6 +283,19 @@ struct RuncAgentTests {
             #expect(AgentReply(line: Array(reply.line.utf8.dropLast())[...]) == reply)
         }
         #expect(AgentReply.failed(reason: "two\nlines").line == "failed two lines\n")
+        // Found by FuzzAgentProtocol: "\r\n" is one Character, neither "\r" nor "\n"; a reason that
+        // starts with a combining mark; a reason longer than a line, cut at a character boundary.
+        #expect(AgentReply.failed(reason: "a\r\nb").line == "failed a  b\n")
+        let combining = AgentReply.failed(reason: "\u{301}x")
+        #expect(AgentReply(line: Array(combining.line.utf8.dropLast())[...]) == combining)
+        let long = AgentReply.failed(reason: String(repeating: "é", count: AgentReply.maximumLine))
+        let longLine = Array(long.line.utf8.dropLast())
+        #expect(longLine.count <= AgentReply.maximumLine)
+        guard case .failed(let cut)? = AgentReply(line: longLine[...]) else {
+            Issue.record("a long reason's line does not parse")
+            return
+        }
+        #expect(cut.allSatisfy { $0 == "é" } && cut.utf8.count == AgentReply.maximumLine - "failed ".utf8.count - 1)
         for bad in [
             "exited 256", "exited -1", "signaled 0", "signaled 65", "exited", "exited 1 2", "started", "", "ok",
         ] {

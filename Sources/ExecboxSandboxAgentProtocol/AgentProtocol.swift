@@ -140,19 +140,19 @@ public enum AgentReply: Hashable, Sendable {
     private static let failedPrefix = Array("failed ".utf8)
 
     /// The line, newline included. A reason's line breaks become spaces, byte by byte (as
-    /// Characters, "\r\n" is one that is neither), and a reason too long for `maximumLine` is cut
-    /// at a character boundary: the other side parses every line this writes.
+    /// Characters, "\r\n" is one that is neither), and a reason too long for the line (newline
+    /// included, as the backend counts it) is cut at a scalar boundary: the other side accepts
+    /// every line this writes.
     public var line: String {
         switch self {
         case .started(let pid): return "started \(pid ?? 0)\n"
         case .failed(let reason):
             var bytes = Self.failedPrefix
-            let room = Self.maximumLine - bytes.count
+            let room = Self.maximumLine - bytes.count - 1
             var utf8 = reason.utf8.map { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") ? UInt8(ascii: " ") : $0 }
             if utf8.count > room {
-                // Back up over continuation bytes (10xxxxxx) to the start of a scalar.
                 var end = room
-                while end > 0 && utf8[end] & 0xC0 == 0x80 { end -= 1 }
+                while end > 0 && UTF8.isContinuation(utf8[end]) { end -= 1 }
                 utf8.removeSubrange(end...)
             }
             bytes += utf8

@@ -291,6 +291,9 @@ struct RuncAgentTests {
         let long = AgentReply.failed(reason: String(repeating: "é", count: AgentReply.maximumLine))
         let longLine = Array(long.line.utf8.dropLast())
         #expect(longLine.count <= AgentReply.maximumLine)
+        // The backend counts the newline in the line it accepts.
+        let ascii = AgentReply.failed(reason: String(repeating: "x", count: AgentReply.maximumLine))
+        #expect(ascii.line.utf8.count == AgentReply.maximumLine)
         guard case .failed(let cut)? = AgentReply(line: longLine[...]) else {
             Issue.record("a long reason's line does not parse")
             return

@@ -36,11 +36,11 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// Serves the connection's request streams (server side); set by the connection's task
     /// before it starts any of them.
     var requestHandler: HTTP2Server.Handler?
-    /// Request streams the connection's task has not taken yet; at most the streams nghttp2 lets
-    /// be open at once (SETTINGS_MAX_CONCURRENT_STREAMS), so no other bound is needed.
-    private var pendingStreams: [HTTP2StreamState] = []
-    /// The connection's task, waiting in `nextOpenedStreams`.
-    private var streamsWaiter: UnsafeContinuation<[HTTP2StreamState]?, Never>?
+    /// Request streams no task has taken yet; at most the streams nghttp2 lets be open at once
+    /// (SETTINGS_MAX_CONCURRENT_STREAMS), so no other bound is needed.
+    private var pendingStreams = CircularBuffer<HTTP2StreamState>()
+    /// The connection's task, waiting in `waitForOpenedStreams`.
+    private var streamsWaiter: UnsafeContinuation<Bool, Never>?
     /// No more request streams: the connection closed or its task was cancelled.
     private var streamsEnded = false
     /// Called once when the handler leaves the pipeline (the server's connection registry).
@@ -121,32 +121,26 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private func handOverOpenedStreams(context: ChannelHandlerContext, session: HTTP2Session) {
         guard !session.opened.isEmpty else { return }
         lastStreamActivity = .now()
-        var opened: [HTTP2StreamState] = []
-        swap(&opened, &session.opened)
+        defer { session.opened.removeAll(keepingCapacity: true) }
         guard mode == .server, !streamsEnded else { return }
+        pendingStreams.append(contentsOf: session.opened)
         if let waiter = streamsWaiter {
             streamsWaiter = nil
-            waiter.resume(returning: opened)
-        } else {
-            pendingStreams.append(contentsOf: opened)
+            waiter.resume(returning: true)
         }
     }
 
-    /// The next request streams, for the connection's task (on the event loop); nil once the
-    /// connection has closed or the task is cancelled. Streams not taken by then have been failed
-    /// with the connection, and are dropped.
-    nonisolated(nonsending) func nextOpenedStreams() async -> [HTTP2StreamState]? {
-        if !pendingStreams.isEmpty {
-            var streams: [HTTP2StreamState] = []
-            swap(&streams, &pendingStreams)
-            return streams
-        }
-        guard !streamsEnded, let context else { return nil }
+    /// Waits (on the event loop, for the connection's task) until request streams are pending:
+    /// true when some are, false once the connection has closed or the task is cancelled. Streams
+    /// not taken by then have been failed with the connection, and are dropped.
+    nonisolated(nonsending) func waitForOpenedStreams() async -> Bool {
+        if !pendingStreams.isEmpty { return true }
+        guard !streamsEnded, let context else { return false }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 if Task.isCancelled {
-                    continuation.resume(returning: nil)
+                    continuation.resume(returning: false)
                 } else {
                     streamsWaiter = continuation
                 }
@@ -156,13 +150,18 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Ends the connection's stream sequence: its task's wait returns nil.
+    /// The oldest request stream no task has taken yet (on the event loop).
+    func takePendingStream() -> HTTP2StreamState? {
+        pendingStreams.popFirst()
+    }
+
+    /// Ends the connection's stream sequence: its task's wait returns false.
     private func endStreams() {
         streamsEnded = true
         pendingStreams.removeAll()
         if let waiter = streamsWaiter {
             streamsWaiter = nil
-            waiter.resume(returning: nil)
+            waiter.resume(returning: false)
         }
     }
 

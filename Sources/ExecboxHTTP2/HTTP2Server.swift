@@ -4,11 +4,12 @@ public import NIOPosix
 
 /// The listener: cleartext HTTP/2 by prior knowledge and HTTP/1.1 on one port (the protocol is
 /// chosen by the connection preface), or, with a certificate, TLS only (ALPN chooses). Each
-/// connection is a child task, each stream a child task of its connection; cancelling `run`
+/// connection is a child task, each stream is served in a child task of its connection (one that
+/// serves the streams of a read in turn while none of their handlers waits); cancelling `run`
 /// closes the listener and every connection.
 public final class HTTP2Server: Sendable {
     /// Serves one request stream. Throwing resets the stream with INTERNAL_ERROR.
-    /// Runs on the stream task's executor (the connection's event loop), with no hop to start.
+    /// Runs on the serving task's executor (the connection's event loop), with no hop to start.
     public typealias Handler =
         nonisolated(nonsending) @Sendable (
             HTTP2ServerRequest, HTTP2ResponseWriter
@@ -147,18 +148,22 @@ public final class HTTP2Server: Sendable {
         switch connection {
         case .http2(let channel, let connection):
             // This task runs on the connection's event loop (its executor preference, see `run`),
-            // and so do the stream tasks: no hop between them and nghttp2.
+            // and so do the tasks serving its streams: no hop between them and nghttp2.
             let executor = EventLoopTaskExecutor(channel.eventLoop)
             connection.value.requestHandler = handler
             await withDiscardingTaskGroup { group in
                 // Streams come in batches, those whose heads completed in one read, until the
-                // connection closes. Each stream's task starts at once on this loop and runs until
-                // it first waits: a handler that answers without waiting is done before the next
-                // starts. The task's closure captures the stream alone (no context allocation).
-                while let opened = await connection.value.nextOpenedStreams() {
-                    for stream in opened {
+                // connection closes. A child task starts at once on this loop and serves pending
+                // streams one after another while their handlers answer without waiting; when one
+                // waits, the task returns here and the streams behind it get a new task. So a
+                // stream is served by a task that serves no other stream while it runs, and its
+                // reset cancels that task alone (see `serveStreams`). The closure captures the
+                // task's first stream alone (no context allocation).
+                let handler = connection.value
+                while await handler.waitForOpenedStreams() {
+                    while let first = handler.takePendingStream() {
                         group.addImmediateTask(executorPreference: executor) {
-                            await serve(stream)
+                            await serveStreams(from: first)
                         }
                     }
                 }
@@ -175,11 +180,26 @@ public final class HTTP2Server: Sendable {
         }
     }
 
+    /// Serves `first`, then the connection's pending streams one at a time, until none is left or
+    /// the task is cancelled: a task cancelled by one stream's reset serves no other (cancellation
+    /// cannot be undone), so it ends, and the connection's task starts another for the streams
+    /// left.
+    nonisolated(nonsending) private static func serveStreams(from first: HTTP2StreamState) async {
+        let connection = first.handler
+        var next: HTTP2StreamState? = first
+        while let stream = next {
+            await serve(stream)
+            if Task.isCancelled { return }
+            stream.eventLoop.preconditionInEventLoop()
+            next = connection.takePendingStream()
+        }
+    }
+
     /// Serves one stream on its connection's event loop (the task's executor preference). The
     /// task registers itself with the stream, so a reset from the peer cancels it. Nonsending: the
     /// task's closure calls it without an executor check.
     nonisolated(nonsending) private static func serve(_ stream: HTTP2StreamState) async {
-        precondition(stream.eventLoop.inEventLoop, "stream tasks run on their connection's event loop")
+        precondition(stream.eventLoop.inEventLoop, "streams are served on their connection's event loop")
         let connection = stream.handler
         let registered = withUnsafeCurrentTask { task in
             connection.registerHandler(stream, task: task)

@@ -5,10 +5,10 @@ import NIOCore
 /// side uses are grouped at the end.
 ///
 /// Unchecked Sendable: it is confined to its connection's event loop. It travels from the
-/// connection handler to the connection's task and into the stream's task, and both tasks run on
-/// that loop (`HTTP2Server` checks before touching it). Handing the state itself to the stream task
-/// means the task's closure captures one reference, which Swift uses as the closure's context
-/// without allocating one.
+/// connection handler to the connection's task and into the task serving the stream, and both
+/// tasks run on that loop (`HTTP2Server` checks before touching it). Handing the state itself to a
+/// new task means the task's closure captures one reference, which Swift uses as the closure's
+/// context without allocating one.
 final class HTTP2StreamState: @unchecked Sendable {
     let id: Int32
     /// Until nghttp2 closes the stream (or the connection goes): operations on a closed stream

@@ -23,6 +23,8 @@ from h2util import (
     data_frame,
     error_name,
     headers_frame,
+    request_headers,
+    rst_frame,
     window_update_frame,
 )
 
@@ -281,3 +283,44 @@ def test_request_trailers_arriving_after_the_response_finished_leave_its_trailer
         blocks = [f.decoded for f in conn.received(HEADERS, stream_id=sid)]
         assert len(blocks) == 2, f"expected a head and trailers, got {blocks}"
         assert blocks[1] == [("x-early", "1")], f"response trailers: {blocks[1]}"
+
+
+# MARK: a task serves pending streams in turn (HTTP2Server.serveStreams)
+
+
+def _open_echo_and_then(conn, then):
+    """POST /echo on stream 1, its body left open (the handler waits for it), and in the same
+    write `then(conn)`'s frames, so that one read hands the server both."""
+    block = conn.encode(request_headers("/echo", "POST"))
+    conn.send(headers_frame(1, block, end_stream=False) + then(conn))
+
+
+def test_a_handler_that_waits_holds_up_no_stream_behind_it(server):
+    """Streams of one read are served one after another by a task while their handlers answer
+    without waiting: when one waits (echo, for its body), the next is served all the same."""
+    with RawConn(server.port) as conn:
+        conn.handshake()
+        _open_echo_and_then(conn, lambda c: headers_frame(3, c.encode(request_headers("/hello"))))
+        assert conn.stream_reaction(3, 3) == ("response", 200), conn.describe()
+        assert conn.wait_stream_end(3, 3), conn.describe()
+        assert b"".join(bytes(f.data) for f in conn.received(DATA, stream_id=3)) == b"hello\n"
+        assert not conn.received(stream_id=1, flag="END_STREAM"), "stream 1 ended early"
+        conn.send(data_frame(1, b"abc", end_stream=True))
+        assert conn.wait_stream_end(1, 3), conn.describe()
+        assert b"".join(bytes(f.data) for f in conn.received(DATA, stream_id=1)) == b"abc"
+    assert_served(server)
+
+
+def test_a_reset_cancels_the_task_of_its_own_stream_only(server):
+    """Stream 1's handler waits for its body; RST_STREAM(1) and a new stream arrive in one read.
+    The reset cancels the task serving stream 1; that task must not go on to serve stream 3 (a
+    cancelled task stays cancelled), so stream 3's handler starts uncancelled."""
+    with RawConn(server.port) as conn:
+        conn.handshake()
+        _open_echo_and_then(conn, lambda c: b"")
+        assert conn.stream_reaction(1, 3) == ("response", 200), conn.describe()
+        conn.send(rst_frame(1) + headers_frame(3, conn.encode(request_headers("/cancelled"))))
+        assert conn.stream_reaction(3, 3) == ("response", 204), conn.describe()
+        fields = dict(conn.received(HEADERS, stream_id=3)[0].decoded)
+        assert fields.get("x-cancelled") == "false", fields
+    assert_served(server)

@@ -5,6 +5,8 @@ import NIOPosix
 
 /// `--inline`: answer inside the read, with no task per request.
 let inline = CommandLine.arguments.contains("--inline")
+/// `--task-per-stream`: a new task for every stream, instead of a task serving streams in turn.
+let taskPerStream = CommandLine.arguments.contains("--task-per-stream")
 let helloBody: [UInt8] = Array("hello\n".utf8)
 
 /// One request stream, confined to its connection's event loop.
@@ -44,8 +46,8 @@ final class FloorConnection: ChannelInboundHandler, @unchecked Sendable {
     var streams: [Int32: FloorStream] = [:]
     /// Streams whose request ended in the current read.
     var completed: [FloorStream] = []
-    private var pending: [FloorStream] = []
-    private var waiter: UnsafeContinuation<[FloorStream]?, Never>?
+    private var pending = CircularBuffer<FloorStream>()
+    private var waiter: UnsafeContinuation<Bool, Never>?
     private var ended = false
     private var flushScheduled = false
 
@@ -92,11 +94,10 @@ final class FloorConnection: ChannelInboundHandler, @unchecked Sendable {
             swap(&batch, &completed)
             if inline {
                 for stream in batch { respond(stream) }
-            } else if let waiter {
-                self.waiter = nil
-                waiter.resume(returning: batch)
             } else {
                 pending.append(contentsOf: batch)
+                waiter?.resume(returning: true)
+                waiter = nil
             }
         }
         flush()
@@ -107,21 +108,23 @@ final class FloorConnection: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelReadComplete()
     }
 
-    /// The next batch of requests, for the connection's task; nil once the connection is gone.
-    nonisolated(nonsending) func nextRequests() async -> [FloorStream]? {
-        if !pending.isEmpty {
-            var batch: [FloorStream] = []
-            swap(&batch, &pending)
-            return batch
-        }
-        if ended { return nil }
+    /// Waits until requests are pending, for the connection's task: false once the connection is
+    /// gone.
+    nonisolated(nonsending) func waitForRequests() async -> Bool {
+        if !pending.isEmpty { return true }
+        if ended { return false }
         return await withUnsafeContinuation { waiter = $0 }
+    }
+
+    /// The oldest request no task has taken yet.
+    func takeRequest() -> FloorStream? {
+        pending.popFirst()
     }
 
     private func end() {
         ended = true
         pending.removeAll()
-        waiter?.resume(returning: nil)
+        waiter?.resume(returning: false)
         waiter = nil
     }
 
@@ -213,9 +216,20 @@ private let readBody: nghttp2_data_source_read_callback = { _, _, buffer, length
     return count
 }
 
-/// Serves one request in its own task, on the connection's event loop.
+/// Serves one request in the current task, on the connection's event loop.
 nonisolated(nonsending) func serve(_ stream: FloorStream) async {
     withUnsafeCurrentTask { stream.task = $0 }
     stream.connection.respond(stream)
     stream.task = nil
+}
+
+/// Serves `first`, then the connection's pending requests in turn, as HTTP2Server.serveStreams.
+nonisolated(nonsending) func serveInTurn(from first: FloorStream) async {
+    let connection = first.connection
+    var next: FloorStream? = first
+    while let stream = next {
+        await serve(stream)
+        if Task.isCancelled { return }
+        next = connection.takeRequest()
+    }
 }

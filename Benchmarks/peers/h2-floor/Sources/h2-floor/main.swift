@@ -3,11 +3,15 @@
 // ExecboxHTTP2. Every request is answered with `:status 200`, `content-type: text/plain` and
 // "hello\n", the bytes of our test server's /hello.
 //
-//   h2-floor            each request gets a child task, as HTTP2Server does it: one task per
-//                       connection (a discarding task group under the server's), the connection's
-//                       event loop as the tasks' executor preference, a batch of streams handed to
-//                       it per read, each stream's task started at once (addImmediateTask) and
-//                       registered with its stream (so that a reset could cancel it).
+//   h2-floor            requests are served in child tasks as HTTP2Server serves them: one task
+//                       per connection (a discarding task group under the server's), the
+//                       connection's event loop as the tasks' executor preference, the streams of
+//                       a read handed to it together, a child task started at once
+//                       (addImmediateTask) that serves pending streams in turn while none waits,
+//                       each registered with its stream while served (so that a reset could
+//                       cancel it).
+//   h2-floor --task-per-stream
+//                       the same, but every stream gets a child task of its own.
 //   h2-floor --inline   the answer is submitted inside the read that completed the request: the
 //                       cost of the protocol and the event loop alone.
 import NIOCore
@@ -34,9 +38,16 @@ await withDiscardingTaskGroup { group in
         let executor = LoopExecutor(connection.eventLoop)
         group.addTask(executorPreference: executor) {
             await withDiscardingTaskGroup { streams in
-                while let batch = await connection.value.nextRequests() {
-                    for stream in batch {
-                        streams.addImmediateTask(executorPreference: executor) { await serve(stream) }
+                let handler = connection.value
+                while await handler.waitForRequests() {
+                    while let first = handler.takeRequest() {
+                        if taskPerStream {
+                            streams.addImmediateTask(executorPreference: executor) { await serve(first) }
+                        } else {
+                            streams.addImmediateTask(executorPreference: executor) {
+                                await serveInTurn(from: first)
+                            }
+                        }
                     }
                 }
             }

@@ -61,7 +61,7 @@ final class GRPCCallWriter: Sendable {
             try await response.finish(trailers: status)
         } else {
             var head = head(encoding: nil)
-            for field in status.fields { head.add(field.name, field.value) }
+            for field in status { head.add(field.name, field.value) }
             try await response.writeHead(status: 200, headers: head, endStream: true)
         }
     }

@@ -141,15 +141,27 @@ public struct GRPCServer: Sendable {
     /// dropped rather than failing the call).
     public static func metadata(_ headers: HTTP2Headers) -> Metadata {
         var metadata = Metadata()
-        for field in headers.fields {
-            let name = field.name
-            if isReserved(name) { continue }
+        // Reserved fields are left out as bytes, before their values are made into Strings.
+        headers.forEachField(where: { !isReserved($0) }) { name, value in
             if name.hasSuffix("-bin") {
-                if let bytes = Base64.decode(field.value) { metadata.add(name, .binary(bytes)) }
+                if let bytes = Base64.decode(value) { metadata.add(name, .binary(bytes)) }
             } else {
-                metadata.add(name, .string(field.value))
+                metadata.add(name, .string(value))
             }
         }
         return metadata
+    }
+
+    /// `isReserved` on a name's bytes.
+    static func isReserved(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        func starts(with prefix: StaticString) -> Bool {
+            name.count >= prefix.utf8CodeUnitCount
+                && name.prefix(prefix.utf8CodeUnitCount).elementsEqual(
+                    UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+        }
+        func equals(_ literal: StaticString) -> Bool {
+            name.count == literal.utf8CodeUnitCount && starts(with: literal)
+        }
+        return starts(with: ":") || starts(with: "grpc-") || equals("te") || equals("content-type")
     }
 }

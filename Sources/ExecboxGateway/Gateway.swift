@@ -140,7 +140,7 @@ public final class Gateway: Sendable {
             let iterator = SharedIterator(body.makeAsyncIterator())
             let gatewayRequest = GatewayRequest(
                 method: request.method, target: request.path,
-                headers: request.headers.fields.filter { !$0.name.hasPrefix(":") }, peer: request.peer,
+                headers: request.headers.filter { !$0.name.hasPrefix(":") }, peer: request.peer,
                 body: RequestBody(declaredLength: declared) { try await iterator.next() })
             _ = await self.serve(gatewayRequest, sink: HTTP2Sink(writer: writer), canUpgrade: false)
         }

@@ -96,7 +96,7 @@ public final class HTTP2ClientConnection: Sendable {
         var fields = HTTP2Headers([
             (":method", method), (":scheme", scheme), (":path", path), (":authority", authority),
         ])
-        for field in headers.fields where !field.name.hasPrefix(":") { fields.add(field.name, field.value) }
+        for field in headers where !field.name.hasPrefix(":") { fields.add(field.name, field.value) }
         let request = fields
         let (id, head, body) = try await channel.eventLoop.submit { [handler] in
             try handler.value.openStream(headers: request, endStream: endStream)

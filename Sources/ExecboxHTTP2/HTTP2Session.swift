@@ -33,9 +33,6 @@ final class HTTP2Session {
     /// field costs no reference counting: `streams` keeps the state alive, and `remove` and
     /// `closeAll` clear this before they let it go.
     var headerBlockStream: Unmanaged<HTTP2StreamState>?
-    /// Long header strings seen lately on this connection, reused by `headerString`.
-    var recentHeaderStrings: [String] = []
-    var nextRecentHeaderString = 0
     /// Creates the state of a stream the peer opens (its id, and whether its HEADERS end it).
     var makeStream: (Int32, Bool) -> HTTP2StreamState = { _, _ in preconditionFailure("makeStream not set") }
     let allocator = ByteBufferAllocator()
@@ -292,71 +289,47 @@ final class HTTP2Session {
         HTTP2Error(.streamClosed, "stream \(streamID) is closed", resetCode: 0)
     }
 
-    /// Lays `headers` out as nghttp2 name/value pairs. With `status` (a response head), `:status`
-    /// comes first and the caller's own pseudo-header fields are left out.
+    /// Lays `headers` out as nghttp2 name/value pairs, pointing into the headers' own bytes
+    /// (nghttp2 copies them into its frame). With `status` (a response head), `:status` comes first
+    /// and the caller's own pseudo-header fields are left out.
     fileprivate func withNameValues<R>(
         _ headers: HTTP2Headers,
         status: Int? = nil,
         _ body: (UnsafePointer<nghttp2_nv>, Int) -> R
     ) -> R {
-        // Names and values are copied into one scratch buffer (on the stack when small) that
-        // outlives the call; nghttp2 copies them again into its own frame.
-        let statusText = status.map { String($0) }  // small: no allocation
-        var total = statusText.map { ":status".utf8.count + $0.utf8.count } ?? 0
-        var count = statusText == nil ? 0 : 1
-        for field in headers.fields where statusText == nil || !isPseudoHeader(field.name) {
-            total += field.name.utf8.count + field.value.utf8.count
-            count += 1
-        }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { bytes in
-            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(count, 1)) { nva in
-                var offset = 0
-                var index = 0
-                func copy(_ string: String) {
-                    let copied = string.utf8.withContiguousStorageIfAvailable { utf8 in
-                        UnsafeMutableBufferPointer(rebasing: bytes[offset...]).initialize(fromContentsOf: utf8)
-                    }
-                    if let copied {
-                        offset += copied
-                        return
-                    }
-                    for byte in string.utf8 {
-                        bytes[offset] = byte
-                        offset += 1
-                    }
-                }
-                func add(_ name: String, _ value: String) {
-                    let nameStart = offset
-                    copy(name)
-                    let valueStart = offset
-                    copy(value)
-                    (nva.baseAddress! + index).initialize(
-                        to: nghttp2_nv(
-                            name: bytes.baseAddress! + nameStart,
-                            value: bytes.baseAddress! + valueStart,
-                            namelen: valueStart - nameStart,
-                            valuelen: offset - valueStart,
-                            flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+        var statusText = status.map { String($0) } ?? ""  // small: no allocation
+        return statusText.withUTF8 { statusText in
+            headers.withFieldCursor { fields in
+                withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: headers.count + 1) { nva in
+                    var count = 0
+                    func add(_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
+                        (nva.baseAddress! + count).initialize(
+                            to: nghttp2_nv(
+                                name: UnsafeMutablePointer(mutating: name.baseAddress),
+                                value: UnsafeMutablePointer(mutating: value.baseAddress),
+                                namelen: name.count,
+                                valuelen: value.count,
+                                flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                            )
                         )
-                    )
-                    index += 1
+                        count += 1
+                    }
+                    let statusName: StaticString = ":status"
+                    if status != nil {
+                        add(
+                            UnsafeBufferPointer(start: statusName.utf8Start, count: statusName.utf8CodeUnitCount),
+                            statusText)
+                    }
+                    while let field = fields.next() {
+                        if status != nil && field.name.first == UInt8(ascii: ":") { continue }
+                        add(field.name, field.value)
+                    }
+                    return body(nva.baseAddress!, count)
                 }
-                if let statusText { add(":status", statusText) }
-                for field in headers.fields where statusText == nil || !isPseudoHeader(field.name) {
-                    add(field.name, field.value)
-                }
-                return body(nva.baseAddress!, count)
             }
         }
     }
 
-}
-
-/// Whether `name` is a pseudo-header field (`:status`, `:path`, …): one byte compared, where
-/// `hasPrefix` would compare strings.
-@inline(__always)
-private func isPseudoHeader(_ name: String) -> Bool {
-    name.utf8.first == UInt8(ascii: ":")
 }
 
 func errorString(_ code: Int32) -> String {
@@ -435,90 +408,15 @@ extension HTTP2Session {
         if stream.headerBytes > configuration.maxHeaderListSize {
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
         }
-        let nameString = commonHeaderName(name) ?? headerString(name)
-        let valueString = headerString(value)
         if isTrailers {
             // Taken out while it grows, so the stored copy does not make each append copy it.
             var trailers = stream.receivedTrailers.take() ?? HTTP2Headers()
-            trailers.addLowercased(nameString, valueString)
+            trailers.addLowercased(name, value)
             stream.receivedTrailers = trailers
         } else {
-            stream.headers.addLowercased(nameString, valueString)
+            stream.headers.addLowercased(name, value)
         }
         return 0
-    }
-}
-
-/// Header names and values longer than Swift's 15-byte small-string form cost an allocation each;
-/// the few long ones every gRPC call carries come from literals instead.
-private let internedHeaderStrings: [String] = [
-    "application/grpc", "application/grpc+proto", "grpc-accept-encoding", "identity,deflate,gzip",
-    "identity, deflate, gzip", "grpc-previous-rpc-attempts",
-]
-
-/// The header names nearly every request carries, as literals: matching one (a length switch and
-/// a byte compare against static bytes, no table to retain) is cheaper than making a String from
-/// the bytes, even a small one.
-private func commonHeaderName(_ buffer: UnsafeBufferPointer<UInt8>) -> String? {
-    guard let bytes = buffer.baseAddress else { return nil }
-    func matches(_ name: StaticString) -> Bool { memcmp(name.utf8Start, bytes, buffer.count) == 0 }
-    switch buffer.count {
-    case 2: if matches("te") { return "te" }
-    case 5: if matches(":path") { return ":path" }
-    case 6: if matches("accept") { return "accept" }
-    case 7:
-        if matches(":method") { return ":method" }
-        if matches(":scheme") { return ":scheme" }
-    case 10:
-        if matches(":authority") { return ":authority" }
-        if matches("user-agent") { return "user-agent" }
-    case 12:
-        if matches("content-type") { return "content-type" }
-        if matches("grpc-timeout") { return "grpc-timeout" }
-    case 13:
-        if matches("grpc-encoding") { return "grpc-encoding" }
-        if matches("authorization") { return "authorization" }
-    case 14: if matches("content-length") { return "content-length" }
-    case 15: if matches("accept-encoding") { return "accept-encoding" }
-    default: break
-    }
-    return nil
-}
-
-/// Whether `string`'s UTF-8 is exactly `bytes`.
-private func utf8Equals(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-    guard string.utf8.count == bytes.count else { return false }
-    guard let base = bytes.baseAddress else { return true }
-    return string.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, base, bytes.count) == 0 }
-        ?? string.utf8.elementsEqual(bytes)
-}
-
-extension HTTP2Session {
-    /// Long header strings kept per connection for reuse, and the longest kept.
-    static let recentHeaderStringCount = 8
-    static let recentHeaderStringMaxLength = 256
-
-    /// The header name or value `bytes` as a String. A long one is looked up among the interned
-    /// literals and the connection's recent long strings first: a peer repeats its long headers
-    /// (user-agent, …) on every request, and a match costs a compare instead of an allocation.
-    fileprivate func headerString(_ buffer: UnsafeBufferPointer<UInt8>) -> String {
-        let count = buffer.count
-        guard count > 15 else { return String(decoding: buffer, as: UTF8.self) }
-        for candidate in internedHeaderStrings where utf8Equals(candidate, buffer) {
-            return candidate
-        }
-        guard count <= Self.recentHeaderStringMaxLength else { return String(decoding: buffer, as: UTF8.self) }
-        for candidate in recentHeaderStrings where utf8Equals(candidate, buffer) {
-            return candidate
-        }
-        let made = String(decoding: buffer, as: UTF8.self)
-        if recentHeaderStrings.count < Self.recentHeaderStringCount {
-            recentHeaderStrings.append(made)
-        } else {
-            recentHeaderStrings[nextRecentHeaderString] = made
-            nextRecentHeaderString = (nextRecentHeaderString + 1) % Self.recentHeaderStringCount
-        }
-        return made
     }
 }
 

@@ -70,10 +70,10 @@ import Testing
         }
     }
 
-    /// Header values arrive intact whatever the server's string reuse does: long values repeated
-    /// (served from its per-connection cache), more distinct ones than the cache holds (evicted),
-    /// one longer than the cache takes, and short ones.
-    @Test func headerValuesSurviveTheServersStringReuse() async throws {
+    /// Header values arrive intact through the server's byte-kept heads, read back by name (upper
+    /// case on purpose): long values repeated, many of one length that only their bytes tell
+    /// apart, a 300-byte one, and short ones.
+    @Test func headerValuesSurviveTheServersByteKeptHeads() async throws {
         try await withTestServer { port in
             let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
             // Twelve of one length (only their bytes tell them apart), four of other lengths.

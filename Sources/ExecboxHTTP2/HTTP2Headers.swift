@@ -9,6 +9,10 @@
 /// handed back to nghttp2), while the few fields a handler reads are looked up by comparing bytes.
 /// One allocation holds a whole head, and freeing it releases one object, where an array of String
 /// pairs cost a String per field on the way in and two releases per field on the way out.
+///
+/// Names are lower-cased as ASCII (HTTP field names are ASCII tokens, and nghttp2 refuses others
+/// on input); lookups by name ignore ASCII case. Bytes are kept as they came: equality and hashing
+/// compare them, and bytes that are not UTF-8 are repaired only in the Strings made from them.
 public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequence {
     /// Each field: the name's length and the value's (UInt32, little-endian), then the name's
     /// bytes and the value's. Only the first `used` bytes are fields; the zeros after them are
@@ -80,6 +84,7 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
         _ value: UnsafeBufferPointer<UInt8>,
         lowercasingName: Bool
     ) {
+        precondition(name.count <= UInt32.max && value.count <= UInt32.max, "a header field of 4 GiB or more")
         let size = Self.lengthsSize + name.count + value.count
         if storage.count - used < size { grow(to: Swift.max(storage.count * 2, used + size)) }
         let start = used

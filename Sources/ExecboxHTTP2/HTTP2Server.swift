@@ -190,7 +190,6 @@ public final class HTTP2Server: Sendable {
         while let stream = next {
             await serve(stream)
             if Task.isCancelled { return }
-            stream.eventLoop.preconditionInEventLoop()
             next = connection.takePendingStream()
         }
     }
@@ -214,11 +213,10 @@ public final class HTTP2Server: Sendable {
                 response.reset()
             }
         }
-        if stream.eventLoop.inEventLoop {
-            connection.handlerFinished(stream)
-        } else {
-            stream.eventLoop.execute { stream.handler.handlerFinished(stream) }
-        }
+        // The handler returns on the task's executor, the connection's loop: the stream is
+        // finished here, before the task takes another (a late reset then finds no task to cancel).
+        precondition(stream.eventLoop.inEventLoop, "streams are served on their connection's event loop")
+        connection.handlerFinished(stream)
     }
 
 }

@@ -8,6 +8,7 @@ public struct HTTP2ServerRequest: Sendable {
     /// The peer's address, for logs.
     public let peer: String
 
+    /// Made from the head's bytes on each read: keep them in a local when read more than once.
     public var method: String { headers[":method"] ?? "" }
     public var path: String { headers[":path"] ?? "" }
     public var authority: String? { headers[":authority"] }

@@ -109,6 +109,21 @@ import Testing
         }
     }
 
+    /// A response head carries `:status` from the status alone: pseudo-header fields in the
+    /// handler's headers are left out (a client's nghttp2 would reset a stream whose response head
+    /// had `:path`), and its other fields go as given, names lower-cased.
+    @Test func pseudoHeaderFieldsOfTheHandlerStayOutOfTheResponseHead() async throws {
+        try await withTestServer { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            let stream = try await client.openStream(method: "GET", path: "/pseudo-in-head", endStream: true)
+            let head = try await stream.response()
+            #expect(head.fields.map(\.name) == [":status", "x-kept"])
+            #expect(head[":status"] == "200")
+            #expect(head["x-kept"] == "yes")
+            try await client.close()
+        }
+    }
+
     @Test func resetFromServerFailsTheStream() async throws {
         try await withTestServer { port in
             let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)

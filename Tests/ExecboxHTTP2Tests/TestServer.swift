@@ -45,6 +45,11 @@ struct HandlerFailure: Error {}
         try await response.writeHead(
             status: 200, headers: ["x-echo": value, "x-agent": request.headers["user-agent"] ?? ""])
         try await response.finish()
+    case ("GET", "/pseudo-in-head"):
+        // Pseudo-header fields of the handler's own are left out of a response head: `:status`
+        // comes from `status` alone.
+        try await response.writeHead(
+            status: 200, headers: [":status": "500", ":path": "/elsewhere", "X-Kept": "yes"], endStream: true)
     case ("GET", "/trailers-only"):
         try await response.writeHead(status: 200, headers: ["grpc-status": "0"], endStream: true)
     case ("GET", "/fail"):

@@ -94,7 +94,7 @@ final class FloorConnection: ChannelInboundHandler, @unchecked Sendable {
             swap(&batch, &completed)
             if inline {
                 for stream in batch { respond(stream) }
-            } else {
+            } else if !ended {
                 pending.append(contentsOf: batch)
                 waiter?.resume(returning: true)
                 waiter = nil

@@ -54,22 +54,20 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
 
     /// Appends a field; the name is lower-cased.
     public mutating func add(_ name: String, _ value: String) {
-        var name = name
-        var value = value
-        name.withUTF8 { name in
-            value.withUTF8 { value in
-                appendField(name, value, lowercasingName: true)
-            }
-        }
+        appendField(name, value, lowercasingName: true)
     }
 
     /// Appends a field whose name is lower-case already (literals in this package are written so).
     package mutating func addLowercased(_ name: String, _ value: String) {
+        appendField(name, value, lowercasingName: false)
+    }
+
+    private mutating func appendField(_ name: String, _ value: String, lowercasingName: Bool) {
         var name = name
         var value = value
         name.withUTF8 { name in
             value.withUTF8 { value in
-                appendField(name, value, lowercasingName: false)
+                appendField(name, value, lowercasingName: lowercasingName)
             }
         }
     }

@@ -31,7 +31,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var lastReceived = NIODeadline.now()
     private var pingSentAt: NIODeadline?
     private var idleCheck: RepeatedTask?
-    /// The remote address, formatted once per connection.
+    /// The remote address, formatted once per connection. Set when the handler is added, before
+    /// any stream exists, and never again: requests read it from any thread.
     private(set) var peer = "unknown"
     /// Serves the connection's request streams (server side); set by the connection's task
     /// before it starts any of them.
@@ -45,6 +46,18 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var streamsEnded = false
     /// Called once when the handler leaves the pipeline (the server's connection registry).
     var onRemoved: (() -> Void)?
+    /// The connection's loop, for the streams it makes (set when the handler is added).
+    private(set) var eventLoop: (any EventLoop)?
+    /// The body of every request whose HEADERS end its stream (a GET, say): such a request
+    /// allocates no body of its own.
+    private let emptyBody = HTTP2InboundBody.makeEmpty()
+    /// A request head completed in the current read: the connection's task is woken after it.
+    private var headsReceived = false
+    /// States of closed request streams that nothing else refers to, for the next streams to
+    /// reuse: at most `maxSpareStreams` (a busy connection keeps a state per stream it serves at
+    /// once), let go when the connection has no stream open at its once-a-second check.
+    private var spareStreams: [HTTP2StreamState] = []
+    private static let maxSpareStreams = 64
 
     public convenience init(configuration: HTTP2Configuration) {
         self.init(configuration: configuration, mode: .server)
@@ -59,13 +72,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         self.context = context
         do {
             let session = try HTTP2Session(mode: mode, configuration: configuration)
-            // Called inside nghttp2's callbacks, on this loop. The closure holds the handler: a
-            // cycle through the session, which handlerRemoved breaks.
-            let eventLoop = context.eventLoop
-            let emptyBody = HTTP2InboundBody.makeEmpty()
-            session.makeStream = { [self] id, bodyless in
-                HTTP2StreamState(id: id, handler: self, eventLoop: eventLoop, inbound: bodyless ? emptyBody : nil)
-            }
+            session.connection = self
+            eventLoop = context.eventLoop
             self.session = session
             if mode == .server {
                 peer = context.channel.remoteAddress?.description ?? "unknown"
@@ -84,6 +92,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         endStreams()
+        spareStreams = []
         idleCheck?.cancel()
         onRemoved?()
         onRemoved = nil
@@ -118,16 +127,44 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         flush()
     }
 
+    /// Wakes the connection's task once after a read that completed request heads (not once per
+    /// request).
     private func handOverOpenedStreams(context: ChannelHandlerContext, session: HTTP2Session) {
-        guard !session.opened.isEmpty else { return }
+        guard headsReceived else { return }
+        headsReceived = false
         lastStreamActivity = .now()
-        defer { session.opened.removeAll(keepingCapacity: true) }
-        guard mode == .server, !streamsEnded else { return }
-        pendingStreams.append(contentsOf: session.opened)
-        if let waiter = streamsWaiter {
+        if !pendingStreams.isEmpty, let waiter = streamsWaiter {
             streamsWaiter = nil
             waiter.resume(returning: true)
         }
+    }
+
+    /// The state of a request stream the peer opens (inside nghttp2's callbacks, on this loop).
+    func makeRequestStream(id: Int32, bodyless: Bool) -> HTTP2StreamState {
+        if let spare = spareStreams.popLast() {
+            spare.reuse(id: id, inbound: bodyless ? emptyBody : nil)
+            return spare
+        }
+        let stream = HTTP2StreamState(
+            id: id, handler: self, eventLoop: eventLoop!, inbound: bodyless ? emptyBody : nil)
+        // Room for a typical request head (pseudo-headers plus a few), so it is not regrown.
+        stream.headers.reserveCapacity(12)
+        return stream
+    }
+
+    /// A closed request stream's state, which nothing else refers to (checked by the caller):
+    /// kept for a later stream, unless enough are kept already.
+    func requestStreamClosed(_ stream: HTTP2StreamState) {
+        guard spareStreams.count < Self.maxSpareStreams, !streamsEnded else { return }
+        spareStreams.append(stream)
+    }
+
+    /// A request's head is complete (inside nghttp2's callbacks, on this loop): the stream waits
+    /// for a task to serve it, unless the connection's stream sequence has ended.
+    func requestHeadReceived(_ stream: HTTP2StreamState) {
+        headsReceived = true
+        guard !streamsEnded else { return }
+        pendingStreams.append(stream)
     }
 
     /// Waits (on the event loop, for the connection's task) until request streams are pending:
@@ -154,6 +191,9 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     func takePendingStream() -> HTTP2StreamState? {
         pendingStreams.popFirst()
     }
+
+    /// Request streams wait for a task (on the event loop).
+    var hasPendingStreams: Bool { !pendingStreams.isEmpty }
 
     /// Ends the connection's stream sequence: its task's wait returns false.
     private func endStreams() {
@@ -324,7 +364,11 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         if reset { flush() }
         if !session.streams.isEmpty {
             lastStreamActivity = now
-        } else if now - lastStreamActivity >= configuration.idleTimeout {
+            return
+        }
+        // No stream open: a quiet connection holds no spare states.
+        spareStreams.removeAll()
+        if now - lastStreamActivity >= configuration.idleTimeout {
             goAwayAndClose(session, errorCode: NGHTTP2_NO_ERROR.rawValue)
         }
     }

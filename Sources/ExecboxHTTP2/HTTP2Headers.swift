@@ -15,7 +15,7 @@
 /// compare them, and bytes that are not UTF-8 are repaired only in the Strings made from them.
 public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequence {
     /// Each field: the name's length and the value's (UInt32, little-endian), then the name's
-    /// bytes and the value's. Only the first `used` bytes are fields; the zeros after them are
+    /// bytes and the value's. Only the first `used` bytes are fields; the bytes after them are
     /// room, so a field is written with one uniqueness check instead of an append per piece.
     private var storage: [UInt8] = []
     private var used = 0
@@ -41,6 +41,14 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
     /// Room for about `count` fields, so building a head appends without regrowing.
     public mutating func reserveCapacity(_ count: Int) {
         grow(to: used + count * Self.typicalFieldSize)
+    }
+
+    /// Removes every field; with `keepingCapacity`, the storage stays for the next head (when no
+    /// copy shares it).
+    package mutating func removeAll(keepingCapacity: Bool) {
+        used = 0
+        count = 0
+        if !keepingCapacity { storage = [] }
     }
 
     private mutating func grow(to size: Int) {

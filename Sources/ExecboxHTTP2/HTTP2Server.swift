@@ -158,12 +158,14 @@ public final class HTTP2Server: Sendable {
                 // waits, the task returns here and the streams behind it get a new task. So a
                 // stream is served by a task that serves no other stream while it runs, and its
                 // reset cancels that task alone (see `serveStreams`). The closure captures the
-                // task's first stream alone (no context allocation).
+                // connection alone (no context allocation), not a stream: a task's closure lives
+                // as long as the task, and a stream held there could not be reused when it closes.
                 let handler = connection.value
+                let confined = ConfinedConnection(handler: handler)
                 while await handler.waitForOpenedStreams() {
-                    while let first = handler.takePendingStream() {
+                    while handler.hasPendingStreams {
                         group.addImmediateTask(executorPreference: executor) {
-                            await serveStreams(from: first)
+                            await serveStreams(of: confined)
                         }
                     }
                 }
@@ -180,32 +182,34 @@ public final class HTTP2Server: Sendable {
         }
     }
 
-    /// Serves `first`, then the connection's pending streams one at a time, until none is left or
-    /// the task is cancelled: a task cancelled by one stream's reset serves no other (cancellation
-    /// cannot be undone), so it ends, and the connection's task starts another for the streams
-    /// left.
-    nonisolated(nonsending) private static func serveStreams(from first: HTTP2StreamState) async {
-        let connection = first.handler
-        var next: HTTP2StreamState? = first
-        while let stream = next {
-            await serve(stream)
-            if Task.isCancelled { return }
-            next = connection.takePendingStream()
+    /// Serves the connection's pending streams one at a time, until none is left or the task is
+    /// cancelled: a task cancelled by one stream's reset serves no other (cancellation cannot be
+    /// undone), so it ends, and the connection's task starts another for the streams left. An
+    /// immediate task, it takes its first stream before the connection's task goes on.
+    nonisolated(nonsending) private static func serveStreams(of confined: ConfinedConnection) async {
+        let connection = confined.handler
+        precondition(connection.eventLoop?.inEventLoop == true, "streams are served on their connection's event loop")
+        // Read once per task, not once per stream. The task is registered with each stream it
+        // serves, and it outlives every use: `handlerFinished` clears it before the next stream.
+        let handler = connection.requestHandler
+        let task = withUnsafeCurrentTask { $0 }
+        while let stream = connection.takePendingStream() {
+            await serve(stream, connection: connection, handler: handler, task: task)
+            if task?.isCancelled ?? Task.isCancelled { return }
         }
     }
 
     /// Serves one stream on its connection's event loop (the task's executor preference). The
     /// task registers itself with the stream, so a reset from the peer cancels it. Nonsending: the
     /// task's closure calls it without an executor check.
-    nonisolated(nonsending) private static func serve(_ stream: HTTP2StreamState) async {
-        precondition(stream.eventLoop.inEventLoop, "streams are served on their connection's event loop")
-        let connection = stream.handler
-        let registered = withUnsafeCurrentTask { task in
-            connection.registerHandler(stream, task: task)
-        }
-        if registered, let handler = connection.requestHandler {
-            let request = HTTP2ServerRequest(
-                streamID: stream.id, headers: stream.headers, body: stream.inbound, peer: connection.peer)
+    nonisolated(nonsending) private static func serve(
+        _ stream: HTTP2StreamState,
+        connection: HTTP2ConnectionHandler,
+        handler: Handler?,
+        task: UnsafeCurrentTask?
+    ) async {
+        if connection.registerHandler(stream, task: task), let handler {
+            let request = HTTP2ServerRequest(stream: stream)
             let response = HTTP2ResponseWriter(stream: stream)
             do {
                 try await handler(request, response)
@@ -219,6 +223,13 @@ public final class HTTP2Server: Sendable {
         connection.handlerFinished(stream)
     }
 
+}
+
+/// A connection's handler, for the tasks serving its streams, which run on its event loop (their
+/// executor preference): `serveStreams` checks that before it touches the handler. Unchecked
+/// Sendable for that reason; one reference, so the task's closure needs no context allocation.
+private struct ConfinedConnection: @unchecked Sendable {
+    let handler: HTTP2ConnectionHandler
 }
 
 /// What the preface decided for one accepted connection.

@@ -1,15 +1,22 @@
 /// One request stream as a handler sees it: the head, the body as it arrives, and where the
 /// response goes.
+///
+/// It holds the stream's state alone (one reference to copy into a handler, not one per part)
+/// and reads from it only what is fixed once the request head has arrived: the stream's id, its
+/// head (a server stream's later header block, its trailers, goes elsewhere), its body object and
+/// the connection's peer address. So any thread may read it.
 public struct HTTP2ServerRequest: Sendable {
-    public let streamID: Int32
+    let stream: HTTP2StreamState
+
+    public var streamID: Int32 { stream.id }
     /// Every header field, pseudo-headers (`:method`, `:path`, …) included.
-    public let headers: HTTP2Headers
-    public let body: HTTP2InboundBody
+    public var headers: HTTP2Headers { stream.headers }
+    public var body: HTTP2InboundBody { stream.inbound }
     /// The peer's address, for logs.
-    public let peer: String
+    public var peer: String { stream.handler.peer }
 
     /// Made from the head's bytes on each read: keep them in a local when read more than once.
-    public var method: String { headers[":method"] ?? "" }
-    public var path: String { headers[":path"] ?? "" }
-    public var authority: String? { headers[":authority"] }
+    public var method: String { stream.headers[":method"] ?? "" }
+    public var path: String { stream.headers[":path"] ?? "" }
+    public var authority: String? { stream.headers[":authority"] }
 }

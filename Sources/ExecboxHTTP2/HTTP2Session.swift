@@ -20,8 +20,6 @@ final class HTTP2Session {
     /// `stream(_:)`: nghttp2 already keeps a map of its streams, and a server stream's state is
     /// attached to its nghttp2 stream (stream user data), which spares a Swift hash per lookup.
     private(set) var streams: [Int32: HTTP2StreamState] = [:]
-    /// Streams whose request head is complete, for the handler to hand out after `receive`.
-    var opened: [HTTP2StreamState] = []
     /// Glitches the peer caused; when spent, the connection goes away.
     var glitches: GlitchBudget
     var glitchBudgetExhausted = false
@@ -33,8 +31,12 @@ final class HTTP2Session {
     /// field costs no reference counting: `streams` keeps the state alive, and `remove` and
     /// `closeAll` clear this before they let it go.
     var headerBlockStream: Unmanaged<HTTP2StreamState>?
-    /// Creates the state of a stream the peer opens (its id, and whether its HEADERS end it).
-    var makeStream: (Int32, Bool) -> HTTP2StreamState = { _, _ in preconditionFailure("makeStream not set") }
+    /// The connection handler that owns this session (server side): it makes the state of each
+    /// stream the peer opens and takes each request whose head is complete. Unowned and unsafe,
+    /// so a callback costs no reference counting: the handler owns the session and lets it go
+    /// before it goes itself, and nghttp2 calls back only from `receive` and `drainOutput`, which
+    /// the handler calls.
+    unowned(unsafe) var connection: HTTP2ConnectionHandler?
     let allocator = ByteBufferAllocator()
 
     init(mode: Mode, configuration: HTTP2Configuration) throws {
@@ -190,6 +192,9 @@ final class HTTP2Session {
     /// Submits a response (server) head: `status`, then `headers` (pseudo-header fields in them
     /// are left out). With `endStream` no body follows.
     func submitResponse(_ stream: HTTP2StreamState, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
+        guard (100...999).contains(status) else {
+            throw HTTP2Error(.invalidState, "a response status has three digits (100 to 999), not \(status)")
+        }
         guard stream.isOpen else { throw closedError(stream.id) }
         let streamID = stream.id
         var provider = nghttp2_data_provider()
@@ -290,47 +295,66 @@ final class HTTP2Session {
     }
 
     /// Lays `headers` out as nghttp2 name/value pairs, pointing into the headers' own bytes
-    /// (nghttp2 copies them into its frame). With `status` (a response head), `:status` comes first
-    /// and the caller's own pseudo-header fields are left out.
+    /// (nghttp2 copies them into its frame). With `status` (a response head, 100…999), `:status`
+    /// comes first and the caller's own pseudo-header fields are left out. One closure deep, with
+    /// the status' digits from a table: no String and no closure context per head.
     fileprivate func withNameValues<R>(
         _ headers: HTTP2Headers,
         status: Int? = nil,
         _ body: (UnsafePointer<nghttp2_nv>, Int) -> R
     ) -> R {
-        var statusText = status.map { String($0) } ?? ""  // small: no allocation
-        return statusText.withUTF8 { statusText in
-            headers.withFieldCursor { fields in
-                withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: headers.count + 1) { nva in
-                    var count = 0
-                    func add(_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
-                        (nva.baseAddress! + count).initialize(
-                            to: nghttp2_nv(
-                                name: UnsafeMutablePointer(mutating: name.baseAddress),
-                                value: UnsafeMutablePointer(mutating: value.baseAddress),
-                                namelen: name.count,
-                                valuelen: value.count,
-                                flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
-                            )
+        headers.withFieldCursor { fields in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: headers.count + 1) { nva in
+                let flags = UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                var count = 0
+                if let status {
+                    precondition((100...999).contains(status), "a status has three digits")
+                    nva.baseAddress!.initialize(
+                        to: nghttp2_nv(
+                            name: UnsafeMutablePointer(mutating: statusName.utf8Start),
+                            value: statusDigits + (status - 100) * 3,
+                            namelen: statusName.utf8CodeUnitCount,
+                            valuelen: 3,
+                            flags: flags
                         )
-                        count += 1
-                    }
-                    let statusName: StaticString = ":status"
-                    if status != nil {
-                        add(
-                            UnsafeBufferPointer(start: statusName.utf8Start, count: statusName.utf8CodeUnitCount),
-                            statusText)
-                    }
-                    while let field = fields.next() {
-                        if status != nil && field.name.first == UInt8(ascii: ":") { continue }
-                        add(field.name, field.value)
-                    }
-                    return body(nva.baseAddress!, count)
+                    )
+                    count = 1
                 }
+                while let field = fields.next() {
+                    if status != nil && field.name.first == UInt8(ascii: ":") { continue }
+                    (nva.baseAddress! + count).initialize(
+                        to: nghttp2_nv(
+                            name: UnsafeMutablePointer(mutating: field.name.baseAddress),
+                            value: UnsafeMutablePointer(mutating: field.value.baseAddress),
+                            namelen: field.name.count,
+                            valuelen: field.value.count,
+                            flags: flags
+                        )
+                    )
+                    count += 1
+                }
+                return body(nva.baseAddress!, count)
             }
         }
     }
 
 }
+
+private let statusName: StaticString = ":status"
+
+/// "100" to "999", three bytes each, for the `:status` of response heads (made once; never freed).
+/// Written only by its initializer; nghttp2 only reads it (the mutable pointer is what its
+/// name/value struct holds), so threads may share it.
+nonisolated(unsafe) private let statusDigits: UnsafeMutablePointer<UInt8> = {
+    let digits = UnsafeMutablePointer<UInt8>.allocate(capacity: 900 * 3)
+    for status in 100...999 {
+        let at = digits + (status - 100) * 3
+        at[0] = UInt8(ascii: "0") + UInt8(status / 100)
+        at[1] = UInt8(ascii: "0") + UInt8(status / 10 % 10)
+        at[2] = UInt8(ascii: "0") + UInt8(status % 10)
+    }
+    return digits
+}()
 
 func errorString(_ code: Int32) -> String {
     String(cString: nghttp2_strerror(code))
@@ -363,9 +387,7 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
         guard header.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
         if session.mode == .server && frame!.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
             let bodyless = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-            let stream = session.makeStream(header.stream_id, bodyless)
-            // Room for a typical request head (pseudo-headers plus a few), so it is not regrown.
-            stream.headers.reserveCapacity(12)
+            let stream = session.connection!.makeRequestStream(id: header.stream_id, bodyless: bodyless)
             session.add(stream)
             session.headerBlockStream = Unmanaged.passUnretained(stream)
         } else {
@@ -447,7 +469,7 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
 }
 
 extension HTTP2Session {
-    /// A complete HEADERS or DATA frame of `stream`: a request head goes to `opened`, a response
+    /// A complete HEADERS or DATA frame of `stream`: a request head goes to the connection, a response
     /// head completes the client's promise, END_STREAM ends the inbound body.
     ///
     /// `stream` may be held without a reference (see `headerBlockStream`), so a promise, whose
@@ -460,17 +482,17 @@ extension HTTP2Session {
         case NGHTTP2_HEADERS.rawValue:
             let category = frame.pointee.headers.cat
             if category == NGHTTP2_HCAT_REQUEST {
-                opened.append(stream)
+                connection?.requestHeadReceived(stream)
             } else if category == NGHTTP2_HCAT_RESPONSE {
                 // Completed here, not after mem_recv: the stream may close within the same read.
                 responseHead = stream.responseHead.take().map { ($0, stream.headers) }
             }
-            if endStream {
+            if endStream && stream.hasOwnBody {
                 let trailers = category == NGHTTP2_HCAT_HEADERS ? stream.receivedTrailers.take() : nil
                 stream.inbound.finish(trailers: trailers)
             }
         case NGHTTP2_DATA.rawValue:
-            if endStream { stream.inbound.finish() }
+            if endStream && stream.hasOwnBody { stream.inbound.finish() }
         default:
             break
         }
@@ -509,7 +531,14 @@ private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID,
 
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
     withSession(userData) { session in
-        guard let stream = session.remove(streamID) else { return 0 }
+        guard var stream = session.remove(streamID) else { return 0 }
+        defer {
+            // A request stream's state that nothing else refers to (its handler has returned and
+            // let it go) is kept for the connection's next stream.
+            if session.mode == .server && isKnownUniquelyReferenced(&stream) {
+                session.connection?.requestStreamClosed(stream)
+            }
+        }
         // The error (and its message) is built only when something will carry it: a normal close of
         // a finished stream, the common case, allocates nothing here.
         var closeError: HTTP2Error?
@@ -520,17 +549,19 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
             closeError = made
             return made
         }
-        if errorCode == 0 {
-            stream.inbound.finish()
-        } else {
-            stream.inbound.fail(error())
+        // Each field is checked before it is touched: loading a reference costs a retain and a
+        // release, and most are unset when an ordinary request closes.
+        if stream.hasOwnBody {
+            if errorCode == 0 {
+                stream.inbound.finish()
+            } else {
+                stream.inbound.fail(error())
+            }
         }
         // Bytes received but not yet read stay readable; they return their connection-window
         // credit when read, or when the body is dropped unread (HTTP2InboundBody.deinit).
-        stream.drained?.fail(error())
-        stream.drained = nil
-        stream.responseHead?.fail(error())
-        stream.responseHead = nil
+        if let drained = stream.drained.take() { drained.fail(error()) }
+        if stream.responseHead != nil { stream.responseHead.take()?.fail(error()) }
         if errorCode != 0 {
             // The peer reset the stream (or it failed): the work for it stops.
             stream.handlerTask?.cancel()

@@ -10,7 +10,9 @@ import NIOCore
 /// new task means the task's closure captures one reference, which Swift uses as the closure's
 /// context without allocating one.
 final class HTTP2StreamState: @unchecked Sendable {
-    let id: Int32
+    /// Changes only when the connection reuses the state for a new stream (`reuse`), which it does
+    /// only while nothing else refers to the state.
+    private(set) var id: Int32
     /// Until nghttp2 closes the stream (or the connection goes): operations on a closed stream
     /// fail. Response writers hold the state itself, so they need no lookup by id.
     var isOpen = true
@@ -26,7 +28,10 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// The request head (server) or response head (client).
     var headers = HTTP2Headers()
     var headerBytes = 0
-    let inbound: HTTP2InboundBody
+    private(set) var inbound: HTTP2InboundBody
+    /// `inbound` is the stream's own (not a connection's shared empty body, which nothing ends or
+    /// fails): the hot paths of bodyless requests skip it without loading it.
+    private(set) var hasOwnBody: Bool
     /// The peer's trailers while their header block arrives, until END_STREAM hands them to
     /// `inbound`. Apart from `trailers` (ours): both directions may carry trailers at once.
     var receivedTrailers: HTTP2Headers?
@@ -72,5 +77,41 @@ final class HTTP2StreamState: @unchecked Sendable {
         self.handler = handler
         self.inbound =
             inbound ?? HTTP2InboundBody(connection: NIOLoopBound(handler, eventLoop: eventLoop), streamID: id)
+        self.hasOwnBody = inbound == nil
+    }
+
+    /// Makes a closed request stream's state that nothing else refers to into the state of the
+    /// new stream `id`, as `init` would (the head's storage is kept for the new head): a connection
+    /// serving many short requests allocates no state for each.
+    ///
+    /// Fields already at their initial value are left alone: each store of a reference releases
+    /// the old one, and most are nil after an ordinary request.
+    /// `inbound`: the connection's shared empty body, or nil for a body of the stream's own.
+    func reuse(id: Int32, inbound: HTTP2InboundBody?) {
+        self.id = id
+        isOpen = true
+        headers.removeAll(keepingCapacity: true)
+        headerBytes = 0
+        if let inbound {
+            if hasOwnBody { self.inbound = inbound }
+        } else {
+            self.inbound = HTTP2InboundBody(connection: NIOLoopBound(handler, eventLoop: eventLoop), streamID: id)
+        }
+        hasOwnBody = inbound == nil
+        if receivedTrailers != nil { receivedTrailers = nil }
+        if !outbound.isEmpty { outbound = ChunkQueue() }
+        outboundBytes = 0
+        outboundFinished = false
+        if trailers != nil { trailers = nil }
+        headSubmitted = false
+        deferred = false
+        if drained != nil { drained = nil }
+        handlerTask = nil
+        resetBeforeHandler = false
+        sentBytes = 0
+        stall = StillnessClock()
+        receivedBytes = 0
+        idle = StillnessClock()
+        if responseHead != nil { responseHead = nil }
     }
 }

@@ -94,6 +94,48 @@ import Testing
         }
     }
 
+    /// One connection, one request after another, so each stream reuses the state of the one
+    /// before: bodies, trailers, header fields and resets of earlier streams never reach later ones.
+    @Test func reusedStreamStatesCarryNothingOver() async throws {
+        try await withTestServer { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            for round in 0..<40 {
+                // A body and request trailers.
+                let payload = ByteBuffer(string: String(repeating: "p\(round)", count: round + 1))
+                let echo = try await client.openStream(method: "POST", path: "/echo")
+                try await echo.writeBody(payload)
+                try await echo.finish(trailers: ["x-request-trailer": String(round)])
+                #expect(try await echo.response()[":status"] == "200")
+                #expect(try await echo.body.collect(upTo: 1 << 16) == payload)
+                #expect(echo.body.trailers?["x-body-bytes"] == String(payload.readableBytes))
+
+                // A bodyless POST after it: no bytes of the last body, no trailers but its own.
+                let empty = try await client.openStream(method: "POST", path: "/echo", endStream: true)
+                #expect(try await empty.response()[":status"] == "200")
+                #expect(try await empty.body.collect(upTo: 1 << 16).readableBytes == 0)
+                #expect(empty.body.trailers?["x-body-bytes"] == "0")
+
+                // Header fields: each request's own alone.
+                let mine = "x-round-\(round)"
+                let headers = try await client.openStream(
+                    method: "GET", path: "/headers", headers: [mine: "1"], endStream: true)
+                let seen = try await headers.response()["x-seen"]?.split(separator: ",").map(String.init) ?? []
+                #expect(seen.contains(mine))
+                #expect(seen.filter { $0.hasPrefix("x-") } == [mine], "round \(round): \(seen)")
+
+                // A reset stream, then an ordinary one.
+                if round % 4 == 0 {
+                    let failing = try await client.openStream(method: "GET", path: "/fail", endStream: true)
+                    await #expect(throws: HTTP2Error.self) { _ = try await failing.response() }
+                }
+                let hello = try await client.openStream(method: "GET", path: "/headers", endStream: true)
+                let names = try await hello.response()["x-seen"]?.split(separator: ",") ?? []
+                #expect(!names.contains { $0.hasPrefix("x-") }, "round \(round)")
+            }
+            try await client.close()
+        }
+    }
+
     /// Trailers both ways on one stream: the request's own trailers do not end up among the
     /// response's.
     @Test func requestTrailersStayOutOfTheResponseTrailers() async throws {

@@ -1,6 +1,10 @@
 internal import CNghttp2
 public import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Drives one connection's nghttp2 session from NIO: bytes in through `mem_recv`, frames out
 /// through `mem_send`. On the server, request streams go to the connection's task once their
 /// heads are complete (`nextOpenedStreams`), the streams of one read together.
@@ -12,7 +16,13 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     private let configuration: HTTP2Configuration
     private let mode: HTTP2Session.Mode
-    private var session: HTTP2Session?
+    private var session: HTTP2Session? {
+        didSet { writerSession = session.map(Unmanaged.passUnretained) }
+    }
+    /// `session` without a reference of its own, for the calls response writers make on every
+    /// request (`writerCall`): `session` keeps it alive, and none of those calls can reach
+    /// `handlerRemoved` while it runs (nghttp2 calls back only from `receive` and `drainOutput`).
+    private var writerSession: Unmanaged<HTTP2Session>?
     private var context: ChannelHandlerContext?
     /// A read was asked for while the channel was not writable: resume it when it is.
     private var readPending = false
@@ -48,6 +58,8 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     var onRemoved: (() -> Void)?
     /// The connection's loop, for the streams it makes (set when the handler is added).
     private(set) var eventLoop: (any EventLoop)?
+    /// The thread of that loop (set when the handler is added, before any stream exists).
+    private(set) var loopThread = pthread_t()
     /// The body of every request whose HEADERS end its stream (a GET, say): such a request
     /// allocates no body of its own.
     private let emptyBody = HTTP2InboundBody.makeEmpty()
@@ -72,8 +84,9 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         self.context = context
         do {
             let session = try HTTP2Session(mode: mode, configuration: configuration)
-            session.connection = self
+            session.connection = Unmanaged.passUnretained(self)
             eventLoop = context.eventLoop
+            loopThread = pthread_self()
             self.session = session
             if mode == .server {
                 peer = context.channel.remoteAddress?.description ?? "unknown"
@@ -240,9 +253,15 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: operations from response writers (on the event loop)
 
+    /// Runs a response writer's operation on the session, which it borrows (no retain and release
+    /// per call); throws if the connection has closed.
+    private func writerCall<R>(_ operation: (HTTP2Session) throws -> R) throws -> R {
+        guard let writerSession else { throw HTTP2Error(.connectionClosed, "the connection closed") }
+        return try writerSession._withUnsafeGuaranteedRef(operation)
+    }
+
     func submitResponse(_ stream: HTTP2StreamState, status: Int, headers: HTTP2Headers, endStream: Bool) throws {
-        guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
-        try session.submitResponse(stream, status: status, headers: headers, endStream: endStream)
+        try writerCall { try $0.submitResponse(stream, status: status, headers: headers, endStream: endStream) }
         scheduleFlush()
     }
 
@@ -259,8 +278,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     /// Queues body bytes; returns a future to wait on when the stream's buffer is over its bound.
     func enqueue(_ stream: HTTP2StreamState, _ chunk: ByteBuffer) throws -> EventLoopFuture<Void>? {
-        guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
-        try session.enqueue(stream, chunk)
+        try writerCall { try $0.enqueue(stream, chunk) }
         scheduleFlush()
         guard stream.outboundBytes > configuration.streamOutboundHighWatermark else { return nil }
         if let drained = stream.drained { return drained.futureResult }
@@ -275,8 +293,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     func finish(_ stream: HTTP2StreamState, trailers: HTTP2Headers?) throws {
-        guard let session else { throw HTTP2Error(.connectionClosed, "the connection closed") }
-        try session.finish(stream, trailers: trailers)
+        try writerCall { try $0.finish(stream, trailers: trailers) }
         scheduleFlush()
     }
 
@@ -353,7 +370,7 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         if checkKeepalive(session: session, now: now) { return }
         guard mode == .server else { return }
         var reset = false
-        for stream in session.streams.values {
+        for stream in session.streams {
             if checkStalled(stream, blocked: session.isBlockedByFlowControl(stream), now: now)
                 || checkStreamIdle(stream, now: now)
             {
@@ -515,9 +532,9 @@ extension HTTP2ConnectionHandler {
     /// Called when a stream's handler has returned: a response it left unfinished is reset.
     func handlerFinished(_ stream: HTTP2StreamState) {
         stream.handlerTask = nil
-        guard let session, stream.isOpen else { return }
+        guard stream.isOpen, writerSession != nil else { return }
         if !stream.outboundFinished {
-            session.reset(streamID: stream.id, errorCode: NGHTTP2_INTERNAL_ERROR.rawValue)
+            _ = try? writerCall { $0.reset(streamID: stream.id, errorCode: NGHTTP2_INTERNAL_ERROR.rawValue) }
         }
         scheduleFlush()
     }

@@ -19,8 +19,10 @@ public struct HTTP2ResponseWriter: Sendable {
         // handler task is on the connection's event loop (the usual case, see
         // EventLoopTaskExecutor), else through a hop. The direct path builds no closure: these run
         // once per response and their allocations showed in profiles.
-        if stream.eventLoop.inEventLoop {
-            try stream.handler.submitResponse(stream, status: status, headers: headers, endStream: endStream)
+        if stream.isOnLoop {
+            try stream.withHandler {
+                try $0.submitResponse(stream, status: status, headers: headers, endStream: endStream)
+            }
             return
         }
         try await stream.eventLoop.submit { [stream] in
@@ -31,8 +33,8 @@ public struct HTTP2ResponseWriter: Sendable {
     nonisolated(nonsending) public func writeBody(_ chunk: ByteBuffer) async throws {
         guard chunk.readableBytes > 0 else { return }
         let drained: EventLoopFuture<Void>?
-        if stream.eventLoop.inEventLoop {
-            drained = try stream.handler.enqueue(stream, chunk)
+        if stream.isOnLoop {
+            drained = try stream.withHandler { try $0.enqueue(stream, chunk) }
         } else {
             drained = try await stream.eventLoop.submit { [stream] in
                 try stream.handler.enqueue(stream, chunk)
@@ -43,8 +45,8 @@ public struct HTTP2ResponseWriter: Sendable {
 
     /// Ends the response, with trailers if any (gRPC puts its status there).
     nonisolated(nonsending) public func finish(trailers: HTTP2Headers? = nil) async throws {
-        if stream.eventLoop.inEventLoop {
-            try stream.handler.finish(stream, trailers: trailers)
+        if stream.isOnLoop {
+            try stream.withHandler { try $0.finish(stream, trailers: trailers) }
             return
         }
         try await stream.eventLoop.submit { [stream] in

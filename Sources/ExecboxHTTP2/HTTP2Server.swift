@@ -2,6 +2,10 @@ public import NIOCore
 import NIOHTTP1
 public import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The listener: cleartext HTTP/2 by prior knowledge and HTTP/1.1 on one port (the protocol is
 /// chosen by the connection preface), or, with a certificate, TLS only (ALPN chooses). Each
 /// connection is a child task, each stream is served in a child task of its connection (one that
@@ -189,12 +193,18 @@ public final class HTTP2Server: Sendable {
     nonisolated(nonsending) private static func serveStreams(of confined: ConfinedConnection) async {
         let connection = confined.handler
         precondition(connection.eventLoop?.inEventLoop == true, "streams are served on their connection's event loop")
-        // Read once per task, not once per stream. The task is registered with each stream it
-        // serves, and it outlives every use: `handlerFinished` clears it before the next stream.
-        let handler = connection.requestHandler
+        // The loop's thread, which each stream's handler must return on: comparing thread ids
+        // costs nothing, where asking the loop again would retain and release it per request.
+        let loopThread = pthread_self()
+        guard let handler = connection.requestHandler else {
+            // The connection's task sets the handler before it serves any stream.
+            preconditionFailure("a connection's streams are served once it has a handler")
+        }
+        // Once per task, not per stream. The task is registered with each stream it serves, and
+        // it outlives every use: `handlerFinished` clears it before the next stream.
         let task = withUnsafeCurrentTask { $0 }
         while let stream = connection.takePendingStream() {
-            await serve(stream, connection: connection, handler: handler, task: task)
+            await serve(stream, connection: connection, handler: handler, task: task, loopThread: loopThread)
             if task?.isCancelled ?? Task.isCancelled { return }
         }
     }
@@ -205,10 +215,11 @@ public final class HTTP2Server: Sendable {
     nonisolated(nonsending) private static func serve(
         _ stream: HTTP2StreamState,
         connection: HTTP2ConnectionHandler,
-        handler: Handler?,
-        task: UnsafeCurrentTask?
+        handler: Handler,
+        task: UnsafeCurrentTask?,
+        loopThread: pthread_t
     ) async {
-        if connection.registerHandler(stream, task: task), let handler {
+        if connection.registerHandler(stream, task: task) {
             let request = HTTP2ServerRequest(stream: stream)
             let response = HTTP2ResponseWriter(stream: stream)
             do {
@@ -219,7 +230,8 @@ public final class HTTP2Server: Sendable {
         }
         // The handler returns on the task's executor, the connection's loop: the stream is
         // finished here, before the task takes another (a late reset then finds no task to cancel).
-        precondition(stream.eventLoop.inEventLoop, "streams are served on their connection's event loop")
+        precondition(
+            pthread_equal(pthread_self(), loopThread) != 0, "streams are served on their connection's event loop")
         connection.handlerFinished(stream)
     }
 

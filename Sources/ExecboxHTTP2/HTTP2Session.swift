@@ -16,10 +16,13 @@ final class HTTP2Session {
     let mode: Mode
     let configuration: HTTP2Configuration
     private(set) var session: OpaquePointer?
-    /// Every open stream's state, which this dictionary keeps alive. Lookups by id go through
+    /// Every open stream's state, which this array keeps alive. Each state knows its place in it
+    /// (`openIndex`), so a stream is added and removed with no hashing. Lookups by id go through
     /// `stream(_:)`: nghttp2 already keeps a map of its streams, and a server stream's state is
-    /// attached to its nghttp2 stream (stream user data), which spares a Swift hash per lookup.
-    private(set) var streams: [Int32: HTTP2StreamState] = [:]
+    /// attached to its nghttp2 stream (stream user data).
+    private(set) var streams: [HTTP2StreamState] = []
+    /// Client streams by id: their states are not attached to nghttp2's streams (see `stream(_:)`).
+    private var clientStreams: [Int32: HTTP2StreamState] = [:]
     /// Glitches the peer caused; when spent, the connection goes away.
     var glitches: GlitchBudget
     var glitchBudgetExhausted = false
@@ -32,11 +35,16 @@ final class HTTP2Session {
     /// `closeAll` clear this before they let it go.
     var headerBlockStream: Unmanaged<HTTP2StreamState>?
     /// The connection handler that owns this session (server side): it makes the state of each
-    /// stream the peer opens and takes each request whose head is complete. Unowned and unsafe,
-    /// so a callback costs no reference counting: the handler owns the session and lets it go
-    /// before it goes itself, and nghttp2 calls back only from `receive` and `drainOutput`, which
-    /// the handler calls.
-    unowned(unsafe) var connection: HTTP2ConnectionHandler?
+    /// stream the peer opens and takes each request whose head is complete. Unmanaged, so a
+    /// callback borrows it with no reference counting (`withConnection`): the handler owns the
+    /// session and lets it go before it goes itself, and nghttp2 calls back only from `receive`
+    /// and `drainOutput`, which the handler calls.
+    var connection: Unmanaged<HTTP2ConnectionHandler>?
+
+    /// Runs `body` with the connection handler, borrowed (see `connection`).
+    func withConnection<R>(_ body: (HTTP2ConnectionHandler) -> R) -> R? {
+        connection?._withUnsafeGuaranteedRef(body)
+    }
     let allocator = ByteBufferAllocator()
 
     init(mode: Mode, configuration: HTTP2Configuration) throws {
@@ -159,20 +167,44 @@ final class HTTP2Session {
         }
         // Client streams are not attached: their state is made once the id is known, after
         // nghttp2_submit_request, and nghttp2 1.52 opens the stream only when HEADERS go out.
-        return mode == .client ? streams[id] : nil
+        return mode == .client ? clientStreams[id] : nil
     }
 
     /// Tracks a stream the peer opened (server) and attaches its state to the nghttp2 stream.
     fileprivate func add(_ stream: HTTP2StreamState) {
-        streams[stream.id] = stream
-        nghttp2_session_set_stream_user_data(session, stream.id, Unmanaged.passUnretained(stream).toOpaque())
+        // nghttp2 opens a request's stream before it calls onBeginHeaders: attaching cannot fail.
+        let rc = nghttp2_session_set_stream_user_data(
+            session, stream.id, Unmanaged.passUnretained(stream).toOpaque())
+        precondition(rc == 0, "a request's stream is open when its header block begins")
+        track(stream)
+    }
+
+    private func track(_ stream: HTTP2StreamState) {
+        stream.openIndex = streams.count
+        streams.append(stream)
     }
 
     /// Stops tracking a stream; nghttp2 is closing it (its attached state must not outlive it).
     fileprivate func remove(_ streamID: Int32) -> HTTP2StreamState? {
-        guard let stream = streams.removeValue(forKey: streamID) else { return nil }
+        let found: HTTP2StreamState?
+        if mode == .client {
+            found = clientStreams.removeValue(forKey: streamID)
+        } else {
+            found = nghttp2_session_get_stream_user_data(session, streamID).map {
+                Unmanaged<HTTP2StreamState>.fromOpaque($0).takeUnretainedValue()
+            }
+        }
+        guard let found else { return nil }
+        // Swap the last state into the removed one's place.
+        let index = found.openIndex
+        if index != streams.count - 1 {
+            streams.swapAt(index, streams.count - 1)
+            streams[index].openIndex = index
+        }
+        let stream = streams.removeLast()
+        stream.openIndex = -1
         if headerBlockStream?.toOpaque() == Unmanaged.passUnretained(stream).toOpaque() { headerBlockStream = nil }
-        nghttp2_session_set_stream_user_data(session, streamID, nil)
+        if mode == .server { nghttp2_session_set_stream_user_data(session, streamID, nil) }
         stream.isOpen = false
         return stream
     }
@@ -225,7 +257,8 @@ final class HTTP2Session {
         let stream = state(id)
         stream.headSubmitted = !endStream
         stream.outboundFinished = endStream
-        streams[id] = stream
+        clientStreams[id] = stream
+        track(stream)
         return id
     }
 
@@ -276,8 +309,9 @@ final class HTTP2Session {
     func closeAll() {
         let error = HTTP2Error(.connectionClosed, "the connection closed")
         headerBlockStream = nil
-        for stream in streams.values {
-            nghttp2_session_set_stream_user_data(session, stream.id, nil)
+        for stream in streams {
+            stream.openIndex = -1
+            if mode == .server { nghttp2_session_set_stream_user_data(session, stream.id, nil) }
             stream.isOpen = false
             stream.inbound.fail(error)
             stream.drained?.fail(error)
@@ -288,6 +322,7 @@ final class HTTP2Session {
             stream.responseHead = nil
         }
         streams.removeAll()
+        clientStreams.removeAll()
     }
 
     func closedError(_ streamID: Int32) -> HTTP2Error {
@@ -387,7 +422,7 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
         guard header.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
         if session.mode == .server && frame!.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
             let bodyless = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-            let stream = session.connection!.makeRequestStream(id: header.stream_id, bodyless: bodyless)
+            let stream = session.withConnection { $0.makeRequestStream(id: header.stream_id, bodyless: bodyless) }!
             session.add(stream)
             session.headerBlockStream = Unmanaged.passUnretained(stream)
         } else {
@@ -482,7 +517,7 @@ extension HTTP2Session {
         case NGHTTP2_HEADERS.rawValue:
             let category = frame.pointee.headers.cat
             if category == NGHTTP2_HCAT_REQUEST {
-                connection?.requestHeadReceived(stream)
+                withConnection { $0.requestHeadReceived(stream) }
             } else if category == NGHTTP2_HCAT_RESPONSE {
                 // Completed here, not after mem_recv: the stream may close within the same read.
                 responseHead = stream.responseHead.take().map { ($0, stream.headers) }
@@ -536,7 +571,7 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
             // A request stream's state that nothing else refers to (its handler has returned and
             // let it go) is kept for the connection's next stream.
             if session.mode == .server && isKnownUniquelyReferenced(&stream) {
-                session.connection?.requestStreamClosed(stream)
+                session.withConnection { $0.requestStreamClosed(stream) }
             }
         }
         // The error (and its message) is built only when something will carry it: a normal close of

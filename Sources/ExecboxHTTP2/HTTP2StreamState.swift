@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One stream's state on the connection's event loop: what arrived, what waits to be sent. One class
 /// serves both sides (request streams of a server, streams a client opens); the fields only one
 /// side uses are grouped at the end.
@@ -16,12 +20,19 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// Until nghttp2 closes the stream (or the connection goes): operations on a closed stream
     /// fail. Response writers hold the state itself, so they need no lookup by id.
     var isOpen = true
+    /// Where the session's array of open streams holds this state (-1 when it does not).
+    var openIndex = -1
     /// The connection the stream belongs to, and its event loop. The handler may be touched only
     /// on that loop: callers check `eventLoop.inEventLoop` once (or hop there) and then call
     /// `handler` directly (`NIOLoopBound.value` would check again, and each check reads a
     /// thread-local).
     let eventLoop: any EventLoop
     let handler: HTTP2ConnectionHandler
+    /// `handler`, for calls that borrow it (`withHandler`): `handler` keeps it alive.
+    private let borrowedHandler: Unmanaged<HTTP2ConnectionHandler>
+    /// The thread of `eventLoop`, which runs on that one thread for its life: `isOnLoop` compares
+    /// thread ids, where asking the loop costs a retain and a release of it.
+    private let loopThread: pthread_t
 
     // Both sides: what arrived, and what waits to be sent.
 
@@ -75,9 +86,20 @@ final class HTTP2StreamState: @unchecked Sendable {
         self.id = id
         self.eventLoop = eventLoop
         self.handler = handler
+        self.borrowedHandler = Unmanaged.passUnretained(handler)
+        self.loopThread = handler.loopThread
         self.inbound =
             inbound ?? HTTP2InboundBody(connection: NIOLoopBound(handler, eventLoop: eventLoop), streamID: id)
         self.hasOwnBody = inbound == nil
+    }
+
+    /// Whether the caller runs on the connection's event loop (any thread may ask).
+    var isOnLoop: Bool { pthread_equal(pthread_self(), loopThread) != 0 }
+
+    /// Runs `body` with the connection's handler, borrowed: no retain and release per call. On the
+    /// event loop only, like every use of the handler.
+    func withHandler<R>(_ body: (HTTP2ConnectionHandler) throws -> R) rethrows -> R {
+        try borrowedHandler._withUnsafeGuaranteedRef(body)
     }
 
     /// Makes a closed request stream's state that nothing else refers to into the state of the

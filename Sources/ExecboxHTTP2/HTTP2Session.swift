@@ -46,6 +46,9 @@ final class HTTP2Session {
         connection?._withUnsafeGuaranteedRef(body)
     }
     let allocator = ByteBufferAllocator()
+    /// nghttp2's memory: the blocks of closed streams serve the next ones. Released after the
+    /// nghttp2 session (deinit deletes the session first), which frees into it to the end.
+    private let memory = NGHTTP2Memory()
 
     init(mode: Mode, configuration: HTTP2Configuration) throws {
         self.mode = mode
@@ -82,10 +85,12 @@ final class HTTP2Session {
         )
 
         let userData = Unmanaged.passUnretained(self).toOpaque()
+        // nghttp2 copies the struct; the pool it points to lives as long as this object.
+        var memory = self.memory.nghttp2Memory
         let rc: Int32
         switch mode {
-        case .server: rc = nghttp2_session_server_new2(&session, callbacks, userData, options)
-        case .client: rc = nghttp2_session_client_new2(&session, callbacks, userData, options)
+        case .server: rc = nghttp2_session_server_new3(&session, callbacks, userData, options, &memory)
+        case .client: rc = nghttp2_session_client_new3(&session, callbacks, userData, options, &memory)
         }
         guard rc == 0 else { throw HTTP2Error.nghttp2("cannot create a session", rc) }
         try submitSettings()

@@ -383,8 +383,9 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             lastStreamActivity = now
             return
         }
-        // No stream open: a quiet connection holds no spare states.
+        // No stream open: a quiet connection holds no spare states, and nghttp2's pool no blocks.
         spareStreams.removeAll()
+        session.releasePooledMemory()
         if now - lastStreamActivity >= configuration.idleTimeout {
             goAwayAndClose(session, errorCode: NGHTTP2_NO_ERROR.rawValue)
         }

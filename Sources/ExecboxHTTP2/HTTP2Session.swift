@@ -50,6 +50,11 @@ final class HTTP2Session {
     /// nghttp2 session (deinit deletes the session first), which frees into it to the end.
     private let memory = NGHTTP2Memory()
 
+    /// Frees the blocks nghttp2's pool keeps for later streams (the connection has gone quiet).
+    func releasePooledMemory() {
+        memory.releasePooled()
+    }
+
     init(mode: Mode, configuration: HTTP2Configuration) throws {
         self.mode = mode
         self.configuration = configuration

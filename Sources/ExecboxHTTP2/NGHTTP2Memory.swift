@@ -15,8 +15,9 @@ internal import CNghttp2
 /// starts with the header (its class, and the size asked for), so `free` and `realloc` know it;
 /// the caller's bytes follow, 16-byte aligned as malloc's are.
 ///
-/// Touched only on the session's event loop, as the session is; what the lists hold is freed
-/// when the pool goes, after the session (`HTTP2Session` deletes its nghttp2 session first).
+/// Touched only on the session's event loop, as the session is. What the lists hold is freed when
+/// the connection has no stream open at its once-a-second check (`releasePooled`), and when the
+/// pool goes, after the session (`HTTP2Session` deletes its nghttp2 session first).
 final class NGHTTP2Memory {
     static let headerSize = 16
     static let classStep = 32
@@ -30,12 +31,20 @@ final class NGHTTP2Memory {
     private(set) var pooledBytes = 0
 
     deinit {
+        releasePooled()
+    }
+
+    /// Gives every block on the free lists back to the system (a connection gone quiet keeps
+    /// none).
+    func releasePooled() {
+        guard pooledBytes > 0 else { return }
         for index in freeLists.indices {
             while let block = freeLists[index] {
                 freeLists[index] = block.load(as: UnsafeMutableRawPointer?.self)
                 Glibc.free(block)
             }
         }
+        pooledBytes = 0
     }
 
     /// nghttp2's view of the pool; the pool must outlive the session it is given to.

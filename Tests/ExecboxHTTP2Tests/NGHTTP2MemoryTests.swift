@@ -75,6 +75,12 @@ struct NGHTTP2MemoryTests {
         for block in blocks { memory.free(block) }
         #expect(memory.pooledBytes <= NGHTTP2Memory.maxPooledBytes)
         #expect(memory.pooledBytes > NGHTTP2Memory.maxPooledBytes - 256)
+        memory.releasePooled()
+        #expect(memory.pooledBytes == 0)
+        // The lists are empty: a new block comes from the system and goes back onto them.
+        let block = try #require(memory.allocate(200))
+        memory.free(block)
+        #expect(memory.pooledBytes == 224)
     }
 
     /// Random allocations, reallocations and frees against a model of what each block holds.

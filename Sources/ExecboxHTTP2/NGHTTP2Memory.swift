@@ -27,18 +27,26 @@ final class NGHTTP2Memory {
     /// At most this many bytes wait on the free lists (a connection's worth of streams).
     static let maxPooledBytes = 64 * 1024
 
-    private var freeLists = [UnsafeMutableRawPointer?](repeating: nil, count: classCount)
+    /// The head of each class's free list (a block's first word links to the next), in memory of
+    /// the pool's own: an array here would check its uniqueness on every push and pop.
+    private let freeLists: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private(set) var pooledBytes = 0
+
+    init() {
+        freeLists = .allocate(capacity: Self.classCount)
+        freeLists.initialize(repeating: nil, count: Self.classCount)
+    }
 
     deinit {
         releasePooled()
+        freeLists.deallocate()
     }
 
     /// Gives every block on the free lists back to the system (a connection gone quiet keeps
     /// none).
     func releasePooled() {
         guard pooledBytes > 0 else { return }
-        for index in freeLists.indices {
+        for index in 0..<Self.classCount {
             while let block = freeLists[index] {
                 freeLists[index] = block.load(as: UnsafeMutableRawPointer?.self)
                 Glibc.free(block)

@@ -7,7 +7,8 @@ public import NIOCore
 
 /// Drives one connection's nghttp2 session from NIO: bytes in through `mem_recv`, frames out
 /// through `mem_send`. On the server, request streams go to the connection's task once their
-/// heads are complete (`nextOpenedStreams`), the streams of one read together.
+/// heads are complete (`waitForOpenedStreams`, `takePendingStream`), the streams of one read
+/// together.
 public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = Never
@@ -169,8 +170,12 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     /// kept for a later stream, unless enough are kept already.
     func requestStreamClosed(_ stream: HTTP2StreamState) {
         guard spareStreams.count < Self.maxSpareStreams, !streamsEnded else { return }
+        stream.park(emptyBody: emptyBody)
         spareStreams.append(stream)
     }
+
+    /// Request streams waiting for a task (on the event loop).
+    var pendingStreamCount: Int { pendingStreams.count }
 
     /// A request's head is complete (inside nghttp2's callbacks, on this loop): the stream waits
     /// for a task to serve it, unless the connection's stream sequence has ended.
@@ -368,6 +373,12 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         guard let session, !closed else { return }
         let now = NIODeadline.now()
         if checkKeepalive(session: session, now: now) { return }
+        if session.streams.isEmpty {
+            // No stream open: a quiet connection holds no spare states, and nghttp2's pool no
+            // blocks.
+            spareStreams.removeAll()
+            session.releasePooledMemory()
+        }
         guard mode == .server else { return }
         var reset = false
         for stream in session.streams {
@@ -383,9 +394,6 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             lastStreamActivity = now
             return
         }
-        // No stream open: a quiet connection holds no spare states, and nghttp2's pool no blocks.
-        spareStreams.removeAll()
-        session.releasePooledMemory()
         if now - lastStreamActivity >= configuration.idleTimeout {
             goAwayAndClose(session, errorCode: NGHTTP2_NO_ERROR.rawValue)
         }

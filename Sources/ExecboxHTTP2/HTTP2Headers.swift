@@ -43,6 +43,9 @@ public struct HTTP2Headers: Sendable, Hashable, ExpressibleByDictionaryLiteral, 
         grow(to: used + count * Self.typicalFieldSize)
     }
 
+    /// The bytes the storage holds, fields and room.
+    package var storageCapacity: Int { storage.count }
+
     /// Removes every field; with `keepingCapacity`, the storage stays for the next head (when no
     /// copy shares it).
     package mutating func removeAll(keepingCapacity: Bool) {

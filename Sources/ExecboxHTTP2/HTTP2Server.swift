@@ -168,8 +168,16 @@ public final class HTTP2Server: Sendable {
                 let confined = ConfinedConnection(handler: handler)
                 while await handler.waitForOpenedStreams() {
                     while handler.hasPendingStreams {
+                        let pending = handler.pendingStreamCount
                         group.addImmediateTask(executorPreference: executor) {
                             await serveStreams(of: confined)
+                        }
+                        // An immediate task takes its first stream before it returns here. Were it
+                        // only enqueued, it would run once this task suspends: yield to it rather
+                        // than start more.
+                        if handler.pendingStreamCount >= pending {
+                            await Task.yield()
+                            break
                         }
                     }
                 }

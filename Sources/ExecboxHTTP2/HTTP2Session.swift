@@ -34,7 +34,7 @@ final class HTTP2Session {
     /// field costs no reference counting: `streams` keeps the state alive, and `remove` and
     /// `closeAll` clear this before they let it go.
     var headerBlockStream: Unmanaged<HTTP2StreamState>?
-    /// The connection handler that owns this session (server side): it makes the state of each
+    /// The connection handler that owns this session: on the server it makes the state of each
     /// stream the peer opens and takes each request whose head is complete. Unmanaged, so a
     /// callback borrows it with no reference counting (`withConnection`): the handler owns the
     /// session and lets it go before it goes itself, and nghttp2 calls back only from `receive`
@@ -181,12 +181,14 @@ final class HTTP2Session {
     }
 
     /// Tracks a stream the peer opened (server) and attaches its state to the nghttp2 stream.
-    fileprivate func add(_ stream: HTTP2StreamState) {
-        // nghttp2 opens a request's stream before it calls onBeginHeaders: attaching cannot fail.
+    /// nghttp2 opens a request's stream before it calls onBeginHeaders, so attaching does not
+    /// fail; if it did, false (the callback then fails the connection, not the process).
+    fileprivate func add(_ stream: HTTP2StreamState) -> Bool {
         let rc = nghttp2_session_set_stream_user_data(
             session, stream.id, Unmanaged.passUnretained(stream).toOpaque())
-        precondition(rc == 0, "a request's stream is open when its header block begins")
+        guard rc == 0 else { return false }
         track(stream)
+        return true
     }
 
     private func track(_ stream: HTTP2StreamState) {
@@ -207,6 +209,7 @@ final class HTTP2Session {
         guard let found else { return nil }
         // Swap the last state into the removed one's place.
         let index = found.openIndex
+        assert(index >= 0 && streams[index] === found, "an open stream's state knows its place")
         if index != streams.count - 1 {
             streams.swapAt(index, streams.count - 1)
             streams[index].openIndex = index
@@ -433,7 +436,7 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
         if session.mode == .server && frame!.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
             let bodyless = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
             let stream = session.withConnection { $0.makeRequestStream(id: header.stream_id, bodyless: bodyless) }!
-            session.add(stream)
+            guard session.add(stream) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
             session.headerBlockStream = Unmanaged.passUnretained(stream)
         } else {
             session.headerBlockStream = session.stream(header.stream_id).map(Unmanaged.passUnretained)

@@ -8,11 +8,12 @@ import NIOCore
 /// serves both sides (request streams of a server, streams a client opens); the fields only one
 /// side uses are grouped at the end.
 ///
-/// Unchecked Sendable: it is confined to its connection's event loop. It travels from the
-/// connection handler to the connection's task and into the task serving the stream, and both
-/// tasks run on that loop (`HTTP2Server` checks before touching it). Handing the state itself to a
-/// new task means the task's closure captures one reference, which Swift uses as the closure's
-/// context without allocating one.
+/// Unchecked Sendable: its mutable fields are touched only on its connection's event loop. It
+/// travels from the connection handler through the connection's pending queue to the task serving
+/// the stream, which runs on that loop (`HTTP2Server` checks). A request (`HTTP2ServerRequest`)
+/// reads from any thread only what no longer changes once the head has arrived (`id`, `headers`,
+/// `inbound`, the handler's `peer`): `id` and `inbound` change only in `reuse`, which needs the
+/// state to be referenced by nothing else, the request included.
 final class HTTP2StreamState: @unchecked Sendable {
     /// Changes only when the connection reuses the state for a new stream (`reuse`), which it does
     /// only while nothing else refers to the state.
@@ -23,15 +24,16 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// Where the session's array of open streams holds this state (-1 when it does not).
     var openIndex = -1
     /// The connection the stream belongs to, and its event loop. The handler may be touched only
-    /// on that loop: callers check `eventLoop.inEventLoop` once (or hop there) and then call
-    /// `handler` directly (`NIOLoopBound.value` would check again, and each check reads a
-    /// thread-local).
+    /// on that loop: callers check `isOnLoop` (or hop there) and then call it through
+    /// `withHandler`.
     let eventLoop: any EventLoop
     let handler: HTTP2ConnectionHandler
     /// `handler`, for calls that borrow it (`withHandler`): `handler` keeps it alive.
     private let borrowedHandler: Unmanaged<HTTP2ConnectionHandler>
     /// The thread of `eventLoop`, which runs on that one thread for its life: `isOnLoop` compares
-    /// thread ids, where asking the loop costs a retain and a release of it.
+    /// thread ids, where asking the loop costs a retain and a release of it. (glibc reuses the ids
+    /// of ended threads: a writer kept past its event loop group's shutdown could match a new
+    /// thread, and then call into a connection that has long closed, which throws.)
     private let loopThread: pthread_t
 
     // Both sides: what arrived, and what waits to be sent.
@@ -93,6 +95,9 @@ final class HTTP2StreamState: @unchecked Sendable {
         self.hasOwnBody = inbound == nil
     }
 
+    /// How many streams used this state before this one (for tests and logs).
+    private(set) var reuses = 0
+
     /// Whether the caller runs on the connection's event loop (any thread may ask).
     var isOnLoop: Bool { pthread_equal(pthread_self(), loopThread) != 0 }
 
@@ -101,6 +106,26 @@ final class HTTP2StreamState: @unchecked Sendable {
     func withHandler<R>(_ body: (HTTP2ConnectionHandler) throws -> R) rethrows -> R {
         try borrowedHandler._withUnsafeGuaranteedRef(body)
     }
+
+    /// A closed request stream's state, kept for a later stream: it lets go of what the stream
+    /// held — its body (whose unread bytes give their connection-window credit back as the body
+    /// goes), queued bytes, trailers, a large head's storage — so a spare holds no more than an
+    /// empty state. `emptyBody`: the connection's shared empty body.
+    func park(emptyBody: HTTP2InboundBody) {
+        if hasOwnBody {
+            inbound = emptyBody
+            hasOwnBody = false
+        }
+        if !outbound.isEmpty { outbound = ChunkQueue() }
+        if receivedTrailers != nil { receivedTrailers = nil }
+        if trailers != nil { trailers = nil }
+        if drained != nil { drained = nil }
+        if headers.storageCapacity > Self.maxKeptHeadStorage { headers.removeAll(keepingCapacity: false) }
+    }
+
+    /// A parked state keeps its head's storage up to this size (a typical request head is far
+    /// smaller).
+    static let maxKeptHeadStorage = 4096
 
     /// Makes a closed request stream's state that nothing else refers to into the state of the
     /// new stream `id`, as `init` would (the head's storage is kept for the new head): a connection
@@ -111,6 +136,7 @@ final class HTTP2StreamState: @unchecked Sendable {
     /// `inbound`: the connection's shared empty body, or nil for a body of the stream's own.
     func reuse(id: Int32, inbound: HTTP2InboundBody?) {
         self.id = id
+        reuses += 1
         isOpen = true
         headers.removeAll(keepingCapacity: true)
         headerBytes = 0

@@ -10,8 +10,8 @@ internal import CNghttp2
 /// instead of going through malloc and free each time.
 ///
 /// Blocks of up to 256 bytes (a 16-byte header included) come in eight classes 32 bytes apart;
-/// a freed one goes onto its class's free list while the lists hold less than `maxPooledBytes` in
-/// all, and back to the system otherwise. Larger blocks always go to the system. Every block
+/// a freed one goes onto its class's free list while the lists then hold at most `maxPooledBytes`
+/// in all, and back to the system otherwise. Larger blocks always go to the system. Every block
 /// starts with the header (its class, and the size asked for), so `free` and `realloc` know it;
 /// the caller's bytes follow, 16-byte aligned as malloc's are.
 ///
@@ -66,8 +66,10 @@ final class NGHTTP2Memory {
         )
     }
 
+    /// `size` is nghttp2's `size_t`, imported as `Int`: sizes of 2^63 or more arrive negative and
+    /// are refused, as are sizes the header would overflow.
     func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
-        guard size <= Int.max - Self.headerSize else { return nil }
+        guard size >= 0, size <= Int.max - Self.headerSize else { return nil }
         let total = size + Self.headerSize
         guard total <= Self.classStep * Self.classCount else {
             guard let block = Glibc.malloc(total) else { return nil }
@@ -103,6 +105,7 @@ final class NGHTTP2Memory {
     }
 
     func allocateZeroed(count: Int, size: Int) -> UnsafeMutableRawPointer? {
+        guard count >= 0, size >= 0 else { return nil }
         let (total, overflow) = count.multipliedReportingOverflow(by: size)
         guard !overflow, let pointer = allocate(total) else { return nil }
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: total)
@@ -110,6 +113,7 @@ final class NGHTTP2Memory {
     }
 
     func reallocate(_ pointer: UnsafeMutableRawPointer?, to size: Int) -> UnsafeMutableRawPointer? {
+        guard size >= 0 else { return nil }
         guard let pointer else { return allocate(size) }
         let block = pointer - Self.headerSize
         let blockClass = block.load(as: UInt64.self)

@@ -132,7 +132,57 @@ import Testing
                 let names = try await hello.response()["x-seen"]?.split(separator: ",") ?? []
                 #expect(!names.contains { $0.hasPrefix("x-") }, "round \(round)")
             }
+            // The states were reused: the connection's next stream is served by one that served
+            // others before it.
+            let reuses = try await client.openStream(method: "GET", path: "/reuses", endStream: true)
+            let served = Int(try await reuses.response()["x-reuses"] ?? "") ?? 0
+            #expect(served > 0, "the state served \(served) streams before")
             try await client.close()
+        }
+    }
+
+    /// A handler that answers without reading its request body: when the stream closes, the
+    /// bytes that arrived for it give their connection-window credit back, whether its state is
+    /// kept for later streams or not. Four such streams at once fill the 96 KiB connection window
+    /// (their states are then kept as spares); an echo after them, on a stream that reuses one of
+    /// those states, gets a single byte through only if the others returned their credit too
+    /// (nghttp2 reopens the window once half of it has been given back).
+    @Test func unreadBodiesGiveTheirWindowBackWhenTheirStatesAreKept() async throws {
+        var configuration = HTTP2Configuration()
+        configuration.initialWindowSize = 64 << 10
+        configuration.connectionWindowSize = 96 << 10
+        try await withTestServer(configuration: configuration) { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let stream = try await client.openStream(method: "POST", path: "/ignore-body")
+                        #expect(try await stream.response()[":status"] == "200")
+                        try await stream.writeBody(ByteBuffer(repeating: 7, count: 24 << 10))
+                        try await stream.finish()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let payload = ByteBuffer(repeating: 9, count: 8 << 10)
+            let echoed = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask {
+                    let stream = try await client.openStream(method: "POST", path: "/echo")
+                    try await stream.writeBody(payload)
+                    try await stream.finish()
+                    #expect(try await stream.response()[":status"] == "200")
+                    return try await stream.body.collect(upTo: 1 << 20)
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    return nil
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+            #expect(echoed == payload, "the echo waited for window the unread bodies kept")
+            try? await client.close()
         }
     }
 

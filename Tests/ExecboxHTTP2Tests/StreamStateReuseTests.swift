@@ -46,6 +46,7 @@ struct StreamStateReuseTests {
             case "handler", "eventLoop": continue  // the connection's, kept
             case "inbound": #expect(used.inbound !== oldBody, "a new body for the new stream")
             case "headers": #expect(used.headers == fresh.headers && used.headers.count == 0)
+            case "reuses": #expect(used.reuses == 1)
             default:
                 #expect(
                     String(describing: field.value) == String(describing: freshFields[name]!),
@@ -55,6 +56,34 @@ struct StreamStateReuseTests {
         }
         #expect(compared >= 18)
         #expect(used.hasOwnBody)
+        try? loop.syncShutdownGracefully()
+    }
+
+    /// A parked state (a spare, waiting for a stream) holds nothing of its last stream's but an
+    /// ordinary head's storage: its body goes (and with it the window credit of unread bytes),
+    /// queued bytes and trailers go, a large head's storage goes.
+    @Test func aParkedStateLetsGoOfItsStreamsBodyBytesAndTrailers() {
+        let loop = EmbeddedEventLoop()
+        let connection = HTTP2ConnectionHandler(configuration: HTTP2Configuration())
+        let empty = HTTP2InboundBody.makeEmpty()
+        let state = HTTP2StreamState(id: 1, handler: connection, eventLoop: loop)
+        weak var body = state.inbound
+        state.outbound.append(ByteBuffer(string: "unsent"))
+        state.receivedTrailers = ["x-trailer": "1"]
+        state.trailers = ["x-ours": "2"]
+        state.headers.add("x-large", String(repeating: "v", count: 10_000))
+        state.park(emptyBody: empty)
+        #expect(body == nil, "the stream's body is let go")
+        #expect(state.inbound === empty && !state.hasOwnBody)
+        #expect(state.outbound.isEmpty && state.receivedTrailers == nil && state.trailers == nil)
+        #expect(state.headers.storageCapacity == 0)
+
+        // An ordinary head's storage stays for the next stream.
+        state.reuse(id: 3, inbound: empty)
+        state.headers.add(":path", "/hello")
+        let kept = state.headers.storageCapacity
+        state.park(emptyBody: empty)
+        #expect(kept > 0 && state.headers.storageCapacity == kept)
         try? loop.syncShutdownGracefully()
     }
 

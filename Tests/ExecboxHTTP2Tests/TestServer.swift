@@ -1,5 +1,6 @@
-import ExecboxHTTP2
 import NIOCore
+
+@testable import ExecboxHTTP2
 
 /// Runs an in-process HTTP2Server with test routes for the duration of `body`.
 func withTestServer<R: Sendable>(
@@ -50,6 +51,12 @@ struct HandlerFailure: Error {}
         // comes from `status` alone.
         try await response.writeHead(
             status: 200, headers: [":status": "500", ":path": "/elsewhere", "X-Kept": "yes"], endStream: true)
+    case ("POST", "/ignore-body"):
+        // Answers at once and leaves the request body unread.
+        try await response.writeHead(status: 200, endStream: true)
+    case ("GET", "/reuses"):
+        // How many streams used this request's state before it.
+        try await response.writeHead(status: 200, headers: ["x-reuses": String(request.stream.reuses)], endStream: true)
     case ("GET", "/trailers-only"):
         try await response.writeHead(status: 200, headers: ["grpc-status": "0"], endStream: true)
     case ("GET", "/fail"):

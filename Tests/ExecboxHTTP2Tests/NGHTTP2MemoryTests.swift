@@ -67,6 +67,13 @@ struct NGHTTP2MemoryTests {
         memory.free(zeroed)
         #expect(memory.allocateZeroed(count: Int.max, size: 2) == nil)
         #expect(memory.allocate(Int.max) == nil)
+        // size_t values above Int.max arrive negative.
+        #expect(memory.allocate(-1) == nil)
+        #expect(memory.allocate(Int.min) == nil)
+        #expect(memory.allocateZeroed(count: -1, size: 1) == nil)
+        let block = try #require(memory.allocate(8))
+        #expect(memory.reallocate(block, to: -16) == nil)
+        memory.free(block)
     }
 
     @Test func theFreeListsStayBounded() throws {

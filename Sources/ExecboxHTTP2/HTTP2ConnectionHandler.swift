@@ -210,9 +210,6 @@ public final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         pendingStreams.popFirst()
     }
 
-    /// Request streams wait for a task (on the event loop).
-    var hasPendingStreams: Bool { !pendingStreams.isEmpty }
-
     /// Ends the connection's stream sequence: its task's wait returns false.
     private func endStreams() {
         streamsEnded = true

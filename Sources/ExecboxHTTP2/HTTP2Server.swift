@@ -2,10 +2,6 @@ public import NIOCore
 import NIOHTTP1
 public import NIOPosix
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The listener: cleartext HTTP/2 by prior knowledge and HTTP/1.1 on one port (the protocol is
 /// chosen by the connection preface), or, with a certificate, TLS only (ALPN chooses). Each
 /// connection is a child task, each stream is served in a child task of its connection (one that
@@ -167,7 +163,7 @@ public final class HTTP2Server: Sendable {
                 let handler = connection.value
                 let confined = ConfinedConnection(handler: handler)
                 while await handler.waitForOpenedStreams() {
-                    while handler.hasPendingStreams {
+                    while handler.pendingStreamCount > 0 {
                         let pending = handler.pendingStreamCount
                         group.addImmediateTask(executorPreference: executor) {
                             await serveStreams(of: confined)
@@ -201,9 +197,6 @@ public final class HTTP2Server: Sendable {
     nonisolated(nonsending) private static func serveStreams(of confined: ConfinedConnection) async {
         let connection = confined.handler
         precondition(connection.eventLoop?.inEventLoop == true, "streams are served on their connection's event loop")
-        // The loop's thread, which each stream's handler must return on: comparing thread ids
-        // costs nothing, where asking the loop again would retain and release it per request.
-        let loopThread = pthread_self()
         guard let handler = connection.requestHandler else {
             // The connection's task sets the handler before it serves any stream.
             preconditionFailure("a connection's streams are served once it has a handler")
@@ -212,7 +205,7 @@ public final class HTTP2Server: Sendable {
         // it outlives every use: `handlerFinished` clears it before the next stream.
         let task = withUnsafeCurrentTask { $0 }
         while let stream = connection.takePendingStream() {
-            await serve(stream, connection: connection, handler: handler, task: task, loopThread: loopThread)
+            await serve(stream, connection: connection, handler: handler, task: task)
             if task?.isCancelled ?? Task.isCancelled { return }
         }
     }
@@ -224,8 +217,7 @@ public final class HTTP2Server: Sendable {
         _ stream: HTTP2StreamState,
         connection: HTTP2ConnectionHandler,
         handler: Handler,
-        task: UnsafeCurrentTask?,
-        loopThread: pthread_t
+        task: UnsafeCurrentTask?
     ) async {
         if connection.registerHandler(stream, task: task) {
             let request = HTTP2ServerRequest(stream: stream)
@@ -238,8 +230,8 @@ public final class HTTP2Server: Sendable {
         }
         // The handler returns on the task's executor, the connection's loop: the stream is
         // finished here, before the task takes another (a late reset then finds no task to cancel).
-        precondition(
-            pthread_equal(pthread_self(), loopThread) != 0, "streams are served on their connection's event loop")
+        // (`isOnLoop` compares thread ids: asking the loop would retain and release it per request.)
+        precondition(stream.isOnLoop, "streams are served on their connection's event loop")
         connection.handlerFinished(stream)
     }
 

@@ -116,11 +116,17 @@ final class HTTP2StreamState: @unchecked Sendable {
             inbound = emptyBody
             hasOwnBody = false
         }
+        dropQueuedBytesAndTrailers()
+        if headers.storageCapacity > Self.maxKeptHeadStorage { headers.removeAll(keepingCapacity: false) }
+    }
+
+    /// Lets go of what `park` and `reuse` both clear. A field still at its initial value is not
+    /// stored again: each store of a reference releases the old one.
+    private func dropQueuedBytesAndTrailers() {
         if !outbound.isEmpty { outbound = ChunkQueue() }
         if receivedTrailers != nil { receivedTrailers = nil }
         if trailers != nil { trailers = nil }
         if drained != nil { drained = nil }
-        if headers.storageCapacity > Self.maxKeptHeadStorage { headers.removeAll(keepingCapacity: false) }
     }
 
     /// A parked state keeps its head's storage up to this size (a typical request head is far
@@ -146,14 +152,11 @@ final class HTTP2StreamState: @unchecked Sendable {
             self.inbound = HTTP2InboundBody(connection: NIOLoopBound(handler, eventLoop: eventLoop), streamID: id)
         }
         hasOwnBody = inbound == nil
-        if receivedTrailers != nil { receivedTrailers = nil }
-        if !outbound.isEmpty { outbound = ChunkQueue() }
+        dropQueuedBytesAndTrailers()
         outboundBytes = 0
         outboundFinished = false
-        if trailers != nil { trailers = nil }
         headSubmitted = false
         deferred = false
-        if drained != nil { drained = nil }
         handlerTask = nil
         resetBeforeHandler = false
         sentBytes = 0

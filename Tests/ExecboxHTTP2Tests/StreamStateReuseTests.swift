@@ -7,11 +7,15 @@ import Testing
 /// A connection reuses the state of a closed request stream for its next stream: the reused state
 /// must be the state a new stream would get, whatever the old stream left in it.
 struct StreamStateReuseTests {
+    /// A loop and a connection for the states (a new pair for each test), and the connection's
+    /// shared empty body.
+    let loop = EmbeddedEventLoop()
+    let connection = HTTP2ConnectionHandler(configuration: HTTP2Configuration())
+    let empty = HTTP2InboundBody.makeEmpty()
+
     /// Every stored field is compared by name with a new state's, so a field added later and not
     /// reset by `reuse` fails here.
     @Test func aReusedStateIsANewStreamsState() {
-        let loop = EmbeddedEventLoop()
-        let connection = HTTP2ConnectionHandler(configuration: HTTP2Configuration())
         let used = HTTP2StreamState(id: 1, handler: connection, eventLoop: loop)
         used.isOpen = false
         used.headers.add("x-old", "value")
@@ -63,9 +67,6 @@ struct StreamStateReuseTests {
     /// ordinary head's storage: its body goes (and with it the window credit of unread bytes),
     /// queued bytes and trailers go, a large head's storage goes.
     @Test func aParkedStateLetsGoOfItsStreamsBodyBytesAndTrailers() {
-        let loop = EmbeddedEventLoop()
-        let connection = HTTP2ConnectionHandler(configuration: HTTP2Configuration())
-        let empty = HTTP2InboundBody.makeEmpty()
         let state = HTTP2StreamState(id: 1, handler: connection, eventLoop: loop)
         weak var body = state.inbound
         state.outbound.append(ByteBuffer(string: "unsent"))
@@ -90,9 +91,6 @@ struct StreamStateReuseTests {
     /// A bodyless request's state takes the connection's shared empty body, and a later request
     /// with a body gets a body of its own again.
     @Test func theSharedEmptyBodyComesAndGoes() {
-        let loop = EmbeddedEventLoop()
-        let connection = HTTP2ConnectionHandler(configuration: HTTP2Configuration())
-        let empty = HTTP2InboundBody.makeEmpty()
         let state = HTTP2StreamState(id: 1, handler: connection, eventLoop: loop)
         state.reuse(id: 3, inbound: empty)
         #expect(state.inbound === empty && !state.hasOwnBody)

@@ -535,12 +535,16 @@ extension HTTP2ConnectionHandler {
         return true
     }
 
-    /// Called when a stream's handler has returned: a response it left unfinished is reset.
+    /// Called when a stream's handler has returned: a response it left unfinished is reset; a
+    /// complete one stops the request's upload if the client is still sending it (nothing will
+    /// read it now).
     func handlerFinished(_ stream: HTTP2StreamState) {
         stream.handlerTask = nil
         guard stream.isOpen, writerSession != nil else { return }
         if !stream.outboundFinished {
             _ = try? writerCall { $0.reset(streamID: stream.id, errorCode: NGHTTP2_INTERNAL_ERROR.rawValue) }
+        } else if stream.hasOwnBody {  // (a request whose HEADERS ended it has no upload)
+            _ = try? writerCall { $0.stopUploadAfterResponse(stream) }
         }
         scheduleFlush()
     }

@@ -94,16 +94,18 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
         waiter?.resume(returning: nil)
     }
 
-    func fail(_ error: HTTP2Error) {
+    /// Ends the body with `error`, unless it has ended already (then `error` is not built).
+    func fail(_ error: @autoclosure () -> HTTP2Error) {
         guard !isShared else { return }
-        let waiter = state.withLock { state -> CheckedContinuation<ByteBuffer?, any Error>? in
-            guard !state.finished else { return nil }
+        let (waiter, failure) = state.withLock { state -> (CheckedContinuation<ByteBuffer?, any Error>?, HTTP2Error?) in
+            guard !state.finished else { return (nil, nil) }
+            let failure = error()
             state.finished = true
-            state.failure = error
+            state.failure = failure
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, failure)
         }
-        waiter?.resume(throwing: error)
+        if let waiter, let failure { waiter.resume(throwing: failure) }
     }
 
     /// A body dropped unread returns what it held to the connection's flow-control window, or a

@@ -308,6 +308,41 @@ final class HTTP2Session {
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
     }
 
+    /// Server streams that will stop their request's upload once their response has gone out.
+    private var uploadsToStop = 0
+
+    /// `stream`'s handler has returned with its response complete while the client may still be
+    /// sending the request body, which nothing will read now: once the response's last frame has
+    /// gone out (at once if it has), RST_STREAM NO_ERROR asks the client to stop (RFC 9113 §8.1),
+    /// and the stream closes, so the upload holds none of the connection's window.
+    func stopUploadAfterResponse(_ stream: HTTP2StreamState) {
+        guard nghttp2_session_get_stream_remote_close(session, stream.id) == 0 else { return }
+        if nghttp2_session_get_stream_local_close(session, stream.id) == 1 {
+            reset(streamID: stream.id, errorCode: NGHTTP2_NO_ERROR.rawValue)
+        } else if !stream.stopsUploadAfterResponse {
+            stream.stopsUploadAfterResponse = true
+            uploadsToStop += 1
+        }
+    }
+
+    /// A frame with END_STREAM went out on `streamID`: a stream waiting for its response's end to
+    /// stop its upload stops it now.
+    fileprivate func sentEndOfStream(_ streamID: Int32) {
+        guard uploadsToStop > 0, let stream = stream(streamID), stream.stopsUploadAfterResponse else { return }
+        stream.stopsUploadAfterResponse = false
+        uploadsToStop -= 1
+        if nghttp2_session_get_stream_remote_close(session, streamID) == 0 {
+            reset(streamID: streamID, errorCode: NGHTTP2_NO_ERROR.rawValue)
+        }
+    }
+
+    /// A closing stream no longer waits to stop its upload.
+    fileprivate func forgetUploadToStop(_ stream: HTTP2StreamState) {
+        guard stream.stopsUploadAfterResponse else { return }
+        stream.stopsUploadAfterResponse = false
+        uploadsToStop -= 1
+    }
+
     /// A PING of our own (keepalive); nghttp2 consumes the peer's ACK.
     func ping() {
         nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
@@ -580,6 +615,7 @@ private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID,
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
     withSession(userData) { session in
         guard var stream = session.remove(streamID) else { return 0 }
+        session.forgetUploadToStop(stream)
         defer {
             // A request stream's state that nothing else refers to (its handler has returned and
             // let it go) is kept for the connection's next stream.
@@ -592,20 +628,20 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
         var closeError: HTTP2Error?
         func error() -> HTTP2Error {
             if let closeError { return closeError }
-            let made = HTTP2Error(
-                .streamClosed, "stream \(streamID) was reset (error \(errorCode))", resetCode: errorCode)
+            let message =
+                errorCode == 0
+                ? "stream \(streamID) closed before its body ended"
+                : "stream \(streamID) was reset (error \(errorCode))"
+            let made = HTTP2Error(.streamClosed, message, resetCode: errorCode)
             closeError = made
             return made
         }
         // Each field is checked before it is touched: loading a reference costs a retain and a
         // release, and most are unset when an ordinary request closes.
-        if stream.hasOwnBody {
-            if errorCode == 0 {
-                stream.inbound.finish()
-            } else {
-                stream.inbound.fail(error())
-            }
-        }
+        // A body ends cleanly only with its END_STREAM (frameReceived): one still open here was
+        // cut off, whatever the code (an RST_STREAM NO_ERROR that stops an upload, say), and fails
+        // rather than end as if complete. The error is built only then.
+        if stream.hasOwnBody { stream.inbound.fail(error()) }
         // Bytes received but not yet read stay readable; they return their connection-window
         // credit when read, or when the body is dropped unread (HTTP2InboundBody.deinit).
         if let drained = stream.drained.take() { drained.fail(error()) }
@@ -621,8 +657,16 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
 
 private let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
     withSession(userData) { session in
-        if UInt32(frame!.pointee.hd.type) == NGHTTP2_RST_STREAM.rawValue {
-            session.glitch()
+        let header = frame!.pointee.hd
+        switch UInt32(header.type) {
+        case NGHTTP2_RST_STREAM.rawValue:
+            // Resets and stream errors of ours count against the connection (the MadeYouReset
+            // class); NO_ERROR, which stops an upload after a complete response, does not.
+            if frame!.pointee.rst_stream.error_code != NGHTTP2_NO_ERROR.rawValue { session.glitch() }
+        case NGHTTP2_HEADERS.rawValue, NGHTTP2_DATA.rawValue:
+            if header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 { session.sentEndOfStream(header.stream_id) }
+        default:
+            break
         }
         return 0
     }

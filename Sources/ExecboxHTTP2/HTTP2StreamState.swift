@@ -68,6 +68,10 @@ final class HTTP2StreamState: @unchecked Sendable {
     var handlerTask: UnsafeCurrentTask?
     /// The stream closed before its handler registered: the handler starts cancelled.
     var resetBeforeHandler = false
+    /// The handler returned with its response complete but not yet sent, and the request's body
+    /// still coming: the upload is stopped once the response's end goes out
+    /// (`HTTP2Session.stopUploadAfterResponse`).
+    var stopsUploadAfterResponse = false
     /// Body bytes handed to nghttp2 so far; how long they have not moved while the peer's closed
     /// flow-control window held queued bytes back (for `sendStallTimeout`).
     var sentBytes = 0
@@ -159,6 +163,7 @@ final class HTTP2StreamState: @unchecked Sendable {
         deferred = false
         handlerTask = nil
         resetBeforeHandler = false
+        stopsUploadAfterResponse = false
         sentBytes = 0
         stall = StillnessClock()
         receivedBytes = 0

@@ -157,32 +157,80 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
-                        let stream = try await client.openStream(method: "POST", path: "/ignore-body")
-                        #expect(try await stream.response()[":status"] == "200")
+                        // The whole body arrives before the response, which ends the stream: the
+                        // state is kept with 20 KiB unread in its body.
+                        let stream = try await client.openStream(method: "POST", path: "/ignore-body-later")
                         try await stream.writeBody(ByteBuffer(repeating: 7, count: 20 << 10))
                         try await stream.finish()
+                        #expect(try await stream.response()[":status"] == "200")
                     }
                 }
                 try await group.waitForAll()
             }
             let payload = ByteBuffer(repeating: 9, count: 24 << 10)
-            let echoed = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-                group.addTask {
-                    let stream = try await client.openStream(method: "POST", path: "/echo")
-                    try await stream.writeBody(payload)
-                    try await stream.finish()
-                    #expect(try await stream.response()[":status"] == "200")
-                    return try await stream.body.collect(upTo: 1 << 20)
-                }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(10))
-                    return nil
-                }
-                let first = try await group.next()!
-                group.cancelAll()
-                return first
-            }
+            let echoed = try await within(seconds: 10) { try await echo(payload, on: client) }
             #expect(echoed == payload, "the echo waited for window the unread bodies kept")
+            try? await client.close()
+        }
+    }
+
+    /// A handler that answers in full and returns without reading an upload still being sent
+    /// stops it (RST_STREAM NO_ERROR after the response): the client's writes then fail with the
+    /// stream closed (code 0), the response it got stays whole, and the connection window the
+    /// upload would have held is free. Four such uploads of 32 KiB each would hold more than the
+    /// 96 KiB connection window, and an echo of 24 KiB follows them.
+    @Test func uploadsLeftUnreadAreStoppedOnceTheResponseIsOut() async throws {
+        var configuration = HTTP2Configuration()
+        configuration.initialWindowSize = 64 << 10
+        configuration.connectionWindowSize = 96 << 10
+        try await withTestServer(configuration: configuration) { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let stream = try await client.openStream(method: "POST", path: "/ignore-body")
+                        #expect(try await stream.response()[":status"] == "200")
+                        #expect(try await stream.body.collect(upTo: 1 << 10).readableBytes == 0)
+                        // Writing on until the reset arrives: 64 writes of 4 KiB would fill the
+                        // stream's window four times over.
+                        let stopped = await #expect(throws: HTTP2Error.self) {
+                            for _ in 0..<64 { try await stream.writeBody(ByteBuffer(repeating: 7, count: 4 << 10)) }
+                            try await stream.finish()
+                        }
+                        #expect(stopped?.code == .streamClosed)
+                        #expect(stopped?.resetCode == 0)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let payload = ByteBuffer(repeating: 9, count: 24 << 10)
+            let echoed = try await within(seconds: 10) { try await echo(payload, on: client) }
+            #expect(echoed == payload, "the echo waited for window the stopped uploads kept")
+            try? await client.close()
+        }
+    }
+
+    /// A request body cut off by the client's RST_STREAM NO_ERROR fails for the handler reading
+    /// it: it does not end as if it were complete.
+    @Test func aBodyCutOffWithNoErrorFailsRatherThanEnds() async throws {
+        try await withTestServer { port in
+            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+            let key = "cut-\(UInt64.random(in: 0...UInt64.max))"
+            let stream = try await client.openStream(method: "POST", path: "/body-outcome", headers: ["x-key": key])
+            try await stream.writeBody(ByteBuffer(repeating: 1, count: 1000))
+            try await Task.sleep(for: .milliseconds(100))
+            stream.reset(errorCode: 0)
+            var outcome: String?
+            for _ in 0..<100 where outcome == nil {
+                let probe = try await client.openStream(
+                    method: "GET", path: "/body-outcome", headers: ["x-key": key], endStream: true)
+                if try await probe.response()[":status"] == "200" {
+                    outcome = try await probe.response()["x-outcome"]
+                } else {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            #expect(outcome == "failed: stream closed 0")
             try? await client.close()
         }
     }
@@ -286,4 +334,13 @@ import Testing
             try await client.close()
         }
     }
+}
+
+/// `payload` sent to `/echo` on `client`, and what came back.
+private func echo(_ payload: ByteBuffer, on client: HTTP2ClientConnection) async throws -> ByteBuffer {
+    let stream = try await client.openStream(method: "POST", path: "/echo")
+    try await stream.writeBody(payload)
+    try await stream.finish()
+    #expect(try await stream.response()[":status"] == "200")
+    return try await stream.body.collect(upTo: 1 << 20)
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 @testable import ExecboxHTTP2
 
@@ -21,6 +22,24 @@ func withTestServer<R: Sendable>(
 }
 
 struct HandlerFailure: Error {}
+
+/// `body`'s result, or nil if it takes longer than `seconds` (it is cancelled then): a test whose
+/// failure would be a stall fails instead of hanging.
+func within<R: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> R) async throws -> R? {
+    try await withThrowingTaskGroup(of: R?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        let first = try await group.next()!
+        group.cancelAll()
+        return first
+    }
+}
+
+/// How the bodies of `POST /body-outcome` ended, by their x-key.
+let bodyOutcomes = Mutex<[String: String]>([:])
 
 @Sendable func testRoutes(_ request: HTTP2ServerRequest, _ response: HTTP2ResponseWriter) async throws {
     switch (request.method, request.path) {
@@ -54,6 +73,28 @@ struct HandlerFailure: Error {}
     case ("POST", "/ignore-body"):
         // Answers at once and leaves the request body unread.
         try await response.writeHead(status: 200, endStream: true)
+    case ("POST", "/ignore-body-later"):
+        // Answers after the body has had time to arrive in full, and leaves it unread.
+        try await Task.sleep(for: .milliseconds(200))
+        try await response.writeHead(status: 200, endStream: true)
+    case ("POST", "/body-outcome"):
+        // Reads the body to its end and keeps how it ended under the request's x-key, for
+        // `GET /body-outcome` (the stream may be gone by then).
+        var outcome: String
+        do {
+            var total = 0
+            for try await chunk in request.body { total += chunk.readableBytes }
+            outcome = "ended after \(total) bytes"
+        } catch let error as HTTP2Error {
+            outcome = "failed: \(error.code) \(error.resetCode.map(String.init) ?? "-")"
+        }
+        let key = request.headers["x-key"] ?? ""
+        bodyOutcomes.withLock { $0[key] = outcome }
+        try await response.writeHead(status: 200, endStream: true)
+    case ("GET", "/body-outcome"):
+        let outcome = bodyOutcomes.withLock { $0[request.headers["x-key"] ?? ""] }
+        try await response.writeHead(
+            status: outcome == nil ? 404 : 200, headers: ["x-outcome": outcome ?? ""], endStream: true)
     case ("GET", "/reuses"):
         // How many streams used this request's state before it.
         try await response.writeHead(status: 200, headers: ["x-reuses": String(request.stream.reuses)], endStream: true)

@@ -9,8 +9,10 @@ from h2util import (
     CONFIG,
     DATA,
     HEADERS,
+    NO_ERROR,
     PROTOCOL_ERROR,
     REFUSED_STREAM,
+    RST_STREAM,
     SETTINGS_ENABLE_PUSH,
     SETTINGS_INITIAL_WINDOW_SIZE,
     SETTINGS_MAX_CONCURRENT_STREAMS,
@@ -283,6 +285,47 @@ def test_request_trailers_arriving_after_the_response_finished_leave_its_trailer
         blocks = [f.decoded for f in conn.received(HEADERS, stream_id=sid)]
         assert len(blocks) == 2, f"expected a head and trailers, got {blocks}"
         assert blocks[1] == [("x-early", "1")], f"response trailers: {blocks[1]}"
+
+
+def test_a_complete_response_stops_an_upload_still_being_sent_with_no_error(server):
+    """RFC 9113 §8.1: the handler answers in full (head, body, trailers) and returns without reading
+    the request body the client is still sending. Once the response's last frame is out, the server
+    sends RST_STREAM NO_ERROR (never before: the response arrives whole), so the client stops and
+    the upload holds none of the connection's window. DATA the client had in flight is ignored
+    without a connection error, and the connection goes on serving."""
+    with RawConn(server.port) as conn:
+        conn.handshake()
+        sid = conn.request("/respond-early", method="POST", end_stream=False)
+        conn.send(data_frame(sid, b"u" * 1000))
+        assert conn.read_until(lambda f: f.type == RST_STREAM and f.stream_id == sid, 3), conn.describe()
+        assert conn.resets[sid] == NO_ERROR, f"reset with {error_name(conn.resets[sid])}"
+        frames = [f for f in conn.frames if f.stream_id == sid]
+        ends = [i for i, f in enumerate(frames) if "END_STREAM" in f.flags]
+        assert len(ends) == 1 and ends[0] == len(frames) - 2, f"END_STREAM then RST_STREAM: {frames}"
+        body = b"".join(bytes(f.data) for f in conn.received(DATA, stream_id=sid))
+        assert body == b"early\n"
+        blocks = [f.decoded for f in conn.received(HEADERS, stream_id=sid)]
+        assert blocks[-1] == [("x-early", "1")], f"response trailers: {blocks}"
+        # The client's DATA in flight when the reset came: ignored, not a connection error.
+        assert conn.send(data_frame(sid, b"v" * 16000) + data_frame(sid, b"w" * 16000, end_stream=True))
+        then = conn.request("/hello")
+        assert conn.wait_stream_end(then, 3), conn.describe()
+        assert conn.goaway is None, conn.describe()
+        assert b"".join(bytes(f.data) for f in conn.received(DATA, stream_id=then)) == b"hello\n"
+    assert_served(server)
+
+
+def test_a_response_that_ends_the_request_first_stops_nothing(server):
+    """The request's END_STREAM arrives before the response's: the stream closes as usual, with no
+    RST_STREAM."""
+    with RawConn(server.port) as conn:
+        conn.handshake()
+        sid = conn.request("/echo", method="POST", end_stream=False)
+        conn.send(data_frame(sid, b"abc", end_stream=True))
+        assert conn.wait_stream_end(sid, 3), conn.describe()
+        conn.read_frames(0.3)
+        assert sid not in conn.resets, conn.describe()
+        assert b"".join(bytes(f.data) for f in conn.received(DATA, stream_id=sid)) == b"abc"
 
 
 # MARK: a task serves pending streams in turn (HTTP2Server.serveStreams)

@@ -14,12 +14,28 @@ struct GRPCResponseMessages: AsyncSequence, Sendable {
     /// Set when the status arrives: the metadata sent with it (trailers, or a Trailers-Only head).
     let trailingMetadata: NIOLockedValueBox<Metadata>
 
-    /// Stream failures (a reset, a dropped connection) become UNAVAILABLE.
+    /// Stream failures become the status `code(for:)` gives them.
     static func mapped<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as HTTP2Error {
-            throw RPCError(code: .unavailable, message: error.message, cause: error)
+            throw RPCError(code: code(for: error), message: error.message, cause: error)
+        }
+    }
+
+    /// gRPC's status for an HTTP/2 failure (PROTOCOL-HTTP2.md, "Errors"): a stream reset by its
+    /// RST_STREAM code — REFUSED_STREAM (not processed: safe to retry) UNAVAILABLE, CANCEL
+    /// CANCELLED, ENHANCE_YOUR_CALM RESOURCE_EXHAUSTED, INADEQUATE_SECURITY PERMISSION_DENIED, any
+    /// other (NO_ERROR included: the call ended without a status) INTERNAL; a lost connection
+    /// UNAVAILABLE.
+    static func code(for error: HTTP2Error) -> RPCError.Code {
+        guard error.code == .streamClosed, let resetCode = error.resetCode else { return .unavailable }
+        switch resetCode {
+        case 0x7: return .unavailable
+        case 0x8: return .cancelled
+        case 0xb: return .resourceExhausted
+        case 0xc: return .permissionDenied
+        default: return .internal
         }
     }
 

@@ -115,6 +115,9 @@ public final class HTTP2InboundBody: AsyncSequence, Sendable {
         if unread > 0 { onConsume(unread) }
     }
 
+    /// Whether the producer side is done: the body ended or failed (for tests).
+    var hasEnded: Bool { state.withLock { $0.finished } }
+
     // MARK: consumer side
 
     /// The trailers the peer sent after the body, once the body has ended.

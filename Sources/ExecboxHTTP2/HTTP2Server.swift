@@ -8,8 +8,12 @@ public import NIOPosix
 /// serves the streams of a read in turn while none of their handlers waits); cancelling `run`
 /// closes the listener and every connection.
 public final class HTTP2Server: Sendable {
-    /// Serves one request stream. Throwing resets the stream with INTERNAL_ERROR.
-    /// Runs on the serving task's executor (the connection's event loop), with no hop to start.
+    /// Serves one request stream. Returning or throwing with the response unfinished resets the
+    /// stream with INTERNAL_ERROR; a complete response stands either way, and if the client is still
+    /// sending the request body, which nothing reads once the handler has returned, the server stops
+    /// it with RST_STREAM NO_ERROR after the response's end (a body kept past the handler then
+    /// fails with `streamClosed`). Runs on the serving task's executor (the connection's event
+    /// loop), with no hop to start.
     public typealias Handler =
         nonisolated(nonsending) @Sendable (
             HTTP2ServerRequest, HTTP2ResponseWriter
@@ -225,7 +229,9 @@ public final class HTTP2Server: Sendable {
             do {
                 try await handler(request, response)
             } catch {
-                response.reset()
+                // Nothing to do here: `handlerFinished` resets a response the handler left
+                // unfinished (INTERNAL_ERROR), and a complete one stands (a reset now could
+                // overtake its bytes still queued).
             }
         }
         // The handler returns on the task's executor, the connection's loop: the stream is

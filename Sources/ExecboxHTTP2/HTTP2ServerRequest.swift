@@ -11,6 +11,10 @@ public struct HTTP2ServerRequest: Sendable {
     public var streamID: Int32 { stream.id }
     /// Every header field, pseudo-headers (`:method`, `:path`, …) included.
     public var headers: HTTP2Headers { stream.headers }
+    /// The request body. It ends only with the client's END_STREAM; a stream closed before that
+    /// (a reset, whatever its code) makes it throw `streamClosed`. Read it before the handler
+    /// returns: an upload still coming once the handler has returned with a complete response is
+    /// stopped (see `HTTP2Server.Handler`).
     public var body: HTTP2InboundBody { stream.inbound }
     /// The peer's address, for logs.
     public var peer: String { stream.handler.peer }

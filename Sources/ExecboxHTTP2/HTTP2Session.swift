@@ -157,9 +157,15 @@ final class HTTP2Session {
             var data: UnsafePointer<UInt8>?
             let n = nghttp2_session_mem_send(session, &data)
             if n < 0 { throw HTTP2Error.nghttp2("HTTP/2 send error", Int32(n)) }
-            guard n > 0, let data else { return }
-            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
+            if n > 0, let data {
+                buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
+                continue
+            }
+            // Nothing more to send: resets that came due as responses ended go out now, behind them.
+            guard submitDueUploadStops() else { return }
         }
+        // At the limit: due resets are queued for the next drain (nghttp2 then wants to write).
+        _ = submitDueUploadStops()
     }
 
     var wantsIO: Bool {
@@ -325,15 +331,29 @@ final class HTTP2Session {
         }
     }
 
+    /// Streams whose response's END_STREAM has gone out while they waited to stop their upload:
+    /// stopped once `nghttp2_session_mem_send` has returned (`drainOutput`), not inside its
+    /// callback, where nghttp2 would set the stream's state after the RST_STREAM was queued.
+    private var uploadStopsDue: [Int32] = []
+
     /// A frame with END_STREAM went out on `streamID`: a stream waiting for its response's end to
-    /// stop its upload stops it now.
+    /// stop its upload is due to stop it.
     fileprivate func sentEndOfStream(_ streamID: Int32) {
         guard uploadsToStop > 0, let stream = stream(streamID), stream.stopsUploadAfterResponse else { return }
         stream.stopsUploadAfterResponse = false
         uploadsToStop -= 1
-        if nghttp2_session_get_stream_remote_close(session, streamID) == 0 {
+        uploadStopsDue.append(streamID)
+    }
+
+    /// Sends RST_STREAM NO_ERROR on the streams due to stop their upload whose client has not
+    /// ended it meanwhile; true if there were any.
+    private func submitDueUploadStops() -> Bool {
+        guard !uploadStopsDue.isEmpty else { return false }
+        for streamID in uploadStopsDue where nghttp2_session_get_stream_remote_close(session, streamID) == 0 {
             reset(streamID: streamID, errorCode: NGHTTP2_NO_ERROR.rawValue)
         }
+        uploadStopsDue.removeAll(keepingCapacity: true)
+        return true
     }
 
     /// A closing stream no longer waits to stop its upload.
@@ -630,7 +650,7 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
             if let closeError { return closeError }
             let message =
                 errorCode == 0
-                ? "stream \(streamID) closed before its body ended"
+                ? "stream \(streamID) was closed (NO_ERROR) before it ended"
                 : "stream \(streamID) was reset (error \(errorCode))"
             let made = HTTP2Error(.streamClosed, message, resetCode: errorCode)
             closeError = made

@@ -141,72 +141,45 @@ import Testing
         }
     }
 
-    /// A handler that answers without reading its request body: when the stream closes, the
-    /// bytes that arrived for it give their connection-window credit back, whether its state is
-    /// kept for later streams or not. Four such streams at once take 80 of the connection's 96 KiB
+    /// A handler that answers without reading its request body, once all of it has arrived: when
+    /// the stream closes, the bytes that arrived for it give their connection-window credit back,
+    /// whether its state is kept for later streams or not. Four such streams at once take 80 of the connection's 96 KiB
     /// (not all of it: nghttp2 sends no END_STREAM, not even on an empty DATA frame, into a shut
     /// window, and the streams must close); their states are then kept as spares. An echo of 24 KiB
     /// after them, on a stream that reuses one of those states, gets through only if the others
     /// returned their credit too (nghttp2 reopens the window once half of it has been given back).
     @Test func unreadBodiesGiveTheirWindowBackWhenTheirStatesAreKept() async throws {
-        var configuration = HTTP2Configuration()
-        configuration.initialWindowSize = 64 << 10
-        configuration.connectionWindowSize = 96 << 10
-        try await withTestServer(configuration: configuration) { port in
-            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<4 {
-                    group.addTask {
-                        // The whole body arrives before the response, which ends the stream: the
-                        // state is kept with 20 KiB unread in its body.
-                        let stream = try await client.openStream(method: "POST", path: "/ignore-body-later")
-                        try await stream.writeBody(ByteBuffer(repeating: 7, count: 20 << 10))
-                        try await stream.finish()
-                        #expect(try await stream.response()[":status"] == "200")
-                    }
-                }
-                try await group.waitForAll()
-            }
-            let payload = ByteBuffer(repeating: 9, count: 24 << 10)
-            let echoed = try await within(seconds: 10) { try await echo(payload, on: client) }
-            #expect(echoed == payload, "the echo waited for window the unread bodies kept")
-            try? await client.close()
+        try await fourUploadsThenAnEcho { client in
+            // The whole body arrives before the response, which ends the stream: the state is
+            // kept with 20 KiB unread in its body.
+            let stream = try await client.openStream(method: "POST", path: "/ignore-body-after-end")
+            try await stream.writeBody(ByteBuffer(repeating: 7, count: 20 << 10))
+            try await stream.finish()
+            #expect(try await stream.response()[":status"] == "200")
         }
     }
 
     /// A handler that answers in full and returns without reading an upload still being sent
     /// stops it (RST_STREAM NO_ERROR after the response): the client's writes then fail with the
-    /// stream closed (code 0), the response it got stays whole, and the connection window the
-    /// upload would have held is free. Four such uploads of 32 KiB each would hold more than the
-    /// 96 KiB connection window, and an echo of 24 KiB follows them.
-    @Test func uploadsLeftUnreadAreStoppedOnceTheResponseIsOut() async throws {
-        var configuration = HTTP2Configuration()
-        configuration.initialWindowSize = 64 << 10
-        configuration.connectionWindowSize = 96 << 10
-        try await withTestServer(configuration: configuration) { port in
-            let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<4 {
-                    group.addTask {
-                        let stream = try await client.openStream(method: "POST", path: "/ignore-body")
-                        #expect(try await stream.response()[":status"] == "200")
-                        #expect(try await stream.body.collect(upTo: 1 << 10).readableBytes == 0)
-                        // Writing on until the reset arrives: 64 writes of 4 KiB would fill the
-                        // stream's window four times over.
-                        let stopped = await #expect(throws: HTTP2Error.self) {
-                            for _ in 0..<64 { try await stream.writeBody(ByteBuffer(repeating: 7, count: 4 << 10)) }
-                            try await stream.finish()
-                        }
-                        #expect(stopped?.code == .streamClosed)
-                        #expect(stopped?.resetCode == 0)
-                    }
-                }
-                try await group.waitForAll()
+    /// stream closed, and the connection window the upload held is free again. The server answers
+    /// each of the four uploads after 20 KiB (80 KiB of the connection's window), while the client
+    /// goes on writing. The handler returns at once (the reset waits for the response's end to go
+    /// out) or 100 ms after answering (the response is out: the reset goes at once).
+    @Test(arguments: [0, 100])
+    func uploadsLeftUnreadAreStoppedOnceTheResponseIsOut(lingerMilliseconds: Int) async throws {
+        try await fourUploadsThenAnEcho { client in
+            let stream = try await client.openStream(
+                method: "POST", path: "/ignore-body-after-bytes",
+                headers: ["x-wait-bytes": "20480", "x-linger-ms": String(lingerMilliseconds)])
+            // Writing on until the reset arrives: 1 MiB is 16 times the stream's window and 4
+            // times what the client queues before a write waits.
+            let stopped = await #expect(throws: HTTP2Error.self) {
+                for _ in 0..<256 { try await stream.writeBody(ByteBuffer(repeating: 7, count: 4 << 10)) }
+                try await stream.finish()
             }
-            let payload = ByteBuffer(repeating: 9, count: 24 << 10)
-            let echoed = try await within(seconds: 10) { try await echo(payload, on: client) }
-            #expect(echoed == payload, "the echo waited for window the stopped uploads kept")
-            try? await client.close()
+            #expect(stopped?.code == .streamClosed)
+            #expect(try await stream.response()[":status"] == "200")
+            #expect(try await stream.body.collect(upTo: 1 << 10).readableBytes == 0)
         }
     }
 
@@ -218,19 +191,9 @@ import Testing
             let key = "cut-\(UInt64.random(in: 0...UInt64.max))"
             let stream = try await client.openStream(method: "POST", path: "/body-outcome", headers: ["x-key": key])
             try await stream.writeBody(ByteBuffer(repeating: 1, count: 1000))
-            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await bodyOutcome(key, on: client) { $0 == "reading" } == "reading")
             stream.reset(errorCode: 0)
-            var outcome: String?
-            for _ in 0..<100 where outcome == nil {
-                let probe = try await client.openStream(
-                    method: "GET", path: "/body-outcome", headers: ["x-key": key], endStream: true)
-                if try await probe.response()[":status"] == "200" {
-                    outcome = try await probe.response()["x-outcome"]
-                } else {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
-            #expect(outcome == "failed: stream closed 0")
+            #expect(try await bodyOutcome(key, on: client) { $0 != "reading" } == "failed: stream closed 0")
             try? await client.close()
         }
     }
@@ -343,4 +306,64 @@ private func echo(_ payload: ByteBuffer, on client: HTTP2ClientConnection) async
     try await stream.finish()
     #expect(try await stream.response()[":status"] == "200")
     return try await stream.body.collect(upTo: 1 << 20)
+}
+
+/// Four uploads at once on one connection whose window is 96 KiB (64 KiB per stream), then an
+/// echo of 24 KiB, which needs back window the uploads took: fails (after 10 s) if they kept it.
+private func fourUploadsThenAnEcho(_ upload: @escaping @Sendable (HTTP2ClientConnection) async throws -> Void)
+    async throws
+{
+    var configuration = HTTP2Configuration()
+    configuration.initialWindowSize = 64 << 10
+    configuration.connectionWindowSize = 96 << 10
+    try await withTestServer(configuration: configuration) { port in
+        let client = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port)
+        // Uploads that stall (waiting for window the server never gives back) fail the test:
+        // after 10 s the connection is closed, which fails their writes.
+        let uploadsEnded = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withTaskGroup(of: Void.self) { uploads in
+                    for _ in 0..<4 {
+                        uploads.addTask {
+                            do { try await upload(client) } catch { Issue.record(error, "an upload failed") }
+                        }
+                    }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                if !Task.isCancelled { try? await client.close() }
+                return false
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        #expect(uploadsEnded, "the uploads stalled")
+        guard uploadsEnded else { return }
+        let payload = ByteBuffer(repeating: 9, count: 24 << 10)
+        let echoed = try await within(seconds: 10) { try await echo(payload, on: client) }
+        #expect(echoed == payload, "the echo waited for window the uploads kept")
+        try? await client.close()
+    }
+}
+
+/// What `POST /body-outcome` with x-key `key` says of its body once `done` holds of it (asked
+/// every 20 ms, for 5 s at most), or the last thing it said.
+private func bodyOutcome(
+    _ key: String, on client: HTTP2ClientConnection, until done: (String) -> Bool
+) async throws -> String? {
+    var outcome: String?
+    for _ in 0..<250 {
+        let probe = try await client.openStream(
+            method: "GET", path: "/body-outcome", headers: ["x-key": key], endStream: true)
+        let head = try await probe.response()
+        if head[":status"] == "200", let said = head["x-outcome"] {
+            outcome = said
+            if done(said) { break }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return outcome
 }

@@ -38,6 +38,16 @@ func within<R: Sendable>(seconds: Int, _ body: @escaping @Sendable () async thro
     }
 }
 
+/// Returns once `condition` holds (checked every 5 ms, on the handler's executor: the stream's
+/// event loop); throws after 10 s.
+private func waitUntil(_ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw HandlerFailure() }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
 /// How the bodies of `POST /body-outcome` ended, by their x-key.
 let bodyOutcomes = Mutex<[String: String]>([:])
 
@@ -73,22 +83,35 @@ let bodyOutcomes = Mutex<[String: String]>([:])
     case ("POST", "/ignore-body"):
         // Answers at once and leaves the request body unread.
         try await response.writeHead(status: 200, endStream: true)
-    case ("POST", "/ignore-body-later"):
-        // Answers after the body has had time to arrive in full, and leaves it unread.
-        try await Task.sleep(for: .milliseconds(200))
+    case ("POST", "/ignore-body-after-end"):
+        // Answers once the body has arrived in full (the stream then closes as the response
+        // ends), and leaves it unread.
+        try await waitUntil { request.body.hasEnded }
         try await response.writeHead(status: 200, endStream: true)
+    case ("POST", "/ignore-body-after-bytes"):
+        // Answers once x-wait-bytes of the body have arrived (the upload goes on), leaves them
+        // unread, and returns x-linger-ms after answering (the response has gone out by then).
+        let bytes = Int(request.headers["x-wait-bytes"] ?? "") ?? 0
+        try await waitUntil { request.stream.receivedBytes >= bytes }
+        try await response.writeHead(status: 200, endStream: true)
+        if let linger = Int(request.headers["x-linger-ms"] ?? ""), linger > 0 {
+            try await Task.sleep(for: .milliseconds(linger))
+        }
     case ("POST", "/body-outcome"):
-        // Reads the body to its end and keeps how it ended under the request's x-key, for
-        // `GET /body-outcome` (the stream may be gone by then).
+        // Reads the body to its end and keeps how it ended under the request's x-key ("reading"
+        // from its first bytes on), for `GET /body-outcome` (the stream may be gone by then).
+        let key = request.headers["x-key"] ?? ""
         var outcome: String
         do {
             var total = 0
-            for try await chunk in request.body { total += chunk.readableBytes }
+            for try await chunk in request.body {
+                if total == 0 { bodyOutcomes.withLock { $0[key] = "reading" } }
+                total += chunk.readableBytes
+            }
             outcome = "ended after \(total) bytes"
         } catch let error as HTTP2Error {
             outcome = "failed: \(error.code) \(error.resetCode.map(String.init) ?? "-")"
         }
-        let key = request.headers["x-key"] ?? ""
         bodyOutcomes.withLock { $0[key] = outcome }
         try await response.writeHead(status: 200, endStream: true)
     case ("GET", "/body-outcome"):

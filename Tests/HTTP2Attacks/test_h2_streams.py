@@ -315,6 +315,21 @@ def test_a_complete_response_stops_an_upload_still_being_sent_with_no_error(serv
     assert_served(server)
 
 
+def test_a_handler_that_throws_after_finishing_its_response_leaves_it_whole(server):
+    """The handler finishes its response while the body cannot move (window 0), then throws: the
+    response still arrives whole, with no RST_STREAM overtaking its queued bytes."""
+    with RawConn(server.port) as conn:
+        conn.handshake([(SETTINGS_INITIAL_WINDOW_SIZE, 0)])
+        sid = conn.request("/finish-then-throw")
+        assert conn.stream_reaction(sid, 3) == ("response", 200), conn.describe()
+        conn.read_frames(0.3)  # the handler finishes and throws meanwhile
+        conn.send(window_update_frame(sid, 1 << 16))
+        assert conn.wait_stream_end(sid, 3), conn.describe()
+        conn.read_frames(0.2)
+        assert sid not in conn.resets, conn.describe()
+        assert b"".join(bytes(f.data) for f in conn.received(DATA, stream_id=sid)) == b"done\n"
+
+
 def test_a_response_that_ends_the_request_first_stops_nothing(server):
     """The request's END_STREAM arrives before the response's: the stream closes as usual, with no
     RST_STREAM."""

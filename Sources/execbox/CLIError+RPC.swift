@@ -56,7 +56,10 @@ extension CLIError {
             message = "the server does not offer this: \(server)"
             hint = "it may run without a sandbox backend (--backend none) or be an older version"
         case .cancelled:
-            message = "the call was cancelled"
+            // Also a stream the server reset with CANCEL (it cancels one whose peer stopped
+            // reading or went quiet): its message says so.
+            message = error.message.isEmpty ? "the call was cancelled" : "the call was cancelled: \(server)"
+            hint = "retry"
         default:
             message = "the server failed: \(server)"
             hint = "retry; if it keeps failing, report it with the request id"

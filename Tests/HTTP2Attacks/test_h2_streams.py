@@ -315,19 +315,26 @@ def test_a_complete_response_stops_an_upload_still_being_sent_with_no_error(serv
     assert_served(server)
 
 
-def test_a_handler_that_throws_after_finishing_its_response_leaves_it_whole(server):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_handler_that_throws_after_finishing_its_response_leaves_it_whole(server, method):
     """The handler finishes its response while the body cannot move (window 0), then throws: the
-    response still arrives whole, with no RST_STREAM overtaking its queued bytes."""
+    response still arrives whole, with no RST_STREAM overtaking its queued bytes. With an upload
+    still coming (POST, never ended), RST_STREAM NO_ERROR follows the response's END_STREAM."""
     with RawConn(server.port) as conn:
         conn.handshake([(SETTINGS_INITIAL_WINDOW_SIZE, 0)])
-        sid = conn.request("/finish-then-throw")
+        sid = conn.request("/finish-then-throw", method=method, end_stream=method == "GET")
         assert conn.stream_reaction(sid, 3) == ("response", 200), conn.describe()
         conn.read_frames(0.3)  # the handler finishes and throws meanwhile
         conn.send(window_update_frame(sid, 1 << 16))
         assert conn.wait_stream_end(sid, 3), conn.describe()
         conn.read_frames(0.2)
-        assert sid not in conn.resets, conn.describe()
         assert b"".join(bytes(f.data) for f in conn.received(DATA, stream_id=sid)) == b"done\n"
+        if method == "GET":
+            assert sid not in conn.resets, conn.describe()
+        else:
+            assert conn.resets.get(sid) == NO_ERROR, conn.describe()
+            frames = [f for f in conn.frames if f.stream_id == sid]
+            assert "END_STREAM" in frames[-2].flags and frames[-1].type == RST_STREAM, frames
 
 
 def test_a_response_that_ends_the_request_first_stops_nothing(server):

@@ -10,7 +10,8 @@
 //   GET  /trailers-only    HEADERS with END_STREAM: status 200 and grpc-status 0 in the head
 //   POST /respond-early    "early\n" and trailer x-early: 1 at once, the request body left unread
 //   GET  /fail             the handler throws: the stream is reset
-//   GET  /finish-then-throw "done\n", the response finished, then the handler throws
+//   *    /finish-then-throw "done\n", the response finished, then the handler throws (the body
+//                          left unread)
 //   GET  /cancelled        204 with x-cancelled: whether the handler's task starts cancelled
 //   anything else          404
 import ExecboxHTTP2
@@ -67,7 +68,7 @@ try await server.run { request, response in
         try await response.writeHead(status: 200, headers: ["grpc-status": "0"], endStream: true)
     case ("POST", "/respond-early"): try await respondEarly(response)
     case ("GET", "/fail"): throw Failure()
-    case ("GET", "/finish-then-throw"):
+    case (_, "/finish-then-throw"):
         try await response.writeHead(status: 200, headers: textPlain)
         try await response.writeBody(ByteBuffer(string: "done\n"))
         try await response.finish()
